@@ -1,0 +1,111 @@
+// Command smartcrm is the CRM server and its administration tool.
+//
+//	smartcrm serve                     run the server
+//	smartcrm webhook create --user N   make an inbound webhook for user N
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"smartcrm/internal/access"
+	"smartcrm/internal/app"
+	"smartcrm/internal/store"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "webhook":
+		err = webhook(os.Args[2:])
+	case "-h", "--help", "help":
+		usage()
+		return
+	default:
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "smartcrm:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  smartcrm serve [--addr 127.0.0.1:8080] [--db ./data/smartcrm.db | postgres://…] [--data-dir ./data]
+  smartcrm webhook create --user N [--db …] [--addr …]
+`)
+}
+
+func serve(args []string) error {
+	var cfg app.Config
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	cfg.Flags(fs)
+	_ = fs.Parse(args)
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Serve(ctx, func(addr string) {
+		log.Info("smartcrm listening", "addr", addr, "db", a.Store.Dialect())
+		if a.AdminWebhook != "" {
+			fmt.Printf("Administrator webhook: %s\n", app.WebhookURL(addr, 1, a.AdminWebhook))
+		}
+	})
+}
+
+func webhook(args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("usage: smartcrm webhook create --user N")
+	}
+	var cfg app.Config
+	fs := flag.NewFlagSet("webhook create", flag.ExitOnError)
+	cfg.Flags(fs)
+	user := fs.Int64("user", 1, "user the webhook acts as")
+	title := fs.String("title", "", "what the webhook is for")
+	_ = fs.Parse(args[1:])
+	ctx := context.Background()
+	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	users, err := a.Store.Users(ctx)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, u := range users {
+		found = found || u.ID == *user
+	}
+	if !found {
+		return fmt.Errorf("user %d does not exist", *user)
+	}
+	var secret string
+	err = a.Store.InTx(ctx, func(tx *store.Tx) error {
+		secret, err = access.Create(ctx, tx, *user, "", *title)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Println(app.WebhookURL(cfg.Addr, *user, secret))
+	return nil
+}

@@ -1,0 +1,124 @@
+// Package access holds who may call: users and their inbound webhooks.
+package access
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"smartcrm/internal/crm"
+	"smartcrm/internal/store"
+)
+
+// Authentication failures.
+var (
+	ErrNoAuth    = errors.New("unknown webhook secret")
+	ErrWrongUser = errors.New("the webhook belongs to another user")
+)
+
+// Webhooks authenticates inbound webhook calls. Secrets are stored as SHA-256 hashes
+// (they are long random strings, so a slow hash adds nothing); a verified secret is
+// remembered for a short while so that a busy integration does not cost a query per call.
+type Webhooks struct {
+	st    *store.Store
+	mu    sync.Mutex
+	cache map[string]cachedHook
+}
+
+type cachedHook struct {
+	actor crm.Actor
+	at    time.Time
+}
+
+const hookCacheTTL = 30 * time.Second
+
+// NewWebhooks returns the authenticator.
+func NewWebhooks(st *store.Store) *Webhooks {
+	return &Webhooks{st: st, cache: map[string]cachedHook{}}
+}
+
+// HashSecret is how a secret is stored.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// NewSecret makes a random webhook secret of 16 lower-case letters and digits, the
+// shape Bitrix24 uses.
+func NewSecret() (string, error) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b), nil
+}
+
+// Authenticate checks a webhook secret for the user named in the URL. The stored hashes
+// of that user's webhooks are compared with the secret's hash in constant time.
+func (w *Webhooks) Authenticate(ctx context.Context, userID int64, secret string) (crm.Actor, error) {
+	if secret == "" || len(secret) > 256 {
+		return crm.Actor{}, ErrNoAuth
+	}
+	hash := HashSecret(secret)
+	key := strconv.FormatInt(userID, 10) + ":" + hash
+	w.mu.Lock()
+	c, ok := w.cache[key]
+	w.mu.Unlock()
+	if ok && time.Since(c.at) < hookCacheTTL {
+		return c.actor, nil
+	}
+	hashes, err := w.st.WebhookHashes(ctx, userID)
+	if err != nil {
+		return crm.Actor{}, err
+	}
+	matched := 0
+	for _, h := range hashes {
+		matched |= subtle.ConstantTimeCompare([]byte(h), []byte(hash))
+	}
+	if matched != 1 {
+		if owner, err := w.st.WebhookUser(ctx, hash); err == nil && owner != userID {
+			return crm.Actor{}, ErrWrongUser
+		}
+		return crm.Actor{}, ErrNoAuth
+	}
+	users, err := w.st.Users(ctx)
+	if err != nil {
+		return crm.Actor{}, err
+	}
+	for _, u := range users {
+		if u.ID == userID && u.Active {
+			actor := crm.Actor{UserID: userID, IsAdmin: u.IsAdmin}
+			w.mu.Lock()
+			if len(w.cache) > 10000 {
+				w.cache = map[string]cachedHook{}
+			}
+			w.cache[key] = cachedHook{actor: actor, at: time.Now()}
+			w.mu.Unlock()
+			return actor, nil
+		}
+	}
+	return crm.Actor{}, ErrNoAuth
+}
+
+// Create makes a webhook for a user and returns its secret. A given secret is used as
+// is (the first start takes SMARTCRM_ADMIN_TOKEN so scripts can know it).
+func Create(ctx context.Context, tx *store.Tx, userID int64, secret, title string) (string, error) {
+	if secret == "" {
+		var err error
+		if secret, err = NewSecret(); err != nil {
+			return "", err
+		}
+	}
+	_, err := tx.InsertWebhook(ctx, userID, HashSecret(secret), title)
+	return secret, err
+}

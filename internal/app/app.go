@@ -1,0 +1,141 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"smartcrm/internal/access"
+	"smartcrm/internal/crm"
+	"smartcrm/internal/rest"
+	"smartcrm/internal/store"
+)
+
+// App is a running server's parts.
+type App struct {
+	Config Config
+	Store  *store.Store
+	CRM    *crm.Service
+	Log    *slog.Logger
+	// AdminWebhook is the secret created on the first start ("" on later starts).
+	AdminWebhook string
+	handler      http.Handler
+}
+
+// Open connects to the database, migrates it and, on the first start, creates the
+// administrator and its webhook.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("opening the database: %w", err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrating the database: %w", err)
+	}
+	a := &App{Config: cfg, Store: st, CRM: crm.New(st), Log: log}
+	if a.AdminWebhook, err = bootstrap(ctx, st, cfg.AdminToken); err != nil {
+		st.Close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(st.DB(), st.Dialect()))
+	api := rest.New(a.CRM, access.NewWebhooks(st), log, rest.NewMetrics(reg))
+
+	mux := http.NewServeMux()
+	mux.Handle("/rest/", api)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(ctx); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	a.handler = mux
+	return a, nil
+}
+
+// Handler is the HTTP handler of the whole server.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Close releases the database.
+func (a *App) Close() error { return a.Store.Close() }
+
+// bootstrap creates user 1, the administrator, and a webhook for it when the database
+// has no user yet. It returns the new secret, or "" when users existed.
+func bootstrap(ctx context.Context, st *store.Store, token string) (string, error) {
+	users, err := st.Users(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(users) > 0 {
+		return "", nil
+	}
+	var secret string
+	err = st.InTx(ctx, func(tx *store.Tx) error {
+		admin := &store.UserRecord{Name: "Administrator", Active: true, IsAdmin: true}
+		if err := tx.InsertUser(ctx, admin); err != nil {
+			return err
+		}
+		secret, err = access.Create(ctx, tx, admin.ID, token, "Administrator")
+		return err
+	})
+	return secret, err
+}
+
+// Serve listens on the configured address until ctx is cancelled, then stops accepting,
+// lets in-flight requests finish (up to 30 s) and returns.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// WebhookURL is the base URL of a webhook on addr.
+func WebhookURL(addr string, userID int64, secret string) string {
+	return fmt.Sprintf("http://%s/rest/%d/%s/", addr, userID, secret)
+}

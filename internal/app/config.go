@@ -1,0 +1,35 @@
+// Package app is the composition root: configuration, store, services, HTTP server.
+package app
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+)
+
+// Config is how the server is run. Every flag has an environment equivalent; a flag
+// given on the command line wins.
+type Config struct {
+	Addr    string // SMARTCRM_ADDR
+	DB      string // SMARTCRM_DB: a file path (SQLite) or a postgres:// URL
+	DataDir string // SMARTCRM_DATA_DIR: uploaded files
+	// AdminToken, when set on the first start, becomes the administrator's webhook
+	// secret (SMARTCRM_ADMIN_TOKEN), so scripts and CI can know the URL in advance.
+	AdminToken string
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// Flags registers the configuration flags on fs, with defaults from the environment.
+func (c *Config) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", envOr("SMARTCRM_ADDR", "127.0.0.1:8080"), "listen address (SMARTCRM_ADDR)")
+	fs.StringVar(&c.DB, "db", envOr("SMARTCRM_DB", filepath.Join("data", "smartcrm.db")),
+		"database: a SQLite file path, or a postgres:// URL (SMARTCRM_DB)")
+	fs.StringVar(&c.DataDir, "data-dir", envOr("SMARTCRM_DATA_DIR", "data"), "directory for uploaded files (SMARTCRM_DATA_DIR)")
+	c.AdminToken = os.Getenv("SMARTCRM_ADMIN_TOKEN")
+}

@@ -1,0 +1,49 @@
+// Package crm is the domain: smart-process types, their items, funnels and stages, and
+// the one operation through which every item change is made. It knows nothing of HTTP;
+// the REST layer turns its errors into the wire codes of each method family.
+package crm
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrorKind classifies domain errors; the protocol layer picks the wire code.
+type ErrorKind int
+
+// Error kinds.
+const (
+	ErrTypeNotFound     ErrorKind = iota + 1 // no such smart process
+	ErrItemNotFound                          // no such item
+	ErrInvalidValue                          // a field value the field cannot hold
+	ErrRequired                              // a required field is empty
+	ErrNotIterable                           // a scalar for a multiple field
+	ErrInvalidArg                            // a bad parameter (ranges, filter, order)
+	ErrMissingParam                          // a required parameter is absent
+	ErrAccessDenied                          // the caller may not do this
+	ErrConflict                              // concurrent change won; retry
+	ErrNotSupported                          // the entity type does not support this
+	ErrHasItems                              // refused while items exist
+)
+
+// Error is a domain error with the field it concerns, if any.
+type Error struct {
+	Kind  ErrorKind
+	Field string // wire name of the field, when the error is about one
+	Msg   string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+func newErr(kind ErrorKind, format string, a ...any) *Error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, a...)}
+}
+
+// KindOf returns the kind of a domain error, or 0 for any other error.
+func KindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return 0
+}

@@ -1,0 +1,44 @@
+package field
+
+import (
+	"time"
+
+	"smartcrm/internal/params"
+)
+
+// Date is a calendar day. It comes back as a full datetime at local midnight, because
+// crm.item does that for date fields (spec §11.4).
+type Date struct{}
+
+// Name implements Type.
+func (Date) Name() string { return "date" }
+
+// Storage implements Type.
+func (Date) Storage() Storage { return StorageDate }
+
+// Parse implements Type.
+func (Date) Parse(v any) (any, error) {
+	if isEmpty(v) {
+		return nil, nil
+	}
+	var t time.Time
+	if tt, ok := v.(time.Time); ok {
+		t = tt
+	} else {
+		s, ok := params.String(v)
+		if !ok {
+			return nil, invalid("a date is expected")
+		}
+		if t, ok = ParseTime(s); !ok {
+			return nil, invalid("%q is not a date", s)
+		}
+	}
+	t = t.In(time.Local)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.Local), nil
+}
+
+// Format implements Type.
+func (Date) Format(v any) any { return DateTime{}.Format(v) }
+
+// Ops implements Type.
+func (Date) Ops() []Op { return scalarOps }

@@ -1,0 +1,53 @@
+package field
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"smartcrm/internal/params"
+)
+
+// Text is a string value: a one-line string, a long text, or a code that points into a
+// directory (stage ids, currency codes).
+type Text struct {
+	TypeName string // "string" when empty
+	MaxLen   int    // in characters; 0 = no limit
+}
+
+// Name implements Type.
+func (t Text) Name() string {
+	if t.TypeName == "" {
+		return "string"
+	}
+	return t.TypeName
+}
+
+// Storage implements Type.
+func (Text) Storage() Storage { return StorageText }
+
+// Parse implements Type.
+func (t Text) Parse(v any) (any, error) {
+	if isEmpty(v) {
+		return nil, nil
+	}
+	s, ok := params.String(v)
+	if !ok {
+		return nil, invalid("a string is expected")
+	}
+	if !utf8.ValidString(s) {
+		return nil, invalid("the text is not valid UTF-8")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return nil, invalid("the text contains a NUL character")
+	}
+	if t.MaxLen > 0 && utf8.RuneCountInString(s) > t.MaxLen {
+		return nil, invalid("longer than %d characters", t.MaxLen)
+	}
+	return s, nil
+}
+
+// Format implements Type.
+func (Text) Format(v any) any { return v }
+
+// Ops implements Type.
+func (Text) Ops() []Op { return textOps }

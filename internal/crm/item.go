@@ -1,0 +1,117 @@
+package crm
+
+import (
+	"slices"
+	"time"
+
+	"smartcrm/internal/jsonx"
+	"smartcrm/internal/store"
+)
+
+// Item is one item of a type: canonical values by field name, and the version that
+// optimistic locking checks.
+type Item struct {
+	ID      int64
+	Version int64
+	values  map[string]any
+}
+
+func newItem() *Item { return &Item{values: map[string]any{}} }
+
+// Get returns a field's canonical value (nil when empty).
+func (it *Item) Get(name string) any { return it.values[name] }
+
+func (it *Item) set(name string, v any) { it.values[name] = v }
+
+func (it *Item) clone() *Item {
+	c := &Item{ID: it.ID, Version: it.Version, values: make(map[string]any, len(it.values))}
+	for k, v := range it.values {
+		c.values[k] = v
+	}
+	return c
+}
+
+// sameValue compares canonical values of one field.
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case time.Time:
+		y, ok := b.(time.Time)
+		return ok && x.Equal(y)
+	case []int64:
+		y, ok := b.([]int64)
+		return ok && slices.Equal(x, y)
+	case nil:
+		if l, ok := b.([]int64); ok {
+			return len(l) == 0
+		}
+		return b == nil
+	}
+	if l, ok := b.([]int64); ok && a == nil {
+		return len(l) == 0
+	}
+	return a == b
+}
+
+// stored columns of a type's items: every catalog field with a column except id.
+func (t *Type) storedFields() []*Field {
+	var out []*Field
+	for _, f := range t.fields {
+		if f.Column != "" && f.Column != "id" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// readColumns lists columns to read for the given fields, id and version first.
+func readColumns(fs []*Field) []store.Column {
+	cols := []store.Column{{Name: "id", Storage: tInt.Storage()}, {Name: "version", Storage: tInt.Storage()}}
+	for _, f := range fs {
+		if f.Column != "" && f.Column != "id" {
+			cols = append(cols, f.storageColumn())
+		}
+	}
+	return cols
+}
+
+// itemFromRow builds an item from a row read with readColumns(fs).
+func itemFromRow(fs []*Field, row []any) *Item {
+	it := newItem()
+	it.ID, _ = row[0].(int64)
+	it.Version, _ = row[1].(int64)
+	i := 2
+	for _, f := range fs {
+		if f.Column != "" && f.Column != "id" {
+			it.values[f.Name] = row[i]
+			i++
+		}
+	}
+	return it
+}
+
+// ItemWire is the item as crm.item.get answers it, with only the selected fields when sel is
+// not nil. Switched-off fields are null (spec §11.10).
+func (t *Type) ItemWire(it *Item, sel map[*Field]bool) jsonx.Obj {
+	o := make(jsonx.Obj, 0, len(t.fields))
+	for _, f := range t.fields {
+		if sel != nil && !sel[f] {
+			continue
+		}
+		var v any
+		switch {
+		case f.Name == "id":
+			v = it.ID
+		case f.Name == "entityTypeId":
+			v = t.EntityTypeID
+		case !t.Enabled(f) || f.Column == "":
+			v = nil
+		default:
+			v = it.values[f.Name]
+			if v != nil || f.Multiple {
+				v = f.Type.Format(v)
+			}
+		}
+		o = append(o, jsonx.KV{K: f.Name, V: v})
+	}
+	return o
+}

@@ -1,0 +1,130 @@
+package crm
+
+import (
+	"context"
+
+	"smartcrm/internal/params"
+	"smartcrm/internal/query"
+	"smartcrm/internal/store"
+)
+
+// PageSize is the fixed page of every list method (spec §1.6). Clients' keyset helpers
+// stop on a shorter page, so it must be exactly this.
+const PageSize = 50
+
+// ListRequest is a crm.item.list call.
+type ListRequest struct {
+	Select, Filter, Order any
+	// Start is the offset; -1 asks for a page without counting (keyset paging).
+	Start int64
+}
+
+// ItemList is a page of items.
+type ItemList struct {
+	Items    []*Item
+	Selected map[*Field]bool // nil: every field
+	Total    int             // -1 when not counted
+}
+
+// GetItem reads one item.
+func (s *Service) GetItem(ctx context.Context, actor Actor, etid, id int64) (*Type, *Item, error) {
+	t, err := s.itemType(ctx, etid)
+	if err != nil {
+		return nil, nil, err
+	}
+	fs := t.storedFields()
+	row, err := s.st.GetItem(ctx, t.EntityTypeID, readColumns(fs), id)
+	if err == store.ErrNotFound {
+		return nil, nil, newErr(ErrItemNotFound, "Item not found")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, itemFromRow(fs, row), nil
+}
+
+// ListItems answers crm.item.list: filter, order, select and paging.
+func (s *Service) ListItems(ctx context.Context, actor Actor, etid int64, req ListRequest) (*Type, *ItemList, error) {
+	t, err := s.itemType(ctx, etid)
+	if err != nil {
+		return nil, nil, err
+	}
+	resolve := t.resolver()
+	where, err := query.ParseFilter(req.Filter, resolve)
+	if err != nil {
+		return nil, nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
+	}
+	order, err := query.ParseOrder(req.Order, resolve)
+	if err != nil {
+		return nil, nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
+	}
+	// id breaks ties, so pages never overlap or skip rows.
+	hasID := false
+	for _, o := range order {
+		hasID = hasID || o.Field.Column == "id"
+	}
+	if !hasID {
+		idf, _ := resolve("id")
+		order = append(order, query.Order{Field: idf})
+	}
+	sel := t.parseSelect(req.Select)
+	fs := t.storedFields()
+	if sel != nil {
+		fs = fs[:0:0]
+		for _, f := range t.storedFields() {
+			if sel[f] {
+				fs = append(fs, f)
+			}
+		}
+	}
+	page := store.Page{Limit: PageSize}
+	if req.Start > 0 {
+		page.Offset = int(req.Start)
+	}
+	rows, err := s.st.ListItems(ctx, t.EntityTypeID, readColumns(fs), where, order, page)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := &ItemList{Selected: sel, Total: -1, Items: make([]*Item, len(rows))}
+	for i, r := range rows {
+		out.Items[i] = itemFromRow(fs, r)
+	}
+	if req.Start != -1 {
+		if len(rows) < PageSize && (page.Offset == 0 || len(rows) > 0) {
+			out.Total = page.Offset + len(rows) // the last page tells the count: no COUNT needed
+		} else if out.Total, err = s.st.CountItems(ctx, t.EntityTypeID, where); err != nil {
+			return nil, nil, err
+		}
+	}
+	return t, out, nil
+}
+
+// parseSelect reads `select`: a list of names, "*" for all, or nothing for all. Unknown
+// names are ignored; id and entityTypeId always come back, because clients page by id.
+func (t *Type) parseSelect(v any) map[*Field]bool {
+	if v == nil || params.IsEmptyContainer(v) {
+		return nil
+	}
+	var names []string
+	if s, ok := v.(string); ok {
+		names = []string{s}
+	} else if _, vals, ok := params.Entries(v); ok {
+		for _, e := range vals {
+			if s, ok := params.String(e); ok {
+				names = append(names, s)
+			}
+		}
+	}
+	sel := map[*Field]bool{}
+	for _, n := range names {
+		if n == "*" {
+			return nil
+		}
+		if f, ok := t.FieldByName(n); ok {
+			sel[f] = true
+		}
+	}
+	sel[t.fieldIndex["id"]] = true
+	sel[t.fieldIndex["entitytypeid"]] = true
+	return sel
+}

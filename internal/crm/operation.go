@@ -1,0 +1,403 @@
+package crm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"smartcrm/internal/crm/field"
+	"smartcrm/internal/params"
+	"smartcrm/internal/store"
+)
+
+// This file is the one write path (DESIGN.md): every change to an item — from REST, the
+// UI, a robot or an import — goes through AddItem, UpdateItem or DeleteItem, which
+//
+//  1. load the current item with its version (update, delete),
+//  2. check access,
+//  3. apply field attributes and per-field logic (defaults, read-only, cannot be
+//     emptied, stage belongs to the funnel, moved-by/moved-time, title default),
+//  4. validate values and required fields,
+//  5. write in one transaction the item row (optimistic version check) and the outbox
+//     rows that automation and outbound events read after commit.
+//
+// Later parts (stage history, timeline) add their rows in step 5 through the same
+// operation value, never beside it.
+
+// Operation kinds, as written to the outbox.
+const (
+	topicAdd    = "item.add"
+	topicUpdate = "item.update"
+	topicDelete = "item.delete"
+)
+
+// maxConflictRetries bounds how often an update is redone when a concurrent writer
+// changed the item between our read and our write.
+const maxConflictRetries = 5
+
+// operation carries one change through its steps.
+type operation struct {
+	s       *Service
+	actor   Actor
+	t       *Type
+	before  *Item // nil on add
+	after   *Item
+	changed []*Field // fields whose value changed (add: every field set)
+	now     time.Time
+}
+
+// AddItem creates an item from wire fields.
+func (s *Service) AddItem(ctx context.Context, actor Actor, etid int64, in *params.Object) (*Type, *Item, error) {
+	t, err := s.itemType(ctx, etid)
+	if err != nil {
+		return nil, nil, err
+	}
+	op := &operation{s: s, actor: actor, t: t, after: newItem(), now: s.Now()}
+	patch, err := op.readInput(in, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	op.applyDefaults(patch)
+	if err := op.applyLogic(patch); err != nil {
+		return nil, nil, err
+	}
+	if err := op.validate(ctx); err != nil {
+		return nil, nil, err
+	}
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		fs := t.storedFields()
+		cols, vals := make([]store.Column, len(fs)), make([]any, len(fs))
+		for i, f := range fs {
+			cols[i], vals[i] = f.storageColumn(), op.after.values[f.Name]
+		}
+		id, err := tx.InsertItem(ctx, t.EntityTypeID, cols, vals)
+		if err != nil {
+			return err
+		}
+		op.after.ID, op.after.Version = id, 1
+		if op.after.values["title"] == nil {
+			// The default title needs the id; set it in the same transaction.
+			title := op.defaultTitle()
+			col := t.fieldIndex["title"].storageColumn()
+			if err := tx.UpdateItem(ctx, t.EntityTypeID, id, 1, []store.Column{col}, []any{title}); err != nil {
+				return err
+			}
+			op.after.values["title"], op.after.Version = title, 2
+		}
+		return op.writeDerived(ctx, tx, topicAdd)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, op.after, nil
+}
+
+// UpdateItem changes the given fields of an item. A change to nothing writes nothing.
+func (s *Service) UpdateItem(ctx context.Context, actor Actor, etid, id int64, in *params.Object) (*Type, *Item, error) {
+	t, err := s.itemType(ctx, etid)
+	if err != nil {
+		return nil, nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		op := &operation{s: s, actor: actor, t: t, now: s.Now()}
+		err = s.st.InTx(ctx, func(tx *store.Tx) error {
+			if err := op.load(ctx, tx, id); err != nil {
+				return err
+			}
+			patch, err := op.readInput(in, false)
+			if err != nil {
+				return err
+			}
+			op.after = op.before.clone()
+			if err := op.applyLogic(patch); err != nil {
+				return err
+			}
+			if len(op.changed) == 0 {
+				return nil // nothing changed: nothing is written, nothing fires
+			}
+			if err := op.validate(ctx); err != nil {
+				return err
+			}
+			op.after.values["updatedBy"] = actor.UserID
+			op.after.values["updatedTime"] = op.now
+			cols, vals := op.changedColumns()
+			if err := tx.UpdateItem(ctx, t.EntityTypeID, id, op.before.Version, cols, vals); err != nil {
+				return err
+			}
+			op.after.Version = op.before.Version + 1
+			return op.writeDerived(ctx, tx, topicUpdate)
+		})
+		if errors.Is(err, store.ErrConflict) && attempt < maxConflictRetries {
+			continue // someone changed the item meanwhile: apply the patch to the new state
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return t, op.after, nil
+	}
+}
+
+// DeleteItem removes an item.
+func (s *Service) DeleteItem(ctx context.Context, actor Actor, etid, id int64) error {
+	t, err := s.itemType(ctx, etid)
+	if err != nil {
+		return err
+	}
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		op := &operation{s: s, actor: actor, t: t, now: s.Now()}
+		if err := op.load(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := tx.DeleteItem(ctx, t.EntityTypeID, id); err != nil {
+			return err
+		}
+		op.after = op.before
+		return op.writeDerived(ctx, tx, topicDelete)
+	})
+}
+
+// itemType resolves the type of an item call; entity types that are not smart
+// processes get the errors Bitrix24 gives for them.
+func (s *Service) itemType(ctx context.Context, etid int64) (*Type, error) {
+	if etid == 5 {
+		return nil, newErr(ErrNotSupported, "Entity type `INVOICE` is not supported")
+	}
+	return s.typeByEntityTypeID(ctx, etid)
+}
+
+func (op *operation) load(ctx context.Context, tx *store.Tx, id int64) error {
+	fs := op.t.storedFields()
+	row, err := tx.GetItem(ctx, op.t.EntityTypeID, readColumns(fs), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return newErr(ErrItemNotFound, "Item not found")
+	}
+	if err != nil {
+		return err
+	}
+	op.before = itemFromRow(fs, row)
+	return nil
+}
+
+// readInput parses wire fields into canonical values, keyed by field. Unknown keys,
+// read-only fields, switched-off fields and (on update) immutable ones are ignored.
+func (op *operation) readInput(in *params.Object, adding bool) (map[*Field]any, error) {
+	patch := map[*Field]any{}
+	for _, key := range in.Keys() {
+		f, ok := op.t.FieldByName(key)
+		if !ok || f.ReadOnly || f.Column == "" || !op.t.Enabled(f) || (!adding && f.Immutable) {
+			continue
+		}
+		raw, _ := in.Get(key)
+		v, err := f.Type.Parse(raw)
+		if errors.Is(err, field.ErrNotIterable) {
+			return nil, &Error{Kind: ErrNotIterable, Field: f.Name,
+				Msg: fmt.Sprintf("Expected iterable value for multiple field, but got %s instead", phpType(raw))}
+		}
+		if err != nil {
+			return nil, invalidValue(f, err)
+		}
+		patch[f] = v
+	}
+	return patch, nil
+}
+
+func invalidValue(f *Field, cause error) error {
+	msg := fmt.Sprintf("Invalid value for field \"%s\"", f.Title)
+	if cause != nil {
+		var detail string
+		if errors.Is(cause, field.ErrInvalid) {
+			detail = cause.Error()[len(field.ErrInvalid.Error())+2:]
+		} else {
+			detail = cause.Error()
+		}
+		if detail != "" {
+			msg += ": " + detail
+		}
+	}
+	return &Error{Kind: ErrInvalidValue, Field: f.Name, Msg: msg}
+}
+
+// phpType names a wire value's type the way Bitrix24's message does.
+func phpType(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case json.Number:
+		return "integer"
+	case bool:
+		return "boolean"
+	}
+	return "scalar"
+}
+
+// applyDefaults fills what an add leaves empty (spec §4.2).
+func (op *operation) applyDefaults(patch map[*Field]any) {
+	v := op.after.values
+	uid := op.actor.UserID
+	v["createdBy"], v["updatedBy"], v["movedBy"] = uid, uid, uid
+	v["createdTime"], v["updatedTime"], v["movedTime"] = op.now, op.now, op.now
+	v["lastActivityBy"], v["lastActivityTime"] = uid, op.now
+	v["opened"] = "Y"
+	v["assignedById"] = uid
+	v["previousStageId"] = ""
+	if op.t.Flag("isBeginCloseDatesEnabled") {
+		today := time.Date(op.now.Year(), op.now.Month(), op.now.Day(), 0, 0, 0, 0, time.Local)
+		v["begindate"], v["closedate"] = today, today.AddDate(0, 0, 7)
+	}
+	if op.t.Flag("isLinkWithProductsEnabled") {
+		v["opportunity"], v["taxValue"] = 0.0, 0.0
+		v["isManualOpportunity"] = "N"
+		v["currencyId"] = op.s.DefaultCurrency
+	}
+	v["observers"], v["contactIds"] = []int64{}, []int64{}
+	for f, val := range patch {
+		if val == nil && f.NotEmptied {
+			continue // keep the default
+		}
+		v[f.Name] = val
+	}
+}
+
+// applyLogic merges a patch into op.after and applies per-field rules: values that
+// cannot be emptied, the funnel and stage rules, moved-by/moved-time. It records which
+// fields changed.
+func (op *operation) applyLogic(patch map[*Field]any) error {
+	t, after := op.t, op.after
+	adding := op.before == nil
+	if !adding {
+		for f, val := range patch {
+			if val == nil && f.NotEmptied {
+				if f.Name == "title" {
+					val = op.defaultTitle()
+				} else {
+					continue
+				}
+			}
+			after.values[f.Name] = val
+		}
+	}
+
+	// Funnel: must exist; defaults to the type's default funnel.
+	catID, _ := after.values["categoryId"].(int64)
+	cat := t.category(catID)
+	if catID == 0 {
+		cat = t.defaultCategory()
+	}
+	if cat == nil {
+		return invalidValue(t.fieldIndex["categoryid"], fmt.Errorf("pipeline %d does not exist", catID))
+	}
+	after.values["categoryId"] = cat.ID
+
+	// Stage: must belong to the funnel. When the funnel changes without a stage, the
+	// item goes to the first stage of the new funnel with the same semantics as its
+	// current stage (or the first stage when there is none).
+	stageID, _ := after.values["stageId"].(string)
+	_, stageGiven := patch[t.fieldIndex["stageid"]]
+	if !adding && !stageGiven && cat.ID != op.before.values["categoryId"] {
+		stageID = ""
+		oldCat, _ := op.before.values["categoryId"].(int64)
+		oldStage, _ := op.before.values["stageId"].(string)
+		if cur := t.stage(oldCat, oldStage); cur != nil {
+			for _, s := range t.stagesOf(cat.ID) {
+				if s.Semantics == cur.Semantics {
+					stageID = s.StatusID
+					break
+				}
+			}
+		}
+	}
+	if stageID == "" {
+		if stages := t.stagesOf(cat.ID); len(stages) > 0 {
+			stageID = stages[0].StatusID
+		}
+	} else if t.stage(cat.ID, stageID) == nil {
+		return invalidValue(t.fieldIndex["stageid"], fmt.Errorf("stage %q does not belong to pipeline %d", stageID, cat.ID))
+	}
+	after.values["stageId"] = stageID
+
+	if adding {
+		for _, f := range t.storedFields() {
+			if after.values[f.Name] != nil {
+				op.changed = append(op.changed, f)
+			}
+		}
+		return nil
+	}
+	for _, f := range t.storedFields() {
+		if !f.untracked && !sameValue(op.before.values[f.Name], after.values[f.Name]) {
+			op.changed = append(op.changed, f)
+		}
+	}
+	if op.before.values["stageId"] != stageID {
+		after.values["previousStageId"] = op.before.values["stageId"]
+		after.values["movedBy"] = op.actor.UserID
+		after.values["movedTime"] = op.now
+	}
+	return nil
+}
+
+func (op *operation) defaultTitle() string {
+	return fmt.Sprintf("%s #%d", op.t.Title, op.after.ID)
+}
+
+// validate checks required fields and references to users.
+func (op *operation) validate(ctx context.Context) error {
+	for _, f := range op.t.fields {
+		if f.Required && op.t.Enabled(f) && op.after.values[f.Name] == nil && f.Column != "" {
+			return &Error{Kind: ErrRequired, Field: f.Name, Msg: fmt.Sprintf("The \"%s\" field is required", f.Title)}
+		}
+	}
+	for _, f := range op.changed {
+		if f.Type.Name() != "user" || f.ReadOnly {
+			continue
+		}
+		ids, _ := op.after.values[f.Name].([]int64)
+		if id, ok := op.after.values[f.Name].(int64); ok {
+			ids = []int64{id}
+		}
+		for _, id := range ids {
+			ok, err := op.s.users.exists(ctx, id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return invalidValue(f, fmt.Errorf("user %d does not exist", id))
+			}
+		}
+	}
+	return nil
+}
+
+// changedColumns lists the columns an update writes: the changed fields plus the
+// bookkeeping ones the change touched.
+func (op *operation) changedColumns() ([]store.Column, []any) {
+	var cols []store.Column
+	var vals []any
+	for _, f := range op.t.storedFields() {
+		if !sameValue(op.before.values[f.Name], op.after.values[f.Name]) {
+			cols = append(cols, f.storageColumn())
+			vals = append(vals, op.after.values[f.Name])
+		}
+	}
+	return cols, vals
+}
+
+// writeDerived writes what accompanies the item row in its transaction: for now the
+// outbox row; stage history and timeline entries join here.
+func (op *operation) writeDerived(ctx context.Context, tx *store.Tx, topic string) error {
+	payload := map[string]any{"ID": op.after.ID, "ENTITY_TYPE_ID": op.t.EntityTypeID, "USER_ID": op.actor.UserID}
+	if topic == topicUpdate {
+		names := make([]string, len(op.changed))
+		for i, f := range op.changed {
+			names[i] = f.Name
+		}
+		payload["CHANGED"] = names
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	return tx.InsertOutbox(ctx, topic, op.t.EntityTypeID, op.after.ID, string(b))
+}

@@ -1,0 +1,463 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"smartcrm/internal/params"
+	"smartcrm/internal/query"
+	"smartcrm/internal/store"
+)
+
+// Standard entity types that relations may point at (spec §2).
+var standardTypes = map[int64]string{
+	1: "Lead", 2: "Deal", 3: "Contact", 4: "Company", 7: "Quote", 31: "Invoice", 36: "Document",
+}
+
+// ValidEntityTypeID is the allowed range for smart processes: 128–192, or even ≥ 1030.
+func ValidEntityTypeID(id int64) bool {
+	return (id >= 128 && id <= 192) || (id >= 1030 && id%2 == 0 && id < 1<<31)
+}
+
+// firstAutoEntityTypeID is where allocation starts when the caller gives none.
+const firstAutoEntityTypeID = 1030
+
+// Default stages of a new funnel (spec §7.3).
+var defaultStages = []struct {
+	code, name, color, semantics string
+	sort                         int64
+	system                       bool
+}{
+	{"NEW", "Start", "#22B9FF", "", 10, true},
+	{"PREPARATION", "Preparation", "#88B9FF", "", 20, false},
+	{"CLIENT", "Approval", "#10e5fc", "", 30, false},
+	{"SUCCESS", "Success", "#00ff00", "S", 40, true},
+	{"FAIL", "Failure", "#ff0000", "F", 50, true},
+}
+
+// AddType creates a smart process: its registry row, its items table, and its default
+// funnel with the default stages, all in one transaction.
+func (s *Service) AddType(ctx context.Context, actor Actor, in *params.Object) (*Type, error) {
+	if err := requireAdmin(actor); err != nil {
+		return nil, err
+	}
+	if in == nil {
+		return nil, newErr(ErrMissingParam, "Could not find value for parameter {fields}")
+	}
+	now := s.Now()
+	t := &Type{
+		Flags: map[string]bool{}, LinkedUserFields: map[string]bool{},
+		CreatedBy: actor.UserID, UpdatedBy: actor.UserID, CreatedTime: now, UpdatedTime: now,
+	}
+	for _, f := range store.TypeFlags {
+		t.Flags[f.Wire] = f.Default == "Y"
+	}
+	if err := s.applyTypeInput(ctx, t, in, true); err != nil {
+		return nil, err
+	}
+	if t.Title == "" {
+		return nil, &Error{Kind: ErrRequired, Field: "title", Msg: `The "Title" field is required`}
+	}
+	explicitID := t.EntityTypeID != 0
+	var created *Type
+	// Allocation races with another process are resolved by the unique index: retry
+	// with the next number.
+	for attempt := 0; attempt < 5; attempt++ {
+		err := s.st.InTx(ctx, func(tx *store.Tx) error {
+			if !explicitID {
+				max, err := tx.MaxEntityTypeID(ctx)
+				if err != nil {
+					return err
+				}
+				next := int64(firstAutoEntityTypeID)
+				if max >= next {
+					next = max + 2 - max%2
+				}
+				t.EntityTypeID = next
+			}
+			rec := t.record()
+			if err := tx.InsertType(ctx, rec); err != nil {
+				return err
+			}
+			t.ID = rec.ID
+			t.buildFields()
+			if err := tx.CreateItemTable(ctx, t.EntityTypeID, itemColumns(t.fields), itemIndexes); err != nil {
+				return fmt.Errorf("creating the items table: %w", err)
+			}
+			if _, err := addCategory(ctx, tx, t.EntityTypeID, "General", 500, true); err != nil {
+				return err
+			}
+			loaded, err := s.loadType(ctx, tx, t.ID, false)
+			created = loaded
+			return err
+		})
+		if err == nil {
+			break
+		}
+		if store.IsUniqueViolation(err) {
+			if explicitID {
+				return nil, &Error{Kind: ErrInvalidArg, Field: "entityTypeId", Msg: fmt.Sprintf("entityTypeId %d is already in use", t.EntityTypeID)}
+			}
+			continue
+		}
+		return nil, err
+	}
+	if created == nil {
+		return nil, errors.New("could not allocate an entityTypeId")
+	}
+	s.forgetTypes()
+	return created, nil
+}
+
+// addCategory creates a funnel with the default stages.
+func addCategory(ctx context.Context, tx *store.Tx, etid int64, name string, sort int64, isDefault bool) (*store.CategoryRecord, error) {
+	c := &store.CategoryRecord{EntityTypeID: etid, Name: name, Sort: sort, IsDefault: isDefault}
+	if err := tx.InsertCategory(ctx, c); err != nil {
+		return nil, err
+	}
+	for _, d := range defaultStages {
+		st := &store.StageRecord{
+			EntityID:   fmt.Sprintf("DYNAMIC_%d_STAGE_%d", etid, c.ID),
+			StatusID:   fmt.Sprintf("DT%d_%d:%s", etid, c.ID, d.code),
+			Name:       d.name,
+			NameInit:   d.name,
+			Sort:       d.sort,
+			System:     d.system,
+			CategoryID: c.ID,
+			Color:      d.color,
+			Semantics:  d.semantics,
+		}
+		if err := tx.InsertStage(ctx, st); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// UpdateType changes a type's settings. Only given keys change; relations are replaced
+// as a whole, keeping the predefined ones (spec §3.2).
+func (s *Service) UpdateType(ctx context.Context, actor Actor, id int64, in *params.Object) (*Type, error) {
+	if err := requireAdmin(actor); err != nil {
+		return nil, err
+	}
+	var updated *Type
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		t, err := s.loadType(ctx, tx, id, false)
+		if err != nil {
+			return err
+		}
+		if in == nil || in.Len() == 0 {
+			updated = t
+			return nil
+		}
+		if err := s.applyTypeInput(ctx, t, in, false); err != nil {
+			return err
+		}
+		t.UpdatedBy, t.UpdatedTime = actor.UserID, s.Now()
+		if err := tx.UpdateType(ctx, t.record()); err != nil {
+			return err
+		}
+		updated, err = s.loadType(ctx, tx, t.ID, false)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.forgetTypes()
+	return updated, nil
+}
+
+// DeleteType removes a type that holds no items, with its table, funnels and stages.
+func (s *Service) DeleteType(ctx context.Context, actor Actor, id int64, byEntityType bool) error {
+	if err := requireAdmin(actor); err != nil {
+		return err
+	}
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		t, err := s.loadType(ctx, tx, id, byEntityType)
+		if err != nil {
+			return err
+		}
+		has, err := tx.HasItems(ctx, t.EntityTypeID)
+		if err != nil {
+			return err
+		}
+		if has {
+			return newErr(ErrHasItems, "You cannot delete an entity type that has elements")
+		}
+		if err := tx.DropItemTable(ctx, t.EntityTypeID); err != nil {
+			return err
+		}
+		return tx.DeleteType(ctx, t.record())
+	})
+	if err == nil {
+		s.forgetTypes()
+	}
+	return err
+}
+
+// GetType reads a type by its id or its entityTypeId.
+func (s *Service) GetType(ctx context.Context, id int64, byEntityType bool) (*Type, error) {
+	if byEntityType {
+		return s.typeByEntityTypeID(ctx, id)
+	}
+	return s.loadType(ctx, s.st, id, false)
+}
+
+// TypeList is a page of types.
+type TypeList struct {
+	Types []*Type
+	Total int
+}
+
+// ListTypes lists types with the crm.item.list filter and order syntax.
+func (s *Service) ListTypes(ctx context.Context, filter, order any, start int64) (*TypeList, error) {
+	cols := store.TypeColumns()
+	resolve := func(name string) (*query.Field, bool) {
+		for i := range cols {
+			if strings.EqualFold(cols[i].Name, name) {
+				return &cols[i], true
+			}
+		}
+		return nil, false
+	}
+	where, err := query.ParseFilter(filter, resolve)
+	if err != nil {
+		return nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
+	}
+	ord, err := query.ParseOrder(order, resolve)
+	if err != nil {
+		return nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
+	}
+	idField, _ := resolve("id")
+	ord = append(ord, query.Order{Field: idField})
+	recs, err := s.st.ListTypes(ctx, where, ord, store.Page{Limit: PageSize, Offset: int(max(start, 0))})
+	if err != nil {
+		return nil, err
+	}
+	out := &TypeList{}
+	for _, r := range recs {
+		t, err := typeFromRecord(r)
+		if err != nil {
+			return nil, err
+		}
+		out.Types = append(out.Types, t)
+	}
+	if out.Total, err = s.st.CountTypes(ctx, where); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// applyTypeInput reads crm.type.add/update fields into t.
+func (s *Service) applyTypeInput(ctx context.Context, t *Type, in *params.Object, adding bool) error {
+	invalid := func(name, format string, a ...any) error {
+		return &Error{Kind: ErrInvalidArg, Field: name, Msg: fmt.Sprintf(format, a...)}
+	}
+	for _, key := range in.Keys() {
+		val, _ := in.Get(key)
+		switch key {
+		case "title":
+			title, ok := params.String(val)
+			title = strings.TrimSpace(title)
+			if !ok || !utf8.ValidString(title) || utf8.RuneCountInString(title) > 255 {
+				return invalid(key, "title must be a string of at most 255 characters")
+			}
+			if title == "" {
+				return &Error{Kind: ErrRequired, Field: "title", Msg: `The "Title" field is required`}
+			}
+			t.Title = title
+		case "code":
+			code, ok := params.String(val)
+			if !ok || utf8.RuneCountInString(code) > 255 {
+				return invalid(key, "code must be a string of at most 255 characters")
+			}
+			t.Code = code
+		case "entityTypeId":
+			if !adding {
+				continue // immutable
+			}
+			if val == nil || val == "" {
+				continue
+			}
+			id, ok := params.Int(val)
+			if !ok || !ValidEntityTypeID(id) {
+				return invalid(key, "entityTypeId is out of allowed range")
+			}
+			t.EntityTypeID = id
+		case "customSectionId":
+			if !adding {
+				continue
+			}
+			if id, ok := params.Int(val); ok && id > 0 {
+				t.CustomSectionID = &id
+			}
+		case "relations":
+			rel, err := s.parseRelations(ctx, t, val)
+			if err != nil {
+				return err
+			}
+			t.Relations = rel
+		case "linkedUserFields":
+			_, keys, vals, ok := entries(val)
+			if !ok {
+				return invalid(key, "linkedUserFields must be an object")
+			}
+			t.LinkedUserFields = map[string]bool{}
+			for i, k := range keys {
+				if !knownLinkedUserField(k) {
+					continue
+				}
+				b, ok := params.Bool(vals[i])
+				if !ok {
+					return invalid(key, "linkedUserFields[%s] must be true or false", k)
+				}
+				t.LinkedUserFields[k] = b
+			}
+		default:
+			if isSettableFlag(key) {
+				b, ok := params.Bool(val)
+				if !ok {
+					return invalid(key, "%s must be Y or N", key)
+				}
+				t.Flags[key] = b
+			}
+			// Unknown keys are ignored, as Bitrix24 does.
+		}
+	}
+	// A client-enabled type has contacts and companies as predefined parents.
+	t.Relations.Parent = withPredefinedParents(t.Relations.Parent, t.Flags["isClientEnabled"])
+	return nil
+}
+
+func entries(v any) (n int, keys []string, vals []any, ok bool) {
+	if params.IsEmptyContainer(v) {
+		return 0, nil, nil, true
+	}
+	obj, isObj := v.(*params.Object)
+	if !isObj {
+		return 0, nil, nil, false
+	}
+	keys, vals, _ = params.Entries(obj)
+	return len(keys), keys, vals, true
+}
+
+func knownLinkedUserField(k string) bool {
+	for _, known := range linkedUserFieldKeys {
+		if k == known {
+			return true
+		}
+	}
+	return false
+}
+
+// isSettableFlag: isPaymentsEnabled and isCountersEnabled are returned but not settable.
+func isSettableFlag(name string) bool {
+	if name == "isPaymentsEnabled" || name == "isCountersEnabled" {
+		return false
+	}
+	for _, f := range store.TypeFlags {
+		if f.Wire == name {
+			return true
+		}
+	}
+	return false
+}
+
+func withPredefinedParents(parents []Relation, client bool) []Relation {
+	var out []Relation
+	for _, r := range parents {
+		if !r.IsPredefined {
+			out = append(out, r)
+		}
+	}
+	if client {
+		out = append([]Relation{
+			{EntityTypeID: 3, IsChildrenListEnabled: true, IsPredefined: true},
+			{EntityTypeID: 4, IsChildrenListEnabled: true, IsPredefined: true},
+		}, out...)
+	}
+	if out == nil {
+		out = []Relation{}
+	}
+	return out
+}
+
+// parseRelations reads {parent: [...], child: [...]}; the whole set is replaced.
+func (s *Service) parseRelations(ctx context.Context, t *Type, v any) (Relations, error) {
+	out := Relations{Parent: []Relation{}, Child: []Relation{}}
+	_, keys, vals, ok := entries(v)
+	if !ok {
+		return out, &Error{Kind: ErrInvalidArg, Field: "relations", Msg: "relations must be an object with parent and child lists"}
+	}
+	for i, k := range keys {
+		var target *[]Relation
+		switch k {
+		case "parent":
+			target = &out.Parent
+		case "child":
+			target = &out.Child
+		default:
+			continue
+		}
+		_, list, isList := params.Entries(vals[i])
+		if !isList {
+			if vals[i] == nil || vals[i] == "" {
+				continue
+			}
+			return out, &Error{Kind: ErrInvalidArg, Field: "relations", Msg: "relations." + k + " must be a list"}
+		}
+		seen := map[int64]bool{}
+		for _, e := range list {
+			obj, isObj := e.(*params.Object)
+			if !isObj {
+				return out, &Error{Kind: ErrInvalidArg, Field: "relations", Msg: "each relation must be an object with entityTypeId"}
+			}
+			raw, _ := obj.Get("entityTypeId")
+			etid, ok := params.Int(raw)
+			if !ok || etid <= 0 {
+				return out, &Error{Kind: ErrInvalidArg, Field: "relations", Msg: "relation entityTypeId must be a positive integer"}
+			}
+			if err := s.checkRelatable(ctx, t, etid); err != nil {
+				return out, err
+			}
+			if seen[etid] {
+				continue
+			}
+			seen[etid] = true
+			r := Relation{EntityTypeID: etid}
+			if raw, ok := obj.Get("isChildrenListEnabled"); ok {
+				b, ok := params.Bool(raw)
+				if !ok {
+					return out, &Error{Kind: ErrInvalidArg, Field: "relations", Msg: "isChildrenListEnabled must be true or false"}
+				}
+				r.IsChildrenListEnabled = b
+			}
+			*target = append(*target, r)
+		}
+	}
+	return out, nil
+}
+
+// checkRelatable refuses relations to types that do not exist.
+func (s *Service) checkRelatable(ctx context.Context, t *Type, etid int64) error {
+	if _, ok := standardTypes[etid]; ok || etid == t.EntityTypeID {
+		return nil
+	}
+	if _, err := s.st.GetType(ctx, etid, true); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return &Error{Kind: ErrInvalidArg, Field: "relations", Msg: fmt.Sprintf("relation to unknown entity type %d", etid)}
+		}
+		return err
+	}
+	return nil
+}
+
+func requireAdmin(actor Actor) error {
+	if !actor.IsAdmin {
+		return newErr(ErrAccessDenied, "Access denied")
+	}
+	return nil
+}

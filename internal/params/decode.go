@@ -1,0 +1,237 @@
+package params
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/url"
+	"strings"
+)
+
+// Limits that keep a hostile request from building an enormous tree.
+const (
+	MaxDepth = 32
+	MaxKeys  = 100000
+)
+
+// ErrMalformed wraps every decoding failure, so callers can answer with one error code.
+var ErrMalformed = errors.New("malformed parameters")
+
+func malformed(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+}
+
+// ParseQuery decodes an URL query string with PHP bracket syntax into root.
+func ParseQuery(root *Object, query string) error {
+	count := 0
+	for query != "" {
+		var pair string
+		pair, query, _ = strings.Cut(query, "&")
+		if pair == "" {
+			continue
+		}
+		rawKey, rawVal, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil {
+			return malformed("bad escape in key %q", rawKey)
+		}
+		val, err := url.QueryUnescape(rawVal)
+		if err != nil {
+			return malformed("bad escape in value of %q", key)
+		}
+		count++
+		if count > MaxKeys {
+			return malformed("too many parameters")
+		}
+		if err := SetBracket(root, key, val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetBracket stores value under a PHP bracket key such as `filter[0][>=id]` or `select[]`.
+// As in PHP, a later assignment to the same key wins and a leaf is replaced by a
+// container when a deeper key needs one.
+func SetBracket(root *Object, key string, value any) error {
+	name, rest, hasBracket := strings.Cut(key, "[")
+	if name == "" {
+		if !hasBracket {
+			return nil // PHP ignores an empty name
+		}
+		return malformed("parameter name missing in %q", key)
+	}
+	if !hasBracket {
+		root.Set(name, value)
+		return nil
+	}
+	var path []string
+	rest = "[" + rest
+	for len(rest) > 0 && rest[0] == '[' {
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			// PHP keeps an unclosed bracket as part of the last segment; we refuse it
+			// instead: a precise error beats a silently different key.
+			return malformed("unclosed bracket in %q", key)
+		}
+		path = append(path, rest[1:end])
+		rest = rest[end+1:]
+		if len(path) > MaxDepth {
+			return malformed("nesting deeper than %d in %q", MaxDepth, key)
+		}
+	}
+	// Anything after the last bracket is ignored, as PHP does.
+	cur := root
+	segment := name
+	for _, next := range path {
+		child, ok := cur.Get(segment)
+		obj, isObj := child.(*Object)
+		if !ok || !isObj {
+			obj = NewObject()
+			cur.Set(segment, obj)
+		}
+		cur = obj
+		if next == "" {
+			next = cur.nextIndex()
+		}
+		segment = next
+	}
+	cur.Set(segment, value)
+	return nil
+}
+
+// ParseJSON decodes a JSON body into an ordered tree. The top level must be an object
+// (an empty list is accepted as an empty object, as PHP clients send `[]`).
+func ParseJSON(root *Object, body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	v, err := decodeValue(dec, 0)
+	if err != nil {
+		return malformed("invalid JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return malformed("invalid JSON: trailing data after the top-level value")
+	}
+	switch t := v.(type) {
+	case *Object:
+		for _, k := range t.keys {
+			root.Set(k, t.vals[k])
+		}
+	case []any:
+		if len(t) != 0 {
+			return malformed("the JSON body must be an object")
+		}
+	case nil:
+	default:
+		return malformed("the JSON body must be an object")
+	}
+	return nil
+}
+
+func decodeValue(dec *json.Decoder, depth int) (any, error) {
+	if depth > MaxDepth {
+		return nil, fmt.Errorf("nesting deeper than %d", MaxDepth)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			obj := NewObject()
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				key, _ := kt.(string)
+				v, err := decodeValue(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				obj.Set(key, v)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+			return obj, nil
+		case '[':
+			list := []any{}
+			for dec.More() {
+				v, err := decodeValue(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				list = append(list, v)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+			return list, nil
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	default:
+		return tok, nil // string, json.Number, bool, nil
+	}
+}
+
+// ParseBody decodes a request body according to its content type into root.
+// Unknown content types are tried as JSON when the body looks like JSON, otherwise as
+// a form, because real clients are careless with the header.
+func ParseBody(root *Object, contentType string, body []byte) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	mediaType, mparams, _ := mime.ParseMediaType(contentType)
+	switch mediaType {
+	case "application/json", "text/json":
+		return ParseJSON(root, body)
+	case "multipart/form-data":
+		return parseMultipart(root, body, mparams["boundary"])
+	case "application/x-www-form-urlencoded":
+		return ParseQuery(root, string(body))
+	}
+	trimmed := bytes.TrimSpace(body)
+	if trimmed[0] == '{' || trimmed[0] == '[' {
+		return ParseJSON(root, body)
+	}
+	return ParseQuery(root, string(body))
+}
+
+func parseMultipart(root *Object, body []byte, boundary string) error {
+	if boundary == "" {
+		return malformed("multipart body without boundary")
+	}
+	r := multipart.NewReader(bytes.NewReader(body), boundary)
+	count := 0
+	for {
+		part, err := r.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return malformed("bad multipart body: %v", err)
+		}
+		name := part.FormName()
+		data, err := io.ReadAll(part)
+		if err != nil {
+			return malformed("bad multipart body: %v", err)
+		}
+		count++
+		if count > MaxKeys {
+			return malformed("too many parameters")
+		}
+		if name == "" {
+			continue
+		}
+		if err := SetBracket(root, name, string(data)); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package rest
+
+import (
+	"fmt"
+
+	"smartcrm/internal/params"
+)
+
+// Parameter readers shared by the method families. Their errors carry code 100 and
+// Bitrix24's wording for controller parameters.
+
+func missingParam(name string) *APIError {
+	return apiErr(400, 100, fmt.Sprintf("Could not find value for parameter {%s}", name))
+}
+
+func wrongParamType(name, want string) *APIError {
+	return apiErr(400, 100, fmt.Sprintf("Invalid value to match with parameter {%s}. Should be value of type %s.", name, want))
+}
+
+// intParam reads a required integer parameter.
+func intParam(p *params.Object, name string) (int64, error) {
+	v, ok := params.Lookup(p, name)
+	if !ok || v == nil || v == "" {
+		return 0, missingParam(name)
+	}
+	i, ok := params.Int(v)
+	if !ok {
+		return 0, wrongParamType(name, "int")
+	}
+	return i, nil
+}
+
+// objectParam reads a required object parameter; an empty list counts as an empty object.
+func objectParam(p *params.Object, name string) (*params.Object, error) {
+	v, ok := params.Lookup(p, name)
+	if !ok || v == nil {
+		return nil, missingParam(name)
+	}
+	if params.IsEmptyContainer(v) {
+		return params.NewObject(), nil
+	}
+	o, isObj := v.(*params.Object)
+	if !isObj {
+		return nil, wrongParamType(name, "array")
+	}
+	return o, nil
+}
+
+// startParam reads `start`: -1 means no counting; anything else unusable means 0.
+func startParam(p *params.Object) int64 {
+	v, ok := params.Lookup(p, "start")
+	if !ok {
+		return 0
+	}
+	i, ok := params.Int(v)
+	if !ok || i < -1 {
+		return 0
+	}
+	return i
+}
+
+// pageInfo returns total and next for a list answer.
+func pageInfo(start int64, rows, total int) (*int, *int) {
+	if total < 0 {
+		zero := 0
+		return &zero, nil
+	}
+	t := total
+	if start < 0 {
+		start = 0
+	}
+	if int(start)+rows < total {
+		n := int(start) + 50
+		return &t, &n
+	}
+	return &t, nil
+}

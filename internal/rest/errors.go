@@ -1,0 +1,84 @@
+package rest
+
+import (
+	"errors"
+	"net/http"
+
+	"smartcrm/internal/crm"
+	"smartcrm/internal/params"
+)
+
+// APIError is an error as it goes on the wire: HTTP status, the `error` value (a string
+// code, or an integer where Bitrix24 answers one) and the description.
+type APIError struct {
+	Status int
+	Code   any
+	Desc   string
+}
+
+func (e *APIError) Error() string { return e.Desc }
+
+func apiErr(status int, code any, desc string) *APIError {
+	return &APIError{Status: status, Code: code, Desc: desc}
+}
+
+// System errors shared by every method.
+var (
+	errMethodNotFound = apiErr(http.StatusNotFound, "ERROR_METHOD_NOT_FOUND", "Method not found!")
+	errNoAuth         = apiErr(http.StatusUnauthorized, "NO_AUTH_FOUND", "Wrong authorization data")
+	errBadCredentials = apiErr(http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid request credentials")
+	errBatchLength    = apiErr(http.StatusBadRequest, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
+	errBatchMethod    = apiErr(http.StatusMethodNotAllowed, "ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage")
+	errInternal       = apiErr(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "Internal server error")
+	errTooLarge       = apiErr(http.StatusRequestEntityTooLarge, "REQUEST_ENTITY_TOO_LARGE", "The request body is too large")
+)
+
+// family maps domain errors to the codes one method family uses (spec §1.5, §11).
+type family int
+
+const (
+	familyItem family = iota // crm.item.*: string codes, HTTP 400
+	familyType               // crm.type.*: like items, but "not found" is the integer 0
+)
+
+// wire turns any error from a handler into its wire form.
+func (f family) wire(err error) *APIError {
+	var api *APIError
+	if errors.As(err, &api) {
+		return api
+	}
+	if errors.Is(err, params.ErrMalformed) {
+		return apiErr(http.StatusBadRequest, 100, err.Error())
+	}
+	var de *crm.Error
+	if !errors.As(err, &de) {
+		return nil // not a client error: the caller logs it and answers 500
+	}
+	bad := func(code any) *APIError { return apiErr(http.StatusBadRequest, code, de.Msg) }
+	switch de.Kind {
+	case crm.ErrTypeNotFound:
+		if f == familyType {
+			return bad(0)
+		}
+		return bad("NOT_FOUND")
+	case crm.ErrItemNotFound:
+		return bad("NOT_FOUND")
+	case crm.ErrInvalidValue:
+		return bad("CRM_FIELD_ERROR_VALUE_NOT_VALID")
+	case crm.ErrRequired:
+		return bad("CRM_FIELD_ERROR_REQUIRED")
+	case crm.ErrNotIterable, crm.ErrMissingParam:
+		return bad(100)
+	case crm.ErrInvalidArg:
+		return bad("INVALID_ARG_VALUE")
+	case crm.ErrAccessDenied:
+		return bad("ACCESS_DENIED")
+	case crm.ErrNotSupported:
+		return bad("ENTITY_TYPE_NOT_SUPPORTED")
+	case crm.ErrHasItems:
+		return bad("BX_ERROR")
+	case crm.ErrConflict:
+		return apiErr(http.StatusConflict, "CONFLICT", de.Msg)
+	}
+	return bad("ERROR")
+}

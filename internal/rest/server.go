@@ -1,0 +1,246 @@
+// Package rest speaks the Bitrix24 REST protocol: webhook URLs, parameters in any
+// transport, the success and error envelopes, and batch. Each method family lives in a
+// file of its own (type.go, item.go, …) as thin adapters: decode parameters, call the
+// domain, shape the answer.
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"smartcrm/internal/access"
+	"smartcrm/internal/crm"
+	"smartcrm/internal/params"
+)
+
+// MaxBodyBytes caps a request body. File fields travel as base64 inside the body, so
+// the cap is generous; above it the request is refused before it is read whole.
+const MaxBodyBytes = 64 << 20
+
+// Call is one method invocation, from HTTP or from a batch command.
+type Call struct {
+	Ctx     context.Context
+	Actor   crm.Actor
+	Params  *params.Object
+	Method  string // lower-case
+	InBatch bool
+}
+
+// Result is what a handler answers: the payload, and for lists the total and the start
+// of the next page.
+type Result struct {
+	Result any
+	Total  *int
+	Next   *int
+}
+
+type handlerFunc func(s *Server, c *Call) (*Result, error)
+
+type method struct {
+	fn      handlerFunc
+	family  family
+	noBatch bool
+}
+
+// Server serves /rest/.
+type Server struct {
+	crm     *crm.Service
+	auth    *access.Webhooks
+	log     *slog.Logger
+	metrics *Metrics
+	methods map[string]method
+}
+
+// New builds the REST server.
+func New(svc *crm.Service, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
+	s := &Server{crm: svc, auth: auth, log: log, metrics: metrics, methods: map[string]method{}}
+	s.registerTypes()
+	s.registerItems()
+	s.register("batch", method{fn: (*Server).batch, noBatch: true})
+	return s
+}
+
+func (s *Server) register(name string, m method) { s.methods[strings.ToLower(name)] = m }
+
+// ServeHTTP handles /rest/{userId}/{secret}/{method}[.json][/].
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
+	userPart, secret, methodName, ok := splitPath(r.URL.Path)
+	if !ok {
+		s.writeError(w, "unknown", started, errNoAuth)
+		return
+	}
+	methodName = strings.ToLower(methodName)
+	m, known := s.methods[methodName]
+	metricName := methodName
+	if !known {
+		metricName = "unknown"
+	}
+	userID, err := strconv.ParseInt(userPart, 10, 64)
+	if err != nil || userID <= 0 {
+		s.writeError(w, metricName, started, errNoAuth)
+		return
+	}
+	actor, err := s.auth.Authenticate(r.Context(), userID, secret)
+	if errors.Is(err, access.ErrWrongUser) {
+		s.writeError(w, metricName, started, errBadCredentials)
+		return
+	}
+	if err != nil {
+		if !errors.Is(err, access.ErrNoAuth) {
+			s.log.Error("authenticating", "err", err)
+			s.writeError(w, metricName, started, errInternal)
+			return
+		}
+		s.writeError(w, metricName, started, errNoAuth)
+		return
+	}
+	if !known {
+		s.writeError(w, metricName, started, errMethodNotFound)
+		return
+	}
+	p, apiErr := readParams(r)
+	if apiErr != nil {
+		s.writeError(w, metricName, started, apiErr)
+		return
+	}
+	call := &Call{Ctx: r.Context(), Actor: actor, Params: p, Method: methodName}
+	res, err := s.invoke(m, call)
+	if err != nil {
+		s.writeError(w, metricName, started, s.toAPIError(m.family, call, err))
+		return
+	}
+	s.writeJSON(w, metricName, started, http.StatusOK, successEnvelope(res, started))
+}
+
+// invoke runs a handler, turning a panic into an error so one bad call cannot take the
+// server down.
+func (s *Server) invoke(m method, c *Call) (res *Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("handler panic", "method", c.Method, "panic", p)
+			res, err = nil, errInternal
+		}
+	}()
+	return m.fn(s, c)
+}
+
+func (s *Server) toAPIError(f family, c *Call, err error) *APIError {
+	if api := f.wire(err); api != nil {
+		return api
+	}
+	if errors.Is(err, context.Canceled) {
+		return apiErr(499, "REQUEST_CANCELLED", "The client closed the request")
+	}
+	s.log.Error("method failed", "method", c.Method, "err", err)
+	return errInternal
+}
+
+// splitPath reads /rest/{user}/{secret}/{method}, tolerating `.json`, a trailing slash
+// and doubled slashes (the PHP SDK can produce `//`).
+func splitPath(path string) (user, secret, method string, ok bool) {
+	rest, found := strings.CutPrefix(path, "/rest/")
+	if !found {
+		return "", "", "", false
+	}
+	var parts []string
+	for _, p := range strings.Split(rest, "/") {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) != 3 {
+		return "", "", "", false
+	}
+	method = strings.TrimSuffix(parts[2], ".json")
+	return parts[0], parts[1], method, method != ""
+}
+
+// readParams merges the query string and the body into one tree. Body values win over
+// query values of the same name, as in PHP's $_REQUEST.
+func readParams(r *http.Request) (*params.Object, *APIError) {
+	p := params.NewObject()
+	if err := params.ParseQuery(p, r.URL.RawQuery); err != nil {
+		return nil, apiErr(http.StatusBadRequest, 100, err.Error())
+	}
+	if r.Body == nil || r.Method == http.MethodGet {
+		return p, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, errTooLarge
+		}
+		return nil, apiErr(http.StatusBadRequest, 100, "could not read the request body")
+	}
+	if err := params.ParseBody(p, r.Header.Get("Content-Type"), body); err != nil {
+		return nil, apiErr(http.StatusBadRequest, 100, err.Error())
+	}
+	return p, nil
+}
+
+// timing is the `time` member of every envelope. b24jssdk reads operating and
+// operating_reset_at after every call and fails without them.
+func timing(started time.Time) map[string]any {
+	finished := time.Now()
+	secs := func(t time.Time) float64 { return float64(t.UnixMicro()) / 1e6 }
+	d := finished.Sub(started).Seconds()
+	return map[string]any{
+		"start":              secs(started),
+		"finish":             secs(finished),
+		"duration":           d,
+		"processing":         d,
+		"date_start":         started.Format("2006-01-02T15:04:05-07:00"),
+		"date_finish":        finished.Format("2006-01-02T15:04:05-07:00"),
+		"operating_reset_at": finished.Unix() + 600,
+		"operating":          0,
+	}
+}
+
+type envelope struct {
+	Result any            `json:"result"`
+	Total  *int           `json:"total,omitempty"`
+	Next   *int           `json:"next,omitempty"`
+	Time   map[string]any `json:"time"`
+}
+
+func successEnvelope(res *Result, started time.Time) envelope {
+	return envelope{Result: res.Result, Total: res.Total, Next: res.Next, Time: timing(started)}
+}
+
+type errorEnvelope struct {
+	Error any    `json:"error"`
+	Desc  string `json:"error_description"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, method string, started time.Time, e *APIError) {
+	s.writeJSON(w, method, started, e.Status, errorEnvelope{Error: e.Code, Desc: e.Desc})
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, method string, started time.Time, status int, body any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // Bitrix24 writes < > & as they are
+	err := enc.Encode(body)
+	b := buf.Bytes()
+	if err != nil {
+		s.log.Error("encoding response", "method", method, "err", err)
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(errorEnvelope{Error: errInternal.Code, Desc: errInternal.Desc})
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	if s.metrics != nil {
+		s.metrics.observe(method, status, time.Since(started))
+	}
+}

@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"smartcrm/internal/crm/field"
+	"smartcrm/internal/query"
+)
+
+// ItemTable is the table of a type's items. The name is built from an integer, never
+// from request text.
+func ItemTable(entityTypeID int64) string {
+	return "crm_items_" + strconv.FormatInt(entityTypeID, 10)
+}
+
+// CreateItemTable creates the items table of a new type with the given columns (besides
+// id and version) and indexes (each a list of column names).
+func (tx *Tx) CreateItemTable(ctx context.Context, entityTypeID int64, cols []Column, indexes [][]string) error {
+	table := ItemTable(entityTypeID)
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE %s (\n\tid %s,\n\tversion BIGINT NOT NULL DEFAULT 1", table, tx.d.identity)
+	for _, c := range cols {
+		fmt.Fprintf(&b, ",\n\t%s %s", c.Name, tx.d.columnType(c.Storage))
+	}
+	b.WriteString("\n)")
+	if _, err := tx.exec(ctx, b.String()); err != nil {
+		return err
+	}
+	for _, idx := range indexes {
+		name := table + "_" + strings.Join(idx, "_")
+		stmt := fmt.Sprintf("CREATE INDEX %s ON %s (%s)", name, table, strings.Join(idx, ", "))
+		if _, err := tx.exec(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DropItemTable drops the items table of a type.
+func (tx *Tx) DropItemTable(ctx context.Context, entityTypeID int64) error {
+	_, err := tx.exec(ctx, "DROP TABLE "+ItemTable(entityTypeID))
+	return err
+}
+
+// InsertItem inserts an item and returns its id.
+func (tx *Tx) InsertItem(ctx context.Context, entityTypeID int64, cols []Column, vals []any) (int64, error) {
+	return tx.insertRow(ctx, ItemTable(entityTypeID), cols, vals)
+}
+
+// UpdateItem writes changed columns of an item whose version must still be version.
+func (tx *Tx) UpdateItem(ctx context.Context, entityTypeID, id, version int64, cols []Column, vals []any) error {
+	return tx.updateRow(ctx, ItemTable(entityTypeID), id, version, true, cols, vals)
+}
+
+// DeleteItem deletes an item.
+func (tx *Tx) DeleteItem(ctx context.Context, entityTypeID, id int64) error {
+	return tx.deleteRow(ctx, ItemTable(entityTypeID), id)
+}
+
+// GetItem reads one item's columns.
+func (c conn) GetItem(ctx context.Context, entityTypeID int64, cols []Column, id int64) ([]any, error) {
+	return c.selectOne(ctx, ItemTable(entityTypeID), cols, id)
+}
+
+// ListItems reads a page of items.
+func (c conn) ListItems(ctx context.Context, entityTypeID int64, cols []Column, where query.Group, order []query.Order, page Page) ([][]any, error) {
+	return c.selectRows(ctx, ItemTable(entityTypeID), cols, where, order, page)
+}
+
+// CountItems counts the items matching where.
+func (c conn) CountItems(ctx context.Context, entityTypeID int64, where query.Group) (int, error) {
+	return c.countRows(ctx, ItemTable(entityTypeID), where)
+}
+
+// HasItems reports whether a type holds any item.
+func (c conn) HasItems(ctx context.Context, entityTypeID int64) (bool, error) {
+	return c.anyRow(ctx, ItemTable(entityTypeID))
+}
+
+// HasItemsIn reports whether any item of a type sits in the given column value (a
+// funnel or a stage), to refuse deleting a funnel or stage that still holds items.
+func (c conn) HasItemsIn(ctx context.Context, entityTypeID int64, column string, value any) (bool, error) {
+	var one int
+	err := c.queryRow(ctx, "SELECT 1 FROM "+ItemTable(entityTypeID)+" WHERE "+column+" = ? LIMIT 1", value).Scan(&one)
+	if err = errNoRows(err); err == ErrNotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// InsertOutbox records an event of a change, in the change's transaction.
+func (tx *Tx) InsertOutbox(ctx context.Context, topic string, entityTypeID, itemID int64, payload string) error {
+	_, err := tx.exec(ctx, `INSERT INTO outbox (topic, entity_type_id, item_id, payload, created_time) VALUES (?, ?, ?, `+tx.d.placeholder(field.StorageJSON)+`, ?)`,
+		topic, entityTypeID, itemID, payload, tx.now())
+	return err
+}

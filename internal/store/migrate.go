@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"smartcrm/internal/crm/field"
+)
+
+// migration is one schema step. Statements use the placeholders {ID} (identity primary
+// key), {TIME}, {DATE}, {JSON}: the only dialect differences the registry schema has.
+type migration struct {
+	version int
+	stmts   []string
+}
+
+// TypeFlags are the Y/N settings of a smart process, in wire order, with their columns
+// and defaults (spec §3.1). The registry table has one column each, so crm.type.list
+// can filter and sort on them.
+var TypeFlags = []struct{ Wire, Column, Default string }{
+	{"isCategoriesEnabled", "is_categories_enabled", "N"},
+	{"isStagesEnabled", "is_stages_enabled", "N"},
+	{"isBeginCloseDatesEnabled", "is_begin_close_dates_enabled", "N"},
+	{"isClientEnabled", "is_client_enabled", "N"},
+	{"isUseInUserfieldEnabled", "is_use_in_userfield_enabled", "N"},
+	{"isLinkWithProductsEnabled", "is_link_with_products_enabled", "N"},
+	{"isMycompanyEnabled", "is_mycompany_enabled", "N"},
+	{"isDocumentsEnabled", "is_documents_enabled", "N"},
+	{"isSourceEnabled", "is_source_enabled", "N"},
+	{"isObserversEnabled", "is_observers_enabled", "N"},
+	{"isRecyclebinEnabled", "is_recyclebin_enabled", "N"},
+	{"isAutomationEnabled", "is_automation_enabled", "N"},
+	{"isBizProcEnabled", "is_biz_proc_enabled", "N"},
+	{"isSetOpenPermissions", "is_set_open_permissions", "Y"},
+	{"isPaymentsEnabled", "is_payments_enabled", "N"},
+	{"isCountersEnabled", "is_counters_enabled", "N"},
+}
+
+func typeFlagColumnsDDL() string {
+	var b strings.Builder
+	for _, f := range TypeFlags {
+		fmt.Fprintf(&b, "\t%s TEXT NOT NULL DEFAULT '%s',\n", f.Column, f.Default)
+	}
+	return b.String()
+}
+
+var migrations = []migration{
+	{1, []string{
+		`CREATE TABLE users (
+	id {ID},
+	name TEXT NOT NULL DEFAULT '',
+	last_name TEXT NOT NULL DEFAULT '',
+	email TEXT NOT NULL DEFAULT '',
+	active TEXT NOT NULL DEFAULT 'Y',
+	is_admin TEXT NOT NULL DEFAULT 'N',
+	created_time {TIME} NOT NULL
+)`,
+		`CREATE TABLE webhooks (
+	id {ID},
+	user_id BIGINT NOT NULL REFERENCES users(id),
+	secret_hash TEXT NOT NULL UNIQUE,
+	title TEXT NOT NULL DEFAULT '',
+	created_time {TIME} NOT NULL
+)`,
+		`CREATE INDEX webhooks_user ON webhooks(user_id)`,
+		`CREATE TABLE crm_types (
+	id {ID},
+	entity_type_id BIGINT NOT NULL UNIQUE,
+	title TEXT NOT NULL,
+	code TEXT NOT NULL DEFAULT '',
+	custom_section_id BIGINT,
+` + typeFlagColumnsDDL() + `	relations {JSON} NOT NULL,
+	linked_user_fields {JSON} NOT NULL,
+	created_by BIGINT NOT NULL,
+	created_time {TIME} NOT NULL,
+	updated_by BIGINT NOT NULL,
+	updated_time {TIME} NOT NULL
+)`,
+		`CREATE TABLE crm_categories (
+	id {ID},
+	entity_type_id BIGINT NOT NULL,
+	name TEXT NOT NULL,
+	sort BIGINT NOT NULL DEFAULT 500,
+	is_default TEXT NOT NULL DEFAULT 'N',
+	is_system TEXT NOT NULL DEFAULT 'N',
+	code TEXT NOT NULL DEFAULT '',
+	created_time {TIME} NOT NULL
+)`,
+		`CREATE INDEX crm_categories_type ON crm_categories(entity_type_id, sort)`,
+		`CREATE TABLE crm_statuses (
+	id {ID},
+	entity_id TEXT NOT NULL,
+	status_id TEXT NOT NULL,
+	name TEXT NOT NULL,
+	name_init TEXT NOT NULL DEFAULT '',
+	sort BIGINT NOT NULL DEFAULT 10,
+	system TEXT NOT NULL DEFAULT 'N',
+	category_id BIGINT REFERENCES crm_categories(id) ON DELETE CASCADE,
+	color TEXT NOT NULL DEFAULT '',
+	semantics TEXT,
+	UNIQUE (entity_id, status_id)
+)`,
+		`CREATE INDEX crm_statuses_category ON crm_statuses(category_id, sort)`,
+		// The outbox: what happened, written in the transaction of the change, for
+		// automation and outbound events to pick up after commit.
+		`CREATE TABLE outbox (
+	id {ID},
+	topic TEXT NOT NULL,
+	entity_type_id BIGINT NOT NULL,
+	item_id BIGINT NOT NULL,
+	payload {JSON} NOT NULL,
+	created_time {TIME} NOT NULL
+)`,
+	}},
+}
+
+// Migrate brings the schema up to date. It is safe to run at every start, and safe when
+// several processes start at once on PostgreSQL (an advisory lock serialises them).
+func (s *Store) Migrate(ctx context.Context) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		if s.d.name == Postgres {
+			if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(727431)`); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)`); err != nil {
+			return err
+		}
+		var current int
+		if err := tx.queryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return err
+		}
+		for _, m := range migrations {
+			if m.version <= current {
+				continue
+			}
+			for _, stmt := range m.stmts {
+				if _, err := tx.exec(ctx, s.d.expandDDL(stmt)); err != nil {
+					return fmt.Errorf("migration %d: %w", m.version, err)
+				}
+			}
+			if _, err := tx.exec(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, m.version); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (d *dialect) expandDDL(stmt string) string {
+	return strings.NewReplacer(
+		"{ID}", d.identity,
+		"{TIME}", d.columns[field.StorageTime],
+		"{DATE}", d.columns[field.StorageDate],
+		"{JSON}", d.columns[field.StorageJSON],
+	).Replace(stmt)
+}

@@ -1,0 +1,222 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"smartcrm/internal/crm/field"
+	"smartcrm/internal/query"
+)
+
+// Column is a column of a table the domain describes: a name from the registry and how
+// its values are stored.
+type Column struct {
+	Name    string
+	Storage field.Storage
+}
+
+// Page selects a window of a list.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// insertRow inserts one row and returns its id.
+func (c conn) insertRow(ctx context.Context, table string, cols []Column, vals []any) (int64, error) {
+	var b strings.Builder
+	b.WriteString("INSERT INTO ")
+	b.WriteString(table)
+	b.WriteString(" (")
+	args := make([]any, len(cols))
+	for i, col := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(col.Name)
+		a, err := c.d.encode(col.Storage, vals[i])
+		if err != nil {
+			return 0, fmt.Errorf("column %s: %w", col.Name, err)
+		}
+		args[i] = a
+	}
+	b.WriteString(") VALUES (")
+	for i, col := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.d.placeholder(col.Storage))
+	}
+	b.WriteString(") RETURNING id")
+	var id int64
+	if err := c.queryRow(ctx, b.String(), args...).Scan(&id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// updateRow sets columns of one row. With versioned, the row must still carry version
+// (optimistic locking) and its version is bumped; a mismatch is ErrConflict.
+func (c conn) updateRow(ctx context.Context, table string, id int64, version int64, versioned bool, cols []Column, vals []any) error {
+	var b strings.Builder
+	b.WriteString("UPDATE ")
+	b.WriteString(table)
+	b.WriteString(" SET ")
+	args := make([]any, 0, len(cols)+2)
+	for i, col := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(col.Name)
+		b.WriteString(" = ")
+		b.WriteString(c.d.placeholder(col.Storage))
+		a, err := c.d.encode(col.Storage, vals[i])
+		if err != nil {
+			return fmt.Errorf("column %s: %w", col.Name, err)
+		}
+		args = append(args, a)
+	}
+	if versioned {
+		if len(cols) > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("version = version + 1")
+	}
+	b.WriteString(" WHERE id = ?")
+	args = append(args, id)
+	if versioned {
+		b.WriteString(" AND version = ?")
+		args = append(args, version)
+	}
+	res, err := c.exec(ctx, b.String(), args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		if versioned {
+			return ErrConflict
+		}
+		return ErrNotFound
+	}
+	return nil
+}
+
+// deleteRow deletes one row by id.
+func (c conn) deleteRow(ctx context.Context, table string, id int64) error {
+	res, err := c.exec(ctx, "DELETE FROM "+table+" WHERE id = ?", id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// selectRows reads rows matching where, in order, within page (Limit 0 = all).
+func (c conn) selectRows(ctx context.Context, table string, cols []Column, where query.Group, order []query.Order, page Page) ([][]any, error) {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, col := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(col.Name)
+	}
+	b.WriteString(" FROM ")
+	b.WriteString(table)
+	args, err := c.whereClause(&b, where)
+	if err != nil {
+		return nil, err
+	}
+	if len(order) > 0 {
+		b.WriteString(" ORDER BY ")
+		for i, o := range order {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(o.Field.Column)
+			if o.Desc {
+				b.WriteString(" DESC")
+			}
+		}
+	}
+	if page.Limit > 0 {
+		b.WriteString(" LIMIT ?")
+		args = append(args, page.Limit)
+		if page.Offset > 0 {
+			b.WriteString(" OFFSET ?")
+			args = append(args, page.Offset)
+		}
+	}
+	rows, err := c.query(ctx, b.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]any
+	dst := make([]any, len(cols))
+	for rows.Next() {
+		for i, col := range cols {
+			dst[i] = c.d.scanTarget(col.Storage)
+		}
+		if err := rows.Scan(dst...); err != nil {
+			return nil, err
+		}
+		row := make([]any, len(cols))
+		for i, col := range cols {
+			v, err := c.d.decode(col.Storage, dst[i])
+			if err != nil {
+				return nil, fmt.Errorf("column %s: %w", col.Name, err)
+			}
+			row[i] = v
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
+}
+
+// selectOne reads the row with the given id.
+func (c conn) selectOne(ctx context.Context, table string, cols []Column, id int64) ([]any, error) {
+	idField := &query.Field{Name: "id", Column: "id", Type: field.Integer{}}
+	rows, err := c.selectRows(ctx, table, cols, query.Group{Items: []query.Expr{
+		query.Cond{Field: idField, Op: field.OpEq, Value: id},
+	}}, nil, Page{Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, ErrNotFound
+	}
+	return rows[0], nil
+}
+
+// countRows counts rows matching where.
+func (c conn) countRows(ctx context.Context, table string, where query.Group) (int, error) {
+	var b strings.Builder
+	b.WriteString("SELECT COUNT(*) FROM ")
+	b.WriteString(table)
+	args, err := c.whereClause(&b, where)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = c.queryRow(ctx, b.String(), args...).Scan(&n)
+	return n, err
+}
+
+// anyRow reports whether the table holds at least one row; EXISTS, not COUNT.
+func (c conn) anyRow(ctx context.Context, table string) (bool, error) {
+	var one int
+	err := c.queryRow(ctx, "SELECT 1 FROM "+table+" LIMIT 1").Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -1,0 +1,163 @@
+// Package store is the only place that speaks SQL. It serves SQLite (the default,
+// embedded, pure Go) and PostgreSQL (production) from one code base: statements are
+// written once with `?` placeholders and rebound for PostgreSQL, and the few places where
+// the two dialects differ (column types, identity columns, case-insensitive LIKE, JSON
+// arrays) ask the dialect.
+//
+// Identifiers in generated SQL come only from the registry (table names built from
+// integer type ids, column names declared by the domain's field catalog); every value is
+// a bind parameter.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Errors the domain distinguishes.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("the row was changed by someone else")
+)
+
+// Dialect names.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Store is an open database.
+type Store struct {
+	conn
+	// write is where transactions run. For SQLite it is a pool of one connection:
+	// SQLite allows one writer at a time, and queueing writers in Go is far cheaper than
+	// letting them spin on SQLITE_BUSY. Reads use the shared pool and never wait for it
+	// (WAL mode).
+	write *sql.DB
+	read  *sql.DB
+}
+
+// DB is the read pool, for metrics.
+func (s *Store) DB() *sql.DB { return s.read }
+
+// Dialect returns SQLite or Postgres.
+func (s *Store) Dialect() string { return s.d.name }
+
+// Open connects to dsn: a postgres:// or postgresql:// URL means PostgreSQL, anything
+// else is a SQLite file path (its directory is created).
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		s := &Store{write: db, read: db}
+		s.conn = conn{q: db, d: dialectPostgres}
+		return s, s.ping(ctx)
+	}
+	path := strings.TrimPrefix(dsn, "sqlite:")
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating the database directory: %w", err)
+		}
+	}
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)"
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
+	s := &Store{write: write, read: read}
+	s.conn = conn{q: read, d: dialectSQLite}
+	// The writer must exist before readers open the file, so that WAL mode is set.
+	if err := write.PingContext(ctx); err != nil {
+		return nil, err
+	}
+	return s, s.ping(ctx)
+}
+
+func (s *Store) ping(ctx context.Context) error { return s.read.PingContext(ctx) }
+
+// Ping checks that the database answers (for /healthz).
+func (s *Store) Ping(ctx context.Context) error { return s.ping(ctx) }
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		if e := s.read.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Tx is a write transaction. Every change the domain makes happens inside one.
+type Tx struct {
+	conn
+	tx *sql.Tx
+}
+
+// InTx runs fn in a transaction and commits when it returns nil. DDL runs inside too:
+// both SQLite and PostgreSQL roll back CREATE/ALTER/DROP TABLE, so a failed step can
+// never leave a half-built type behind.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	tx := &Tx{conn: conn{q: sqlTx, d: s.d}, tx: sqlTx}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	return sqlTx.Commit()
+}
+
+// querier is what both a pool and a transaction offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// conn binds a querier to its dialect; read methods live on it so that they work both
+// on the pool and inside a transaction.
+type conn struct {
+	q querier
+	d *dialect
+}
+
+func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return c.q.ExecContext(ctx, c.d.rebind(q), args...)
+}
+
+func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return c.q.QueryContext(ctx, c.d.rebind(q), args...)
+}
+
+func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return c.q.QueryRowContext(ctx, c.d.rebind(q), args...)
+}

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+)
+
+// UserRecord is a person who works in the CRM.
+type UserRecord struct {
+	ID       int64
+	Name     string
+	LastName string
+	Email    string
+	Active   bool
+	IsAdmin  bool
+}
+
+// InsertUser adds a user and sets u.ID.
+func (tx *Tx) InsertUser(ctx context.Context, u *UserRecord) error {
+	return tx.queryRow(ctx, `INSERT INTO users (name, last_name, email, active, is_admin, created_time) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Name, u.LastName, u.Email, yn(u.Active), yn(u.IsAdmin), tx.now()).Scan(&u.ID)
+}
+
+// Users lists every user by id.
+func (c conn) Users(ctx context.Context) ([]*UserRecord, error) {
+	rows, err := c.query(ctx, `SELECT id, name, last_name, email, active, is_admin FROM users ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*UserRecord
+	for rows.Next() {
+		var u UserRecord
+		var active, admin string
+		if err := rows.Scan(&u.ID, &u.Name, &u.LastName, &u.Email, &active, &admin); err != nil {
+			return nil, err
+		}
+		u.Active, u.IsAdmin = active == "Y", admin == "Y"
+		out = append(out, &u)
+	}
+	return out, rows.Err()
+}
+
+// InsertWebhook stores an inbound webhook by the hash of its secret.
+func (tx *Tx) InsertWebhook(ctx context.Context, userID int64, secretHash, title string) (int64, error) {
+	var id int64
+	err := tx.queryRow(ctx, `INSERT INTO webhooks (user_id, secret_hash, title, created_time) VALUES (?, ?, ?, ?) RETURNING id`,
+		userID, secretHash, title, tx.now()).Scan(&id)
+	return id, err
+}
+
+// WebhookUser returns the user a webhook secret hash belongs to.
+func (c conn) WebhookUser(ctx context.Context, secretHash string) (int64, error) {
+	var userID int64
+	err := c.queryRow(ctx, `SELECT user_id FROM webhooks WHERE secret_hash = ?`, secretHash).Scan(&userID)
+	return userID, errNoRows(err)
+}
+
+// WebhookHashes returns the secret hashes of a user's webhooks.
+func (c conn) WebhookHashes(ctx context.Context, userID int64) ([]string, error) {
+	rows, err := c.query(ctx, `SELECT secret_hash FROM webhooks WHERE user_id = ?`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}

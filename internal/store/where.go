@@ -1,0 +1,163 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+
+	"smartcrm/internal/crm/field"
+	"smartcrm/internal/query"
+)
+
+// whereClause appends " WHERE …" for a non-empty filter and returns its arguments.
+func (c conn) whereClause(b *strings.Builder, g query.Group) ([]any, error) {
+	if len(g.Items) == 0 {
+		return nil, nil
+	}
+	var w strings.Builder
+	args, err := c.d.compileGroup(&w, g, nil)
+	if err != nil {
+		return nil, err
+	}
+	b.WriteString(" WHERE ")
+	b.WriteString(w.String())
+	return args, nil
+}
+
+func (d *dialect) compileGroup(b *strings.Builder, g query.Group, args []any) ([]any, error) {
+	if len(g.Items) == 0 {
+		b.WriteString("1=1")
+		return args, nil
+	}
+	joiner := " AND "
+	if g.Or {
+		joiner = " OR "
+	}
+	b.WriteByte('(')
+	for i, item := range g.Items {
+		if i > 0 {
+			b.WriteString(joiner)
+		}
+		var err error
+		switch e := item.(type) {
+		case query.Group:
+			args, err = d.compileGroup(b, e, args)
+		case query.Cond:
+			args, err = d.compileCond(b, e, args)
+		default:
+			err = fmt.Errorf("unknown filter node %T", item)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte(')')
+	return args, nil
+}
+
+var comparison = map[field.Op]string{
+	field.OpEq: "=", field.OpNotEq: "<>", field.OpGt: ">", field.OpGte: ">=", field.OpLt: "<", field.OpLte: "<=",
+}
+
+func (d *dialect) compileCond(b *strings.Builder, c query.Cond, args []any) ([]any, error) {
+	col := c.Field.Column
+	st := c.Field.Type.Storage()
+	switch c.Op {
+	case field.OpEq, field.OpNotEq, field.OpGt, field.OpGte, field.OpLt, field.OpLte:
+		if c.Value == nil {
+			// Emptiness: `field: ""` is "empty", `!=field: ""` is "not empty".
+			empty := col + " IS NULL"
+			if st == field.StorageText {
+				empty = "(" + col + " IS NULL OR " + col + " = '')"
+			}
+			if c.Op == field.OpEq {
+				b.WriteString(empty)
+			} else {
+				b.WriteString("NOT " + empty)
+			}
+			return args, nil
+		}
+		v, err := d.encode(st, c.Value)
+		if err != nil {
+			return nil, err
+		}
+		if c.Op == field.OpNotEq {
+			// SQL's <> drops NULLs, but a client asking "not X" wants the empty ones too.
+			b.WriteString("(" + col + " <> " + d.placeholder(st) + " OR " + col + " IS NULL)")
+		} else {
+			b.WriteString(col + " " + comparison[c.Op] + " " + d.placeholder(st))
+		}
+		return append(args, v), nil
+	case field.OpIn, field.OpNotIn:
+		list := c.Value.([]any)
+		if len(list) == 0 {
+			if c.Op == field.OpIn {
+				b.WriteString("1=0")
+			} else {
+				b.WriteString("1=1")
+			}
+			return args, nil
+		}
+		if c.Op == field.OpNotIn {
+			b.WriteString("(" + col + " IS NULL OR " + col + " NOT IN (")
+		} else {
+			b.WriteString(col + " IN (")
+		}
+		for i, e := range list {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			v, err := d.encode(st, e)
+			if err != nil {
+				return nil, err
+			}
+			b.WriteString(d.placeholder(st))
+			args = append(args, v)
+		}
+		b.WriteByte(')')
+		if c.Op == field.OpNotIn {
+			b.WriteByte(')')
+		}
+		return args, nil
+	case field.OpContains, field.OpNotContains, field.OpLike, field.OpNotLike:
+		pattern := c.Value.(string)
+		if c.Op == field.OpContains || c.Op == field.OpNotContains {
+			pattern = "%" + escapeLike(pattern) + "%"
+		}
+		expr := col + " " + d.like + " ? ESCAPE '\\'"
+		if c.Op == field.OpNotContains || c.Op == field.OpNotLike {
+			b.WriteString("(" + col + " IS NULL OR NOT (" + expr + "))")
+		} else {
+			b.WriteString(expr)
+		}
+		return append(args, pattern), nil
+	case field.OpContainsAny, field.OpContainsNone:
+		list := c.Value.([]any)
+		if c.Op == field.OpContainsNone {
+			b.WriteString("NOT ")
+		}
+		if d.name == Postgres {
+			b.WriteString("EXISTS (SELECT 1 FROM jsonb_array_elements_text(" + col + ") e WHERE e IN (")
+		} else {
+			b.WriteString("EXISTS (SELECT 1 FROM json_each(" + col + ") e WHERE e.value IN (")
+		}
+		for i, e := range list {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('?')
+			if d.name == Postgres {
+				args = append(args, fmt.Sprint(e))
+			} else {
+				args = append(args, e)
+			}
+		}
+		b.WriteString("))")
+		return args, nil
+	}
+	return nil, fmt.Errorf("operator %q is not supported", c.Op)
+}
+
+// escapeLike makes a client's text match literally inside a LIKE pattern.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
