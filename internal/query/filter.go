@@ -152,16 +152,12 @@ func parseGroup(tree any, resolve Resolver, depth int, count *int) (Group, error
 	return g, nil
 }
 
-// isGroupKey: a numbered key, or any key whose value declares a logic, opens a sub-group.
+// isGroupKey: a key that names no field and holds an object opens a sub-group. Clients
+// number them ("0", "1") or name them freely; what matters is that the value is a filter.
 func isGroupKey(key string, val any) bool {
-	if key != "" && strings.Trim(key, "0123456789") == "" {
-		return true
-	}
-	if o, ok := val.(*params.Object); ok {
-		_, has := params.Lookup(o, "logic")
-		return has
-	}
-	return false
+	_, isObj := val.(*params.Object)
+	_, isList := val.([]any)
+	return isObj || (isList && key != "" && strings.Trim(key, "0123456789") == "")
 }
 
 func parseCond(f *Field, op field.Op, val any) (Expr, error) {
