@@ -21,8 +21,6 @@ func newItem() *Item { return &Item{values: map[string]any{}} }
 // Get returns a field's canonical value (nil when empty).
 func (it *Item) Get(name string) any { return it.values[name] }
 
-func (it *Item) set(name string, v any) { it.values[name] = v }
-
 func (it *Item) clone() *Item {
 	c := &Item{ID: it.ID, Version: it.Version, values: make(map[string]any, len(it.values))}
 	for k, v := range it.values {

@@ -1,0 +1,25 @@
+# smartcrm — see README.md.
+
+.PHONY: run test build bench fuzz
+
+run:
+	go run ./cmd/smartcrm serve
+
+build:
+	go build -o smartcrm ./cmd/smartcrm
+
+# Every test, on SQLite and PostgreSQL, after installing what the tests need.
+test:
+	./scripts/test.sh
+
+# Speed figures (see bench/README.md).
+bench:
+	go run ./bench
+
+# A fuzzing campaign over every parser, FUZZTIME each (default 60s).
+FUZZTIME ?= 60s
+fuzz:
+	go test ./internal/params -run '^$$' -fuzz FuzzParseQuery -fuzztime $(FUZZTIME)
+	go test ./internal/params -run '^$$' -fuzz FuzzParseBody -fuzztime $(FUZZTIME)
+	go test ./internal/query -run '^$$' -fuzz FuzzParseFilter -fuzztime $(FUZZTIME)
+	go test ./internal/rest -run '^$$' -fuzz FuzzParseBatch -fuzztime $(FUZZTIME)
