@@ -9,8 +9,9 @@
 package params
 
 import (
-	"encoding/json"
 	"strconv"
+
+	"smartcrm/internal/jsonx"
 )
 
 // Object is an ordered string-keyed map, the tree's only map type.
@@ -71,21 +72,11 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 	if o == nil {
 		return []byte("null"), nil
 	}
-	buf := []byte{'{'}
+	m := make(jsonx.Map, len(o.keys))
 	for i, k := range o.keys {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		kb, _ := json.Marshal(k)
-		buf = append(buf, kb...)
-		buf = append(buf, ':')
-		vb, err := json.Marshal(o.vals[k])
-		if err != nil {
-			return nil, err
-		}
-		buf = append(buf, vb...)
+		m[i] = jsonx.KV{K: k, V: o.vals[k]}
 	}
-	return append(buf, '}'), nil
+	return m.MarshalJSON()
 }
 
 // Entries returns the children of an object or a list as ordered key/value pairs, so

@@ -1,0 +1,187 @@
+package params
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+func TestParseQueryBrackets(t *testing.T) {
+	cases := []struct{ query, want string }{
+		{"a=1&b=x", `{"a":"1","b":"x"}`},
+		{"fields[TITLE]=x&fields[PHONE][0][VALUE]=1", `{"fields":{"TITLE":"x","PHONE":{"0":{"VALUE":"1"}}}}`},
+		{"select[]=id&select[]=title", `{"select":{"0":"id","1":"title"}}`},
+		{"filter%5B%3E%3Dopportunity%5D=5", `{"filter":{">=opportunity":"5"}}`},
+		{"filter[0][logic]=OR&filter[0][0][%25title]=a", `{"filter":{"0":{"logic":"OR","0":{"%title":"a"}}}}`},
+		{"a[5]=x&a[]=y", `{"a":{"5":"x","6":"y"}}`},
+		{"a=1&a=2", `{"a":"2"}`},
+		{"a=1&a[b]=2", `{"a":{"b":"2"}}`},
+		{"a[b]=1&a=2", `{"a":"2"}`},
+		{"x=a+b%20c", `{"x":"a b c"}`},
+		{"&&a=&b", `{"a":"","b":""}`},
+		{"a[b]tail=1", `{"a":{"b":"1"}}`},
+		{"=1&a=2", `{"a":"2"}`},
+	}
+	for _, c := range cases {
+		root := NewObject()
+		if err := ParseQuery(root, c.query); err != nil {
+			t.Errorf("%q: %v", c.query, err)
+			continue
+		}
+		if got := mustJSON(t, root); got != c.want {
+			t.Errorf("%q: got %s, want %s", c.query, got, c.want)
+		}
+	}
+	for _, bad := range []string{"a[b=1", "a=%zz", "%zz=1", "[x]=1", "a" + strings.Repeat("[x]", MaxDepth+1) + "=1"} {
+		if err := ParseQuery(NewObject(), bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: err %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+func TestParseJSONKeepsOrderAndNumbers(t *testing.T) {
+	root := NewObject()
+	body := `{"order":{"title":"ASC","id":"DESC"},"n":12345678901234,"f":1.5,"b":true,"z":null,"l":[1,{"a":[]}]}`
+	if err := ParseJSON(root, []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustJSON(t, root); got != body {
+		t.Errorf("round trip:\n got %s\nwant %s", got, body)
+	}
+	order, _ := root.Get("order")
+	if keys := order.(*Object).Keys(); keys[0] != "title" || keys[1] != "id" {
+		t.Errorf("order keys: %v", keys)
+	}
+	if n, _ := root.Get("n"); n.(json.Number).String() != "12345678901234" {
+		t.Errorf("big integer lost precision: %v", n)
+	}
+	for _, bad := range []string{`{"a":`, `{"a":1}}`, `[1]`, `"str"`, `{"a":1} x`, strings.Repeat("[", 100) + strings.Repeat("]", 100)} {
+		if err := ParseJSON(NewObject(), []byte(bad)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: err %v, want ErrMalformed", bad, err)
+		}
+	}
+	if err := ParseJSON(NewObject(), []byte(`[]`)); err != nil {
+		t.Errorf("PHP's empty array as a body: %v", err)
+	}
+}
+
+func TestParseBodyByContentType(t *testing.T) {
+	for _, c := range []struct{ ct, body string }{
+		{"application/json; charset=utf-8", `{"a":{"b":"1"}}`},
+		{"application/x-www-form-urlencoded", `a[b]=1`},
+		{"", `a[b]=1`},
+		{"text/plain", `{"a":{"b":"1"}}`},
+	} {
+		root := NewObject()
+		if err := ParseBody(root, c.ct, []byte(c.body)); err != nil {
+			t.Errorf("%s: %v", c.ct, err)
+			continue
+		}
+		if got := mustJSON(t, root); got != `{"a":{"b":"1"}}` {
+			t.Errorf("%s: %s", c.ct, got)
+		}
+	}
+}
+
+func TestLeafReaders(t *testing.T) {
+	if i, ok := Int(json.Number("12")); !ok || i != 12 {
+		t.Error("Int json.Number")
+	}
+	if _, ok := Int("12.5"); ok {
+		t.Error("Int accepted a fraction")
+	}
+	if i, ok := Int(json.Number("3.0")); !ok || i != 3 {
+		t.Error("Int 3.0")
+	}
+	if f, ok := Float("1 234,5"); !ok || f != 1234.5 {
+		t.Errorf("Float with spaces and comma: %v", f)
+	}
+	if _, ok := Float("NaN"); ok {
+		t.Error("Float accepted NaN")
+	}
+	for in, want := range map[any]bool{"Y": true, "N": false, "true": true, "0": false, json.Number("1"): true, false: false} {
+		if got, ok := Bool(in); !ok || got != want {
+			t.Errorf("Bool(%v) = %v %v", in, got, ok)
+		}
+	}
+	if _, ok := Bool("maybe"); ok {
+		t.Error("Bool accepted maybe")
+	}
+}
+
+func checkTree(t *testing.T, v any, depth int) {
+	if depth > MaxDepth+2 {
+		t.Fatalf("tree deeper than the limit")
+	}
+	switch x := v.(type) {
+	case *Object:
+		if len(x.keys) != len(x.vals) {
+			t.Fatalf("object keys and values disagree")
+		}
+		for _, k := range x.keys {
+			checkTree(t, x.vals[k], depth+1)
+		}
+	case []any:
+		for _, e := range x {
+			checkTree(t, e, depth+1)
+		}
+	case string, json.Number, bool, nil:
+	default:
+		t.Fatalf("unexpected leaf %T", v)
+	}
+}
+
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{
+		"a=1", "fields[TITLE]=x&select[]=id", "filter[0][logic]=OR&filter[0][0][%25title]=a",
+		"a[]=1&a[]=2&a[5]=3&a[]=4", "cmd[x]=crm.item.get%3Fid%3D1", "a[b=1", "%zz", "a[][][]=1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		root := NewObject()
+		if err := ParseQuery(root, q); err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error not marked malformed: %v", err)
+			}
+			return
+		}
+		checkTree(t, root, 0)
+		if _, err := json.Marshal(root); err != nil {
+			t.Fatalf("tree does not encode: %v", err)
+		}
+	})
+}
+
+func FuzzParseBody(f *testing.F) {
+	for _, s := range []string{`{"a":{"b":[1,2,{"c":null}]}}`, `a[b]=1&c=2`, `[]`, `{"a":1e400}`, `{"a":"\ud800"}`} {
+		f.Add("application/json", s)
+		f.Add("", s)
+	}
+	f.Add("multipart/form-data; boundary=X", "--X\r\nContent-Disposition: form-data; name=\"a[b]\"\r\n\r\n1\r\n--X--\r\n")
+	f.Fuzz(func(t *testing.T, contentType, body string) {
+		root := NewObject()
+		if err := ParseBody(root, contentType, []byte(body)); err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error not marked malformed: %v", err)
+			}
+			return
+		}
+		checkTree(t, root, 0)
+		if _, err := json.Marshal(root); err != nil {
+			t.Fatalf("tree does not encode: %v", err)
+		}
+	})
+}

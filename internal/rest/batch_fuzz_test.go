@@ -1,0 +1,62 @@
+package rest
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"smartcrm/internal/params"
+)
+
+func FuzzParseBatch(f *testing.F) {
+	for _, s := range []string{
+		`{"halt":1,"cmd":{"a":"crm.item.add?entityTypeId=1&fields%5Btitle%5D=x","b":"crm.item.get?id=$result[a][item][id]"}}`,
+		`{"cmd":["crm.type.list?","crm.item.list"]}`,
+		`{"cmd":{"x":1}}`, `{"cmd":"text"}`, `{"halt":"maybe","cmd":[]}`,
+		`{"cmd":{"a":"?a[b=1"}}`,
+	} {
+		f.Add(s, `{"a":{"item":{"id":5,"list":[1,{"x":"y"}]}}}`)
+	}
+	f.Fuzz(func(t *testing.T, body, earlier string) {
+		p := params.NewObject()
+		if params.ParseJSON(p, []byte(body)) != nil {
+			return
+		}
+		cmds, _, err := ParseBatch(p)
+		if err != nil {
+			var api *APIError
+			if !errors.As(err, &api) || api.Status < 400 {
+				t.Fatalf("batch error without a wire form: %v", err)
+			}
+			return
+		}
+		if len(cmds) > MaxBatchCommands {
+			t.Fatalf("%d commands accepted", len(cmds))
+		}
+		done := map[string]any{}
+		if prev := params.NewObject(); params.ParseJSON(prev, []byte(earlier)) == nil {
+			for _, k := range prev.Keys() {
+				done[k], _ = prev.Get(k)
+			}
+		}
+		for _, c := range cmds {
+			if c.Method != strings.ToLower(c.Method) {
+				t.Fatalf("method not lower-cased: %q", c.Method)
+			}
+			resolveReferences(c.Params, done)
+		}
+	})
+}
+
+func TestResolveReferences(t *testing.T) {
+	done := map[string]any{"add": treeOf(map[string]any{"item": map[string]any{"id": 7, "title": "T"}}),
+		"list": treeOf(map[string]any{"items": []any{map[string]any{"id": 1}, map[string]any{"id": 2}}})}
+	p := params.NewObject()
+	_ = params.ParseQuery(p, "id=$result[add][item][id]&t=Copy+of+$result[add][item][title]&x=$result[list][items][1][id]&m=$result[nope][id]&deep[a]=$result[add][item]")
+	resolveReferences(p, done)
+	got, _ := p.MarshalJSON()
+	want := `{"id":7,"t":"Copy of T","x":2,"m":"$result[nope][id]","deep":{"a":{"id":7,"title":"T"}}}`
+	if string(got) != want {
+		t.Errorf("got %s\nwant %s", got, want)
+	}
+}
