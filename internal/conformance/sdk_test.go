@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"smartcrm/internal/store"
+	"smartcrm/internal/testdb"
 )
 
 // sdkVersion is the @bitrix24/b24jssdk version sdktest/package.json pins.
@@ -36,8 +39,8 @@ func TestB24JSSDK(t *testing.T) {
 		name string
 		dsn  func(testing.TB) string
 	}{
-		{"sqlite", SQLiteDSN},
-		{"postgres", PostgresDSN},
+		{"sqlite", func(t testing.TB) string { return testdb.DSN(t, store.SQLite) }},
+		{"postgres", func(t testing.TB) string { return testdb.DSN(t, store.Postgres) }},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {

@@ -9,7 +9,6 @@ package conformance
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -18,7 +17,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,13 +25,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
-
-// DefaultPostgresURL is the test database the project's CI and developer
-// machines provide (trust auth). SMARTCRM_TEST_PG overrides it.
-const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 const (
 	// readyTimeout bounds the wait for /healthz; a cold PostgreSQL
@@ -111,65 +103,6 @@ func trackModuleFiles(t testing.TB, root string) {
 	if err != nil {
 		t.Fatalf("scan module files: %v", err)
 	}
-}
-
-// SQLiteDSN returns a DSN for a fresh SQLite database file owned by t.
-func SQLiteDSN(t testing.TB) string {
-	t.Helper()
-	return filepath.Join(t.TempDir(), "smartcrm.db")
-}
-
-// PostgresDSN creates a fresh schema in the test PostgreSQL database and
-// returns a DSN whose search_path points at it. The schema is dropped
-// (CASCADE) when t ends; register it before StartServer so that the cleanup
-// runs after the server has stopped. An unreachable PostgreSQL is a test
-// failure, never a skip: the PostgreSQL backend must not go untested
-// silently.
-func PostgresDSN(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("SMARTCRM_TEST_PG")
-	if base == "" {
-		base = DefaultPostgresURL
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err == nil {
-		err = conn.Ping(ctx)
-	}
-	if err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s: %v\n"+
-			"The conformance test needs it (it is not skipped). Start PostgreSQL with trust auth for user postgres "+
-			"and a database named test, or point SMARTCRM_TEST_PG at another server.", redactURL(base), err)
-	}
-	defer conn.Close(context.Background())
-
-	schema := "conformance_" + randomHex(t, 6)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: connect: %v", schema, err)
-			return
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse PostgreSQL URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // Server is a running smartcrm process.
@@ -355,13 +288,4 @@ func randomHex(t testing.TB, n int) string {
 		t.Fatalf("random: %v", err)
 	}
 	return hex.EncodeToString(b)
-}
-
-// redactURL hides a password in a PostgreSQL URL before it is logged.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
 }

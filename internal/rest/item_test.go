@@ -418,3 +418,24 @@ func TestItemListSelectOrderPaging(t *testing.T) {
 		}
 	})
 }
+
+// Substring search ignores letter case in every alphabet, on both databases alike.
+func TestUnicodeCaseInsensitiveSearch(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, nil)
+		for _, title := range []string{"Договор поставки", "ДОГОВОР аренды", "Straße", "Счёт"} {
+			s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"title": title}})
+		}
+		for pattern, want := range map[string]string{"договор": "[1 2]", "СЧЁТ": "[4]", "STRASSE": "[]", "straße": "[3]"} {
+			got := listIDs(t, s, map[string]any{"entityTypeId": etid, "filter": map[string]any{"%title": pattern}})
+			if fmt.Sprint(got) != want && !(want == "[]" && got == nil) {
+				t.Errorf("%%title %q: got %v, want %s", pattern, got, want)
+			}
+		}
+		got := listIDs(t, s, map[string]any{"entityTypeId": etid, "filter": map[string]any{"=%title": "договор%"}})
+		if fmt.Sprint(got) != "[1 2]" {
+			t.Errorf("=%%title: %v", got)
+		}
+	})
+}

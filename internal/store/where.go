@@ -123,7 +123,7 @@ func (d *dialect) compileCond(b *strings.Builder, c query.Cond, args []any) ([]a
 		if c.Op == field.OpContains || c.Op == field.OpNotContains {
 			pattern = "%" + escapeLike(pattern) + "%"
 		}
-		expr := col + " " + d.like + " ? ESCAPE '\\'"
+		expr := d.likeExpr(col)
 		if c.Op == field.OpNotContains || c.Op == field.OpNotLike {
 			b.WriteString("(" + col + " IS NULL OR NOT (" + expr + "))")
 		} else {

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,7 +57,14 @@ func DSN(t testing.TB, dialect string) string {
 		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 		admin.Close()
 	})
-	return PostgresURL() + "&search_path=" + schema
+	u, err := url.Parse(PostgresURL())
+	if err != nil {
+		t.Fatalf("parsing the PostgreSQL URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Open returns a migrated store on a fresh database, closed when the test ends.
