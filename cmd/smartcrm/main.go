@@ -8,6 +8,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -28,7 +29,7 @@ func main() {
 	case "serve":
 		err = serve(os.Args[2:])
 	case "webhook":
-		err = webhook(os.Args[2:])
+		err = webhook(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -71,7 +72,7 @@ func serve(args []string) error {
 	})
 }
 
-func webhook(args []string) error {
+func webhook(args []string, out io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
 		return fmt.Errorf("usage: smartcrm webhook create --user N")
 	}
@@ -106,6 +107,6 @@ func webhook(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(app.WebhookURL(cfg.Addr, *user, secret))
+	fmt.Fprintln(out, app.WebhookURL(cfg.Addr, *user, secret))
 	return nil
 }
