@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -113,6 +114,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	if a.Config.Pprof != "" {
+		go a.servePprof()
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -138,4 +142,17 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 // WebhookURL is the base URL of a webhook on addr.
 func WebhookURL(addr string, userID int64, secret string) string {
 	return fmt.Sprintf("http://%s/rest/%d/%s/", addr, userID, secret)
+}
+
+// servePprof serves the profiler on its own listener, apart from the API.
+func (a *App) servePprof() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	srv := &http.Server{Addr: a.Config.Pprof, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		a.Log.Error("pprof listener", "err", err)
+	}
 }

@@ -16,6 +16,9 @@ type Config struct {
 	// AdminToken, when set on the first start, becomes the administrator's webhook
 	// secret (SMARTCRM_ADMIN_TOKEN), so scripts and CI can know the URL in advance.
 	AdminToken string
+	// Pprof, when set, serves Go's profiler on this address (SMARTCRM_PPROF). Keep it
+	// on loopback: profiles expose internals.
+	Pprof string
 }
 
 func envOr(name, def string) string {
@@ -31,5 +34,6 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", envOr("SMARTCRM_DB", filepath.Join("data", "smartcrm.db")),
 		"database: a SQLite file path, or a postgres:// URL (SMARTCRM_DB)")
 	fs.StringVar(&c.DataDir, "data-dir", envOr("SMARTCRM_DATA_DIR", "data"), "directory for uploaded files (SMARTCRM_DATA_DIR)")
+	fs.StringVar(&c.Pprof, "pprof", os.Getenv("SMARTCRM_PPROF"), "serve the Go profiler on this address, e.g. 127.0.0.1:6060 (SMARTCRM_PPROF)")
 	c.AdminToken = os.Getenv("SMARTCRM_ADMIN_TOKEN")
 }
