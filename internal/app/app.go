@@ -52,8 +52,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(st.DB(), st.Dialect()))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for name, pool := range st.Pools() {
+		reg.MustRegister(collectors.NewDBStatsCollector(pool, name))
+	}
 	api := rest.New(a.CRM, access.NewWebhooks(st), log, rest.NewMetrics(reg))
 
 	mux := http.NewServeMux()

@@ -2,6 +2,7 @@ package crm
 
 import (
 	"context"
+	"encoding/json"
 
 	"smartcrm/internal/params"
 	"smartcrm/internal/query"
@@ -92,11 +93,31 @@ func (s *Service) ListItems(ctx context.Context, actor Actor, etid int64, req Li
 	if req.Start != -1 {
 		if len(rows) < PageSize && (page.Offset == 0 || len(rows) > 0) {
 			out.Total = page.Offset + len(rows) // the last page tells the count: no COUNT needed
-		} else if out.Total, err = s.st.CountItems(ctx, t.EntityTypeID, where); err != nil {
+		} else if out.Total, err = s.countItems(ctx, t, req.Filter, where); err != nil {
 			return nil, nil, err
 		}
 	}
 	return t, out, nil
+}
+
+// countItems counts the items matching a filter, from the count cache when no item of
+// the type changed since the same filter was counted.
+func (s *Service) countItems(ctx context.Context, t *Type, rawFilter any, where query.Group) (int, error) {
+	key, err := json.Marshal(rawFilter)
+	if err != nil {
+		return s.st.CountItems(ctx, t.EntityTypeID, where)
+	}
+	k := countKey{etid: t.EntityTypeID, filter: string(key)}
+	if n, ok := s.counts.get(k); ok {
+		return n, nil
+	}
+	gen := s.counts.generation(t.EntityTypeID) // before counting: a change meanwhile invalidates
+	n, err := s.st.CountItems(ctx, t.EntityTypeID, where)
+	if err != nil {
+		return 0, err
+	}
+	s.counts.put(k, gen, n)
+	return n, nil
 }
 
 // parseSelect reads `select`: a list of names, "*" for all, or nothing for all. Unknown

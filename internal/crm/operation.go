@@ -91,6 +91,7 @@ func (s *Service) AddItem(ctx context.Context, actor Actor, etid int64, in *para
 	if err != nil {
 		return nil, nil, err
 	}
+	s.counts.changed(t.EntityTypeID)
 	return t, op.after, nil
 }
 
@@ -135,6 +136,9 @@ func (s *Service) UpdateItem(ctx context.Context, actor Actor, etid, id int64, i
 		if err != nil {
 			return nil, nil, err
 		}
+		if len(op.changed) > 0 {
+			s.counts.changed(t.EntityTypeID)
+		}
 		return t, op.after, nil
 	}
 }
@@ -145,7 +149,7 @@ func (s *Service) DeleteItem(ctx context.Context, actor Actor, etid, id int64) e
 	if err != nil {
 		return err
 	}
-	return s.st.InTx(ctx, func(tx *store.Tx) error {
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		op := &operation{s: s, actor: actor, t: t, now: s.Now()}
 		if err := op.load(ctx, tx, id); err != nil {
 			return err
@@ -156,6 +160,10 @@ func (s *Service) DeleteItem(ctx context.Context, actor Actor, etid, id int64) e
 		op.after = op.before
 		return op.writeDerived(ctx, tx, topicDelete)
 	})
+	if err == nil {
+		s.counts.changed(t.EntityTypeID)
+	}
+	return err
 }
 
 // itemType resolves the type of an item call; entity types that are not smart

@@ -19,8 +19,9 @@ type Service struct {
 	DefaultCurrency string
 
 	mu    sync.Mutex
-	types map[int64]*cachedType // by entityTypeId
-	users *userCache
+	types  map[int64]*cachedType // by entityTypeId
+	users  *userCache
+	counts *countCache
 }
 
 type cachedType struct {
@@ -41,6 +42,7 @@ func New(st *store.Store) *Service {
 		DefaultCurrency: "USD",
 		types:           map[int64]*cachedType{},
 		users:           &userCache{st: st},
+		counts:          newCountCache(),
 	}
 }
 
@@ -100,6 +102,7 @@ func (s *Service) forgetTypes() {
 	s.mu.Lock()
 	s.types = map[int64]*cachedType{}
 	s.mu.Unlock()
+	s.counts.reset()
 }
 
 // defaultCategory is the type's default funnel.

@@ -67,7 +67,7 @@ func (s *Server) batch(c *Call) (*Result, error) {
 		return nil, err
 	}
 	var results, errs, totals, nexts, times phpArray
-	done := map[string]any{} // command key → its result as a generic tree, for $result[…]
+	done := map[string]*doneResult{} // command key → its result, for $result[…]
 	for _, cmd := range cmds {
 		started := time.Now()
 		resolveReferences(cmd.Params, done)
@@ -101,7 +101,7 @@ func (s *Server) batch(c *Call) (*Result, error) {
 		if res.Next != nil {
 			nexts.add(cmd.Key, *res.Next)
 		}
-		done[cmd.Key] = treeOf(res.Result)
+		done[cmd.Key] = &doneResult{value: res.Result}
 	}
 	return &Result{Result: jsonx.Map{
 		{K: "result", V: results}, {K: "result_error", V: errs}, {K: "result_total", V: totals},
@@ -140,6 +140,21 @@ func (a phpArray) MarshalJSON() ([]byte, error) {
 	return json.Marshal(obj)
 }
 
+// doneResult is an earlier command's result. Its generic tree, which references
+// navigate, is built only when a reference asks for it: most batches have none.
+type doneResult struct {
+	value any
+	tree  any
+	built bool
+}
+
+func (d *doneResult) get() any {
+	if !d.built {
+		d.tree, d.built = treeOf(d.value), true
+	}
+	return d.tree
+}
+
 // treeOf turns a handler result into the generic tree references navigate.
 func treeOf(v any) any {
 	b, err := json.Marshal(v)
@@ -161,7 +176,7 @@ var referencePattern = regexp.MustCompile(`\$result\[([^\[\]]*)\]((?:\[[^\[\]]*\
 // referenced value itself; a reference inside longer text is replaced by its text.
 // References to commands that did not run, or paths that do not exist, stay as written,
 // so the command fails on a visible value instead of an invented one.
-func resolveReferences(p *params.Object, done map[string]any) {
+func resolveReferences(p *params.Object, done map[string]*doneResult) {
 	if len(done) == 0 {
 		return
 	}
@@ -207,15 +222,16 @@ func resolveReferences(p *params.Object, done map[string]any) {
 	walk(p)
 }
 
-func lookupReference(ref string, done map[string]any) (any, bool) {
+func lookupReference(ref string, done map[string]*doneResult) (any, bool) {
 	m := referencePattern.FindStringSubmatch(ref)
 	if m == nil {
 		return nil, false
 	}
-	cur, ok := done[m[1]]
+	d, ok := done[m[1]]
 	if !ok {
 		return nil, false
 	}
+	cur := d.get()
 	path := m[2]
 	for path != "" {
 		end := strings.IndexByte(path, ']')

@@ -33,10 +33,11 @@ func FuzzParseBatch(f *testing.F) {
 		if len(cmds) > MaxBatchCommands {
 			t.Fatalf("%d commands accepted", len(cmds))
 		}
-		done := map[string]any{}
+		done := map[string]*doneResult{}
 		if prev := params.NewObject(); params.ParseJSON(prev, []byte(earlier)) == nil {
 			for _, k := range prev.Keys() {
-				done[k], _ = prev.Get(k)
+				v, _ := prev.Get(k)
+				done[k] = &doneResult{value: v}
 			}
 		}
 		for _, c := range cmds {
@@ -49,8 +50,8 @@ func FuzzParseBatch(f *testing.F) {
 }
 
 func TestResolveReferences(t *testing.T) {
-	done := map[string]any{"add": treeOf(map[string]any{"item": map[string]any{"id": 7, "title": "T"}}),
-		"list": treeOf(map[string]any{"items": []any{map[string]any{"id": 1}, map[string]any{"id": 2}}})}
+	done := map[string]*doneResult{"add": {value: map[string]any{"item": map[string]any{"id": 7, "title": "T"}}},
+		"list": {value: map[string]any{"items": []any{map[string]any{"id": 1}, map[string]any{"id": 2}}}}}
 	p := params.NewObject()
 	_ = params.ParseQuery(p, "id=$result[add][item][id]&t=Copy+of+$result[add][item][title]&x=$result[list][items][1][id]&m=$result[nope][id]&deep[a]=$result[add][item]")
 	resolveReferences(p, done)

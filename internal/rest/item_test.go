@@ -439,3 +439,31 @@ func TestUnicodeCaseInsensitiveSearch(t *testing.T) {
 		}
 	})
 }
+
+// Totals of offset paging follow every change at once, although they are cached.
+func TestTotalsFollowChanges(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, nil)
+		seed(s, etid, 120, func(i int) map[string]any { return map[string]any{"title": "x"} })
+		total := func() int64 {
+			r := s.Call("crm.item.list", map[string]any{"entityTypeId": etid, "filter": map[string]any{"title": "x"}, "select": []string{"id"}})
+			return apitest.Int(r.Body, "total")
+		}
+		if n := total(); n != 120 {
+			t.Fatalf("total %d", n)
+		}
+		s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"title": "x"}})
+		if n := total(); n != 121 {
+			t.Errorf("after add: %d", n)
+		}
+		s.MustOK("crm.item.update", map[string]any{"entityTypeId": etid, "id": 5, "fields": map[string]any{"title": "y"}})
+		if n := total(); n != 120 {
+			t.Errorf("after update: %d", n)
+		}
+		s.MustOK("crm.item.delete", map[string]any{"entityTypeId": etid, "id": 6})
+		if n := total(); n != 119 {
+			t.Errorf("after delete: %d", n)
+		}
+	})
+}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -58,10 +59,20 @@ type Store struct {
 	// (WAL mode).
 	write *sql.DB
 	read  *sql.DB
+	// group runs SQLite write transactions (see groupcommit.go); nil on PostgreSQL,
+	// whose concurrent transactions need no help.
+	group *committer
+	// writeStmts are the writer's prepared statements (SQLite).
+	writeStmts *stmtCache
 }
 
-// DB is the read pool, for metrics.
-func (s *Store) DB() *sql.DB { return s.read }
+// Pools returns the connection pools by name, for metrics.
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.read == s.write {
+		return map[string]*sql.DB{s.d.name: s.read}
+	}
+	return map[string]*sql.DB{s.d.name + "_read": s.read, s.d.name + "_write": s.write}
+}
 
 // Dialect returns SQLite or Postgres.
 func (s *Store) Dialect() string { return s.d.name }
@@ -87,24 +98,30 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("creating the database directory: %w", err)
 		}
 	}
+	// Page caches are per connection and live outside the Go heap: the writer gets a
+	// large one (it touches every index it writes), each reader a modest one, so that
+	// memory stays bounded however many readers run.
 	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)"
-	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-32768)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
-	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-8192)&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		return nil, err
 	}
-	read.SetMaxOpenConns(8)
-	read.SetMaxIdleConns(8)
-	s := &Store{write: write, read: read}
-	s.conn = conn{q: read, d: dialectSQLite}
+	// SQLite reads are CPU-bound: more readers than cores only add page caches.
+	readers := max(2, runtime.NumCPU())
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+	s := &Store{write: write, read: read, writeStmts: newStmtCache(write)}
+	s.conn = conn{q: read, d: dialectSQLite, stmts: newStmtCache(read)}
+	s.group = newCommitter(write, dialectSQLite, s.writeStmts)
 	// The writer must exist before readers open the file, so that WAL mode is set.
 	if err := write.PingContext(ctx); err != nil {
 		return nil, err
@@ -117,8 +134,13 @@ func (s *Store) ping(ctx context.Context) error { return s.read.PingContext(ctx)
 // Ping checks that the database answers (for /healthz).
 func (s *Store) Ping(ctx context.Context) error { return s.ping(ctx) }
 
-// Close closes both pools.
+// Close finishes queued writes and closes both pools.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
+	s.writeStmts.close()
+	s.conn.stmts.close()
 	err := s.write.Close()
 	if s.read != s.write {
 		if e := s.read.Close(); err == nil {
@@ -137,13 +159,19 @@ type Tx struct {
 // InTx runs fn in a transaction and commits when it returns nil. DDL runs inside too:
 // both SQLite and PostgreSQL roll back CREATE/ALTER/DROP TABLE, so a failed step can
 // never leave a half-built type behind.
+//
+// On SQLite, concurrent calls may share one transaction (group commit, see
+// groupcommit.go); each still commits or rolls back as a unit.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if s.group != nil {
+		return s.group.submit(ctx, fn)
+	}
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	tx := &Tx{conn: conn{q: sqlTx, d: s.d}, tx: sqlTx}
-	if err := fn(tx); err != nil {
+	tx := &Tx{conn: conn{q: sqlTx, d: s.d, tx: sqlTx}, tx: sqlTx}
+	if err := callSafely(fn, tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
 	}
@@ -160,18 +188,42 @@ type querier interface {
 // conn binds a querier to its dialect; read methods live on it so that they work both
 // on the pool and inside a transaction.
 type conn struct {
-	q querier
-	d *dialect
+	q     querier
+	d     *dialect
+	stmts *stmtCache // nil where the driver caches statements itself
+	tx    *sql.Tx    // set inside a transaction
+}
+
+// prepared returns a cached prepared statement for q, bound to the transaction when
+// there is one, or nil.
+func (c conn) prepared(ctx context.Context, q string) *sql.Stmt {
+	st := c.stmts.get(ctx, q, c.tx != nil)
+	if st == nil || c.tx == nil {
+		return st
+	}
+	return c.tx.StmtContext(ctx, st)
 }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return c.q.ExecContext(ctx, c.d.rebind(q), args...)
+	q = c.d.rebind(q)
+	if st := c.prepared(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.q.ExecContext(ctx, q, args...)
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return c.q.QueryContext(ctx, c.d.rebind(q), args...)
+	q = c.d.rebind(q)
+	if st := c.prepared(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return c.q.QueryContext(ctx, q, args...)
 }
 
 func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return c.q.QueryRowContext(ctx, c.d.rebind(q), args...)
+	q = c.d.rebind(q)
+	if st := c.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.q.QueryRowContext(ctx, q, args...)
 }

@@ -109,3 +109,66 @@ func TestFailedTypeCreationLeavesNothing(t *testing.T) {
 }
 
 func emptyFilter() (g query.Group) { return g }
+
+// Concurrent changes that share a group commit keep their own outcome: a change that
+// fails leaves nothing, even after writing, and its neighbours are kept.
+func TestConcurrentChangesKeepTheirOwnOutcome(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		st := testdb.Open(t, dialect)
+		seedAdmin(t, st)
+		svc := crm.New(st)
+		typ, err := svc.AddType(ctx, admin, fields("title", "Requests"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := []store.Column{{Name: "title", Storage: field.StorageText}}
+		errFail := errors.New("refused after writing")
+		const n = 200
+		results := make(chan error, n)
+		for i := 0; i < n; i++ {
+			go func(i int) {
+				results <- st.InTx(ctx, func(tx *store.Tx) error {
+					if _, err := tx.InsertItem(ctx, typ.EntityTypeID, col, []any{"kept"}); err != nil {
+						return err
+					}
+					if i%3 == 0 {
+						_, _ = tx.InsertItem(ctx, typ.EntityTypeID, col, []any{"dropped"})
+						return errFail
+					}
+					if i%7 == 0 {
+						panic("a bug in one change")
+					}
+					return nil
+				})
+			}(i)
+		}
+		wantFailed, failed := 0, 0
+		for i := 0; i < n; i++ {
+			if i%3 == 0 || i%7 == 0 {
+				wantFailed++
+			}
+			if err := <-results; err != nil {
+				failed++
+			}
+		}
+		if failed != wantFailed {
+			t.Errorf("%d changes failed, want %d", failed, wantFailed)
+		}
+		titleField := typ.Fields()[2]
+		count := func(title string) int {
+			g := query.Group{Items: []query.Expr{query.Cond{Field: &query.Field{Name: "title", Column: titleField.Column, Type: titleField.Type}, Op: field.OpEq, Value: title}}}
+			c, err := st.CountItems(ctx, typ.EntityTypeID, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		if got := count("kept"); got != n-wantFailed {
+			t.Errorf("kept rows: %d, want %d", got, n-wantFailed)
+		}
+		if got := count("dropped"); got != 0 {
+			t.Errorf("rows of failed changes survived: %d", got)
+		}
+	})
+}
