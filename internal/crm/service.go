@@ -18,7 +18,7 @@ type Service struct {
 	// DefaultCurrency is given to new items of types with products enabled.
 	DefaultCurrency string
 
-	mu    sync.Mutex
+	mu     sync.Mutex
 	types  map[int64]*cachedType // by entityTypeId
 	users  *userCache
 	counts *countCache
