@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"smartcrm/internal/crm/field"
+	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 	"smartcrm/internal/store"
 )
@@ -395,15 +396,15 @@ func (op *operation) changedColumns() ([]store.Column, []any) {
 // writeDerived writes what accompanies the item row in its transaction: for now the
 // outbox row; stage history and timeline entries join here.
 func (op *operation) writeDerived(ctx context.Context, tx *store.Tx, topic string) error {
-	payload := map[string]any{"ID": op.after.ID, "ENTITY_TYPE_ID": op.t.EntityTypeID, "USER_ID": op.actor.UserID}
+	payload := jsonx.Map{{K: "ID", V: op.after.ID}, {K: "ENTITY_TYPE_ID", V: op.t.EntityTypeID}, {K: "USER_ID", V: op.actor.UserID}}
 	if topic == topicUpdate {
-		names := make([]string, len(op.changed))
+		names := make([]any, len(op.changed))
 		for i, f := range op.changed {
 			names[i] = f.Name
 		}
-		payload["CHANGED"] = names
+		payload = append(payload, jsonx.KV{K: "CHANGED", V: names})
 	}
-	b, err := json.Marshal(payload)
+	b, err := jsonx.Append(nil, payload)
 	if err != nil {
 		return err
 	}

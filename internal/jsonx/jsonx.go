@@ -3,11 +3,6 @@
 // print or diff responses rely on it; Go maps would shuffle them.
 package jsonx
 
-import (
-	"bytes"
-	"encoding/json"
-)
-
 // KV is one member of an object.
 type KV struct {
 	K string
@@ -32,43 +27,10 @@ func (o Obj) Get(k string) (any, bool) {
 }
 
 // MarshalJSON implements json.Marshaler.
-func (o Obj) MarshalJSON() ([]byte, error) {
-	if len(o) == 0 {
-		return []byte("[]"), nil
-	}
-	return marshalMembers(o)
-}
+func (o Obj) MarshalJSON() ([]byte, error) { return Append(nil, o) }
 
 // Map is an ordered object that stays `{}` when empty.
 type Map []KV
 
 // MarshalJSON implements json.Marshaler.
-func (m Map) MarshalJSON() ([]byte, error) {
-	if len(m) == 0 {
-		return []byte("{}"), nil
-	}
-	return marshalMembers(m)
-}
-
-func marshalMembers(kvs []KV) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	for i, kv := range kvs {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		if err := enc.Encode(kv.K); err != nil {
-			return nil, err
-		}
-		buf.Truncate(buf.Len() - 1) // Encode adds a newline
-		buf.WriteByte(':')
-		if err := enc.Encode(kv.V); err != nil {
-			return nil, err
-		}
-		buf.Truncate(buf.Len() - 1)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
-}
+func (m Map) MarshalJSON() ([]byte, error) { return Append(nil, m) }

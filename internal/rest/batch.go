@@ -131,13 +131,13 @@ func (a phpArray) MarshalJSON() ([]byte, error) {
 		if a.vals == nil {
 			return []byte("[]"), nil
 		}
-		return json.Marshal(a.vals)
+		return jsonx.Append(nil, a.vals)
 	}
 	obj := make(jsonx.Map, len(a.keys))
 	for i, k := range a.keys {
 		obj[i] = jsonx.KV{K: k, V: a.vals[i]}
 	}
-	return json.Marshal(obj)
+	return jsonx.Append(nil, obj)
 }
 
 // doneResult is an earlier command's result. Its generic tree, which references

@@ -5,9 +5,7 @@
 package rest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -18,6 +16,7 @@ import (
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 )
 
@@ -190,52 +189,46 @@ func readParams(r *http.Request) (*params.Object, *APIError) {
 
 // timing is the `time` member of every envelope. b24jssdk reads operating and
 // operating_reset_at after every call and fails without them.
-func timing(started time.Time) map[string]any {
+func timing(started time.Time) jsonx.Map {
 	finished := time.Now()
 	secs := func(t time.Time) float64 { return float64(t.UnixMicro()) / 1e6 }
 	d := finished.Sub(started).Seconds()
-	return map[string]any{
-		"start":              secs(started),
-		"finish":             secs(finished),
-		"duration":           d,
-		"processing":         d,
-		"date_start":         started.Format("2006-01-02T15:04:05-07:00"),
-		"date_finish":        finished.Format("2006-01-02T15:04:05-07:00"),
-		"operating_reset_at": finished.Unix() + 600,
-		"operating":          0,
+	return jsonx.Map{
+		{K: "start", V: secs(started)},
+		{K: "finish", V: secs(finished)},
+		{K: "duration", V: d},
+		{K: "processing", V: d},
+		{K: "date_start", V: started.Format(wireTime)},
+		{K: "date_finish", V: finished.Format(wireTime)},
+		{K: "operating_reset_at", V: finished.Unix() + 600},
+		{K: "operating", V: 0},
 	}
 }
 
-type envelope struct {
-	Result any            `json:"result"`
-	Total  *int           `json:"total,omitempty"`
-	Next   *int           `json:"next,omitempty"`
-	Time   map[string]any `json:"time"`
-}
+const wireTime = "2006-01-02T15:04:05-07:00"
 
-func successEnvelope(res *Result, started time.Time) envelope {
-	return envelope{Result: res.Result, Total: res.Total, Next: res.Next, Time: timing(started)}
-}
-
-type errorEnvelope struct {
-	Error any    `json:"error"`
-	Desc  string `json:"error_description"`
+// successEnvelope is {result, total?, next?, time}, result first as Bitrix24 writes it.
+func successEnvelope(res *Result, started time.Time) jsonx.Map {
+	env := jsonx.Map{{K: "result", V: res.Result}}
+	if res.Total != nil {
+		env = append(env, jsonx.KV{K: "total", V: *res.Total})
+	}
+	if res.Next != nil {
+		env = append(env, jsonx.KV{K: "next", V: *res.Next})
+	}
+	return append(env, jsonx.KV{K: "time", V: timing(started)})
 }
 
 func (s *Server) writeError(w http.ResponseWriter, method string, started time.Time, e *APIError) {
-	s.writeJSON(w, method, started, e.Status, errorEnvelope{Error: e.Code, Desc: e.Desc})
+	s.writeJSON(w, method, started, e.Status, jsonx.Map{{K: "error", V: e.Code}, {K: "error_description", V: e.Desc}})
 }
 
-func (s *Server) writeJSON(w http.ResponseWriter, method string, started time.Time, status int, body any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // Bitrix24 writes < > & as they are
-	err := enc.Encode(body)
-	b := buf.Bytes()
+func (s *Server) writeJSON(w http.ResponseWriter, method string, started time.Time, status int, body jsonx.Map) {
+	b, err := jsonx.Append(make([]byte, 0, 2048), body)
 	if err != nil {
 		s.log.Error("encoding response", "method", method, "err", err)
 		status = http.StatusInternalServerError
-		b, _ = json.Marshal(errorEnvelope{Error: errInternal.Code, Desc: errInternal.Desc})
+		b, _ = jsonx.Append(nil, jsonx.Map{{K: "error", V: errInternal.Code}, {K: "error_description", V: errInternal.Desc}})
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
