@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"smartcrm/internal/crm/field"
 	"smartcrm/internal/params"
 	"smartcrm/internal/query"
 	"smartcrm/internal/store"
@@ -55,6 +56,7 @@ func (s *Service) ListItems(ctx context.Context, actor Actor, etid int64, req Li
 	if err != nil {
 		return nil, nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
 	}
+	where = t.narrowByFunnel(where, resolve)
 	order, err := query.ParseOrder(req.Order, resolve)
 	if err != nil {
 		return nil, nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
@@ -148,4 +150,45 @@ func (t *Type) parseSelect(v any) map[*Field]bool {
 	sel[t.fieldIndex["id"]] = true
 	sel[t.fieldIndex["entitytypeid"]] = true
 	return sel
+}
+
+// narrowByFunnel adds the funnel to a filter on stages of one funnel. A stage id belongs
+// to exactly one funnel, so the result is the same; the added condition lets the
+// (category_id, stage_id, id) index serve the query.
+func (t *Type) narrowByFunnel(where query.Group, resolve query.Resolver) query.Group {
+	var stages []any
+	for _, e := range where.Items {
+		c, ok := e.(query.Cond)
+		if !ok {
+			continue
+		}
+		switch {
+		case c.Field.Column == "category_id":
+			return where // the client named the funnel itself
+		case c.Field.Column == "stage_id" && c.Op == field.OpEq && c.Value != nil:
+			stages = append(stages, c.Value)
+		case c.Field.Column == "stage_id" && c.Op == field.OpIn:
+			stages = append(stages, c.Value.([]any)...)
+		}
+	}
+	if where.Or || len(stages) == 0 {
+		return where
+	}
+	funnel := int64(-1)
+	for _, v := range stages {
+		id, _ := v.(string)
+		found := false
+		for _, st := range t.stages {
+			if st.StatusID == id && (funnel == -1 || funnel == st.CategoryID) {
+				funnel, found = st.CategoryID, true
+				break
+			}
+		}
+		if !found {
+			return where // an unknown stage or stages of several funnels: leave it be
+		}
+	}
+	cat, _ := resolve("categoryId")
+	items := append([]query.Expr{query.Cond{Field: cat, Op: field.OpEq, Value: funnel}}, where.Items...)
+	return query.Group{Items: items}
 }

@@ -117,14 +117,21 @@ func (c *committer) commitGroup(group []*writeReq) {
 	}
 	tx := &Tx{conn: conn{q: sqlTx, d: c.d, stmts: c.stmts, tx: sqlTx}, tx: sqlTx}
 	savepoints := len(group) > 1
-	succeeded := 0
+	var sp savepointStmts
+	if savepoints {
+		if err := sp.prepare(sqlTx); err != nil {
+			c.abort(sqlTx, group, errs, err)
+			finish()
+			return
+		}
+	}
 	for i, r := range group {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
 		}
 		if savepoints {
-			if _, err := sqlTx.Exec("SAVEPOINT change"); err != nil {
+			if _, err := sp.begin.Exec(); err != nil {
 				c.abort(sqlTx, group, errs, err)
 				finish()
 				return
@@ -135,19 +142,16 @@ func (c *committer) commitGroup(group []*writeReq) {
 			break
 		}
 		if errs[i] != nil {
-			if _, err := sqlTx.Exec("ROLLBACK TO change"); err != nil {
+			if _, err := sp.rollback.Exec(); err != nil {
 				c.abort(sqlTx, group, errs, err)
 				finish()
 				return
 			}
 		}
-		if _, err := sqlTx.Exec("RELEASE change"); err != nil {
+		if _, err := sp.release.Exec(); err != nil {
 			c.abort(sqlTx, group, errs, err)
 			finish()
 			return
-		}
-		if errs[i] == nil {
-			succeeded++
 		}
 	}
 	if !savepoints && errs[0] != nil {
@@ -185,4 +189,18 @@ func callSafely(fn func(*Tx) error, tx *Tx) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// savepointStmts are the three savepoint statements, prepared once per group.
+type savepointStmts struct{ begin, rollback, release *sql.Stmt }
+
+func (s *savepointStmts) prepare(tx *sql.Tx) (err error) {
+	if s.begin, err = tx.Prepare("SAVEPOINT change"); err != nil {
+		return err
+	}
+	if s.rollback, err = tx.Prepare("ROLLBACK TO change"); err != nil {
+		return err
+	}
+	s.release, err = tx.Prepare("RELEASE change")
+	return err
 }

@@ -49,7 +49,17 @@ func (c conn) insertRow(ctx context.Context, table string, cols []Column, vals [
 		}
 		b.WriteString(c.d.placeholder(col.Storage))
 	}
-	b.WriteString(") RETURNING id")
+	b.WriteString(")")
+	if c.d.name == SQLite {
+		// SQLite knows the new rowid without a RETURNING clause, which would make the
+		// insert a query with a result row to materialise.
+		res, err := c.exec(ctx, b.String(), args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
+	b.WriteString(" RETURNING id")
 	var id int64
 	if err := c.queryRow(ctx, b.String(), args...).Scan(&id); err != nil {
 		return 0, err

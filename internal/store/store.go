@@ -64,6 +64,8 @@ type Store struct {
 	group *committer
 	// writeStmts are the writer's prepared statements (SQLite).
 	writeStmts *stmtCache
+	// checkpoints copies the write-ahead log into the database file (SQLite).
+	checkpoints *checkpointer
 }
 
 // Pools returns the connection pools by name, for metrics.
@@ -103,7 +105,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	// memory stays bounded however many readers run.
 	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
-	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-32768)&_txlock=immediate")
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +124,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s := &Store{write: write, read: read, writeStmts: newStmtCache(write)}
 	s.conn = conn{q: read, d: dialectSQLite, stmts: newStmtCache(read)}
 	s.group = newCommitter(write, dialectSQLite, s.writeStmts)
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-1024)")
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	ckpt.SetMaxOpenConns(1)
+	s.checkpoints = startCheckpointer(ckpt)
 	// The writer must exist before readers open the file, so that WAL mode is set.
 	if err := write.PingContext(ctx); err != nil {
 		return nil, err
@@ -138,6 +147,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.ping(ctx) }
 func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
+	}
+	if s.checkpoints != nil {
+		s.checkpoints.close()
 	}
 	s.writeStmts.close()
 	s.conn.stmts.close()
