@@ -2,7 +2,6 @@ package params
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -107,13 +106,13 @@ func SetBracket(root *Object, key string, value any) error {
 // ParseJSON decodes a JSON body into an ordered tree. The top level must be an object
 // (an empty list is accepted as an empty object, as PHP clients send `[]`).
 func ParseJSON(root *Object, body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	v, err := decodeValue(dec, 0)
+	p := &jsonParser{data: body}
+	v, err := p.value(0)
 	if err != nil {
 		return malformed("invalid JSON: %v", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	p.skipSpace()
+	if p.pos != len(body) {
 		return malformed("invalid JSON: trailing data after the top-level value")
 	}
 	switch t := v.(type) {
@@ -130,55 +129,6 @@ func ParseJSON(root *Object, body []byte) error {
 		return malformed("the JSON body must be an object")
 	}
 	return nil
-}
-
-func decodeValue(dec *json.Decoder, depth int) (any, error) {
-	if depth > MaxDepth {
-		return nil, fmt.Errorf("nesting deeper than %d", MaxDepth)
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			obj := NewObject()
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				key, _ := kt.(string)
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				obj.Set(key, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
-			return obj, nil
-		case '[':
-			list := []any{}
-			for dec.More() {
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				list = append(list, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
-			return list, nil
-		}
-		return nil, fmt.Errorf("unexpected %v", t)
-	default:
-		return tok, nil // string, json.Number, bool, nil
-	}
 }
 
 // ParseBody decodes a request body according to its content type into root.

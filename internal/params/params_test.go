@@ -3,6 +3,7 @@ package params
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -184,4 +185,59 @@ func FuzzParseBody(f *testing.F) {
 			t.Fatalf("tree does not encode: %v", err)
 		}
 	})
+}
+
+// FuzzParseJSONAgreesWithEncodingJSON: the hand-written parser accepts exactly the
+// documents encoding/json accepts (within the depth limit), with the same values.
+func FuzzParseJSONAgreesWithEncodingJSON(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"a":"\u00e9\ud83d\ude00","b":[1,-0.5e+3,true,null]}`, `{"a":01}`, `{"a":"x\ty"}`,
+		`{"a":"\xff"}`, `{"a":1.}`, `{"a":-}`, `{} `, ` {"a":{}}`, `{"a":"\ud800"}`, `{"a":[1,]}`, `{"a" 1}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		root := NewObject()
+		err := ParseJSON(root, []byte(s))
+		var std any
+		stdErr := json.Unmarshal([]byte(s), &std)
+		if _, isObj := std.(map[string]any); stdErr == nil && !isObj {
+			return // only objects (and []) are bodies; both refuse the rest differently
+		}
+		if stdErr != nil {
+			if err == nil {
+				t.Fatalf("accepted invalid JSON %q", s)
+			}
+			return
+		}
+		if err != nil {
+			if strings.Contains(err.Error(), "nesting deeper") {
+				return
+			}
+			t.Fatalf("refused valid JSON %q: %v", s, err)
+		}
+		got, _ := json.Marshal(root)
+		var back, want any
+		_ = json.Unmarshal(got, &back)
+		wantBytes, _ := json.Marshal(std)
+		_ = json.Unmarshal(wantBytes, &want)
+		if fmt.Sprint(back) != fmt.Sprint(want) {
+			t.Fatalf("%q: got %v, want %v", s, back, want)
+		}
+	})
+}
+
+// Appending with `a[]=` must stay linear: a body of many appends is a cheap attack
+// (a quadratic append made this input take minutes; the test timeout catches that).
+func TestManyAppendsStayLinear(t *testing.T) {
+	q := strings.Repeat("a[]=x&", MaxKeys)
+	root := NewObject()
+	if err := ParseQuery(root, q); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := root.Get("a")
+	if a.(*Object).Len() != MaxKeys {
+		t.Fatalf("%d elements", a.(*Object).Len())
+	}
+	if last, _ := a.(*Object).Get("99999"); last != "x" {
+		t.Errorf("last element: %v", last)
+	}
 }

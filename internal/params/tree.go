@@ -18,6 +18,9 @@ import (
 type Object struct {
 	keys []string
 	vals map[string]any
+	// next is PHP's next free index for `a[]=`: one more than the largest integer key
+	// so far. Kept as keys are added, so appending stays O(1).
+	next int
 }
 
 // NewObject returns an empty object.
@@ -52,20 +55,15 @@ func (o *Object) Get(key string) (any, bool) {
 func (o *Object) Set(key string, v any) {
 	if _, ok := o.vals[key]; !ok {
 		o.keys = append(o.keys, key)
+		if i, err := strconv.Atoi(key); err == nil && i >= o.next && i < 1<<31 {
+			o.next = i + 1
+		}
 	}
 	o.vals[key] = v
 }
 
-// nextIndex is PHP's rule for `a[]=`: one more than the largest integer key so far.
-func (o *Object) nextIndex() string {
-	n := 0
-	for _, k := range o.keys {
-		if i, err := strconv.Atoi(k); err == nil && i >= n {
-			n = i + 1
-		}
-	}
-	return strconv.Itoa(n)
-}
+// nextIndex is PHP's rule for `a[]=`.
+func (o *Object) nextIndex() string { return strconv.Itoa(o.next) }
 
 // MarshalJSON writes the object with its keys in order.
 func (o *Object) MarshalJSON() ([]byte, error) {
