@@ -60,11 +60,14 @@ func (s *Service) AddItem(ctx context.Context, actor Actor, etid int64, in *para
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := op.checkUsers(ctx, patch); err != nil {
+		return nil, nil, err
+	}
 	op.applyDefaults(patch)
 	if err := op.applyLogic(patch); err != nil {
 		return nil, nil, err
 	}
-	if err := op.validate(ctx); err != nil {
+	if err := op.validate(); err != nil {
 		return nil, nil, err
 	}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
@@ -102,14 +105,20 @@ func (s *Service) UpdateItem(ctx context.Context, actor Actor, etid, id int64, i
 	if err != nil {
 		return nil, nil, err
 	}
+	// Reading the input needs no stored state: do it before the transaction, which on
+	// SQLite runs in the single writer that every change waits for.
+	pre := &operation{s: s, t: t}
+	patch, err := pre.readInput(in, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := pre.checkUsers(ctx, patch); err != nil {
+		return nil, nil, err
+	}
 	for attempt := 0; ; attempt++ {
 		op := &operation{s: s, actor: actor, t: t, now: s.Now()}
 		err = s.st.InTx(ctx, func(tx *store.Tx) error {
 			if err := op.load(ctx, tx, id); err != nil {
-				return err
-			}
-			patch, err := op.readInput(in, false)
-			if err != nil {
 				return err
 			}
 			op.after = op.before.clone()
@@ -119,7 +128,7 @@ func (s *Service) UpdateItem(ctx context.Context, actor Actor, etid, id int64, i
 			if len(op.changed) == 0 {
 				return nil // nothing changed: nothing is written, nothing fires
 			}
-			if err := op.validate(ctx); err != nil {
+			if err := op.validate(); err != nil {
 				return err
 			}
 			op.after.values["updatedBy"] = actor.UserID
@@ -351,19 +360,25 @@ func (op *operation) defaultTitle() string {
 	return fmt.Sprintf("%s #%d", op.t.Title, op.after.ID)
 }
 
-// validate checks required fields and references to users.
-func (op *operation) validate(ctx context.Context) error {
+// validate checks required fields.
+func (op *operation) validate() error {
 	for _, f := range op.t.fields {
 		if f.Required && op.t.Enabled(f) && op.after.values[f.Name] == nil && f.Column != "" {
 			return &Error{Kind: ErrRequired, Field: f.Name, Msg: fmt.Sprintf("The \"%s\" field is required", f.Title)}
 		}
 	}
-	for _, f := range op.changed {
-		if f.Type.Name() != "user" || f.ReadOnly {
+	return nil
+}
+
+// checkUsers refuses user fields that name no active user. It looks at the client's
+// values only, before any transaction: users the system sets itself exist.
+func (op *operation) checkUsers(ctx context.Context, patch map[*Field]any) error {
+	for f, v := range patch {
+		if f.Type.Name() != "user" {
 			continue
 		}
-		ids, _ := op.after.values[f.Name].([]int64)
-		if id, ok := op.after.values[f.Name].(int64); ok {
+		ids, _ := v.([]int64)
+		if id, ok := v.(int64); ok {
 			ids = []int64{id}
 		}
 		for _, id := range ids {

@@ -104,9 +104,9 @@ func Bool(v any) (value, ok bool) {
 	return false, false
 }
 
-// Lookup returns a top-level parameter, matching its name case-insensitively when
-// there is no exact match (clients spell `entityTypeId` and `ENTITY_TYPE_ID` alike is
-// not assumed; only letter case differs in practice).
+// Lookup returns a parameter by name, falling back to a case-insensitive match: the
+// PHP SDK and hand-written integrations differ in letter case (`entityTypeId`,
+// `entitytypeid`), never in spelling.
 func Lookup(o *Object, name string) (any, bool) {
 	if v, ok := o.Get(name); ok {
 		return v, true

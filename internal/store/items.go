@@ -80,17 +80,6 @@ func (c conn) HasItems(ctx context.Context, entityTypeID int64) (bool, error) {
 	return c.anyRow(ctx, ItemTable(entityTypeID))
 }
 
-// HasItemsIn reports whether any item of a type sits in the given column value (a
-// funnel or a stage), to refuse deleting a funnel or stage that still holds items.
-func (c conn) HasItemsIn(ctx context.Context, entityTypeID int64, column string, value any) (bool, error) {
-	var one int
-	err := c.queryRow(ctx, "SELECT 1 FROM "+ItemTable(entityTypeID)+" WHERE "+column+" = ? LIMIT 1", value).Scan(&one)
-	if err = errNoRows(err); err == ErrNotFound {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 // InsertOutbox records an event of a change, in the change's transaction.
 func (tx *Tx) InsertOutbox(ctx context.Context, topic string, entityTypeID, itemID int64, payload string) error {
 	_, err := tx.exec(ctx, `INSERT INTO outbox (topic, entity_type_id, item_id, payload, created_time) VALUES (?, ?, ?, `+tx.d.placeholder(field.StorageJSON)+`, ?)`,
