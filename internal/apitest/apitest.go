@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -35,7 +36,7 @@ type Server struct {
 func Start(t testing.TB, dialect string) *Server {
 	t.Helper()
 	cfg := app.Config{DB: testdb.DSN(t, dialect), DataDir: t.TempDir(), AdminToken: Secret}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(testLogOutput(), nil))
 	a, err := app.Open(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("starting the app: %v", err)
@@ -170,4 +171,13 @@ func Int(v any, path string) int64 {
 func Str(v any, path string) string {
 	s, _ := Path(v, path).(string)
 	return s
+}
+
+// testLogOutput is where the server logs in tests: nowhere, unless SMARTCRM_TEST_LOG is
+// set (to see why a call answered 500).
+func testLogOutput() io.Writer {
+	if os.Getenv("SMARTCRM_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }

@@ -140,8 +140,11 @@ func (s *Service) UpdateItem(ctx context.Context, actor Actor, etid, id int64, i
 			op.after.Version = op.before.Version + 1
 			return op.writeDerived(ctx, tx, topicUpdate)
 		})
-		if errors.Is(err, store.ErrConflict) && attempt < maxConflictRetries {
-			continue // someone changed the item meanwhile: apply the patch to the new state
+		if errors.Is(err, store.ErrConflict) {
+			if attempt < maxConflictRetries {
+				continue // someone changed the item meanwhile: apply the patch to the new state
+			}
+			return nil, nil, newErr(ErrConflict, "The item is being changed by others at the same time; try again")
 		}
 		if err != nil {
 			return nil, nil, err
@@ -187,7 +190,7 @@ func (s *Service) itemType(ctx context.Context, etid int64) (*Type, error) {
 
 func (op *operation) load(ctx context.Context, tx *store.Tx, id int64) error {
 	fs := op.t.storedFields()
-	row, err := tx.GetItem(ctx, op.t.EntityTypeID, readColumns(fs), id)
+	row, err := tx.GetItemForUpdate(ctx, op.t.EntityTypeID, readColumns(fs), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return newErr(ErrItemNotFound, "Item not found")
 	}

@@ -62,7 +62,14 @@ func (tx *Tx) DeleteItem(ctx context.Context, entityTypeID, id int64) error {
 
 // GetItem reads one item's columns.
 func (c conn) GetItem(ctx context.Context, entityTypeID int64, cols []Column, id int64) ([]any, error) {
-	return c.selectOne(ctx, ItemTable(entityTypeID), cols, id)
+	return c.selectOne(ctx, ItemTable(entityTypeID), cols, id, false)
+}
+
+// GetItemForUpdate reads an item to change it in this transaction. On PostgreSQL the
+// row stays locked until the transaction ends, so concurrent writers of one item queue
+// instead of failing their version check over and over.
+func (tx *Tx) GetItemForUpdate(ctx context.Context, entityTypeID int64, cols []Column, id int64) ([]any, error) {
+	return tx.selectOne(ctx, ItemTable(entityTypeID), cols, id, true)
 }
 
 // ListItems reads a page of items.

@@ -131,6 +131,12 @@ func (c conn) deleteRow(ctx context.Context, table string, id int64) error {
 
 // selectRows reads rows matching where, in order, within page (Limit 0 = all).
 func (c conn) selectRows(ctx context.Context, table string, cols []Column, where query.Group, order []query.Order, page Page) ([][]any, error) {
+	return c.selectRowsLocking(ctx, table, cols, where, order, page, false)
+}
+
+// selectRowsLocking is selectRows; with lock, PostgreSQL locks the rows until the
+// transaction ends. SQLite needs no row locks: its one writer runs changes in turn.
+func (c conn) selectRowsLocking(ctx context.Context, table string, cols []Column, where query.Group, order []query.Order, page Page, lock bool) ([][]any, error) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for i, col := range cols {
@@ -165,6 +171,9 @@ func (c conn) selectRows(ctx context.Context, table string, cols []Column, where
 			args = append(args, page.Offset)
 		}
 	}
+	if lock && c.d.name == Postgres {
+		b.WriteString(" FOR UPDATE")
+	}
 	rows, err := c.query(ctx, b.String(), args...)
 	if err != nil {
 		return nil, err
@@ -192,12 +201,12 @@ func (c conn) selectRows(ctx context.Context, table string, cols []Column, where
 	return out, rows.Err()
 }
 
-// selectOne reads the row with the given id.
-func (c conn) selectOne(ctx context.Context, table string, cols []Column, id int64) ([]any, error) {
+// selectOne reads the row with the given id, locking it with lock.
+func (c conn) selectOne(ctx context.Context, table string, cols []Column, id int64, lock bool) ([]any, error) {
 	idField := &query.Field{Name: "id", Column: "id", Type: field.Integer{}}
-	rows, err := c.selectRows(ctx, table, cols, query.Group{Items: []query.Expr{
+	rows, err := c.selectRowsLocking(ctx, table, cols, query.Group{Items: []query.Expr{
 		query.Cond{Field: idField, Op: field.OpEq, Value: id},
-	}}, nil, Page{Limit: 1})
+	}}, nil, Page{Limit: 1}, lock)
 	if err != nil {
 		return nil, err
 	}
