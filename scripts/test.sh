@@ -24,8 +24,10 @@ step "Node packages for the SDK conformance test"
 if ! command -v npm >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
-if [ ! -f sdktest/node_modules/.package-lock.json ] || ! cmp -s sdktest/package-lock.json sdktest/node_modules/.package-lock.json 2>/dev/null; then
+# Reinstall only when the lock file changed since the last install (a stamp copy of it).
+if ! cmp -s sdktest/package-lock.json sdktest/node_modules/.installed-lock.json 2>/dev/null; then
   npm ci --prefix sdktest --no-audit --no-fund --loglevel=error
+  cp sdktest/package-lock.json sdktest/node_modules/.installed-lock.json
 fi
 
 step "gofmt, go vet, staticcheck"
