@@ -97,20 +97,28 @@ func (p *jsonParser) object(depth int) (any, error) {
 			return nil, err
 		}
 		obj.Set(key.(string), v)
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return nil, p.fail("")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-		case '}':
-			p.pos++
-			return obj, nil
-		default:
-			return nil, p.fail("after object key:value pair")
+		if closed, err := p.separator('}', "after object key:value pair"); err != nil || closed {
+			return obj, err
 		}
 	}
+}
+
+// separator reads the ',' between members or the closing bracket; closed reports the
+// closing bracket.
+func (p *jsonParser) separator(closing byte, where string) (closed bool, err error) {
+	p.skipSpace()
+	if p.pos >= len(p.data) {
+		return false, p.fail("")
+	}
+	switch p.data[p.pos] {
+	case ',':
+		p.pos++
+		return false, nil
+	case closing:
+		p.pos++
+		return true, nil
+	}
+	return false, p.fail(where)
 }
 
 func (p *jsonParser) list(depth int) (any, error) {
@@ -127,18 +135,8 @@ func (p *jsonParser) list(depth int) (any, error) {
 			return nil, err
 		}
 		list = append(list, v)
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return nil, p.fail("")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-		case ']':
-			p.pos++
-			return list, nil
-		default:
-			return nil, p.fail("after array element")
+		if closed, err := p.separator(']', "after array element"); err != nil || closed {
+			return list, err
 		}
 	}
 }

@@ -25,6 +25,19 @@ func seedAdmin(t *testing.T, st *store.Store) {
 	}
 }
 
+// withType opens a fresh database with the administrator and one smart process.
+func withType(t *testing.T, dialect string) (*store.Store, *crm.Service, *crm.Type) {
+	t.Helper()
+	st := testdb.Open(t, dialect)
+	seedAdmin(t, st)
+	svc := crm.New(st)
+	typ, err := svc.AddType(context.Background(), admin, fields("title", "Requests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, svc, typ
+}
+
 func fields(kv ...any) *params.Object {
 	o := params.NewObject()
 	for i := 0; i < len(kv); i += 2 {
@@ -38,13 +51,7 @@ func fields(kv ...any) *params.Object {
 func TestUpdateWithStaleVersionConflicts(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		st := testdb.Open(t, dialect)
-		seedAdmin(t, st)
-		svc := crm.New(st)
-		typ, err := svc.AddType(ctx, admin, fields("title", "Requests"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, svc, typ := withType(t, dialect)
 		_, it, err := svc.AddItem(ctx, admin, typ.EntityTypeID, fields("title", "v1"))
 		if err != nil {
 			t.Fatal(err)
@@ -115,13 +122,7 @@ func emptyFilter() (g query.Group) { return g }
 func TestConcurrentChangesKeepTheirOwnOutcome(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		st := testdb.Open(t, dialect)
-		seedAdmin(t, st)
-		svc := crm.New(st)
-		typ, err := svc.AddType(ctx, admin, fields("title", "Requests"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, _, typ := withType(t, dialect)
 		col := []store.Column{{Name: "title", Storage: field.StorageText}}
 		errFail := errors.New("refused after writing")
 		const n = 200
