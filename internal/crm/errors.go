@@ -24,6 +24,7 @@ const (
 	ErrConflict                          // concurrent change won; retry
 	ErrNotSupported                      // the entity type does not support this
 	ErrHasItems                          // refused while items exist
+	ErrDuplicate                         // a code that must be unique is taken
 )
 
 // Error is a domain error with the field it concerns, if any.

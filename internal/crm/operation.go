@@ -411,9 +411,15 @@ func (op *operation) changedColumns() ([]store.Column, []any) {
 	return cols, vals
 }
 
-// writeDerived writes what accompanies the item row in its transaction: for now the
-// outbox row; stage history and timeline entries join here.
+// writeDerived writes what accompanies the item row in its transaction: the stage
+// history, the per-stage counters and the outbox row (timeline entries join here).
 func (op *operation) writeDerived(ctx context.Context, tx *store.Tx, topic string) error {
+	if err := op.writeStageHistory(ctx, tx, topic); err != nil {
+		return err
+	}
+	if err := op.writeStageCounts(ctx, tx, topic); err != nil {
+		return err
+	}
 	payload := jsonx.Map{{K: "ID", V: op.after.ID}, {K: "ENTITY_TYPE_ID", V: op.t.EntityTypeID}, {K: "USER_ID", V: op.actor.UserID}}
 	if topic == topicUpdate {
 		names := make([]any, len(op.changed))
@@ -427,4 +433,86 @@ func (op *operation) writeDerived(ctx context.Context, tx *store.Tx, topic strin
 		return err
 	}
 	return tx.InsertOutbox(ctx, topic, op.t.EntityTypeID, op.after.ID, string(b))
+}
+
+// Stage history row kinds, as crm.stagehistory.list spells TYPE_ID.
+const (
+	historyCreated       = 1
+	historyMoved         = 2
+	historyFinal         = 3
+	historyFunnelChanged = 5
+)
+
+// placement is where an item sits: funnel and stage.
+func placement(it *Item) (int64, string) {
+	cat, _ := it.values["categoryId"].(int64)
+	stage, _ := it.values["stageId"].(string)
+	return cat, stage
+}
+
+// semanticOf spells a stage's semantics as P, S or F.
+func (t *Type) semanticOf(cat int64, stageID string) string {
+	if st := t.stage(cat, stageID); st != nil && st.Semantics != "" {
+		return st.Semantics
+	}
+	return "P"
+}
+
+// writeStageHistory appends a history row when an item is created in a stage, moves
+// to another stage or changes funnel.
+func (op *operation) writeStageHistory(ctx context.Context, tx *store.Tx, topic string) error {
+	if topic == topicDelete {
+		return nil
+	}
+	cat, stage := placement(op.after)
+	m := &store.StageMove{
+		EntityTypeID: op.t.EntityTypeID, ItemID: op.after.ID, CategoryID: cat, StageID: stage,
+		Semantic: op.t.semanticOf(cat, stage), CreatedBy: op.actor.UserID, CreatedTime: op.now,
+	}
+	switch {
+	case op.before == nil:
+		m.TypeID = historyCreated
+	default:
+		oldCat, oldStage := placement(op.before)
+		if oldCat == cat && oldStage == stage {
+			return nil
+		}
+		m.FromStageID = oldStage
+		switch {
+		case oldCat != cat:
+			m.TypeID = historyFunnelChanged
+		case m.Semantic == "P":
+			m.TypeID = historyMoved
+		default:
+			m.TypeID = historyFinal
+		}
+	}
+	return tx.InsertStageMove(ctx, m)
+}
+
+// writeStageCounts keeps the per-stage counters of items and amounts.
+func (op *operation) writeStageCounts(ctx context.Context, tx *store.Tx, topic string) error {
+	amount := func(it *Item) float64 {
+		f, _ := it.values["opportunity"].(float64)
+		return f
+	}
+	etid := op.t.EntityTypeID
+	if op.before != nil && (topic == topicDelete || topic == topicUpdate) {
+		oldCat, oldStage := placement(op.before)
+		newCat, newStage := placement(op.after)
+		if topic == topicUpdate && oldCat == newCat && oldStage == newStage {
+			if d := amount(op.after) - amount(op.before); d != 0 {
+				return tx.AddToStageCount(ctx, etid, newCat, newStage, 0, d)
+			}
+			return nil
+		}
+		if err := tx.AddToStageCount(ctx, etid, oldCat, oldStage, -1, -amount(op.before)); err != nil {
+			return err
+		}
+		if topic == topicDelete {
+			return nil
+		}
+	}
+	cat, stage := placement(op.after)
+	return tx.AddToStageCount(ctx, etid, cat, stage, 1, amount(op.after))
 }

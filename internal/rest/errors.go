@@ -37,8 +37,11 @@ var (
 type family int
 
 const (
-	familyItem family = iota // crm.item.*: string codes, HTTP 400
-	familyType               // crm.type.*: like items, but "not found" is the integer 0
+	familyItem      family = iota // crm.item.*: string codes, HTTP 400
+	familyType                    // crm.type.*: like items, but "not found" is the integer 0
+	familyCategory                // crm.category.*: like items, a missing name is the integer 0
+	familyStatus                  // crm.status.* except add: the message is the code
+	familyStatusAdd               // crm.status.add: the code is "" (ERROR_CORE for a taken code)
 )
 
 // wire turns any error from a handler into its wire form.
@@ -55,6 +58,23 @@ func (f family) wire(err error) *APIError {
 		return nil // not a client error: the caller logs it and answers 500
 	}
 	bad := func(code any) *APIError { return apiErr(http.StatusBadRequest, code, de.Msg) }
+	switch f {
+	case familyStatus, familyStatusAdd:
+		if de.Kind == crm.ErrDuplicate {
+			return bad("ERROR_CORE")
+		}
+		if de.Kind == crm.ErrAccessDenied {
+			return bad("Access denied.")
+		}
+		if f == familyStatusAdd {
+			return bad("")
+		}
+		return bad(de.Msg)
+	case familyCategory:
+		if de.Kind == crm.ErrRequired {
+			return bad(0)
+		}
+	}
 	switch de.Kind {
 	case crm.ErrTypeNotFound:
 		if f == familyType {

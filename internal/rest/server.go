@@ -63,6 +63,9 @@ func New(svc *crm.Service, auth *access.Webhooks, log *slog.Logger, metrics *Met
 	s := &Server{crm: svc, auth: auth, log: log, metrics: metrics, methods: map[string]method{}}
 	s.registerTypes()
 	s.registerItems()
+	s.registerCategories()
+	s.registerStatuses()
+	s.registerStageHistory()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }

@@ -123,13 +123,7 @@ func (s *Server) typeDelete(c *Call) (*Result, error) {
 }
 
 func (s *Server) typeFields(c *Call) (*Result, error) {
-	desc := func(typ, title string, required, readOnly, immutable bool) jsonx.Map {
-		return jsonx.Map{
-			{K: "type", V: typ}, {K: "isRequired", V: required}, {K: "isReadOnly", V: readOnly},
-			{K: "isImmutable", V: immutable}, {K: "isMultiple", V: false}, {K: "isDynamic", V: false},
-			{K: "title", V: title},
-		}
-	}
+	desc := fieldDesc
 	f := jsonx.Map{
 		{K: "id", V: desc("integer", "ID", false, true, false)},
 		{K: "title", V: desc("string", "Title", true, false, false)},

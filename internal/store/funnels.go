@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"smartcrm/internal/crm/field"
+	"smartcrm/internal/query"
 )
 
 // CategoryRecord is a funnel of a type.
@@ -115,4 +116,107 @@ func errNoRows(err error) error {
 		return ErrNotFound
 	}
 	return err
+}
+
+// UpdateCategory rewrites a funnel's name, sort and default flag.
+func (tx *Tx) UpdateCategory(ctx context.Context, c *CategoryRecord) error {
+	_, err := tx.exec(ctx, `UPDATE crm_categories SET name = ?, sort = ?, is_default = ? WHERE id = ?`,
+		c.Name, c.Sort, yn(c.IsDefault), c.ID)
+	return err
+}
+
+// ClearDefaultCategory takes the default flag from every funnel of a type.
+func (tx *Tx) ClearDefaultCategory(ctx context.Context, entityTypeID int64) error {
+	_, err := tx.exec(ctx, `UPDATE crm_categories SET is_default = 'N' WHERE entity_type_id = ?`, entityTypeID)
+	return err
+}
+
+// DeleteCategory removes a funnel with its stages and counters.
+func (tx *Tx) DeleteCategory(ctx context.Context, c *CategoryRecord) error {
+	if _, err := tx.exec(ctx, `DELETE FROM crm_stage_counts WHERE entity_type_id = ? AND category_id = ?`, c.EntityTypeID, c.ID); err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM crm_statuses WHERE category_id = ?`, c.ID); err != nil {
+		return err
+	}
+	return tx.deleteRow(ctx, "crm_categories", c.ID)
+}
+
+// UpdateStage rewrites a stage's name, sort and colour (the rest is immutable).
+func (tx *Tx) UpdateStage(ctx context.Context, s *StageRecord) error {
+	_, err := tx.exec(ctx, `UPDATE crm_statuses SET name = ?, sort = ?, color = ? WHERE id = ?`, s.Name, s.Sort, s.Color, s.ID)
+	return err
+}
+
+// DeleteStage removes a stage and its counter row.
+func (tx *Tx) DeleteStage(ctx context.Context, entityTypeID int64, s *StageRecord) error {
+	if _, err := tx.exec(ctx, `DELETE FROM crm_stage_counts WHERE entity_type_id = ? AND category_id = ? AND stage_id = ?`,
+		entityTypeID, s.CategoryID, s.StatusID); err != nil {
+		return err
+	}
+	return tx.deleteRow(ctx, "crm_statuses", s.ID)
+}
+
+// StageByID returns a stage row and the entity type it belongs to.
+func (c conn) StageByID(ctx context.Context, id int64) (*StageRecord, int64, error) {
+	var r StageRecord
+	var sys string
+	var sem sql.NullString
+	var etid int64
+	err := c.queryRow(ctx, `SELECT s.id, s.entity_id, s.status_id, s.name, s.name_init, s.sort, s.system, s.category_id, s.color, s.semantics, c.entity_type_id
+FROM crm_statuses s JOIN crm_categories c ON c.id = s.category_id WHERE s.id = ?`, id).
+		Scan(&r.ID, &r.EntityID, &r.StatusID, &r.Name, &r.NameInit, &r.Sort, &sys, &r.CategoryID, &r.Color, &sem, &etid)
+	if err != nil {
+		return nil, 0, errNoRows(err)
+	}
+	r.System, r.Semantics = sys == "Y", sem.String
+	return &r, etid, nil
+}
+
+// StageColumns are the stage directory's columns as query fields, by their wire names.
+func StageColumns() []query.Field {
+	return []query.Field{
+		{Name: "ID", Column: "id", Type: field.Integer{}},
+		{Name: "ENTITY_ID", Column: "entity_id", Type: field.Text{}},
+		{Name: "STATUS_ID", Column: "status_id", Type: field.Text{}},
+		{Name: "NAME", Column: "name", Type: field.Text{}},
+		{Name: "NAME_INIT", Column: "name_init", Type: field.Text{}},
+		{Name: "SORT", Column: "sort", Type: field.Integer{}},
+		{Name: "SYSTEM", Column: "system", Type: field.Flag{}},
+		{Name: "CATEGORY_ID", Column: "category_id", Type: field.Integer{}},
+		{Name: "COLOR", Column: "color", Type: field.Text{}},
+		{Name: "SEMANTICS", Column: "semantics", Type: field.Text{}},
+	}
+}
+
+var stageReadColumns = []Column{
+	{"id", field.StorageInt}, {"entity_id", field.StorageText}, {"status_id", field.StorageText}, {"name", field.StorageText},
+	{"name_init", field.StorageText}, {"sort", field.StorageInt}, {"system", field.StorageText},
+	{"category_id", field.StorageInt}, {"color", field.StorageText}, {"semantics", field.StorageText},
+}
+
+// ListStages reads stage rows with a filter, order and page.
+func (c conn) ListStages(ctx context.Context, where query.Group, order []query.Order, page Page) ([]*StageRecord, error) {
+	rows, err := c.selectRows(ctx, "crm_statuses", stageReadColumns, where, order, page)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*StageRecord, len(rows))
+	for i, r := range rows {
+		s := &StageRecord{ID: r[0].(int64), EntityID: r[1].(string), StatusID: r[2].(string), Name: r[3].(string)}
+		s.NameInit, _ = r[4].(string)
+		s.Sort, _ = r[5].(int64)
+		sys, _ := r[6].(string)
+		s.System = sys == "Y"
+		s.CategoryID, _ = r[7].(int64)
+		s.Color, _ = r[8].(string)
+		s.Semantics, _ = r[9].(string)
+		out[i] = s
+	}
+	return out, nil
+}
+
+// CountStages counts stage rows matching where.
+func (c conn) CountStages(ctx context.Context, where query.Group) (int, error) {
+	return c.countRows(ctx, "crm_statuses", where)
 }

@@ -93,3 +93,13 @@ func (tx *Tx) InsertOutbox(ctx context.Context, topic string, entityTypeID, item
 		topic, entityTypeID, itemID, payload, tx.now())
 	return err
 }
+
+// HasItemsInFunnel reports whether a funnel holds any item.
+func (c conn) HasItemsInFunnel(ctx context.Context, entityTypeID, categoryID int64) (bool, error) {
+	return c.exists(ctx, "SELECT 1 FROM "+ItemTable(entityTypeID)+" WHERE category_id = ? LIMIT 1", categoryID)
+}
+
+// HasItemsInStage reports whether a stage holds any item.
+func (c conn) HasItemsInStage(ctx context.Context, entityTypeID, categoryID int64, stageID string) (bool, error) {
+	return c.exists(ctx, "SELECT 1 FROM "+ItemTable(entityTypeID)+" WHERE category_id = ? AND stage_id = ? LIMIT 1", categoryID, stageID)
+}

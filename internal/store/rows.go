@@ -232,8 +232,13 @@ func (c conn) countRows(ctx context.Context, table string, where query.Group) (i
 
 // anyRow reports whether the table holds at least one row; EXISTS, not COUNT.
 func (c conn) anyRow(ctx context.Context, table string) (bool, error) {
+	return c.exists(ctx, "SELECT 1 FROM "+table+" LIMIT 1")
+}
+
+// exists reports whether a `SELECT 1 … LIMIT 1` finds a row.
+func (c conn) exists(ctx context.Context, q string, args ...any) (bool, error) {
 	var one int
-	err := c.queryRow(ctx, "SELECT 1 FROM "+table+" LIMIT 1").Scan(&one)
+	err := c.queryRow(ctx, q, args...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

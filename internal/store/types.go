@@ -129,6 +129,9 @@ func (tx *Tx) DeleteType(ctx context.Context, t *TypeRecord) error {
 	if _, err := tx.exec(ctx, `DELETE FROM crm_categories WHERE entity_type_id = ?`, t.EntityTypeID); err != nil {
 		return err
 	}
+	if err := tx.DeleteTypeHistory(ctx, t.EntityTypeID); err != nil {
+		return err
+	}
 	return tx.deleteRow(ctx, typesTable, t.ID)
 }
 

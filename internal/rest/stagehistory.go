@@ -1,0 +1,104 @@
+package rest
+
+import (
+	"strconv"
+
+	"smartcrm/internal/jsonx"
+	"smartcrm/internal/params"
+	"smartcrm/internal/store"
+)
+
+// crm.stagehistory.list (automation spec §9.2), for smart processes; and
+// smartcrm.stage.counts, our own method for Kanban and analytics.
+
+func (s *Server) registerStageHistory() {
+	s.register("crm.stagehistory.list", method{fn: (*Server).stageHistoryList, family: familyItem})
+	s.register("smartcrm.stage.counts", method{fn: (*Server).stageCounts, family: familyItem})
+}
+
+func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+// stageMoveWire is a history row; select (UPPER_CASE names) keeps only those asked.
+func stageMoveWire(m *store.StageMove, sel map[string]bool) jsonx.Map {
+	all := jsonx.Map{
+		{K: "ID", V: m.ID}, {K: "TYPE_ID", V: m.TypeID}, {K: "OWNER_ID", V: m.ItemID},
+		{K: "CREATED_TIME", V: m.CreatedTime.Format(wireTime)}, {K: "CATEGORY_ID", V: m.CategoryID},
+		{K: "STAGE_SEMANTIC_ID", V: m.Semantic}, {K: "STAGE_ID", V: m.StageID},
+	}
+	if sel == nil {
+		return all
+	}
+	out := jsonx.Map{}
+	for _, kv := range all {
+		if sel[kv.K] {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func (s *Server) stageHistoryList(c *Call) (*Result, error) {
+	etid, _, err := itemIDs(c, false)
+	if err != nil {
+		return nil, err
+	}
+	filter, _ := params.Lookup(c.Params, "filter")
+	order, _ := params.Lookup(c.Params, "order")
+	start := startParam(c.Params)
+	rows, total, err := s.crm.StageHistory(c.Ctx, etid, filter, order, start)
+	if err != nil {
+		return nil, err
+	}
+	var sel map[string]bool
+	if v, ok := params.Lookup(c.Params, "select"); ok && !params.IsEmptyContainer(v) {
+		if _, names, isList := params.Entries(v); isList {
+			sel = map[string]bool{}
+			for _, n := range names {
+				if name, ok := n.(string); ok {
+					sel[name] = true
+				}
+			}
+			if sel["*"] {
+				sel = nil
+			}
+		}
+	}
+	out := make([]jsonx.Map, len(rows))
+	for i, m := range rows {
+		out[i] = stageMoveWire(m, sel)
+	}
+	t, next := pageInfo(start, len(out), total)
+	return &Result{Result: jsonx.Map{{K: "items", V: out}}, Total: t, Next: next}, nil
+}
+
+// stageCounts answers {categoryId, stages: [{stageId, name, sort, semantics, color,
+// count, amount}]} for a funnel (the default one when categoryId is omitted).
+func (s *Server) stageCounts(c *Call) (*Result, error) {
+	etid, _, err := itemIDs(c, false)
+	if err != nil {
+		return nil, err
+	}
+	var cat int64
+	if v, ok := params.Lookup(c.Params, "categoryId"); ok {
+		if cat, ok = params.Int(v); !ok || cat < 0 {
+			return nil, wrongParamType("categoryId", "int")
+		}
+	}
+	stats, err := s.crm.StageStats(c.Ctx, etid, cat)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]jsonx.Map, len(stats))
+	for i, st := range stats {
+		sem := st.Stage.Semantics
+		if sem == "" {
+			sem = "P"
+		}
+		rows[i] = jsonx.Map{
+			{K: "stageId", V: st.Stage.StatusID}, {K: "name", V: st.Stage.Name}, {K: "sort", V: st.Stage.Sort},
+			{K: "semantics", V: sem}, {K: "color", V: st.Stage.Color}, {K: "count", V: st.Items}, {K: "amount", V: st.Amount},
+		}
+		cat = st.Stage.CategoryID
+	}
+	return &Result{Result: jsonx.Map{{K: "categoryId", V: cat}, {K: "stages", V: rows}}}, nil
+}
