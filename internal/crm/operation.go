@@ -70,6 +70,9 @@ func (s *Service) AddItem(ctx context.Context, actor Actor, etid int64, in *para
 	if err := op.validate(); err != nil {
 		return nil, nil, err
 	}
+	if err := op.checkStageRequirements(); err != nil {
+		return nil, nil, err
+	}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		fs := t.storedFields()
 		cols, vals := make([]store.Column, len(fs)), make([]any, len(fs))
@@ -129,6 +132,9 @@ func (s *Service) UpdateItem(ctx context.Context, actor Actor, etid, id int64, i
 				return nil // nothing changed: nothing is written, nothing fires
 			}
 			if err := op.validate(); err != nil {
+				return err
+			}
+			if err := op.checkStageRequirements(); err != nil {
 				return err
 			}
 			op.after.values["updatedBy"] = actor.UserID

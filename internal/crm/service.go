@@ -86,6 +86,9 @@ func (s *Service) loadType(ctx context.Context, q typeReader, id int64, byEntity
 	if t.stages, err = q.StagesOfType(ctx, t.EntityTypeID); err != nil {
 		return nil, err
 	}
+	if t.requirements, err = q.StageRequirements(ctx, t.EntityTypeID); err != nil {
+		return nil, err
+	}
 	t.buildFields()
 	return t, nil
 }
@@ -95,6 +98,7 @@ type typeReader interface {
 	GetType(ctx context.Context, id int64, byEntityType bool) (*store.TypeRecord, error)
 	Categories(ctx context.Context, entityTypeID int64) ([]*store.CategoryRecord, error)
 	StagesOfType(ctx context.Context, entityTypeID int64) ([]*store.StageRecord, error)
+	StageRequirements(ctx context.Context, entityTypeID int64) ([]store.StageRequirement, error)
 }
 
 // forgetTypes drops cached types after a registry change.

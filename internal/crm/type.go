@@ -28,8 +28,9 @@ type Type struct {
 
 	fields     []*Field
 	fieldIndex map[string]*Field // by camel name, upper name and lower-case forms
-	categories []*store.CategoryRecord
-	stages     []*store.StageRecord
+	categories   []*store.CategoryRecord
+	stages       []*store.StageRecord
+	requirements []store.StageRequirement
 }
 
 // Relation links this type with another one (spec §3.1).

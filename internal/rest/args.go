@@ -30,6 +30,19 @@ func intParam(p *params.Object, name string) (int64, error) {
 	return i, nil
 }
 
+// stringParam reads a required, non-empty text parameter.
+func stringParam(p *params.Object, name string) (string, error) {
+	v, ok := params.Lookup(p, name)
+	str, isText := v.(string)
+	if !ok || v == nil || str == "" {
+		if ok && v != nil && !isText {
+			return "", wrongParamType(name, "string")
+		}
+		return "", missingParam(name)
+	}
+	return str, nil
+}
+
 // objectParam reads a required object parameter; an empty list counts as an empty object.
 func objectParam(p *params.Object, name string) (*params.Object, error) {
 	v, ok := params.Lookup(p, name)

@@ -275,3 +275,95 @@ func TestStageHistoryAndCounts(t *testing.T) {
 		s.MustFail("smartcrm.stage.counts", map[string]any{"entityTypeId": etid, "categoryId": 999}, 400, "NOT_FOUND")
 	})
 }
+
+// A field required from a stage on: entering that stage or a later one without it is
+// refused with the field named; failure stages never demand it; clearing it while
+// there is refused; other funnels are unaffected.
+func TestRequiredFromStage(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, map[string]any{"title": "Sales", "isStagesEnabled": "Y", "isCategoriesEnabled": "Y", "isLinkWithProductsEnabled": "Y"})
+		second := apitest.Int(s.MustOK("crm.category.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"name": "B"}}), "category.id")
+		st := func(cat int64, c string) string { return fmt.Sprintf("DT%d_%d:%s", etid, cat, c) }
+		s.MustOK("smartcrm.stage.requiredFields.set", map[string]any{"entityTypeId": etid, "field": "xmlId", "stageId": st(1, "CLIENT")})
+		s.MustOK("smartcrm.stage.requiredFields.set", map[string]any{"entityTypeId": etid, "field": "OPPORTUNITY", "stageId": st(1, "SUCCESS")})
+
+		rules := s.MustOK("smartcrm.stage.requiredFields.list", map[string]any{"entityTypeId": etid}).([]any)
+		if len(rules) != 2 || apitest.Str(rules[1], "field") != "xmlId" || apitest.Str(rules[1], "fromStageId") != st(1, "CLIENT") {
+			t.Fatalf("rules: %v", rules)
+		}
+		id := apitest.Int(s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{}}), "item.id")
+		move := func(fields map[string]any) *apitest.Response {
+			return s.Call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": fields})
+		}
+		if r := move(map[string]any{"stageId": st(1, "PREPARATION")}); r.Status != 200 {
+			t.Errorf("a stage before the rule: %s", r.Raw)
+		}
+		r := s.MustFail("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"stageId": st(1, "CLIENT")}}, 400, "CRM_FIELD_ERROR_REQUIRED")
+		if _, d := r.Error(); d != `The "External code" field is required from the stage "Approval" on` {
+			t.Errorf("message: %s", d)
+		}
+		s.MustFail("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"stageId": st(1, "SUCCESS"), "xmlId": "X-1"}}, 400, "CRM_FIELD_ERROR_REQUIRED")
+		if got := apitest.Str(s.MustOK("crm.item.get", map[string]any{"entityTypeId": etid, "id": id}), "item.stageId"); got != st(1, "PREPARATION") {
+			t.Fatalf("a refused move changed the stage to %s", got)
+		}
+		if r := move(map[string]any{"stageId": st(1, "CLIENT"), "xmlId": "X-1"}); r.Status != 200 {
+			t.Errorf("move with the field filled: %s", r.Raw)
+		}
+		s.MustFail("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"xmlId": ""}}, 400, "CRM_FIELD_ERROR_REQUIRED")
+		if r := move(map[string]any{"title": "Other changes are fine"}); r.Status != 200 {
+			t.Errorf("unrelated update: %s", r.Raw)
+		}
+		if r := move(map[string]any{"stageId": st(1, "FAIL"), "xmlId": ""}); r.Status != 200 {
+			t.Errorf("a failure stage demands nothing: %s", r.Raw)
+		}
+		s.MustFail("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"stageId": st(1, "CLIENT")}}, 400, "CRM_FIELD_ERROR_REQUIRED")
+		if r := s.Call("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"categoryId": second, "stageId": st(second, "SUCCESS")}}); r.Status != 200 {
+			t.Errorf("another funnel is unaffected: %s", r.Raw)
+		}
+
+		for name, p := range map[string]map[string]any{
+			"unknown field":      {"entityTypeId": etid, "field": "nope", "stageId": st(1, "CLIENT")},
+			"system field":       {"entityTypeId": etid, "field": "createdTime", "stageId": st(1, "CLIENT")},
+			"unknown stage":      {"entityTypeId": etid, "field": "xmlId", "stageId": "DT1_1:NEW"},
+			"from failure stage": {"entityTypeId": etid, "field": "xmlId", "stageId": st(1, "FAIL")},
+		} {
+			if r := s.Call("smartcrm.stage.requiredFields.set", p); r.Status != 400 {
+				t.Errorf("%s: %s", name, r.Raw)
+			}
+		}
+		s.MustOK("smartcrm.stage.requiredFields.delete", map[string]any{"entityTypeId": etid, "categoryId": 1, "field": "xmlId"})
+		s.MustFail("smartcrm.stage.requiredFields.delete", map[string]any{"entityTypeId": etid, "categoryId": 1, "field": "xmlId"}, 400, "NOT_FOUND")
+		if r := s.Call("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"stageId": st(1, "CLIENT")}}); r.Status != 200 {
+			t.Errorf("after the rule is gone: %s", r.Raw)
+		}
+		if n := len(s.MustOK("smartcrm.stage.requiredFields.list", map[string]any{"entityTypeId": etid}).([]any)); n != 1 {
+			t.Errorf("rules after delete: %d", n)
+		}
+	})
+}
+
+// Without isStagesEnabled the stage fields read as null, writes to them are ignored and
+// they cannot be filtered on; the funnel is still there.
+func TestTypeWithoutStages(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, map[string]any{"title": "Plain"})
+		it := apitest.Path(s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"stageId": fmt.Sprintf("DT%d_1:SUCCESS", etid)}}), "item").(map[string]any)
+		for _, k := range []string{"stageId", "previousStageId", "movedBy", "movedTime"} {
+			if v, present := it[k]; !present || v != nil {
+				t.Errorf("%s = %v, want null", k, v)
+			}
+		}
+		if apitest.Int(it, "categoryId") != 1 {
+			t.Errorf("categoryId: %v", it["categoryId"])
+		}
+		s.MustFail("crm.item.list", map[string]any{"entityTypeId": etid, "filter": map[string]any{"stageId": "x"}}, 400, "INVALID_ARG_VALUE")
+		// Switched on later, the item is in the funnel's first stage, not where the
+		// ignored write tried to put it.
+		s.MustOK("crm.type.update", map[string]any{"id": 1, "fields": map[string]any{"isStagesEnabled": "Y"}})
+		if got := apitest.Str(s.MustOK("crm.item.get", map[string]any{"entityTypeId": etid, "id": apitest.Int(it, "id")}), "item.stageId"); got != fmt.Sprintf("DT%d_1:NEW", etid) {
+			t.Errorf("stage after enabling stages: %s", got)
+		}
+	})
+}

@@ -66,6 +66,7 @@ func New(svc *crm.Service, auth *access.Webhooks, log *slog.Logger, metrics *Met
 	s.registerCategories()
 	s.registerStatuses()
 	s.registerStageHistory()
+	s.registerStageMethods()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }

@@ -8,12 +8,10 @@ import (
 	"smartcrm/internal/store"
 )
 
-// crm.stagehistory.list (automation spec §9.2), for smart processes; and
-// smartcrm.stage.counts, our own method for Kanban and analytics.
+// crm.stagehistory.list (automation spec §9.2), for smart processes.
 
 func (s *Server) registerStageHistory() {
 	s.register("crm.stagehistory.list", method{fn: (*Server).stageHistoryList, family: familyItem})
-	s.register("smartcrm.stage.counts", method{fn: (*Server).stageCounts, family: familyItem})
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
@@ -69,36 +67,4 @@ func (s *Server) stageHistoryList(c *Call) (*Result, error) {
 	}
 	t, next := pageInfo(start, len(out), total)
 	return &Result{Result: jsonx.Map{{K: "items", V: out}}, Total: t, Next: next}, nil
-}
-
-// stageCounts answers {categoryId, stages: [{stageId, name, sort, semantics, color,
-// count, amount}]} for a funnel (the default one when categoryId is omitted).
-func (s *Server) stageCounts(c *Call) (*Result, error) {
-	etid, _, err := itemIDs(c, false)
-	if err != nil {
-		return nil, err
-	}
-	var cat int64
-	if v, ok := params.Lookup(c.Params, "categoryId"); ok {
-		if cat, ok = params.Int(v); !ok || cat < 0 {
-			return nil, wrongParamType("categoryId", "int")
-		}
-	}
-	stats, err := s.crm.StageStats(c.Ctx, etid, cat)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]jsonx.Map, len(stats))
-	for i, st := range stats {
-		sem := st.Stage.Semantics
-		if sem == "" {
-			sem = "P"
-		}
-		rows[i] = jsonx.Map{
-			{K: "stageId", V: st.Stage.StatusID}, {K: "name", V: st.Stage.Name}, {K: "sort", V: st.Stage.Sort},
-			{K: "semantics", V: sem}, {K: "color", V: st.Stage.Color}, {K: "count", V: st.Items}, {K: "amount", V: st.Amount},
-		}
-		cat = st.Stage.CategoryID
-	}
-	return &Result{Result: jsonx.Map{{K: "categoryId", V: cat}, {K: "stages", V: rows}}}, nil
 }

@@ -131,8 +131,11 @@ func (tx *Tx) ClearDefaultCategory(ctx context.Context, entityTypeID int64) erro
 	return err
 }
 
-// DeleteCategory removes a funnel with its stages and counters.
+// DeleteCategory removes a funnel with its stages, counters and required-field rules.
 func (tx *Tx) DeleteCategory(ctx context.Context, c *CategoryRecord) error {
+	if err := tx.deleteRequirementsOf(ctx, c.EntityTypeID, c.ID, ""); err != nil {
+		return err
+	}
 	if _, err := tx.exec(ctx, `DELETE FROM crm_stage_counts WHERE entity_type_id = ? AND category_id = ?`, c.EntityTypeID, c.ID); err != nil {
 		return err
 	}
@@ -148,8 +151,11 @@ func (tx *Tx) UpdateStage(ctx context.Context, s *StageRecord) error {
 	return err
 }
 
-// DeleteStage removes a stage and its counter row.
+// DeleteStage removes a stage, its counter row and the rules that start at it.
 func (tx *Tx) DeleteStage(ctx context.Context, entityTypeID int64, s *StageRecord) error {
+	if err := tx.deleteRequirementsOf(ctx, entityTypeID, s.CategoryID, s.StatusID); err != nil {
+		return err
+	}
 	if _, err := tx.exec(ctx, `DELETE FROM crm_stage_counts WHERE entity_type_id = ? AND category_id = ? AND stage_id = ?`,
 		entityTypeID, s.CategoryID, s.StatusID); err != nil {
 		return err

@@ -80,9 +80,12 @@ func (c conn) CountStageMoves(ctx context.Context, entityTypeID int64, where que
 	return c.countRows(ctx, stageHistoryTable, ofType(entityTypeID, where))
 }
 
-// DeleteTypeHistory removes a deleted type's history and counters.
+// DeleteTypeHistory removes a deleted type's history, counters and required-field rules.
 func (tx *Tx) DeleteTypeHistory(ctx context.Context, entityTypeID int64) error {
 	if _, err := tx.exec(ctx, `DELETE FROM crm_stage_history WHERE entity_type_id = ?`, entityTypeID); err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM crm_stage_requirements WHERE entity_type_id = ?`, entityTypeID); err != nil {
 		return err
 	}
 	_, err := tx.exec(ctx, `DELETE FROM crm_stage_counts WHERE entity_type_id = ?`, entityTypeID)
