@@ -26,8 +26,8 @@ type Type struct {
 	UpdatedBy        int64
 	UpdatedTime      time.Time
 
-	fields     []*Field
-	fieldIndex map[string]*Field // by camel name, upper name and lower-case forms
+	fields       []*Field
+	fieldIndex   map[string]*Field // by camel name, upper name and lower-case forms
 	categories   []*store.CategoryRecord
 	stages       []*store.StageRecord
 	requirements []store.StageRequirement
