@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"smartcrm/internal/crm/field"
@@ -496,29 +497,53 @@ func (op *operation) writeStageHistory(ctx context.Context, tx *store.Tx, topic 
 	return tx.InsertStageMove(ctx, m)
 }
 
-// writeStageCounts keeps the per-stage counters of items and amounts.
+// writeStageCounts keeps the per-stage counters of items and amounts. Deltas are
+// applied in a fixed order of (funnel, stage): two opposite moves running at once on
+// PostgreSQL then lock the counter rows in the same order and cannot deadlock.
 func (op *operation) writeStageCounts(ctx context.Context, tx *store.Tx, topic string) error {
+	type slot struct {
+		cat   int64
+		stage string
+	}
+	type delta struct {
+		items  int64
+		amount float64
+	}
 	amount := func(it *Item) float64 {
 		f, _ := it.values["opportunity"].(float64)
 		return f
 	}
-	etid := op.t.EntityTypeID
-	if op.before != nil && (topic == topicDelete || topic == topicUpdate) {
-		oldCat, oldStage := placement(op.before)
-		newCat, newStage := placement(op.after)
-		if topic == topicUpdate && oldCat == newCat && oldStage == newStage {
-			if d := amount(op.after) - amount(op.before); d != 0 {
-				return tx.AddToStageCount(ctx, etid, newCat, newStage, 0, d)
-			}
-			return nil
-		}
-		if err := tx.AddToStageCount(ctx, etid, oldCat, oldStage, -1, -amount(op.before)); err != nil {
-			return err
-		}
-		if topic == topicDelete {
-			return nil
+	deltas := map[slot]delta{}
+	move := func(it *Item, sign int64) {
+		cat, stage := placement(it)
+		d := deltas[slot{cat, stage}]
+		d.items += sign
+		d.amount += float64(sign) * amount(it)
+		deltas[slot{cat, stage}] = d
+	}
+	if op.before != nil {
+		move(op.before, -1)
+	}
+	if topic != topicDelete {
+		move(op.after, +1)
+	}
+	slots := make([]slot, 0, len(deltas))
+	for k, d := range deltas {
+		if d.items != 0 || d.amount != 0 {
+			slots = append(slots, k)
 		}
 	}
-	cat, stage := placement(op.after)
-	return tx.AddToStageCount(ctx, etid, cat, stage, 1, amount(op.after))
+	sort.Slice(slots, func(i, j int) bool {
+		if slots[i].cat != slots[j].cat {
+			return slots[i].cat < slots[j].cat
+		}
+		return slots[i].stage < slots[j].stage
+	})
+	for _, k := range slots {
+		d := deltas[k]
+		if err := tx.AddToStageCount(ctx, op.t.EntityTypeID, k.cat, k.stage, d.items, d.amount); err != nil {
+			return err
+		}
+	}
+	return nil
 }

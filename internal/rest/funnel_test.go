@@ -3,6 +3,7 @@ package rest_test
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 
 	"smartcrm/internal/apitest"
@@ -364,6 +365,49 @@ func TestTypeWithoutStages(t *testing.T) {
 		s.MustOK("crm.type.update", map[string]any{"id": 1, "fields": map[string]any{"isStagesEnabled": "Y"}})
 		if got := apitest.Str(s.MustOK("crm.item.get", map[string]any{"entityTypeId": etid, "id": apitest.Int(it, "id")}), "item.stageId"); got != fmt.Sprintf("DT%d_1:NEW", etid) {
 			t.Errorf("stage after enabling stages: %s", got)
+		}
+	})
+}
+
+// Opposite moves at the same time neither deadlock nor skew the counters: afterwards
+// every stage's count and amount equal a recount of the items.
+func TestConcurrentMovesKeepCountsExact(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, map[string]any{"title": "Sales", "isStagesEnabled": "Y", "isLinkWithProductsEnabled": "Y"})
+		stages := []string{"NEW", "PREPARATION", "CLIENT", "SUCCESS"}
+		st := func(i int) string { return fmt.Sprintf("DT%d_1:%s", etid, stages[i%len(stages)]) }
+		seed(s, etid, 40, func(i int) map[string]any { return map[string]any{"stageId": st(i), "opportunity": 10 * (i + 1)} })
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := 0; i < 25; i++ {
+					id := 1 + (w*5+i)%40
+					r := s.Call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{
+						"stageId": st(w + i), "opportunity": w*100 + i,
+					}})
+					if r.Status != 200 {
+						t.Errorf("move: %s", r.Raw)
+						return
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		want := map[string][2]float64{}
+		for _, it := range apitest.Path(s.MustOK("crm.item.list", map[string]any{"entityTypeId": etid, "select": []string{"stageId", "opportunity"}}), "items").([]any) {
+			c := want[apitest.Str(it, "stageId")]
+			o, _ := apitest.Path(it, "opportunity").(json.Number).Float64()
+			want[apitest.Str(it, "stageId")] = [2]float64{c[0] + 1, c[1] + o}
+		}
+		for _, row := range apitest.Path(s.MustOK("smartcrm.stage.counts", map[string]any{"entityTypeId": etid}), "stages").([]any) {
+			n, _ := apitest.Path(row, "count").(json.Number).Float64()
+			a, _ := apitest.Path(row, "amount").(json.Number).Float64()
+			if w := want[apitest.Str(row, "stageId")]; n != w[0] || a != w[1] {
+				t.Errorf("%s: counted %v/%v, items say %v/%v", apitest.Str(row, "stageId"), n, a, w[0], w[1])
+			}
 		}
 	})
 }
