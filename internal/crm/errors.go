@@ -25,6 +25,7 @@ const (
 	ErrNotSupported                      // the entity type does not support this
 	ErrHasItems                          // refused while items exist
 	ErrDuplicate                         // a code that must be unique is taken
+	ErrUnknownType                       // a custom field type nobody registered
 )
 
 // Error is a domain error with the field it concerns, if any.

@@ -32,7 +32,13 @@ type Field struct {
 	Settings             jsonx.Map
 	// tracked fields count as a change on update (system bookkeeping ones do not).
 	untracked bool
+	// user is the registry row of a custom field (nil for system fields).
+	user   *store.UserFieldRecord
+	labels ufLabels
 }
+
+// UserField returns the registry row of a custom field, or nil for a system field.
+func (f *Field) UserField() *store.UserFieldRecord { return f.user }
 
 // Storage returns the field's column description.
 func (f *Field) storageColumn() store.Column {
@@ -116,10 +122,26 @@ func (t *Type) buildFields() {
 		{Name: "assignedById", Upper: "ASSIGNED_BY_ID", Column: "assigned_by_id", Type: tUser, Title: "Assigned to", NotEmptied: true},
 		{Name: "lastActivityBy", Upper: "LAST_ACTIVITY_BY", Column: "last_activity_by", Type: tUser, Title: "Last activity in timeline by", ReadOnly: true, untracked: true},
 		{Name: "lastActivityTime", Upper: "LAST_ACTIVITY_TIME", Column: "last_activity_time", Type: tDateTime, Title: "Last activity", ReadOnly: true, untracked: true},
+		ufMarker,
 		{Name: "observers", Upper: "OBSERVERS", Column: "observers", Type: field.IntList{TypeName: "user"}, Title: "Observers", Gate: watchers, Multiple: true},
 		{Name: "contactIds", Upper: "CONTACT_IDS", Column: "contact_ids", Type: field.IntList{TypeName: "crm_contact"}, Title: "Contacts", Gate: client, Multiple: true},
 		{Name: "entityTypeId", Upper: "ENTITY_TYPE_ID", Type: tInt, Title: "Entity type", ReadOnly: true},
 	}
+	// Custom fields go where Bitrix24 lists them: after the system fields, before
+	// observers, contacts and entityTypeId.
+	var all []*Field
+	for _, f := range fs {
+		if f != ufMarker {
+			all = append(all, f)
+			continue
+		}
+		for _, rec := range t.userFields {
+			if uf, err := userField(rec); err == nil {
+				all = append(all, uf)
+			}
+		}
+	}
+	fs = all
 	t.fields = fs
 	t.fieldIndex = make(map[string]*Field, len(fs)*2)
 	for _, f := range fs {
@@ -127,6 +149,9 @@ func (t *Type) buildFields() {
 		t.fieldIndex[strings.ToLower(f.Upper)] = f
 	}
 }
+
+// ufMarker stands in the system field list where custom fields are inserted.
+var ufMarker = &Field{}
 
 // itemColumns are the system columns every items table has, whatever its flags, so that
 // switching a flag on later needs no DDL.
@@ -195,7 +220,7 @@ func (t *Type) FieldsWire() jsonx.Map {
 			{K: "isReadOnly", V: f.ReadOnly},
 			{K: "isImmutable", V: f.Immutable},
 			{K: "isMultiple", V: f.Multiple},
-			{K: "isDynamic", V: false},
+			{K: "isDynamic", V: f.user != nil},
 		}
 		if f.Deprecated {
 			d = append(d, jsonx.KV{K: "isDeprecated", V: true})
@@ -207,7 +232,26 @@ func (t *Type) FieldsWire() jsonx.Map {
 		if f.StatusType != "" {
 			d = append(d, jsonx.KV{K: "statusType", V: f.StatusType})
 		}
+		if f.user != nil {
+			if f.user.UserTypeID == "enumeration" {
+				items := []jsonx.Map{}
+				for _, e := range f.user.Enums {
+					items = append(items, jsonx.Map{{K: "ID", V: fmt.Sprint(e.ID)}, {K: "VALUE", V: e.Value}})
+				}
+				d = append(d, jsonx.KV{K: "items", V: items})
+			}
+			d = append(d, jsonx.KV{K: "listLabel", V: labelOr(f.labels.ListColumnLabel, f.Title)},
+				jsonx.KV{K: "formLabel", V: labelOr(f.labels.EditFormLabel, f.Title)},
+				jsonx.KV{K: "filterLabel", V: labelOr(f.labels.ListFilterLabel, f.Title)})
+		}
 		out = append(out, jsonx.KV{K: f.Name, V: d})
 	}
 	return out
+}
+
+func labelOr(m map[string]string, fallback string) string {
+	if s := m["en"]; s != "" {
+		return s
+	}
+	return fallback
 }

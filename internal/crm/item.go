@@ -88,8 +88,9 @@ func itemFromRow(fs []*Field, row []any) *Item {
 }
 
 // ItemWire is the item as crm.item.get answers it, with only the selected fields when sel is
-// not nil. Switched-off fields are null (spec §11.10).
-func (t *Type) ItemWire(it *Item, sel map[*Field]bool) jsonx.Obj {
+// not nil. Switched-off fields are null (spec §11.10). originalUF names custom fields
+// UF_CRM_… instead of ufCrm… (useOriginalUfNames=Y).
+func (t *Type) ItemWire(it *Item, sel map[*Field]bool, originalUF bool) jsonx.Obj {
 	o := make(jsonx.Obj, 0, len(t.fields))
 	for _, f := range t.fields {
 		if sel != nil && !sel[f] {
@@ -109,7 +110,11 @@ func (t *Type) ItemWire(it *Item, sel map[*Field]bool) jsonx.Obj {
 				v = f.Type.Format(v)
 			}
 		}
-		o = append(o, jsonx.KV{K: f.Name, V: v})
+		name := f.Name
+		if originalUF && f.user != nil {
+			name = f.Upper
+		}
+		o = append(o, jsonx.KV{K: name, V: v})
 	}
 	return o
 }

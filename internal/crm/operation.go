@@ -370,10 +370,15 @@ func (op *operation) defaultTitle() string {
 	return fmt.Sprintf("%s #%d", op.t.Title, op.after.ID)
 }
 
-// validate checks required fields.
+// validate checks required fields: all of them on add; on update the ones the update
+// changes, so making a field mandatory does not block every edit of older items.
 func (op *operation) validate() error {
-	for _, f := range op.t.fields {
-		if f.Required && op.t.Enabled(f) && op.after.values[f.Name] == nil && f.Column != "" {
+	fields := op.t.fields
+	if op.before != nil {
+		fields = op.changed
+	}
+	for _, f := range fields {
+		if f.Required && op.t.Enabled(f) && isEmptyRequired(op.after.values[f.Name]) && f.Column != "" {
 			return &Error{Kind: ErrRequired, Field: f.Name, Msg: fmt.Sprintf("The \"%s\" field is required", f.Title)}
 		}
 	}
@@ -384,7 +389,7 @@ func (op *operation) validate() error {
 // values only, before any transaction: users the system sets itself exist.
 func (op *operation) checkUsers(ctx context.Context, patch map[*Field]any) error {
 	for f, v := range patch {
-		if f.Type.Name() != "user" {
+		if n := f.Type.Name(); n != "user" && n != "employee" {
 			continue
 		}
 		ids, _ := v.([]int64)
@@ -546,4 +551,10 @@ func (op *operation) writeStageCounts(ctx context.Context, tx *store.Tx, topic s
 		}
 	}
 	return nil
+}
+
+// isEmptyRequired: a required field holds nothing (nil or an empty text).
+func isEmptyRequired(v any) bool {
+	s, isText := v.(string)
+	return v == nil || isText && s == ""
 }

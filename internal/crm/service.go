@@ -89,6 +89,9 @@ func (s *Service) loadType(ctx context.Context, q typeReader, id int64, byEntity
 	if t.requirements, err = q.StageRequirements(ctx, t.EntityTypeID); err != nil {
 		return nil, err
 	}
+	if t.userFields, err = q.UserFields(ctx, t.EntityTypeID); err != nil {
+		return nil, err
+	}
 	t.buildFields()
 	return t, nil
 }
@@ -99,6 +102,7 @@ type typeReader interface {
 	Categories(ctx context.Context, entityTypeID int64) ([]*store.CategoryRecord, error)
 	StagesOfType(ctx context.Context, entityTypeID int64) ([]*store.StageRecord, error)
 	StageRequirements(ctx context.Context, entityTypeID int64) ([]store.StageRequirement, error)
+	UserFields(ctx context.Context, entityTypeID int64) ([]*store.UserFieldRecord, error)
 }
 
 // forgetTypes drops cached types after a registry change.

@@ -31,6 +31,7 @@ type Type struct {
 	categories   []*store.CategoryRecord
 	stages       []*store.StageRecord
 	requirements []store.StageRequirement
+	userFields   []*store.UserFieldRecord
 }
 
 // Relation links this type with another one (spec §3.1).

@@ -34,3 +34,6 @@ type Map []KV
 
 // MarshalJSON implements json.Marshaler.
 func (m Map) MarshalJSON() ([]byte, error) { return Append(nil, m) }
+
+// Get returns the value of the first member named k.
+func (m Map) Get(k string) (any, bool) { return Obj(m).Get(k) }

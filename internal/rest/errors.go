@@ -42,6 +42,7 @@ const (
 	familyCategory                // crm.category.*: like items, a missing name is the integer 0
 	familyStatus                  // crm.status.* except add: the message is the code
 	familyStatusAdd               // crm.status.add: the code is "" (ERROR_CORE for a taken code)
+	familyUserField               // userfieldconfig.*: the code is "" (ERROR_CORE for an unknown type)
 )
 
 // wire turns any error from a handler into its wire form.
@@ -74,6 +75,11 @@ func (f family) wire(err error) *APIError {
 		if de.Kind == crm.ErrRequired {
 			return bad(0)
 		}
+	case familyUserField:
+		if de.Kind == crm.ErrUnknownType {
+			return bad("ERROR_CORE")
+		}
+		return bad("")
 	}
 	switch de.Kind {
 	case crm.ErrTypeNotFound:

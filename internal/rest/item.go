@@ -21,8 +21,15 @@ func (s *Server) registerItems() {
 	}
 }
 
-func itemResult(t *crm.Type, it *crm.Item) *Result {
-	return &Result{Result: jsonx.Map{{K: "item", V: t.ItemWire(it, nil)}}}
+func itemResult(c *Call, t *crm.Type, it *crm.Item) *Result {
+	return &Result{Result: jsonx.Map{{K: "item", V: t.ItemWire(it, nil, originalUFNames(c))}}}
+}
+
+// originalUFNames reads useOriginalUfNames: Y answers custom fields as UF_CRM_….
+func originalUFNames(c *Call) bool {
+	v, _ := params.Lookup(c.Params, "useOriginalUfNames")
+	b, _ := params.Bool(v)
+	return b
 }
 
 // itemIDs reads entityTypeId and, when withID, id.
@@ -49,7 +56,7 @@ func (s *Server) itemAdd(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return itemResult(t, it), nil
+	return itemResult(c, t, it), nil
 }
 
 func (s *Server) itemUpdate(c *Call) (*Result, error) {
@@ -65,7 +72,7 @@ func (s *Server) itemUpdate(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return itemResult(t, it), nil
+	return itemResult(c, t, it), nil
 }
 
 func (s *Server) itemGet(c *Call) (*Result, error) {
@@ -77,7 +84,7 @@ func (s *Server) itemGet(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return itemResult(t, it), nil
+	return itemResult(c, t, it), nil
 }
 
 func (s *Server) itemDelete(c *Call) (*Result, error) {
@@ -106,7 +113,7 @@ func (s *Server) itemList(c *Call) (*Result, error) {
 	}
 	rows := make([]jsonx.Obj, len(list.Items))
 	for i, it := range list.Items {
-		rows[i] = t.ItemWire(it, list.Selected)
+		rows[i] = t.ItemWire(it, list.Selected, originalUFNames(c))
 	}
 	total, next := pageInfo(req.Start, len(rows), list.Total)
 	return &Result{Result: jsonx.Map{{K: "items", V: rows}}, Total: total, Next: next}, nil

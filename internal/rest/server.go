@@ -67,6 +67,7 @@ func New(svc *crm.Service, auth *access.Webhooks, log *slog.Logger, metrics *Met
 	s.registerStatuses()
 	s.registerStageHistory()
 	s.registerStageMethods()
+	s.registerUserFields()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }

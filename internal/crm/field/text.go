@@ -1,6 +1,7 @@
 package field
 
 import (
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -10,8 +11,10 @@ import (
 // Text is a string value: a one-line string, a long text, or a code that points into a
 // directory (stage ids, currency codes).
 type Text struct {
-	TypeName string // "string" when empty
-	MaxLen   int    // in characters; 0 = no limit
+	TypeName string         // "string" when empty
+	MaxLen   int            // in characters; 0 = no limit
+	MinLen   int            // in characters, for non-empty values
+	Pattern  *regexp.Regexp // a custom field's REGEXP setting
 }
 
 // Name implements Type.
@@ -42,6 +45,12 @@ func (t Text) Parse(v any) (any, error) {
 	}
 	if t.MaxLen > 0 && utf8.RuneCountInString(s) > t.MaxLen {
 		return nil, invalid("longer than %d characters", t.MaxLen)
+	}
+	if t.MinLen > 0 && utf8.RuneCountInString(s) < t.MinLen {
+		return nil, invalid("shorter than %d characters", t.MinLen)
+	}
+	if t.Pattern != nil && !t.Pattern.MatchString(s) {
+		return nil, invalid("does not match the pattern %s", t.Pattern)
 	}
 	return s, nil
 }

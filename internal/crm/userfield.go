@@ -1,0 +1,209 @@
+package crm
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+
+	"smartcrm/internal/crm/field"
+	"smartcrm/internal/jsonx"
+	"smartcrm/internal/store"
+)
+
+// Custom fields (userfieldconfig.*). Each is a row of the registry and a real column of
+// its type's items table; in the item catalog it is one more Field, so parsing,
+// validation, storage, filters and output work as for system fields.
+
+// ufKind describes a custom field type: its description and how to build the value
+// type from the field's settings and items.
+type ufKind struct {
+	description string
+	build       func(rec *store.UserFieldRecord, settings map[string]any) (field.Type, error)
+	// defaults are the settings a field of this kind starts with.
+	defaults func() map[string]any
+}
+
+// ufKinds are the custom field types this server supports, by userTypeId.
+var ufKinds = map[string]ufKind{
+	"string": {"String", func(_ *store.UserFieldRecord, s map[string]any) (field.Type, error) {
+		t := field.Text{MaxLen: 65535, MinLen: intSetting(s, "MIN_LENGTH")}
+		if n := intSetting(s, "MAX_LENGTH"); n > 0 {
+			t.MaxLen = n
+		}
+		if re, _ := s["REGEXP"].(string); re != "" {
+			p, err := regexp.Compile(strings.Trim(re, "/"))
+			if err != nil {
+				return nil, fmt.Errorf("REGEXP does not compile: %v", err)
+			}
+			t.Pattern = p
+		}
+		return t, nil
+	}, func() map[string]any {
+		return map[string]any{"SIZE": 20, "ROWS": 1, "REGEXP": "", "MIN_LENGTH": 0, "MAX_LENGTH": 0, "DEFAULT_VALUE": ""}
+	}},
+	"integer": {"Integer", func(*store.UserFieldRecord, map[string]any) (field.Type, error) { return field.Integer{}, nil },
+		func() map[string]any {
+			return map[string]any{"SIZE": 20, "MIN_VALUE": 0, "MAX_VALUE": 0, "DEFAULT_VALUE": nil}
+		}},
+	"double": {"Number", func(_ *store.UserFieldRecord, s map[string]any) (field.Type, error) {
+		p := 2
+		if _, set := s["PRECISION"]; set {
+			p = min(max(intSetting(s, "PRECISION"), 0), 12)
+		}
+		return field.Double{Precision: p}, nil
+	}, func() map[string]any {
+		return map[string]any{"PRECISION": 2, "SIZE": 20, "MIN_VALUE": 0, "MAX_VALUE": 0, "DEFAULT_VALUE": nil}
+	}},
+	"boolean": {"Yes/No", func(*store.UserFieldRecord, map[string]any) (field.Type, error) { return field.Boolean{}, nil },
+		func() map[string]any {
+			return map[string]any{"DEFAULT_VALUE": 0, "DISPLAY": "CHECKBOX", "LABEL": []any{"", ""}, "LABEL_CHECKBOX": ""}
+		}},
+	"date": {"Date", func(*store.UserFieldRecord, map[string]any) (field.Type, error) { return field.Date{}, nil },
+		func() map[string]any { return map[string]any{"DEFAULT_VALUE": map[string]any{"TYPE": "NONE", "VALUE": ""}} }},
+	"datetime": {"Date with time", func(*store.UserFieldRecord, map[string]any) (field.Type, error) { return field.DateTime{}, nil },
+		func() map[string]any {
+			return map[string]any{"DEFAULT_VALUE": map[string]any{"TYPE": "NONE", "VALUE": ""}, "USE_SECOND": "Y", "USE_TIMEZONE": "N"}
+		}},
+	"enumeration": {"List", func(rec *store.UserFieldRecord, _ map[string]any) (field.Type, error) {
+		items := map[int64]bool{}
+		for _, e := range rec.Enums {
+			items[e.ID] = true
+		}
+		return field.Enumeration{Items: items}, nil
+	}, func() map[string]any {
+		return map[string]any{"DISPLAY": "LIST", "LIST_HEIGHT": 1, "CAPTION_NO_VALUE": "", "SHOW_NO_VALUE": "Y"}
+	}},
+	"money": {"Money", func(*store.UserFieldRecord, map[string]any) (field.Type, error) { return field.Money{}, nil },
+		func() map[string]any { return map[string]any{"DEFAULT_VALUE": ""} }},
+	"url": {"Link", func(*store.UserFieldRecord, map[string]any) (field.Type, error) {
+		return field.URL{Text: field.Text{MaxLen: 2048}}, nil
+	}, func() map[string]any {
+		return map[string]any{"POPUP": "Y", "SIZE": 20, "MIN_LENGTH": 0, "MAX_LENGTH": 0, "DEFAULT_VALUE": "", "ROWS": 1}
+	}},
+	"employee": {"Link to employee", func(*store.UserFieldRecord, map[string]any) (field.Type, error) {
+		return field.Integer{TypeName: "employee", Positive: true}, nil
+	}, func() map[string]any { return map[string]any{} }},
+}
+
+// UFTypeIDs lists the supported custom field types in a stable order.
+var UFTypeIDs = []string{"string", "integer", "double", "boolean", "date", "datetime", "enumeration", "money", "url", "employee"}
+
+// UFDescription is a type's human name.
+func UFDescription(userTypeID string) string { return ufKinds[userTypeID].description }
+
+func intSetting(s map[string]any, key string) int {
+	switch v := s[key].(type) {
+	case float64:
+		return int(v)
+	case int:
+		return v
+	case string:
+		var n int
+		fmt.Sscan(v, &n)
+		return n
+	}
+	return 0
+}
+
+// ufLabels are the label maps of a custom field, per language.
+type ufLabels struct {
+	EditFormLabel   map[string]string `json:"editFormLabel,omitempty"`
+	ListColumnLabel map[string]string `json:"listColumnLabel,omitempty"`
+	ListFilterLabel map[string]string `json:"listFilterLabel,omitempty"`
+	ErrorMessage    map[string]string `json:"errorMessage,omitempty"`
+	HelpMessage     map[string]string `json:"helpMessage,omitempty"`
+}
+
+// title picks a label to show: English, else any, else the field name.
+func (l ufLabels) title(fallback string) string {
+	for _, m := range []map[string]string{l.EditFormLabel, l.ListColumnLabel} {
+		if s := m["en"]; s != "" {
+			return s
+		}
+		for _, s := range m {
+			if s != "" {
+				return s
+			}
+		}
+	}
+	return fallback
+}
+
+// CamelUFName maps UF_CRM_{n}_{SUFFIX} to its camelCase key (spec §4.4): the regular
+// form (ufCrm7NewRestList, ufCrm3_1747309727) when the suffix is all letter words or all
+// numbers, the simplified one (ufCrm_3_DIGIT10) otherwise, so the mapping stays
+// reversible.
+func CamelUFName(upper string) string {
+	rest, ok := strings.CutPrefix(upper, "UF_CRM_")
+	if !ok {
+		return upper
+	}
+	parts := strings.Split(rest, "_")
+	isDigits := func(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
+	isLetters := func(s string) bool { return s != "" && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }) < 0 }
+	if len(parts) < 2 || !isDigits(parts[0]) {
+		return "ufCrm_" + rest
+	}
+	letters, digits := true, true
+	for _, p := range parts[1:] {
+		letters = letters && isLetters(p)
+		digits = digits && isDigits(p)
+	}
+	if !letters && !digits {
+		return "ufCrm_" + rest
+	}
+	var b strings.Builder
+	b.WriteString("ufCrm")
+	b.WriteString(parts[0])
+	for _, p := range parts[1:] {
+		if digits {
+			b.WriteString("_" + p)
+			continue
+		}
+		lower := strings.ToLower(p)
+		b.WriteString(strings.ToUpper(lower[:1]) + lower[1:])
+	}
+	return b.String()
+}
+
+// userField builds the catalog field of a registry row.
+func userField(rec *store.UserFieldRecord) (*Field, error) {
+	kind, ok := ufKinds[rec.UserTypeID]
+	if !ok {
+		return nil, fmt.Errorf("custom field %s has unknown type %q", rec.FieldName, rec.UserTypeID)
+	}
+	settings := map[string]any{}
+	if rec.Settings != "" {
+		_ = json.Unmarshal([]byte(rec.Settings), &settings)
+	}
+	typ, err := kind.build(rec, settings)
+	if err != nil {
+		return nil, err
+	}
+	var labels ufLabels
+	if rec.Labels != "" {
+		_ = json.Unmarshal([]byte(rec.Labels), &labels)
+	}
+	f := &Field{
+		Name: CamelUFName(rec.FieldName), Upper: rec.FieldName, Column: rec.Column, Type: typ,
+		Title: labels.title(rec.FieldName), Required: rec.Mandatory, user: rec, labels: labels,
+	}
+	settingsWire := jsonx.Map{}
+	for _, k := range sortedKeys(settings) {
+		settingsWire = append(settingsWire, jsonx.KV{K: k, V: settings[k]})
+	}
+	f.Settings = settingsWire
+	return f, nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

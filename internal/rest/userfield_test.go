@@ -1,0 +1,230 @@
+package rest_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"smartcrm/internal/apitest"
+	"smartcrm/internal/crm"
+	"smartcrm/internal/testdb"
+)
+
+func TestCamelUFNames(t *testing.T) {
+	for upper, camel := range map[string]string{
+		"UF_CRM_3_DIGIT":          "ufCrm3Digit",
+		"UF_CRM_7_NEW_REST_LIST":  "ufCrm7NewRestList",
+		"UF_CRM_3_1747309727":     "ufCrm3_1747309727",
+		"UF_CRM_3_DIGIT10":        "ufCrm_3_DIGIT10",
+		"UF_CRM_3_DIGIT_10":       "ufCrm_3_DIGIT_10",
+		"UF_CRM_1747309879":       "ufCrm_1747309879",
+		"UF_CRM_12_CONTRACT_DATE": "ufCrm12ContractDate",
+	} {
+		if got := crm.CamelUFName(upper); got != camel {
+			t.Errorf("%s: %s, want %s", upper, got, camel)
+		}
+	}
+}
+
+// addField creates a custom field on type 1 and returns its wire object.
+func addField(s *apitest.Server, field map[string]any) map[string]any {
+	s.T.Helper()
+	field["entityId"] = "CRM_1"
+	return apitest.Path(s.MustOK("userfieldconfig.add", map[string]any{"moduleId": "crm", "field": field}), "field").(map[string]any)
+}
+
+func TestUserFieldsOnItems(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, map[string]any{"title": "Contracts"})
+		seed(s, etid, 3, func(i int) map[string]any { return map[string]any{"title": "before the fields"} })
+
+		amount := addField(s, map[string]any{"fieldName": "UF_CRM_1_AMOUNT", "userTypeId": "double", "editFormLabel": map[string]any{"en": "Amount", "de": "Betrag"}, "settings": map[string]any{"PRECISION": 1}})
+		if amount["id"] == nil || amount["sort"] != "100" || amount["multiple"] != "N" || amount["showInList"] != "Y" || apitest.Str(amount, "editFormLabel.de") != "Betrag" {
+			t.Errorf("field object: %v", amount)
+		}
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_CODE", "userTypeId": "string", "mandatory": "Y", "settings": map[string]any{"REGEXP": "/^[A-Z]{2}-[0-9]+$/"}, "editFormLabel": "Contract code"})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_SIGNED", "userTypeId": "boolean"})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_START", "userTypeId": "date"})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_PRICE", "userTypeId": "money"})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_SITE", "userTypeId": "url"})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_MANAGER", "userTypeId": "employee"})
+		kind := addField(s, map[string]any{"fieldName": "UF_CRM_1_KIND", "userTypeId": "enumeration", "enum": []any{
+			map[string]any{"value": "Supply", "sort": 10}, map[string]any{"value": "Lease", "sort": 20, "def": "Y"},
+		}})
+		enums := kind["enum"].([]any)
+		var supply, lease int64
+		fmt.Sscan(apitest.Str(enums[0], "id"), &supply)
+		fmt.Sscan(apitest.Str(enums[1], "id"), &lease)
+
+		add := func(fields map[string]any) *apitest.Response {
+			return s.Call("crm.item.add", map[string]any{"entityTypeId": etid, "fields": fields})
+		}
+		r := add(map[string]any{"ufCrm1Amount": "1234,56", "ufCrm1Code": "AB-12", "ufCrm1Signed": "Y", "ufCrm1Start": "2026-03-01",
+			"ufCrm1Price": "300|eur", "ufCrm1Site": "https://example.org/x", "ufCrm1Manager": 1, "ufCrm1Kind": lease})
+		if r.Status != 200 {
+			t.Fatalf("add: %s", r.Raw)
+		}
+		it := apitest.Path(r.Result(), "item")
+		checks := map[string]string{"ufCrm1Amount": "1234.6", "ufCrm1Code": "AB-12", "ufCrm1Signed": "1", "ufCrm1Price": "300|EUR",
+			"ufCrm1Site": "https://example.org/x", "ufCrm1Manager": "1", "ufCrm1Kind": fmt.Sprint(lease)}
+		for k, v := range checks {
+			if got := fmt.Sprint(apitest.Path(it, k)); got != v {
+				t.Errorf("%s = %s, want %s", k, got, v)
+			}
+		}
+		if !strings.HasPrefix(apitest.Str(it, "ufCrm1Start"), "2026-03-01T00:00:00") {
+			t.Errorf("date: %v", apitest.Path(it, "ufCrm1Start"))
+		}
+		id := apitest.Int(it, "id")
+
+		// Original names both ways.
+		r = s.Call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "useOriginalUfNames": "Y", "fields": map[string]any{"UF_CRM_1_CODE": "CD-7"}})
+		if apitest.Str(r.Result(), "item.UF_CRM_1_CODE") != "CD-7" || apitest.Path(r.Result(), "item.ufCrm1Code") != nil {
+			t.Errorf("original names: %s", r.Raw)
+		}
+		// Validation names the field's title.
+		for name, fields := range map[string]map[string]any{
+			"regexp":        {"ufCrm1Code": "bad code"},
+			"number":        {"ufCrm1Code": "AB-1", "ufCrm1Amount": "lots"},
+			"money":         {"ufCrm1Code": "AB-1", "ufCrm1Price": "300 euros"},
+			"url":           {"ufCrm1Code": "AB-1", "ufCrm1Site": "javascript:alert(1)"},
+			"employee":      {"ufCrm1Code": "AB-1", "ufCrm1Manager": 99},
+			"foreign enum":  {"ufCrm1Code": "AB-1", "ufCrm1Kind": 999999},
+			"boolean":       {"ufCrm1Code": "AB-1", "ufCrm1Signed": "perhaps"},
+			"date":          {"ufCrm1Code": "AB-1", "ufCrm1Start": "soon"},
+			"scalar vs obj": {"ufCrm1Code": map[string]any{"x": 1}},
+		} {
+			if r := add(fields); r.Status != 400 || r.Body["error"] != "CRM_FIELD_ERROR_VALUE_NOT_VALID" {
+				t.Errorf("%s: %s", name, r.Raw)
+			}
+		}
+		r = add(map[string]any{"ufCrm1Code": "AB-1", "ufCrm1Amount": "x"})
+		if _, d := r.Error(); !strings.Contains(d, `"Amount"`) {
+			t.Errorf("the message names the field's title: %s", d)
+		}
+		// Mandatory on add, and on update of that field only: old items stay editable.
+		s.MustFail("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{}}, 400, "CRM_FIELD_ERROR_REQUIRED")
+		s.MustOK("crm.item.update", map[string]any{"entityTypeId": etid, "id": 1, "fields": map[string]any{"title": "old item, still editable"}})
+		s.MustFail("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"ufCrm1Code": ""}}, 400, "CRM_FIELD_ERROR_REQUIRED")
+
+		// Filters, order and select on custom fields.
+		s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Code": "ZZ-9", "ufCrm1Amount": 10, "ufCrm1Signed": "N", "ufCrm1Kind": supply}})
+		list := func(p map[string]any) []int64 {
+			p["entityTypeId"] = etid
+			return listIDs(t, s, p)
+		}
+		if got := list(map[string]any{"filter": map[string]any{">ufCrm1Amount": 100}}); fmt.Sprint(got) != fmt.Sprint([]int64{id}) {
+			t.Errorf("range on double: %v", got)
+		}
+		if got := list(map[string]any{"filter": map[string]any{"ufCrm1Signed": 0}}); len(got) != 1 || got[0] == id {
+			t.Errorf("boolean 0: %v", got)
+		}
+		if got := list(map[string]any{"filter": map[string]any{"@ufCrm1Kind": []int64{lease}}}); fmt.Sprint(got) != fmt.Sprint([]int64{id}) {
+			t.Errorf("@ on enumeration: %v", got)
+		}
+		if got := list(map[string]any{"filter": map[string]any{"%UF_CRM_1_CODE": "cd"}}); fmt.Sprint(got) != fmt.Sprint([]int64{id}) {
+			t.Errorf("%% on string: %v", got)
+		}
+		if got := list(map[string]any{"filter": map[string]any{"!=ufCrm1Code": ""}, "order": map[string]any{"ufCrm1Amount": "DESC"}}); len(got) != 2 || got[0] != id {
+			t.Errorf("order by a custom field: %v", got)
+		}
+		s.MustFail("crm.item.list", map[string]any{"entityTypeId": etid, "filter": map[string]any{"%ufCrm1Amount": "1"}}, 400, "INVALID_ARG_VALUE")
+
+		// Described by crm.item.fields.
+		fields := apitest.Path(s.MustOK("crm.item.fields", map[string]any{"entityTypeId": etid}), "fields")
+		if apitest.Str(fields, "ufCrm1Amount.type") != "double" || apitest.Path(fields, "ufCrm1Amount.isDynamic") != true ||
+			apitest.Str(fields, "ufCrm1Amount.upperName") != "UF_CRM_1_AMOUNT" || apitest.Str(fields, "ufCrm1Amount.title") != "Amount" ||
+			apitest.Path(fields, "ufCrm1Code.isRequired") != true || apitest.Str(fields, "ufCrm1Kind.items.1.VALUE") != "Lease" {
+			t.Errorf("descriptions: %v", fields)
+		}
+	})
+}
+
+func TestUserFieldConfig(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, map[string]any{"title": "Contracts"})
+		kind := addField(s, map[string]any{"fieldName": "UF_CRM_1_KIND", "userTypeId": "enumeration", "enum": []any{
+			map[string]any{"value": "Supply"}, map[string]any{"value": "Lease"},
+		}})
+		id := kind["id"]
+		enums := kind["enum"].([]any)
+		supplyID, leaseID := apitest.Str(enums[0], "id"), apitest.Str(enums[1], "id")
+		if len(apitest.Str(enums[0], "xmlId")) != 32 {
+			t.Errorf("xmlId is filled: %v", enums[0])
+		}
+		item := apitest.Int(s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Kind": leaseID}}), "item.id")
+
+		// Rename, add, delete items: ids stay stable.
+		res := s.MustOK("userfieldconfig.update", map[string]any{"moduleId": "crm", "id": id, "field": map[string]any{
+			"sort": 5, "editFormLabel": map[string]any{"de": "Art"},
+			"enum": []any{map[string]any{"id": leaseID, "value": "Leasing"}, map[string]any{"id": supplyID, "del": "Y"}, map[string]any{"value": "Rent"}},
+		}})
+		f := apitest.Path(res, "field")
+		enums = apitest.Path(f, "enum").([]any)
+		if len(enums) != 2 || apitest.Str(f, "sort") != "5" || apitest.Str(f, "editFormLabel.de") != "Art" {
+			t.Errorf("after update: %v", f)
+		}
+		if apitest.Str(enums[1], "id") != leaseID && apitest.Str(enums[0], "id") != leaseID {
+			t.Errorf("the renamed item kept its id: %v", enums)
+		}
+		if got := apitest.Int(s.MustOK("crm.item.get", map[string]any{"entityTypeId": etid, "id": item}), "item.ufCrm1Kind"); fmt.Sprint(got) != leaseID {
+			t.Errorf("item value after renaming: %v", got)
+		}
+		s.MustFail("crm.item.update", map[string]any{"entityTypeId": etid, "id": item, "fields": map[string]any{"ufCrm1Kind": supplyID}}, 400, "CRM_FIELD_ERROR_VALUE_NOT_VALID")
+
+		other := addField(s, map[string]any{"fieldName": "UF_CRM_1_OTHER", "userTypeId": "enumeration", "enum": []any{map[string]any{"value": "x"}}})
+		otherItem := apitest.Str(other["enum"].([]any)[0], "id")
+		s.MustFail("userfieldconfig.update", map[string]any{"moduleId": "crm", "id": id, "field": map[string]any{"enum": []any{map[string]any{"id": otherItem, "value": "stolen"}}}}, 400, "")
+
+		list := s.Call("userfieldconfig.list", map[string]any{"moduleId": "crm", "filter": map[string]any{"userTypeId": "enumeration"}})
+		if apitest.Int(list.Body, "total") != 2 {
+			t.Errorf("list: %s", list.Raw)
+		}
+		if types := apitest.Path(s.MustOK("userfieldconfig.getTypes", map[string]any{"moduleId": "crm"}), "types.money.description"); types != "Money" {
+			t.Errorf("getTypes: %v", types)
+		}
+		// Bad input: nothing is created or half-altered.
+		bad := map[string]map[string]any{
+			"spaces":          {"fieldName": "UF_CRM_1_MY FIELD", "userTypeId": "string"},
+			"quote":           {"fieldName": "UF_CRM_1_A'B", "userTypeId": "string"},
+			"sql":             {"fieldName": "UF_CRM_1_X;DROP_TABLE", "userTypeId": "string"},
+			"too long":        {"fieldName": "UF_CRM_1_" + strings.Repeat("A", 45), "userTypeId": "string"},
+			"other type":      {"fieldName": "UF_CRM_2_X", "userTypeId": "string"},
+			"lower case":      {"fieldName": "UF_CRM_1_lower", "userTypeId": "string"},
+			"taken":           {"fieldName": "UF_CRM_1_KIND", "userTypeId": "string"},
+			"bad regexp":      {"fieldName": "UF_CRM_1_RX", "userTypeId": "string", "settings": map[string]any{"REGEXP": "(["}},
+			"no type":         {"fieldName": "UF_CRM_1_NT"},
+			"empty enum item": {"fieldName": "UF_CRM_1_EE", "userTypeId": "enumeration", "enum": []any{map[string]any{"value": ""}}},
+		}
+		for name, field := range bad {
+			field["entityId"] = "CRM_1"
+			r := s.Call("userfieldconfig.add", map[string]any{"moduleId": "crm", "field": field})
+			if r.Status != 400 || r.Body["error"] != "" {
+				t.Errorf("%s: %s", name, r.Raw)
+			}
+		}
+		r := s.Call("userfieldconfig.add", map[string]any{"moduleId": "crm", "field": map[string]any{"entityId": "CRM_1", "fieldName": "UF_CRM_1_Q", "userTypeId": "no_such_type"}})
+		if r.Body["error"] != "ERROR_CORE" {
+			t.Errorf("unknown type: %s", r.Raw)
+		}
+		if n := apitest.Int(s.Call("userfieldconfig.list", map[string]any{"moduleId": "crm"}).Body, "total"); n != 2 {
+			t.Errorf("fields after refused adds: %d", n)
+		}
+		// Deleting a field with data present drops its column and values.
+		if r := s.Call("userfieldconfig.delete", map[string]any{"moduleId": "crm", "id": id}); r.Status != 200 || r.Result() != nil {
+			t.Errorf("delete: %s", r.Raw)
+		}
+		got := apitest.Path(s.MustOK("crm.item.get", map[string]any{"entityTypeId": etid, "id": item}), "item").(map[string]any)
+		if _, still := got["ufCrm1Kind"]; still {
+			t.Errorf("a deleted field still shows: %v", got)
+		}
+		s.MustFail("userfieldconfig.get", map[string]any{"moduleId": "crm", "id": id}, 400, "")
+		// The same name can be created again, with another type.
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_KIND", "userTypeId": "string"})
+		if v := apitest.Path(s.MustOK("crm.item.get", map[string]any{"entityTypeId": etid, "id": item}), "item.ufCrm1Kind"); v != nil {
+			t.Errorf("a re-created field starts empty: %v", v)
+		}
+	})
+}
