@@ -62,7 +62,9 @@ var ufKinds = map[string]ufKind{
 			return map[string]any{"DEFAULT_VALUE": 0, "DISPLAY": "CHECKBOX", "LABEL": []any{"", ""}, "LABEL_CHECKBOX": ""}
 		}},
 	"date": {"Date", func(*store.UserFieldRecord, map[string]any) (field.Type, error) { return field.Date{}, nil },
-		func() map[string]any { return map[string]any{"DEFAULT_VALUE": map[string]any{"TYPE": "NONE", "VALUE": ""}} }},
+		func() map[string]any {
+			return map[string]any{"DEFAULT_VALUE": map[string]any{"TYPE": "NONE", "VALUE": ""}}
+		}},
 	"datetime": {"Date with time", func(*store.UserFieldRecord, map[string]any) (field.Type, error) { return field.DateTime{}, nil },
 		func() map[string]any {
 			return map[string]any{"DEFAULT_VALUE": map[string]any{"TYPE": "NONE", "VALUE": ""}, "USE_SECOND": "Y", "USE_TIMEZONE": "N"}
@@ -143,7 +145,9 @@ func CamelUFName(upper string) string {
 	}
 	parts := strings.Split(rest, "_")
 	isDigits := func(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
-	isLetters := func(s string) bool { return s != "" && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }) < 0 }
+	isLetters := func(s string) bool {
+		return s != "" && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }) < 0
+	}
 	if len(parts) < 2 || !isDigits(parts[0]) {
 		return "ufCrm_" + rest
 	}
