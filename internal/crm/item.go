@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"smartcrm/internal/crm/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/store"
 )
@@ -37,17 +38,38 @@ func sameValue(a, b any) bool {
 		return ok && x.Equal(y)
 	case []int64:
 		y, ok := b.([]int64)
-		return ok && slices.Equal(x, y)
-	case nil:
-		if l, ok := b.([]int64); ok {
-			return len(l) == 0
+		return ok && slices.Equal(x, y) || !ok && len(x) == 0 && isEmptyList(b)
+	case []any:
+		y, ok := b.([]any)
+		if !ok {
+			return len(x) == 0 && isEmptyList(b)
 		}
-		return b == nil
-	}
-	if l, ok := b.([]int64); ok && a == nil {
-		return len(l) == 0
+		if len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameValue(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case nil:
+		return isEmptyList(b)
 	}
 	return a == b
+}
+
+// isEmptyList: nil or a list without elements, the same "nothing" for multiple fields.
+func isEmptyList(v any) bool {
+	switch l := v.(type) {
+	case nil:
+		return true
+	case []int64:
+		return len(l) == 0
+	case []any:
+		return len(l) == 0
+	}
+	return false
 }
 
 // stored columns of a type's items: every catalog field with a column except id.
@@ -80,7 +102,15 @@ func itemFromRow(fs []*Field, row []any) *Item {
 	i := 2
 	for _, f := range fs {
 		if f.Column != "" && f.Column != "id" {
-			it.values[f.Name] = row[i]
+			v := row[i]
+			if conv, ok := f.Type.(field.FromStorage); ok {
+				// A value that no longer parses (a setting changed since) is kept as
+				// stored rather than lost.
+				if c, err := conv.FromStorage(v); err == nil {
+					v = c
+				}
+			}
+			it.values[f.Name] = v
 			i++
 		}
 	}

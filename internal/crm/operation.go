@@ -396,6 +396,13 @@ func (op *operation) checkUsers(ctx context.Context, patch map[*Field]any) error
 		if id, ok := v.(int64); ok {
 			ids = []int64{id}
 		}
+		if list, ok := v.([]any); ok {
+			for _, e := range list {
+				if id, ok := e.(int64); ok {
+					ids = append(ids, id)
+				}
+			}
+		}
 		for _, id := range ids {
 			ok, err := op.s.users.exists(ctx, id)
 			if err != nil {
@@ -553,8 +560,8 @@ func (op *operation) writeStageCounts(ctx context.Context, tx *store.Tx, topic s
 	return nil
 }
 
-// isEmptyRequired: a required field holds nothing (nil or an empty text).
+// isEmptyRequired: a required field holds nothing (nil, an empty text or list).
 func isEmptyRequired(v any) bool {
 	s, isText := v.(string)
-	return v == nil || isText && s == ""
+	return isEmptyList(v) || isText && s == ""
 }

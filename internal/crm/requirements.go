@@ -134,6 +134,8 @@ func isEmptyValue(v any) bool {
 		return t == ""
 	case []int64:
 		return len(t) == 0
+	case []any:
+		return len(t) == 0
 	case int64:
 		return t == 0
 	case float64:

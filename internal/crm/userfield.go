@@ -191,9 +191,12 @@ func userField(rec *store.UserFieldRecord) (*Field, error) {
 	if rec.Labels != "" {
 		_ = json.Unmarshal([]byte(rec.Labels), &labels)
 	}
+	if rec.Multiple {
+		typ = field.Multiple{Elem: typ}
+	}
 	f := &Field{
 		Name: CamelUFName(rec.FieldName), Upper: rec.FieldName, Column: rec.Column, Type: typ,
-		Title: labels.title(rec.FieldName), Required: rec.Mandatory, user: rec, labels: labels,
+		Title: labels.title(rec.FieldName), Required: rec.Mandatory, Multiple: rec.Multiple, user: rec, labels: labels,
 	}
 	settingsWire := jsonx.Map{}
 	for _, k := range sortedKeys(settings) {

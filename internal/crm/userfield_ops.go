@@ -72,8 +72,8 @@ func (s *Service) AddUserField(ctx context.Context, actor Actor, in *params.Obje
 	if err := readUserFieldInput(rec, settings, in, true); err != nil {
 		return nil, err
 	}
-	if rec.Multiple {
-		return nil, ufErr("Multiple values are not supported for %s fields yet", userType)
+	if rec.Multiple && userType == "boolean" {
+		return nil, ufErr("A yes/no field cannot be multiple")
 	}
 	enums, err := readEnumInput(in, nil)
 	if err != nil {
@@ -457,8 +457,11 @@ func finishUserField(rec *store.UserFieldRecord, settings map[string]any, enums 
 }
 
 // storageOf is how a custom field's values are stored (finishUserField has checked
-// that its type builds).
+// that its type builds): multiple values as a JSON array.
 func storageOf(rec *store.UserFieldRecord, settings map[string]any) field.Storage {
+	if rec.Multiple {
+		return field.StorageJSON
+	}
 	t, _ := ufKinds[rec.UserTypeID].build(rec, settings)
 	return t.Storage()
 }

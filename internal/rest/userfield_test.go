@@ -228,3 +228,71 @@ func TestUserFieldConfig(t *testing.T) {
 		}
 	})
 }
+
+func TestMultipleUserFields(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, map[string]any{"title": "Visits"})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_TAGS", "userTypeId": "string", "multiple": "Y"})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_DAYS", "userTypeId": "date", "multiple": "Y"})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_CREW", "userTypeId": "employee", "multiple": "Y", "mandatory": "Y"})
+		kinds := addField(s, map[string]any{"fieldName": "UF_CRM_1_KINDS", "userTypeId": "enumeration", "multiple": "Y", "enum": []any{
+			map[string]any{"value": "Install"}, map[string]any{"value": "Repair"}, map[string]any{"value": "Audit"},
+		}})
+		var e [3]string
+		for i, it := range kinds["enum"].([]any) {
+			e[i] = apitest.Str(it, "id")
+		}
+		r := s.Call("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{
+			"ufCrm1Tags": []any{"roof", "urgent"}, "ufCrm1Days": []any{"2026-05-01", "2026-05-02"}, "ufCrm1Crew": []any{1}, "ufCrm1Kinds": []any{e[0], e[2]},
+		}})
+		if r.Status != 200 {
+			t.Fatalf("add: %s", r.Raw)
+		}
+		it := apitest.Path(r.Result(), "item")
+		if fmt.Sprint(apitest.Path(it, "ufCrm1Tags")) != "[roof urgent]" || fmt.Sprint(apitest.Path(it, "ufCrm1Kinds")) != fmt.Sprintf("[%s %s]", e[0], e[2]) ||
+			!strings.HasPrefix(apitest.Str(it, "ufCrm1Days.1"), "2026-05-02T00:00:00") {
+			t.Errorf("values: %v", it)
+		}
+		id := apitest.Int(it, "id")
+		s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Crew": []any{1}, "ufCrm1Kinds": []any{e[1]}}})
+
+		// A scalar for a multiple field is error 100 (spec §4.5); bad elements are refused.
+		r = s.MustFail("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Crew": []any{1}, "ufCrm1Tags": "single"}}, 400, "100")
+		if _, d := r.Error(); !strings.Contains(d, "Expected iterable value for multiple field") {
+			t.Errorf("message: %s", d)
+		}
+		s.MustFail("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Crew": []any{1, 42}}}, 400, "CRM_FIELD_ERROR_VALUE_NOT_VALID")
+		s.MustFail("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Crew": []any{}}}, 400, "CRM_FIELD_ERROR_REQUIRED")
+
+		list := func(filter map[string]any) []int64 {
+			return listIDs(t, s, map[string]any{"entityTypeId": etid, "filter": filter})
+		}
+		if got := list(map[string]any{"ufCrm1Kinds": e[2]}); fmt.Sprint(got) != fmt.Sprint([]int64{id}) {
+			t.Errorf("holds: %v", got)
+		}
+		if got := list(map[string]any{"@ufCrm1Kinds": []any{e[1], e[2]}}); len(got) != 2 {
+			t.Errorf("holds any: %v", got)
+		}
+		if got := list(map[string]any{"ufCrm1Tags": "urgent"}); fmt.Sprint(got) != fmt.Sprint([]int64{id}) {
+			t.Errorf("string holds: %v", got)
+		}
+		// The list is replaced as a whole; an empty one clears the field.
+		res := s.MustOK("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"ufCrm1Tags": []any{}, "ufCrm1Kinds": []any{e[1]}}})
+		if fmt.Sprint(apitest.Path(res, "item.ufCrm1Tags")) != "[]" || fmt.Sprint(apitest.Path(res, "item.ufCrm1Kinds")) != fmt.Sprintf("[%s]", e[1]) {
+			t.Errorf("after update: %v", apitest.Path(res, "item"))
+		}
+		if !strings.Contains(string(s.Call("crm.item.get", map[string]any{"entityTypeId": etid, "id": id}).Raw), `"ufCrm1Tags":[]`) {
+			t.Errorf("an empty multiple field must read as []")
+		}
+		fields := apitest.Path(s.MustOK("crm.item.fields", map[string]any{"entityTypeId": etid}), "fields")
+		if apitest.Path(fields, "ufCrm1Kinds.isMultiple") != true || apitest.Str(fields, "ufCrm1Kinds.type") != "enumeration" {
+			t.Errorf("description: %v", apitest.Path(fields, "ufCrm1Kinds"))
+		}
+		s.MustFail("crm.item.list", map[string]any{"entityTypeId": etid, "order": map[string]any{"ufCrm1Tags": "ASC"}}, 400, "INVALID_ARG_VALUE")
+		bad := s.Call("userfieldconfig.add", map[string]any{"moduleId": "crm", "field": map[string]any{"entityId": "CRM_1", "fieldName": "UF_CRM_1_YES", "userTypeId": "boolean", "multiple": "Y"}})
+		if bad.Status != 400 {
+			t.Errorf("multiple boolean: %s", bad.Raw)
+		}
+	})
+}

@@ -148,9 +148,6 @@ func (d *dialect) decode(s field.Storage, dst any) (any, error) {
 		return t.Time.In(time.Local), nil
 	case *sql.NullString:
 		if !t.Valid {
-			if s == field.StorageJSON {
-				return []int64{}, nil
-			}
 			return nil, nil
 		}
 		switch s {
@@ -167,12 +164,13 @@ func (d *dialect) decode(s field.Storage, dst any) (any, error) {
 			}
 			return localDay(tm), nil
 		case field.StorageJSON:
-			var out []int64
-			if err := json.Unmarshal([]byte(t.String), &out); err != nil {
+			// A JSON array of scalars; the field's type turns it back into its values
+			// (field.FromStorage).
+			dec := json.NewDecoder(strings.NewReader(t.String))
+			dec.UseNumber()
+			var out []any
+			if err := dec.Decode(&out); err != nil {
 				return nil, err
-			}
-			if out == nil {
-				out = []int64{}
 			}
 			return out, nil
 		}

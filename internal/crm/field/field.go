@@ -20,7 +20,7 @@ const (
 	StorageText                     // string
 	StorageTime                     // time.Time, a moment
 	StorageDate                     // time.Time at local midnight, a calendar day
-	StorageJSON                     // []int64 for now; multiple values as a JSON array
+	StorageJSON                     // multiple values, as a JSON array
 )
 
 // Op is a filter operator, spelled as the prefix Bitrix24 clients put before a key.
@@ -99,4 +99,10 @@ var ErrNotIterable = errors.New("expected iterable value for multiple field")
 // elements.
 type ElementParser interface {
 	ParseElement(v any) (any, error)
+}
+
+// FromStorage is implemented by types whose stored form differs from their canonical
+// one: multiple values come back from storage as a generic JSON list.
+type FromStorage interface {
+	FromStorage(v any) (any, error)
 }

@@ -57,3 +57,6 @@ func (IntList) Format(v any) any {
 
 // Ops implements Type.
 func (IntList) Ops() []Op { return []Op{OpEq, OpNotEq, OpIn, OpNotIn} }
+
+// FromStorage implements FromStorage.
+func (t IntList) FromStorage(v any) (any, error) { return t.Parse(v) }
