@@ -192,3 +192,15 @@ func (t *Type) narrowByFunnel(where query.Group, resolve query.Resolver) query.G
 	items := append([]query.Expr{query.Cond{Field: cat, Op: field.OpEq, Value: funnel}}, where.Items...)
 	return query.Group{Items: items}
 }
+
+// itemExists reports whether an item of a smart process exists. Standard types (deals,
+// contacts, …) have no items on this server yet, so links to them point at nothing.
+func (s *Service) itemExists(ctx context.Context, etid, id int64) (bool, error) {
+	if _, err := s.typeByEntityTypeID(ctx, etid); err != nil {
+		if KindOf(err) == ErrTypeNotFound {
+			return false, nil
+		}
+		return false, err
+	}
+	return s.st.ItemExists(ctx, etid, id)
+}

@@ -61,7 +61,7 @@ func (s *Service) AddItem(ctx context.Context, actor Actor, etid int64, in *para
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := op.checkUsers(ctx, patch); err != nil {
+	if err := op.checkReferences(ctx, patch); err != nil {
 		return nil, nil, err
 	}
 	op.applyDefaults(patch)
@@ -116,7 +116,7 @@ func (s *Service) UpdateItem(ctx context.Context, actor Actor, etid, id int64, i
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := pre.checkUsers(ctx, patch); err != nil {
+	if err := pre.checkReferences(ctx, patch); err != nil {
 		return nil, nil, err
 	}
 	for attempt := 0; ; attempt++ {
@@ -385,33 +385,80 @@ func (op *operation) validate() error {
 	return nil
 }
 
-// checkUsers refuses user fields that name no active user. It looks at the client's
-// values only, before any transaction: users the system sets itself exist.
-func (op *operation) checkUsers(ctx context.Context, patch map[*Field]any) error {
+// checkReferences refuses values that point at nothing: users who do not exist or are
+// inactive, CRM items that do not exist, directory codes the directory lacks. It looks at
+// the client's values only, before any transaction: what the system sets exists.
+func (op *operation) checkReferences(ctx context.Context, patch map[*Field]any) error {
 	for f, v := range patch {
-		if n := f.Type.Name(); n != "user" && n != "employee" {
-			continue
-		}
-		ids, _ := v.([]int64)
-		if id, ok := v.(int64); ok {
-			ids = []int64{id}
-		}
-		if list, ok := v.([]any); ok {
-			for _, e := range list {
-				if id, ok := e.(int64); ok {
-					ids = append(ids, id)
-				}
-			}
-		}
-		for _, id := range ids {
-			ok, err := op.s.users.exists(ctx, id)
-			if err != nil {
+		for _, e := range elements(v) {
+			if err := op.checkReference(ctx, f, e); err != nil {
 				return err
 			}
-			if !ok {
-				return invalidValue(f, fmt.Errorf("user %d does not exist", id))
+		}
+	}
+	return nil
+}
+
+// elements lists a value's parts: the value itself, or the elements of a list.
+func elements(v any) []any {
+	switch l := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return l
+	case []int64:
+		out := make([]any, len(l))
+		for i, e := range l {
+			out[i] = e
+		}
+		return out
+	}
+	return []any{v}
+}
+
+func (op *operation) checkReference(ctx context.Context, f *Field, v any) error {
+	typ := f.Type
+	if m, ok := typ.(field.Multiple); ok {
+		typ = m.Elem
+	}
+	switch t := typ.(type) {
+	case field.CRMBinding:
+		etid, id := t.Target(v.(string))
+		if ok, err := op.s.itemExists(ctx, etid, id); err != nil || !ok {
+			if err == nil {
+				err = invalidValue(f, fmt.Errorf("%s: no such item", v))
+			}
+			return err
+		}
+		return nil
+	}
+	switch typ.Name() {
+	case "user", "employee":
+		id, _ := v.(int64)
+		ok, err := op.s.users.exists(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return invalidValue(f, fmt.Errorf("user %d does not exist", id))
+		}
+	case "crm_status":
+		if f.user == nil {
+			return nil // system stage fields are checked against their funnel
+		}
+		var settings map[string]any
+		_ = json.Unmarshal([]byte(f.user.Settings), &settings)
+		dir, _ := settings["ENTITY_TYPE"].(string)
+		stages, err := op.s.DirectoryItems(ctx, dir)
+		if err != nil {
+			return invalidValue(f, fmt.Errorf("directory %s does not exist", dir))
+		}
+		for _, st := range stages {
+			if st.StatusID == v {
+				return nil
 			}
 		}
+		return invalidValue(f, fmt.Errorf("%v is not a code of %s", v, dir))
 	}
 	return nil
 }

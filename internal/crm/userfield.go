@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -85,13 +86,51 @@ var ufKinds = map[string]ufKind{
 	}, func() map[string]any {
 		return map[string]any{"POPUP": "Y", "SIZE": 20, "MIN_LENGTH": 0, "MAX_LENGTH": 0, "DEFAULT_VALUE": "", "ROWS": 1}
 	}},
+	"crm": {"Link to CRM items", func(_ *store.UserFieldRecord, s map[string]any) (field.Type, error) {
+		allowed := map[string]int64{}
+		for key, v := range s {
+			if on, _ := v.(string); on != "Y" {
+				continue
+			}
+			switch {
+			case key == "LEAD":
+				allowed["L"] = 1
+			case key == "DEAL":
+				allowed["D"] = 2
+			case key == "CONTACT":
+				allowed["C"] = 3
+			case key == "COMPANY":
+				allowed["CO"] = 4
+			case strings.HasPrefix(key, "DYNAMIC_"):
+				etid, err := strconv.ParseInt(strings.TrimPrefix(key, "DYNAMIC_"), 10, 64)
+				if err != nil || !ValidEntityTypeID(etid) {
+					return nil, fmt.Errorf("%s names no smart process", key)
+				}
+				allowed[field.BindingPrefix(etid)] = etid
+			}
+		}
+		if len(allowed) == 0 {
+			return nil, fmt.Errorf("a CRM link field must allow at least one type (LEAD, DEAL, CONTACT, COMPANY, DYNAMIC_{entityTypeId}: Y)")
+		}
+		return field.CRMBinding{Allowed: allowed}, nil
+	}, func() map[string]any { return map[string]any{} }},
+	"crm_status": {"Link to CRM directory", func(_ *store.UserFieldRecord, s map[string]any) (field.Type, error) {
+		dir, _ := s["ENTITY_TYPE"].(string)
+		if dir == "" {
+			return nil, fmt.Errorf("ENTITY_TYPE names the directory the values come from")
+		}
+		return field.Text{TypeName: "crm_status", MaxLen: 50}, nil
+	}, func() map[string]any { return map[string]any{"ENTITY_TYPE": ""} }},
+	"address": {"Address", func(*store.UserFieldRecord, map[string]any) (field.Type, error) {
+		return field.Text{TypeName: "address", MaxLen: 1024}, nil
+	}, func() map[string]any { return map[string]any{"SHOW_MAP": "Y"} }},
 	"employee": {"Link to employee", func(*store.UserFieldRecord, map[string]any) (field.Type, error) {
 		return field.Integer{TypeName: "employee", Positive: true}, nil
 	}, func() map[string]any { return map[string]any{} }},
 }
 
 // UFTypeIDs lists the supported custom field types in a stable order.
-var UFTypeIDs = []string{"string", "integer", "double", "boolean", "date", "datetime", "enumeration", "money", "url", "employee"}
+var UFTypeIDs = []string{"string", "integer", "double", "boolean", "date", "datetime", "enumeration", "money", "url", "address", "employee", "crm", "crm_status"}
 
 // UFDescription is a type's human name.
 func UFDescription(userTypeID string) string { return ufKinds[userTypeID].description }

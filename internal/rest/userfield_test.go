@@ -296,3 +296,48 @@ func TestMultipleUserFields(t *testing.T) {
 		}
 	})
 }
+
+// Links to CRM items must point at items that exist, of the types the field allows;
+// directory values must be codes of the directory; addresses are text.
+func TestReferenceUserFields(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, map[string]any{"title": "Visits", "isStagesEnabled": "Y"})
+		projects := newType(s, map[string]any{"title": "Projects"})
+		project := apitest.Int(s.MustOK("crm.item.add", map[string]any{"entityTypeId": projects, "fields": map[string]any{"title": "Tower"}}), "item.id")
+		hex := fmt.Sprintf("T%x", projects)
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_PROJECT", "userTypeId": "crm", "settings": map[string]any{fmt.Sprintf("DYNAMIC_%d", projects): "Y"}})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_LINKS", "userTypeId": "crm", "multiple": "Y", "settings": map[string]any{"DEAL": "Y", fmt.Sprintf("DYNAMIC_%d", projects): "Y"}})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_PHASE", "userTypeId": "crm_status", "settings": map[string]any{"ENTITY_TYPE": fmt.Sprintf("DYNAMIC_%d_STAGE_1", etid)}})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_WHERE", "userTypeId": "address"})
+
+		r := s.Call("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{
+			"ufCrm1Project": project, "ufCrm1Links": []any{fmt.Sprintf("%s_%d", hex, project)},
+			"ufCrm1Phase": fmt.Sprintf("DT%d_1:CLIENT", etid), "ufCrm1Where": "Main st. 1, Springfield",
+		}})
+		if r.Status != 200 {
+			t.Fatalf("add: %s", r.Raw)
+		}
+		it := apitest.Path(r.Result(), "item")
+		if apitest.Str(it, "ufCrm1Project") != fmt.Sprintf("%s_%d", hex, project) || apitest.Str(it, "ufCrm1Where") != "Main st. 1, Springfield" {
+			t.Errorf("a bare id is stored with its prefix: %v", it)
+		}
+		for name, fields := range map[string]map[string]any{
+			"missing item":       {"ufCrm1Project": project + 100},
+			"type not allowed":   {"ufCrm1Project": fmt.Sprintf("T%x_%d", etid, 1)},
+			"deal that is none":  {"ufCrm1Links": []any{"D_12"}},
+			"not a binding":      {"ufCrm1Links": []any{"12;DROP"}},
+			"foreign stage code": {"ufCrm1Phase": "DT1_1:NEW"},
+		} {
+			if r := s.Call("crm.item.add", map[string]any{"entityTypeId": etid, "fields": fields}); r.Status != 400 || r.Body["error"] != "CRM_FIELD_ERROR_VALUE_NOT_VALID" {
+				t.Errorf("%s: %s", name, r.Raw)
+			}
+		}
+		if got := listIDs(t, s, map[string]any{"entityTypeId": etid, "filter": map[string]any{"ufCrm1Links": fmt.Sprintf("%s_%d", hex, project)}}); len(got) != 1 {
+			t.Errorf("filter on links: %v", got)
+		}
+		if r := s.Call("userfieldconfig.add", map[string]any{"moduleId": "crm", "field": map[string]any{"entityId": "CRM_1", "fieldName": "UF_CRM_1_NOWHERE", "userTypeId": "crm"}}); r.Status != 400 {
+			t.Errorf("a link field allowing no type: %s", r.Raw)
+		}
+	})
+}

@@ -103,3 +103,8 @@ func (c conn) HasItemsInFunnel(ctx context.Context, entityTypeID, categoryID int
 func (c conn) HasItemsInStage(ctx context.Context, entityTypeID, categoryID int64, stageID string) (bool, error) {
 	return c.exists(ctx, "SELECT 1 FROM "+ItemTable(entityTypeID)+" WHERE category_id = ? AND stage_id = ? LIMIT 1", categoryID, stageID)
 }
+
+// ItemExists reports whether an item exists.
+func (c conn) ItemExists(ctx context.Context, entityTypeID, id int64) (bool, error) {
+	return c.exists(ctx, "SELECT 1 FROM "+ItemTable(entityTypeID)+" WHERE id = ? LIMIT 1", id)
+}
