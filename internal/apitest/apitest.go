@@ -42,6 +42,7 @@ func Start(t testing.TB, dialect string) *Server {
 		t.Fatalf("starting the app: %v", err)
 	}
 	hs := httptest.NewServer(a.Handler())
+	a.CRM.Files.SetPublicURL(hs.URL)
 	t.Cleanup(func() {
 		hs.Close()
 		a.Close()

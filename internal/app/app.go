@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,7 @@ import (
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/files"
 	"smartcrm/internal/rest"
 	"smartcrm/internal/store"
 )
@@ -47,6 +49,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("migrating the database: %w", err)
 	}
 	a := &App{Config: cfg, Store: st, CRM: crm.New(st), Log: log}
+	key, err := st.SigningKey(ctx)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("reading the link signing key: %w", err)
+	}
+	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
+	if publicURL == "" {
+		publicURL = "http://" + cfg.Addr
+	}
+	a.CRM.Files = files.New(cfg.DataDir, key, publicURL)
 	if a.AdminWebhook, err = bootstrap(ctx, st, cfg.AdminToken); err != nil {
 		st.Close()
 		return nil, err
@@ -70,6 +82,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /files/{id}", a.CRM.Files.Handler(func(ctx context.Context, id int64) (string, string, error) {
+		f, err := st.File(ctx, id)
+		if err != nil {
+			return "", "", err
+		}
+		return f.Name, f.SHA256, nil
+	}))
 	a.handler = mux
 	return a, nil
 }
@@ -115,6 +134,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		ReadTimeout:       5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	if a.Config.PublicURL == "" {
+		a.CRM.Files.SetPublicURL("http://" + ln.Addr().String()) // the real port, when asked for :0
 	}
 	if a.Config.Pprof != "" {
 		go a.servePprof()

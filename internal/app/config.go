@@ -19,6 +19,9 @@ type Config struct {
 	// Pprof, when set, serves Go's profiler on this address (SMARTCRM_PPROF). Keep it
 	// on loopback: profiles expose internals.
 	Pprof string
+	// PublicURL is how clients reach the server, for download links
+	// (SMARTCRM_PUBLIC_URL); http://{addr} when empty.
+	PublicURL string
 }
 
 func envOr(name, def string) string {
@@ -35,5 +38,6 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 		"database: a SQLite file path, or a postgres:// URL (SMARTCRM_DB)")
 	fs.StringVar(&c.DataDir, "data-dir", envOr("SMARTCRM_DATA_DIR", "data"), "directory for uploaded files (SMARTCRM_DATA_DIR)")
 	fs.StringVar(&c.Pprof, "pprof", os.Getenv("SMARTCRM_PPROF"), "serve the Go profiler on this address, e.g. 127.0.0.1:6060 (SMARTCRM_PPROF)")
+	fs.StringVar(&c.PublicURL, "public-url", os.Getenv("SMARTCRM_PUBLIC_URL"), "how clients reach the server, for download links (SMARTCRM_PUBLIC_URL); default http://{addr}")
 	c.AdminToken = os.Getenv("SMARTCRM_ADMIN_TOKEN")
 }

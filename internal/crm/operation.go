@@ -64,6 +64,9 @@ func (s *Service) AddItem(ctx context.Context, actor Actor, etid int64, in *para
 	if err := op.checkReferences(ctx, patch); err != nil {
 		return nil, nil, err
 	}
+	if err := op.saveUploads(patch); err != nil {
+		return nil, nil, err
+	}
 	op.applyDefaults(patch)
 	if err := op.applyLogic(patch); err != nil {
 		return nil, nil, err
@@ -75,6 +78,15 @@ func (s *Service) AddItem(ctx context.Context, actor Actor, etid int64, in *para
 		return nil, nil, err
 	}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		resolved, newFiles, err := op.resolveFiles(ctx, tx, patch, 0)
+		if err != nil {
+			return err
+		}
+		for f, v := range resolved {
+			if _, isFile := isFileField(f); isFile {
+				op.after.values[f.Name] = v
+			}
+		}
 		fs := t.storedFields()
 		cols, vals := make([]store.Column, len(fs)), make([]any, len(fs))
 		for i, f := range fs {
@@ -85,6 +97,9 @@ func (s *Service) AddItem(ctx context.Context, actor Actor, etid int64, in *para
 			return err
 		}
 		op.after.ID, op.after.Version = id, 1
+		if err := tx.SetFileItem(ctx, newFiles, id); err != nil {
+			return err
+		}
 		if op.after.values["title"] == nil {
 			// The default title needs the id; set it in the same transaction.
 			title := op.defaultTitle()
@@ -119,14 +134,21 @@ func (s *Service) UpdateItem(ctx context.Context, actor Actor, etid, id int64, i
 	if err := pre.checkReferences(ctx, patch); err != nil {
 		return nil, nil, err
 	}
+	if err := pre.saveUploads(patch); err != nil {
+		return nil, nil, err
+	}
 	for attempt := 0; ; attempt++ {
 		op := &operation{s: s, actor: actor, t: t, now: s.Now()}
 		err = s.st.InTx(ctx, func(tx *store.Tx) error {
 			if err := op.load(ctx, tx, id); err != nil {
 				return err
 			}
+			resolved, _, err := op.resolveFiles(ctx, tx, patch, id)
+			if err != nil {
+				return err
+			}
 			op.after = op.before.clone()
-			if err := op.applyLogic(patch); err != nil {
+			if err := op.applyLogic(resolved); err != nil {
 				return err
 			}
 			if len(op.changed) == 0 {
@@ -175,6 +197,9 @@ func (s *Service) DeleteItem(ctx context.Context, actor Actor, etid, id int64) e
 			return err
 		}
 		if err := tx.DeleteItem(ctx, t.EntityTypeID, id); err != nil {
+			return err
+		}
+		if err := tx.DeleteItemFiles(ctx, t.EntityTypeID, id); err != nil {
 			return err
 		}
 		op.after = op.before

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"smartcrm/internal/crm/field"
+	"smartcrm/internal/files"
 	"smartcrm/internal/store"
 )
 
@@ -22,6 +24,8 @@ type Service struct {
 	types  map[int64]*cachedType // by entityTypeId
 	users  *userCache
 	counts *countCache
+	// Files keeps uploads of file fields and signs their links (set by the app).
+	Files *files.Store
 }
 
 type cachedType struct {
@@ -93,7 +97,27 @@ func (s *Service) loadType(ctx context.Context, q typeReader, id int64, byEntity
 		return nil, err
 	}
 	t.buildFields()
+	s.linkFileFields(t)
 	return t, nil
+}
+
+// linkFileFields gives file fields the signer of their download links.
+func (s *Service) linkFileFields(t *Type) {
+	if s.Files == nil {
+		return
+	}
+	for _, f := range t.fields {
+		switch ft := f.Type.(type) {
+		case field.File:
+			ft.Link = s.Files.Link
+			f.Type = ft
+		case field.Multiple:
+			if el, ok := ft.Elem.(field.File); ok {
+				el.Link = s.Files.Link
+				f.Type = field.Multiple{Elem: el}
+			}
+		}
+	}
 }
 
 // typeReader is what loadType needs: the pool or a transaction.

@@ -124,13 +124,30 @@ var ufKinds = map[string]ufKind{
 	"address": {"Address", func(*store.UserFieldRecord, map[string]any) (field.Type, error) {
 		return field.Text{TypeName: "address", MaxLen: 1024}, nil
 	}, func() map[string]any { return map[string]any{"SHOW_MAP": "Y"} }},
+	"file": {"File", func(_ *store.UserFieldRecord, s map[string]any) (field.Type, error) {
+		t := field.File{MaxSize: int64(intSetting(s, "MAX_ALLOWED_SIZE")), Extensions: map[string]bool{}}
+		exts, _ := s["EXTENSIONS"].([]any)
+		if m, ok := s["EXTENSIONS"].(map[string]any); ok { // {"pdf": "pdf"} as PHP clients send it
+			for _, v := range m {
+				exts = append(exts, v)
+			}
+		}
+		for _, e := range exts {
+			if str, ok := e.(string); ok && str != "" {
+				t.Extensions[strings.ToLower(strings.TrimPrefix(str, "."))] = true
+			}
+		}
+		return t, nil
+	}, func() map[string]any {
+		return map[string]any{"SIZE": 20, "LIST_WIDTH": 0, "LIST_HEIGHT": 0, "MAX_SHOW_SIZE": 0, "MAX_ALLOWED_SIZE": 0, "EXTENSIONS": []any{}, "TARGET_BLANK": "Y"}
+	}},
 	"employee": {"Link to employee", func(*store.UserFieldRecord, map[string]any) (field.Type, error) {
 		return field.Integer{TypeName: "employee", Positive: true}, nil
 	}, func() map[string]any { return map[string]any{} }},
 }
 
 // UFTypeIDs lists the supported custom field types in a stable order.
-var UFTypeIDs = []string{"string", "integer", "double", "boolean", "date", "datetime", "enumeration", "money", "url", "address", "employee", "crm", "crm_status"}
+var UFTypeIDs = []string{"string", "integer", "double", "boolean", "date", "datetime", "enumeration", "money", "url", "file", "address", "employee", "crm", "crm_status"}
 
 // UFDescription is a type's human name.
 func UFDescription(userTypeID string) string { return ufKinds[userTypeID].description }

@@ -1,9 +1,13 @@
 package rest_test
 
 import (
+	"encoding/base64"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"smartcrm/internal/apitest"
 	"smartcrm/internal/crm"
@@ -338,6 +342,119 @@ func TestReferenceUserFields(t *testing.T) {
 		}
 		if r := s.Call("userfieldconfig.add", map[string]any{"moduleId": "crm", "field": map[string]any{"entityId": "CRM_1", "fieldName": "UF_CRM_1_NOWHERE", "userTypeId": "crm"}}); r.Status != 400 {
 			t.Errorf("a link field allowing no type: %s", r.Raw)
+		}
+	})
+}
+
+func download(t *testing.T, link string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// Files: upload, read back as {id, url, urlMachine}, download by a signed link that
+// expires, replace, keep with {id}, clear with "", limits checked before writing.
+func TestFileUserFields(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, map[string]any{"title": "Contracts"})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_SCAN", "userTypeId": "file", "settings": map[string]any{"MAX_ALLOWED_SIZE": 1000, "EXTENSIONS": []any{"pdf", "png"}}})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_PHOTOS", "userTypeId": "file", "multiple": "Y"})
+
+		r := s.Call("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{
+			"ufCrm1Scan": []any{"../../etc/contract.pdf", b64("%PDF first")}, "ufCrm1Photos": []any{[]any{"a.png", b64("AAA")}, []any{"b.png", b64("BBB")}},
+		}})
+		if r.Status != 200 {
+			t.Fatalf("add: %s", r.Raw)
+		}
+		it := apitest.Path(r.Result(), "item")
+		id := apitest.Int(it, "id")
+		scan := apitest.Path(it, "ufCrm1Scan").(map[string]any)
+		if code, body := download(t, scan["urlMachine"].(string)); code != 200 || body != "%PDF first" {
+			t.Fatalf("download: %d %q", code, body)
+		}
+		resp, _ := http.Get(scan["url"].(string))
+		if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, `filename=contract.pdf`) {
+			t.Errorf("the stored name is the base name, never a path: %q", cd)
+		}
+		resp.Body.Close()
+		photos := apitest.Path(it, "ufCrm1Photos").([]any)
+		if len(photos) != 2 {
+			t.Fatalf("photos: %v", photos)
+		}
+		// Tampered or expired links are refused.
+		link := scan["url"].(string)
+		if code, _ := download(t, strings.Replace(link, "token=", "token=00", 1)); code != 403 {
+			t.Errorf("tampered link: %d", code)
+		}
+		s.App.CRM.Files.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+		if code, _ := download(t, link); code != 403 {
+			t.Errorf("expired link: %d", code)
+		}
+		s.App.CRM.Files.Now = time.Now
+
+		update := func(fields map[string]any) map[string]any {
+			r := s.Call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": fields})
+			if r.Status != 200 {
+				t.Fatalf("update %v: %s", fields, r.Raw)
+			}
+			return apitest.Path(r.Result(), "item").(map[string]any)
+		}
+		// Keep with its own id; a new upload replaces and the old file is gone.
+		if got := update(map[string]any{"ufCrm1Scan": map[string]any{"id": scan["id"]}}); fmt.Sprint(apitest.Path(got, "ufCrm1Scan.id")) != fmt.Sprint(scan["id"]) {
+			t.Errorf("keep: %v", got["ufCrm1Scan"])
+		}
+		got := update(map[string]any{"ufCrm1Scan": []any{"v2.pdf", b64("%PDF second")}})
+		if _, body := download(t, apitest.Str(got, "ufCrm1Scan.url")); body != "%PDF second" {
+			t.Errorf("replaced content: %q", body)
+		}
+		if code, _ := download(t, link); code != 404 {
+			t.Errorf("the replaced file is still served: %d", code)
+		}
+		// Multiple: listing {id} keeps, pairs add, the rest goes.
+		got = update(map[string]any{"ufCrm1Photos": []any{map[string]any{"id": apitest.Path(photos[1], "id")}, []any{"c.png", b64("CCC")}}})
+		now := got["ufCrm1Photos"].([]any)
+		if len(now) != 2 || fmt.Sprint(apitest.Path(now[0], "id")) != fmt.Sprint(apitest.Path(photos[1], "id")) {
+			t.Errorf("multiple after update: %v", now)
+		}
+		if code, _ := download(t, apitest.Str(photos[0], "url")); code != 404 {
+			t.Errorf("a dropped photo is still served: %d", code)
+		}
+		// Someone else's file id is not taken: the field is reset instead.
+		other := apitest.Int(s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Scan": []any{"o.pdf", b64("other")}}}), "item.ufCrm1Scan.id")
+		got = update(map[string]any{"ufCrm1Scan": map[string]any{"id": other}})
+		if got["ufCrm1Scan"] != nil {
+			t.Errorf("a foreign file id was attached: %v", got["ufCrm1Scan"])
+		}
+		// Clear.
+		got = update(map[string]any{"ufCrm1Photos": "", "ufCrm1Scan": ""})
+		if fmt.Sprint(got["ufCrm1Photos"]) != "[]" || got["ufCrm1Scan"] != nil {
+			t.Errorf("cleared: %v %v", got["ufCrm1Photos"], got["ufCrm1Scan"])
+		}
+		// Limits and bad content are refused before anything is written.
+		for name, value := range map[string]any{
+			"not base64":      []any{"x.pdf", "%%%not base64%%%"},
+			"too large":       []any{"big.pdf", b64(strings.Repeat("x", 2000))},
+			"wrong extension": []any{"script.exe", b64("MZ")},
+			"no name":         []any{"", b64("x")},
+			"not a pair":      []any{"only-name.pdf"},
+		} {
+			r := s.Call("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Scan": value}})
+			if r.Status != 400 || r.Body["error"] != "CRM_FIELD_ERROR_VALUE_NOT_VALID" {
+				t.Errorf("%s: %s", name, r.Raw)
+			}
+		}
+		// A 100 MB upload is refused before the body is read whole.
+		huge := s.Do("POST", s.Base+"crm.item.add", "application/json", []byte(`{"entityTypeId":`+fmt.Sprint(etid)+`,"fields":{"ufCrm1Photos":[["big.bin","`+strings.Repeat("A", 100<<20)+`"]]}}`))
+		if huge.Status != 413 {
+			t.Errorf("100 MB upload: %d", huge.Status)
 		}
 	})
 }

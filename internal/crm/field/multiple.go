@@ -27,8 +27,9 @@ func (t Multiple) Parse(v any) (any, error) {
 		return nil, ErrNotIterable
 	}
 	out := make([]any, 0, len(vals))
+	_, listElems := t.Elem.(interface{ AcceptsList() bool })
 	for _, e := range vals {
-		if _, _, nested := params.Entries(e); nested {
+		if _, _, nested := params.Entries(e); nested && !listElems {
 			return nil, invalid("a list of values is expected, not a list of lists")
 		}
 		p, err := t.Elem.Parse(e)
