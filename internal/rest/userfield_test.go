@@ -458,3 +458,46 @@ func TestFileUserFields(t *testing.T) {
 		}
 	})
 }
+
+func TestUserFieldReferenceMethods(t *testing.T) {
+	s := apitest.Start(t, "sqlite")
+	types := s.MustOK("crm.userfield.types", nil).([]any)
+	if len(types) != len(crm.UFTypeIDs) || apitest.Str(types[0], "ID") != "string" {
+		t.Errorf("types: %v", types)
+	}
+	if apitest.Str(s.MustOK("crm.userfield.fields", nil), "USER_TYPE_ID.type") != "string" {
+		t.Errorf("fields")
+	}
+	if apitest.Str(s.MustOK("crm.userfield.settings.fields", map[string]any{"type": "double"}), "PRECISION.type") != "int" {
+		t.Errorf("settings.fields")
+	}
+	s.MustFail("crm.userfield.settings.fields", nil, 400, "")
+	if apitest.Path(s.MustOK("crm.userfield.enumeration.fields", nil), "ID.isReadOnly") != true {
+		t.Errorf("enumeration.fields")
+	}
+}
+
+// Integer and datetime round-trip too, and are filtered by range.
+func TestNumberAndTimeUserFields(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, map[string]any{"title": "Visits"})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_FLOORS", "userTypeId": "integer"})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_AT", "userTypeId": "datetime"})
+		for i, at := range []string{"2026-01-10T09:00:00+00:00", "2026-01-11T15:30:00+02:00"} {
+			r := s.Call("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Floors": i + 3, "ufCrm1At": at}})
+			if r.Status != 200 {
+				t.Fatalf("add: %s", r.Raw)
+			}
+		}
+		got := apitest.Path(s.MustOK("crm.item.get", map[string]any{"entityTypeId": etid, "id": 2}), "item")
+		at, err := time.Parse(time.RFC3339, apitest.Str(got, "ufCrm1At"))
+		if apitest.Int(got, "ufCrm1Floors") != 4 || err != nil || !at.Equal(time.Date(2026, 1, 11, 13, 30, 0, 0, time.UTC)) {
+			t.Errorf("round trip: %v", got)
+		}
+		if ids := listIDs(t, s, map[string]any{"entityTypeId": etid, "filter": map[string]any{">ufCrm1At": "2026-01-11T00:00:00+00:00", ">=ufCrm1Floors": 4}}); fmt.Sprint(ids) != "[2]" {
+			t.Errorf("ranges: %v", ids)
+		}
+		s.MustFail("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Floors": "3.5"}}, 400, "CRM_FIELD_ERROR_VALUE_NOT_VALID")
+	})
+}
