@@ -108,3 +108,44 @@ func (c conn) HasItemsInStage(ctx context.Context, entityTypeID, categoryID int6
 func (c conn) ItemExists(ctx context.Context, entityTypeID, id int64) (bool, error) {
 	return c.exists(ctx, "SELECT 1 FROM "+ItemTable(entityTypeID)+" WHERE id = ? LIMIT 1", id)
 }
+
+// InsertItems inserts many rows in statements of up to 200 rows each (imports and
+// benchmarks). Rows are positional, as for InsertItem.
+func (tx *Tx) InsertItems(ctx context.Context, entityTypeID int64, cols []Column, rows [][]any) error {
+	const chunk = 200
+	for start := 0; start < len(rows); start += chunk {
+		part := rows[start:min(start+chunk, len(rows))]
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + ItemTable(entityTypeID) + " (")
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(c.Name)
+		}
+		b.WriteString(") VALUES ")
+		args := make([]any, 0, len(part)*len(cols))
+		for r, row := range part {
+			if r > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for i, c := range cols {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(tx.d.placeholder(c.Storage))
+				v, err := tx.d.encode(c.Storage, row[i])
+				if err != nil {
+					return err
+				}
+				args = append(args, v)
+			}
+			b.WriteByte(')')
+		}
+		if _, err := tx.exec(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
