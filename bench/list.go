@@ -54,7 +54,7 @@ func benchList(ctx context.Context, cl *client, srv *serverProc, cfg config) (se
 		return seedReport{}, lr, err
 	}
 	lr.EntityTypeID = etid
-	seed, cat, err := seedItems(ctx, cl, srv, etid, cfg)
+	seed, cat, err := seedItems(ctx, cl, srv, cfg.concurrency, seedSpec{etid: etid, n: cfg.items, suffixes: stageSuffixes})
 	if err != nil {
 		return seed, lr, err
 	}
@@ -157,31 +157,52 @@ func benchList(ctx context.Context, cl *client, srv *serverProc, cfg config) (se
 // crmPage is the fixed page size of list methods.
 const crmPage = 50
 
-// seedItems adds cfg.items items: the first alone (to learn the funnel id for stage
-// names), the rest through `batch` calls of 50 crm.item.add commands at
-// cfg.concurrency. It is the fastest path the API offers; the server still commits each
-// command separately. It returns the default funnel's id.
-func seedItems(ctx context.Context, cl *client, srv *serverProc, etid int64, cfg config) (seedReport, int64, error) {
-	rep := seedReport{Items: cfg.items}
+// seedSpec is what seedItems adds.
+type seedSpec struct {
+	etid int64
+	// cat is the funnel the stage codes belong to. 0: learn it from a first item added
+	// on its own (which then lands in the funnel's first stage, whatever its row says).
+	cat      int64
+	n        int      // items in all
+	suffixes []string // the funnel's stage codes; row i goes to suffixes[genRowN(i, len).Stage]
+	// ids, when not nil (length n), receives the id of row i, for phases that later
+	// address the items one by one. Left nil otherwise: decoding 50 items per answer
+	// costs client CPU that competes with the server.
+	ids []int64
+}
+
+// seedItems adds sp.n items through `batch` calls of 50 crm.item.add commands at
+// concurrency conc (the first alone when the funnel id is not known yet, to learn it).
+// It is the fastest path the API offers; the server still commits each command
+// separately. It returns the funnel's id.
+func seedItems(ctx context.Context, cl *client, srv *serverProc, conc int, sp seedSpec) (seedReport, int64, error) {
+	rep := seedReport{Items: sp.n}
 	cpu := startCPU(srv.pid)
 	started := time.Now()
-	r0 := genRow(0)
-	var first addedItem
-	if _, err := cl.call(ctx, "crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{
-		"title": r0.Title, "assignedById": 1, "opportunity": r0.Opportunity,
-	}}, &first); err != nil {
-		return rep, 0, err
+	cat, first := sp.cat, 0
+	if cat == 0 {
+		r0 := genRowN(0, len(sp.suffixes))
+		var added addedItem
+		if _, err := cl.call(ctx, "crm.item.add", map[string]any{"entityTypeId": sp.etid, "fields": map[string]any{
+			"title": r0.Title, "assignedById": 1, "opportunity": r0.Opportunity,
+		}}, &added); err != nil {
+			return rep, 0, err
+		}
+		cat, first = added.Item.CategoryID, 1
+		if sp.ids != nil {
+			sp.ids[0] = added.Item.ID
+		}
 	}
-	cat := first.Item.CategoryID
 
-	rest := cfg.items - 1
+	rest := sp.n - first
 	calls := (rest + batchSize - 1) / batchSize
 	rep.BatchCalls = calls
-	res := runConcurrent(ctx, calls, cfg.concurrency, func(ctx context.Context, c int) error {
-		lo, hi := 1+c*batchSize, min(1+(c+1)*batchSize, cfg.items)
+	res := runConcurrent(ctx, calls, conc, func(ctx context.Context, c int) error {
+		lo, hi := first+c*batchSize, min(first+(c+1)*batchSize, sp.n)
 		cmds := make([]string, 0, hi-lo)
 		for i := lo; i < hi; i++ {
-			cmds = append(cmds, addCommand(etid, cat, genRow(i)))
+			r := genRowN(i, len(sp.suffixes))
+			cmds = append(cmds, addCommand(sp.etid, stageCode(sp.etid, cat, sp.suffixes[r.Stage]), r))
 		}
 		body, err := json.Marshal(map[string]any{"halt": 0, "cmd": cmds})
 		if err != nil {
@@ -201,6 +222,9 @@ func seedItems(ctx context.Context, cl *client, srv *serverProc, etid int64, cfg
 		if n := countEntries(out.ResultError); n > 0 {
 			return fmt.Errorf("batch %d: %d commands failed: %s", c, n, truncate(string(out.ResultError), 300))
 		}
+		if sp.ids != nil {
+			return batchIDs(out.Result, sp.ids[lo:hi])
+		}
 		if n := countEntries(out.Result); n != hi-lo {
 			return fmt.Errorf("batch %d: %d results, want %d", c, n, hi-lo)
 		}
@@ -213,22 +237,53 @@ func seedItems(ctx context.Context, cl *client, srv *serverProc, etid int64, cfg
 		fmt.Printf("WARNING: %d of %d batch calls failed; first: %v\n", res.errors, calls, res.firstErr)
 	}
 	if rep.WallSec > 0 {
-		rep.ItemsPerS = float64(cfg.items) / rep.WallSec
+		rep.ItemsPerS = float64(sp.n) / rep.WallSec
 	}
 	s := summarize(res, 0)
 	rep.CallP50ms, rep.CallP99ms = s.P50ms, s.P99ms
 	return rep, cat, ctx.Err()
 }
 
+// batchIDs fills ids from a batch's `result` of crm.item.add answers: a list in command
+// order, or an object keyed by command index (how PHP writes an array it cannot prove
+// sequential). Every id must be there.
+func batchIDs(raw json.RawMessage, ids []int64) error {
+	var list []addedItem
+	if err := json.Unmarshal(raw, &list); err != nil {
+		var obj map[string]addedItem
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return fmt.Errorf("batch result is neither a list nor an object: %s", truncate(string(raw), 200))
+		}
+		list = make([]addedItem, len(ids))
+		for k, v := range obj {
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(ids) {
+				return fmt.Errorf("batch result has an unexpected key %q", k)
+			}
+			list[i] = v
+		}
+	}
+	if len(list) != len(ids) {
+		return fmt.Errorf("batch: %d results, want %d", len(list), len(ids))
+	}
+	for i, a := range list {
+		if a.Item.ID <= 0 {
+			return fmt.Errorf("batch result %d has no item id", i)
+		}
+		ids[i] = a.Item.ID
+	}
+	return nil
+}
+
 // addCommand is one batch command: crm.item.add with its parameters in URL query syntax.
-func addCommand(etid, cat int64, r benchRow) string {
+func addCommand(etid int64, stage string, r benchRow) string {
 	var b strings.Builder
 	b.WriteString("crm.item.add?entityTypeId=")
 	b.WriteString(strconv.FormatInt(etid, 10))
 	b.WriteString("&fields[title]=")
 	b.WriteString(url.QueryEscape(r.Title))
 	b.WriteString("&fields[stageId]=")
-	b.WriteString(url.QueryEscape(stageID(etid, cat, r.Stage)))
+	b.WriteString(url.QueryEscape(stage))
 	b.WriteString("&fields[assignedById]=1&fields[opportunity]=")
 	b.WriteString(strconv.FormatFloat(r.Opportunity, 'f', 2, 64))
 	return b.String()

@@ -1,10 +1,11 @@
 // Command bench measures the smartcrm server end to end: item-add throughput over the
-// REST API against a raw SQLite baseline, crm.item.list latency on a large type, and the
-// server's peak memory. It builds the server itself, runs it as a child process on a
+// REST API against a raw SQLite baseline, crm.item.list latency on a large type,
+// smartcrm.stage.counts latency on a ten-stage funnel, stage changes through
+// crm.item.update, and the server's peak memory. It builds the server itself, runs it as a child process on a
 // fresh database, and prints its figures as text followed by one JSON line.
 //
 //	go run ./bench [--quick] [--items 200000] [--adds 20000] [--concurrency 8]
-//	               [--db postgres://…] [--keep]
+//	               [--stage-items 200000] [--moves 20000] [--db postgres://…] [--keep]
 //
 // See bench/README.md for what each figure means.
 package main
@@ -32,6 +33,9 @@ type config struct {
 	adds        int // crm.item.add calls timed over HTTP
 	concurrency int
 	listReqs    int // requests per list mode
+	stageItems  int // items seeded into the ten-stage type
+	stageReqs   int // timed smartcrm.stage.counts requests
+	moves       int // timed crm.item.update stage changes
 	db          string
 	keep        bool
 	quick       bool
@@ -43,6 +47,9 @@ func parseFlags() config {
 	flag.IntVar(&c.adds, "adds", 20000, "crm.item.add calls timed over HTTP (and rows in the raw SQLite baseline)")
 	flag.IntVar(&c.concurrency, "concurrency", 8, "client goroutines (and raw SQLite writer goroutines)")
 	flag.IntVar(&c.listReqs, "list-requests", 2000, "crm.item.list requests per paging mode")
+	flag.IntVar(&c.stageItems, "stage-items", 200000, "items seeded into the ten-stage type of the stage phases")
+	flag.IntVar(&c.stageReqs, "stage-requests", 2000, "smartcrm.stage.counts requests timed")
+	flag.IntVar(&c.moves, "moves", 20000, "crm.item.update calls timed, each moving a distinct item to another stage")
 	flag.StringVar(&c.db, "db", "", "database for the server: empty = a fresh SQLite file in the temp dir, or a postgres:// URL")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temp dir (server binary, database, server log)")
 	flag.BoolVar(&c.quick, "quick", false, "small sizes, for a smoke run of the harness")
@@ -60,6 +67,15 @@ func parseFlags() config {
 		}
 		if !set["list-requests"] {
 			c.listReqs = 200
+		}
+		if !set["stage-items"] {
+			c.stageItems = 2000
+		}
+		if !set["stage-requests"] {
+			c.stageReqs = 200
+		}
+		if !set["moves"] {
+			c.moves = min(500, c.stageItems)
 		}
 	}
 	return c
@@ -90,6 +106,16 @@ func validate(c config) error {
 		return errors.New("--concurrency must be positive")
 	case c.listReqs < 1:
 		return errors.New("--list-requests must be positive")
+	case c.stageItems < 1:
+		return errors.New("--stage-items must be positive")
+	case c.stageReqs < 1:
+		return errors.New("--stage-requests must be positive")
+	case c.moves < 1:
+		return errors.New("--moves must be positive")
+	case c.moves > c.stageItems:
+		// Each move takes its own item: two moves of one item could run at once and
+		// the second one's target stage could be where the item already is.
+		return errors.New("--moves must not exceed --stage-items (each move takes a distinct item)")
 	case c.db != "" && !isPostgres(c.db) && !strings.HasSuffix(c.db, ".db"):
 		// Guard against pointing the bench at a real database file by mistake: the
 		// server would add tens of thousands of items to it.
@@ -125,6 +151,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		Started: time.Now().UTC().Format(time.RFC3339),
 		GoOS:    runtime.GOOS, GoArch: runtime.GOARCH, NumCPU: runtime.NumCPU(), GoVersion: runtime.Version(),
 		Items: cfg.items, Adds: cfg.adds, Concurrency: cfg.concurrency, ListRequests: cfg.listReqs, Quick: cfg.quick,
+		StageItems: cfg.stageItems, StageRequests: cfg.stageReqs, MoveCount: cfg.moves,
 	}
 	rep.DB = "sqlite"
 	dbArg := cfg.db
@@ -134,8 +161,8 @@ func run(ctx context.Context, cfg config) (err error) {
 	if isPostgres(dbArg) {
 		rep.DB = "postgres"
 	}
-	fmt.Printf("smartcrm bench: db=%s items=%d adds=%d concurrency=%d list-requests=%d cpus=%d %s\n",
-		rep.DB, cfg.items, cfg.adds, cfg.concurrency, cfg.listReqs, rep.NumCPU, rep.GoVersion)
+	fmt.Printf("smartcrm bench: db=%s items=%d adds=%d concurrency=%d list-requests=%d stage-items=%d stage-requests=%d moves=%d cpus=%d %s\n",
+		rep.DB, cfg.items, cfg.adds, cfg.concurrency, cfg.listReqs, cfg.stageItems, cfg.stageReqs, cfg.moves, rep.NumCPU, rep.GoVersion)
 
 	bin := filepath.Join(tmp, "smartcrm")
 	buildTime, err := buildServer(ctx, root, bin)
@@ -182,7 +209,24 @@ func run(ctx context.Context, cfg config) (err error) {
 	rep.RSSAfterListMB = kbToMB(srv.rssNowKB())
 	rep.printList()
 
-	// 3. Memory: the kernel's high-water mark of the child, read before it exits, and
+	// 3. A ten-stage funnel: seed it, then time smartcrm.stage.counts. The figures are
+	// printed even when a check fails, with the failure after them.
+	var fx *stageFixture
+	rep.Stages, fx, err = benchStageCounts(ctx, cl, srv, cfg)
+	rep.printStages()
+	if err != nil {
+		return fmt.Errorf("stage counts phase: %w", err)
+	}
+
+	// 4. Stage changes on the same type, checked against the history and the counters.
+	rep.Moves, err = benchMoves(ctx, cl, srv, cfg, fx)
+	rep.RSSAfterMovesMB = kbToMB(srv.rssNowKB())
+	rep.printMoves()
+	if err != nil {
+		return fmt.Errorf("stage moves phase: %w", err)
+	}
+
+	// 5. Memory: the kernel's high-water mark of the child, read before it exits, and
 	// the highest of the periodic samples (which can miss a short spike VmHWM catches).
 	rep.Memory = srv.memory()
 	rep.DBSizeMB = dbSizeMB(dbArg)

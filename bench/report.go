@@ -8,17 +8,20 @@ import (
 // report is every figure of a run; it is printed as text phase by phase and as one JSON
 // line at the end, for scripts to compare runs.
 type report struct {
-	Started      string `json:"started"`
-	DB           string `json:"db"`
-	GoOS         string `json:"goos"`
-	GoArch       string `json:"goarch"`
-	NumCPU       int    `json:"num_cpu"`
-	GoVersion    string `json:"go_version"`
-	Items        int    `json:"items"`
-	Adds         int    `json:"adds"`
-	Concurrency  int    `json:"concurrency"`
-	ListRequests int    `json:"list_requests"`
-	Quick        bool   `json:"quick"`
+	Started       string `json:"started"`
+	DB            string `json:"db"`
+	GoOS          string `json:"goos"`
+	GoArch        string `json:"goarch"`
+	NumCPU        int    `json:"num_cpu"`
+	GoVersion     string `json:"go_version"`
+	Items         int    `json:"items"`
+	Adds          int    `json:"adds"`
+	Concurrency   int    `json:"concurrency"`
+	ListRequests  int    `json:"list_requests"`
+	Quick         bool   `json:"quick"`
+	StageItems    int    `json:"stage_items"`
+	StageRequests int    `json:"stage_requests"`
+	MoveCount     int    `json:"moves"`
 
 	AddHTTP summary   `json:"add_http"`
 	Raw     rawReport `json:"raw_sqlite"`
@@ -28,13 +31,17 @@ type report struct {
 	Seed seedReport `json:"seed"`
 	List listReport `json:"list"`
 
-	Memory         memoryReport       `json:"memory"`
-	RSSAfterAddsMB float64            `json:"rss_after_adds_mb"`
-	RSSAfterListMB float64            `json:"rss_after_list_mb"`
-	DBSizeMB       float64            `json:"db_size_mb"`
-	ServerMetrics  map[string]float64 `json:"server_metrics,omitempty"`
-	ServerExit     int                `json:"server_exit"`
-	ShutdownSec    float64            `json:"shutdown_s"` // SIGTERM to exit
+	Stages stagesReport `json:"stage_counts"`
+	Moves  movesReport  `json:"stage_moves"`
+
+	Memory          memoryReport       `json:"memory"`
+	RSSAfterAddsMB  float64            `json:"rss_after_adds_mb"`
+	RSSAfterListMB  float64            `json:"rss_after_list_mb"`
+	RSSAfterMovesMB float64            `json:"rss_after_moves_mb"`
+	DBSizeMB        float64            `json:"db_size_mb"`
+	ServerMetrics   map[string]float64 `json:"server_metrics,omitempty"`
+	ServerExit      int                `json:"server_exit"`
+	ShutdownSec     float64            `json:"shutdown_s"` // SIGTERM to exit
 }
 
 // memoryReport is the server child's memory and CPU over the whole run.
@@ -88,9 +95,64 @@ func (r *report) printList() {
 	fmt.Printf("  server RSS after seeding: %.1f MB, after lists: %.1f MB\n", s.RSSAfterMB, r.RSSAfterListMB)
 }
 
+func (r *report) printStages() {
+	st := r.Stages
+	fmt.Printf("\n== 3. smartcrm.stage.counts on a funnel of %d stages, %d items ==\n", st.Stages, r.StageItems)
+	if st.EntityTypeID == 0 {
+		return
+	}
+	fmt.Printf("  type %d, funnel %d: the 5 default stages plus %d added with crm.status.add\n",
+		st.EntityTypeID, st.CategoryID, len(extraStages))
+	s := st.Seed
+	if s.Items == 0 {
+		return
+	}
+	fmt.Printf("  seeding via batch (50 adds per call, concurrency %d): %d items in %.1fs = %.0f items/s; batch call p50 %.1f ms, p99 %.1f ms\n",
+		r.Concurrency, s.Items, s.WallSec, s.ItemsPerS, s.CallP50ms, s.CallP99ms)
+	printCPU(s.CPU)
+	if st.Counts.N == 0 {
+		return
+	}
+	fmt.Printf("  counts checked before timing: every stage as seeded, sum %d; amounts off by > %.2f: %d stages\n",
+		r.StageItems, amountTolerance, st.AmountMismatches)
+	printSummary("smartcrm.stage.counts", "req/s  ", st.Counts)
+	fmt.Printf("  target < %.0f ms: p50 %s, p95 %s, p99 %s\n", st.TargetMs,
+		metOrNot(st.Counts.P50ms < st.TargetMs), metOrNot(st.Counts.P95ms < st.TargetMs), metOrNot(st.Counts.P99ms < st.TargetMs))
+	fmt.Printf("  server RSS after seeding: %.1f MB, after counts: %.1f MB\n", s.RSSAfterMB, st.RSSAfterMB)
+}
+
+func (r *report) printMoves() {
+	m := r.Moves
+	fmt.Printf("\n== 4. stage changes through crm.item.update (%d moves of distinct items, concurrency %d) ==\n", r.MoveCount, r.Concurrency)
+	if m.Moves.N == 0 {
+		return
+	}
+	printSummary("crm.item.update (stageId)", "items/s", m.Moves)
+	fmt.Printf("  target >= %.0f items/s on SQLite: %s (%.0f%% of it)\n", m.TargetPerS, metOrNot(m.Moves.PerSec >= m.TargetPerS), 100*m.Moves.PerSec/m.TargetPerS)
+	ok := m.Moves.N - m.Moves.Errors
+	fmt.Printf("  stage history: %d rows before, %d after (+%d), %d above the last ID before; successful updates %d: %s\n",
+		m.HistoryBefore, m.HistoryAfter, m.HistoryAfter-m.HistoryBefore, m.HistoryNew, ok, okOrFailed(m.HistoryOK))
+	fmt.Printf("  smartcrm.stage.counts after the moves, stage by stage: %s\n", okOrFailed(m.CountsOK))
+	fmt.Printf("  server RSS after moves: %.1f MB\n", r.RSSAfterMovesMB)
+}
+
+func metOrNot(b bool) string {
+	if b {
+		return "met"
+	}
+	return "NOT met"
+}
+
+func okOrFailed(b bool) string {
+	if b {
+		return "as expected"
+	}
+	return "MISMATCH"
+}
+
 func (r *report) printMemory() {
 	m := r.Memory
-	fmt.Printf("\n== 3. server process ==\n")
+	fmt.Printf("\n== 5. server process ==\n")
 	fmt.Printf("  peak RSS (VmHWM): %.1f MB; highest sampled VmRSS: %.1f MB over %d samples\n",
 		m.PeakRSSMB, m.PeakSampledRSSMB, m.Samples)
 	fmt.Printf("  server CPU over the run: %.1f s; SIGTERM to exit %.2fs, exit code %d\n", m.CPUSeconds, r.ShutdownSec, r.ServerExit)

@@ -8,9 +8,14 @@ var stageSuffixes = []string{"NEW", "PREPARATION", "CLIENT", "SUCCESS", "FAIL"}
 // stageIndexClient is the stage the list benchmark filters on.
 const stageIndexClient = 2
 
-// stageID is the STATUS_ID of a stage of a smart process funnel: DT{etid}_{cat}:{suffix}.
+// stageID is the STATUS_ID of a stage of the default funnel: DT{etid}_{cat}:{suffix}.
 func stageID(etid, category int64, idx int) string {
-	return fmt.Sprintf("DT%d_%d:%s", etid, category, stageSuffixes[idx])
+	return stageCode(etid, category, stageSuffixes[idx])
+}
+
+// stageCode is the STATUS_ID of any stage of a smart process funnel.
+func stageCode(etid, category int64, suffix string) string {
+	return fmt.Sprintf("DT%d_%d:%s", etid, category, suffix)
 }
 
 // benchRow is one generated item. Rows are a pure function of their index, so the HTTP
@@ -23,11 +28,14 @@ type benchRow struct {
 
 // genRow derives row i from a hash of i: stages and amounts are uniformly spread and not
 // correlated with the id, as real data would not be either.
-func genRow(i int) benchRow {
+func genRow(i int) benchRow { return genRowN(i, len(stageSuffixes)) }
+
+// genRowN is genRow over a funnel of n stages (Stage indexes that funnel's list).
+func genRowN(i, n int) benchRow {
 	h := splitmix64(uint64(i) + 0x5eed)
 	return benchRow{
 		Title:       fmt.Sprintf("Bench item %d", i),
-		Stage:       int(h % uint64(len(stageSuffixes))),
+		Stage:       int(h % uint64(n)),
 		Opportunity: float64((h>>8)%1000000) / 100,
 	}
 }
