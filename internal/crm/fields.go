@@ -3,6 +3,7 @@ package crm
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/jsonx"
@@ -35,6 +36,9 @@ type Field struct {
 	// user is the registry row of a custom field (nil for system fields).
 	user   *store.UserFieldRecord
 	labels ufLabels
+	// defaultValue gives a custom field's value on add when the client sends none
+	// (its DEFAULT_VALUE setting, or the default list item); nil when there is none.
+	defaultValue func(now time.Time) any
 }
 
 // UserField returns the registry row of a custom field, or nil for a system field.

@@ -305,6 +305,11 @@ func (op *operation) applyDefaults(patch map[*Field]any) {
 		v["currencyId"] = op.s.DefaultCurrency
 	}
 	v["observers"], v["contactIds"] = []int64{}, []int64{}
+	for _, f := range op.t.fields {
+		if _, given := patch[f]; !given && f.defaultValue != nil {
+			v[f.Name] = f.defaultValue(op.now)
+		}
+	}
 	for f, val := range patch {
 		if val == nil && f.NotEmptied {
 			continue // keep the default

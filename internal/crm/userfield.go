@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"smartcrm/internal/crm/field"
@@ -122,7 +123,7 @@ var ufKinds = map[string]ufKind{
 		return field.Text{TypeName: "crm_status", MaxLen: 50}, nil
 	}, func() map[string]any { return map[string]any{"ENTITY_TYPE": ""} }},
 	"address": {"Address", func(*store.UserFieldRecord, map[string]any) (field.Type, error) {
-		return field.Text{TypeName: "address", MaxLen: 1024}, nil
+		return field.Address{}, nil
 	}, func() map[string]any { return map[string]any{"SHOW_MAP": "Y"} }},
 	"file": {"File", func(_ *store.UserFieldRecord, s map[string]any) (field.Type, error) {
 		t := field.File{MaxSize: int64(intSetting(s, "MAX_ALLOWED_SIZE")), Extensions: map[string]bool{}}
@@ -259,7 +260,77 @@ func userField(rec *store.UserFieldRecord) (*Field, error) {
 		settingsWire = append(settingsWire, jsonx.KV{K: k, V: settings[k]})
 	}
 	f.Settings = settingsWire
+	f.defaultValue = ufDefault(rec, settings, typ)
 	return f, nil
+}
+
+// ufDefault reads a field's default: the default list items of an enumeration,
+// DEFAULT_VALUE {TYPE: NOW|FIXED, VALUE} of dates, DEFAULT_VALUE of the rest. A default
+// that does not parse as the field's type is ignored rather than failing every add.
+func ufDefault(rec *store.UserFieldRecord, settings map[string]any, typ field.Type) func(time.Time) any {
+	if rec.UserTypeID == "enumeration" {
+		var defs []any
+		for _, e := range rec.Enums {
+			if e.Def {
+				defs = append(defs, e.ID)
+			}
+		}
+		if len(defs) == 0 {
+			return nil
+		}
+		if rec.Multiple {
+			return func(time.Time) any { return defs }
+		}
+		return func(time.Time) any { return defs[0] }
+	}
+	raw, ok := settings["DEFAULT_VALUE"]
+	if !ok || raw == nil || raw == "" {
+		return nil
+	}
+	if rec.UserTypeID == "date" || rec.UserTypeID == "datetime" {
+		m, _ := raw.(map[string]any)
+		kind, _ := m["TYPE"].(string)
+		switch kind {
+		case "NOW":
+			return func(now time.Time) any {
+				v, err := typ.Parse(now)
+				if err != nil || rec.Multiple {
+					return nil
+				}
+				return v
+			}
+		case "FIXED":
+			raw = m["VALUE"]
+		default:
+			return nil
+		}
+	}
+	if rec.UserTypeID == "boolean" {
+		raw = intSetting(settings, "DEFAULT_VALUE") >= 1
+	}
+	if rec.Multiple {
+		raw = []any{raw}
+	}
+	v, err := typ.Parse(wireScalar(raw))
+	if err != nil || v == nil {
+		return nil
+	}
+	return func(time.Time) any { return v }
+}
+
+// wireScalar turns a decoded JSON setting into what Parse reads from the wire.
+func wireScalar(v any) any {
+	switch t := v.(type) {
+	case float64:
+		return strconv.FormatFloat(t, 'f', -1, 64)
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = wireScalar(e)
+		}
+		return out
+	}
+	return v
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -501,3 +501,39 @@ func TestNumberAndTimeUserFields(t *testing.T) {
 		s.MustFail("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Floors": "3.5"}}, 400, "CRM_FIELD_ERROR_VALUE_NOT_VALID")
 	})
 }
+
+// Defaults apply on add when the client sends nothing; addresses take components.
+func TestUserFieldDefaultsAndAddress(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, map[string]any{"title": "Visits"})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_NOTE", "userTypeId": "string", "settings": map[string]any{"DEFAULT_VALUE": "n/a", "ROWS": 4}})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_OK", "userTypeId": "boolean", "settings": map[string]any{"DEFAULT_VALUE": 1, "DISPLAY": "RADIO"}})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_WHEN", "userTypeId": "date", "settings": map[string]any{"DEFAULT_VALUE": map[string]any{"TYPE": "FIXED", "VALUE": "2026-12-31"}}})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_SEEN", "userTypeId": "datetime", "settings": map[string]any{"DEFAULT_VALUE": map[string]any{"TYPE": "NOW"}}})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_LEVEL", "userTypeId": "enumeration", "enum": []any{map[string]any{"value": "Low"}, map[string]any{"value": "Normal", "def": "Y"}}})
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_PLACE", "userTypeId": "address"})
+
+		it := apitest.Path(s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{
+			"ufCrm1Place": map[string]any{"ADDRESS_1": "Main st. 1", "POSTAL_CODE": "10115", "CITY": "Berlin", "COUNTRY": "Germany", "LATITUDE": "52.52", "LONGITUDE": "13.40"},
+		}}), "item")
+		if apitest.Str(it, "ufCrm1Note") != "n/a" || fmt.Sprint(apitest.Path(it, "ufCrm1Ok")) != "1" || !strings.HasPrefix(apitest.Str(it, "ufCrm1When"), "2026-12-31T00:00:00") {
+			t.Errorf("defaults: %v", it)
+		}
+		if seen, err := time.Parse(time.RFC3339, apitest.Str(it, "ufCrm1Seen")); err != nil || time.Since(seen) > time.Minute {
+			t.Errorf("NOW default: %v", apitest.Path(it, "ufCrm1Seen"))
+		}
+		if apitest.Path(it, "ufCrm1Level") == nil {
+			t.Errorf("default list item missing")
+		}
+		if got := apitest.Str(it, "ufCrm1Place"); got != "Main st. 1, 10115 Berlin, Germany|52.52;13.40" {
+			t.Errorf("address: %q", got)
+		}
+		// A value given wins over the default.
+		it = apitest.Path(s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Note": "given", "ufCrm1Ok": "N", "ufCrm1Place": "Hauptstr. 5"}}), "item")
+		if apitest.Str(it, "ufCrm1Note") != "given" || fmt.Sprint(apitest.Path(it, "ufCrm1Ok")) != "0" || apitest.Str(it, "ufCrm1Place") != "Hauptstr. 5" {
+			t.Errorf("given values: %v", it)
+		}
+		s.MustFail("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Place": map[string]any{"CITY": "X", "LATITUDE": "north", "LONGITUDE": "1"}}}, 400, "CRM_FIELD_ERROR_VALUE_NOT_VALID")
+	})
+}
