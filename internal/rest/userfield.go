@@ -210,11 +210,20 @@ func (s *Server) userFieldList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// select {"0": "*", "language": "de"}: labels in that language only; without a
+	// language the list leaves the label maps out (null), as Bitrix24 does.
+	lang := ""
+	if sel, ok := params.Lookup(c.Params, "select"); ok {
+		if o, isObj := sel.(*params.Object); isObj {
+			v, _ := params.Lookup(o, "language")
+			lang, _ = v.(string)
+		}
+	}
 	start := max(startParam(c.Params), 0)
 	total := len(recs)
 	rows := []jsonx.Map{}
 	for i := int(start); i < total && i < int(start)+crm.PageSize; i++ {
-		rows = append(rows, s.crm.UserFieldWire(c.Ctx, recs[i]))
+		rows = append(rows, narrowLabels(s.crm.UserFieldWire(c.Ctx, recs[i]), lang))
 	}
 	t, next := pageInfo(start, len(rows), total)
 	return &Result{Result: jsonx.Map{{K: "fields", V: rows}}, Total: t, Next: next}, nil
@@ -244,4 +253,28 @@ func (s *Server) userFieldTypes(c *Call) (*Result, error) {
 		types = append(types, jsonx.KV{K: id, V: jsonx.Map{{K: "userTypeId", V: id}, {K: "description", V: crm.UFDescription(id)}}})
 	}
 	return &Result{Result: jsonx.Map{{K: "types", V: types}}}, nil
+}
+
+var labelKeys = map[string]bool{"editFormLabel": true, "listColumnLabel": true, "listFilterLabel": true, "errorMessage": true, "helpMessage": true}
+
+// narrowLabels keeps one language of each label map, or none.
+func narrowLabels(f jsonx.Map, lang string) jsonx.Map {
+	for i, kv := range f {
+		if !labelKeys[kv.K] && kv.K != "languageId" {
+			continue
+		}
+		if lang == "" {
+			if kv.K != "languageId" {
+				f[i].V = nil
+			}
+			continue
+		}
+		m, _ := kv.V.(jsonx.Map)
+		v, found := m.Get(lang)
+		if !found && kv.K == "languageId" {
+			v = lang
+		}
+		f[i].V = jsonx.Map{{K: lang, V: v}}
+	}
+	return f
 }

@@ -537,3 +537,20 @@ func TestUserFieldDefaultsAndAddress(t *testing.T) {
 		s.MustFail("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Place": map[string]any{"CITY": "X", "LATITUDE": "north", "LONGITUDE": "1"}}}, 400, "CRM_FIELD_ERROR_VALUE_NOT_VALID")
 	})
 }
+
+func TestUserFieldListLanguage(t *testing.T) {
+	s := apitest.Start(t, "sqlite")
+	newType(s, nil)
+	addField(s, map[string]any{"fieldName": "UF_CRM_1_A", "userTypeId": "string", "editFormLabel": map[string]any{"en": "Amount", "de": "Betrag"}})
+	rows := apitest.Path(s.MustOK("userfieldconfig.list", map[string]any{"moduleId": "crm", "select": map[string]any{"0": "*", "language": "de"}}), "fields").([]any)
+	if l := apitest.Path(rows[0], "editFormLabel").(map[string]any); len(l) != 1 || l["de"] != "Betrag" {
+		t.Errorf("language de: %v", l)
+	}
+	rows = apitest.Path(s.MustOK("userfieldconfig.list", map[string]any{"moduleId": "crm"}), "fields").([]any)
+	if apitest.Path(rows[0], "editFormLabel") != nil {
+		t.Errorf("without a language the labels are null: %v", rows[0])
+	}
+	if apitest.Str(s.MustOK("userfieldconfig.get", map[string]any{"moduleId": "crm", "id": apitest.Str(rows[0], "id")}), "field.editFormLabel.de") != "Betrag" {
+		t.Errorf("get keeps every language")
+	}
+}
