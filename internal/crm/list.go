@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/params"
@@ -203,4 +204,28 @@ func (s *Service) itemExists(ctx context.Context, etid, id int64) (bool, error) 
 		return false, err
 	}
 	return s.st.ItemExists(ctx, etid, id)
+}
+
+// parseCatalogQuery parses filter and order against a fixed column catalog (names
+// matched case-insensitively) and adds idName as the last sort key, so pages never
+// overlap. The registry lists (types, stages, stage history) use it.
+func parseCatalogQuery(cols []query.Field, idName string, filter, order any) (query.Group, []query.Order, error) {
+	resolve := func(name string) (*query.Field, bool) {
+		for i := range cols {
+			if strings.EqualFold(cols[i].Name, name) {
+				return &cols[i], true
+			}
+		}
+		return nil, false
+	}
+	where, err := query.ParseFilter(filter, resolve)
+	if err != nil {
+		return query.Group{}, nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
+	}
+	ord, err := query.ParseOrder(order, resolve)
+	if err != nil {
+		return query.Group{}, nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
+	}
+	idf, _ := resolve(idName)
+	return where, append(ord, query.Order{Field: idf}), nil
 }

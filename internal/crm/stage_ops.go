@@ -91,15 +91,6 @@ func (s *Service) GetStage(ctx context.Context, id int64) (*store.StageRecord, e
 // ListStages answers crm.status.list: filter and order by the directory's UPPER_CASE
 // fields, 50 a page.
 func (s *Service) ListStages(ctx context.Context, filter, order any, start int64) ([]*store.StageRecord, int, error) {
-	cols := store.StageColumns()
-	resolve := func(name string) (*query.Field, bool) {
-		for i := range cols {
-			if strings.EqualFold(cols[i].Name, name) {
-				return &cols[i], true
-			}
-		}
-		return nil, false
-	}
 	if o, ok := filter.(*params.Object); ok {
 		if v, has := params.Lookup(o, "ENTITY_ID"); has {
 			if _, isText := v.(string); !isText {
@@ -107,16 +98,10 @@ func (s *Service) ListStages(ctx context.Context, filter, order any, start int64
 			}
 		}
 	}
-	where, err := query.ParseFilter(filter, resolve)
+	where, ord, err := parseCatalogQuery(store.StageColumns(), "ID", filter, order)
 	if err != nil {
-		return nil, 0, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
+		return nil, 0, err
 	}
-	ord, err := query.ParseOrder(order, resolve)
-	if err != nil {
-		return nil, 0, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
-	}
-	idf, _ := resolve("ID")
-	ord = append(ord, query.Order{Field: idf})
 	rows, err := s.st.ListStages(ctx, where, ord, store.Page{Limit: PageSize, Offset: int(max(start, 0))})
 	if err != nil {
 		return nil, 0, err

@@ -2,9 +2,7 @@ package crm
 
 import (
 	"context"
-	"strings"
 
-	"smartcrm/internal/query"
 	"smartcrm/internal/store"
 )
 
@@ -17,25 +15,10 @@ func (s *Service) StageHistory(ctx context.Context, etid int64, filter, order an
 		}
 		return nil, 0, err
 	}
-	cols := store.StageHistoryColumns()
-	resolve := func(name string) (*query.Field, bool) {
-		for i := range cols {
-			if strings.EqualFold(cols[i].Name, name) {
-				return &cols[i], true
-			}
-		}
-		return nil, false
-	}
-	where, err := query.ParseFilter(filter, resolve)
+	where, ord, err := parseCatalogQuery(store.StageHistoryColumns(), "ID", filter, order)
 	if err != nil {
-		return nil, 0, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
+		return nil, 0, err
 	}
-	ord, err := query.ParseOrder(order, resolve)
-	if err != nil {
-		return nil, 0, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
-	}
-	idf, _ := resolve("ID")
-	ord = append(ord, query.Order{Field: idf})
 	rows, err := s.st.ListStageMoves(ctx, etid, where, ord, store.Page{Limit: PageSize, Offset: int(max(start, 0))})
 	if err != nil {
 		return nil, 0, err

@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"smartcrm/internal/params"
-	"smartcrm/internal/query"
 	"smartcrm/internal/store"
 )
 
@@ -214,25 +213,10 @@ type TypeList struct {
 
 // ListTypes lists types with the crm.item.list filter and order syntax.
 func (s *Service) ListTypes(ctx context.Context, filter, order any, start int64) (*TypeList, error) {
-	cols := store.TypeColumns()
-	resolve := func(name string) (*query.Field, bool) {
-		for i := range cols {
-			if strings.EqualFold(cols[i].Name, name) {
-				return &cols[i], true
-			}
-		}
-		return nil, false
-	}
-	where, err := query.ParseFilter(filter, resolve)
+	where, ord, err := parseCatalogQuery(store.TypeColumns(), "id", filter, order)
 	if err != nil {
-		return nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
+		return nil, err
 	}
-	ord, err := query.ParseOrder(order, resolve)
-	if err != nil {
-		return nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
-	}
-	idField, _ := resolve("id")
-	ord = append(ord, query.Order{Field: idField})
 	recs, err := s.st.ListTypes(ctx, where, ord, store.Page{Limit: PageSize, Offset: int(max(start, 0))})
 	if err != nil {
 		return nil, err
