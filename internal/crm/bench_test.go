@@ -20,22 +20,8 @@ func BenchmarkAddItem(b *testing.B) {
 	for _, dialect := range testdb.Dialects {
 		b.Run(dialect, func(b *testing.B) {
 			ctx := context.Background()
-			st := testdb.Open(b, dialect)
-			if err := st.InTx(ctx, func(tx *store.Tx) error {
-				return tx.InsertUser(ctx, &store.UserRecord{Name: "Admin", Active: true, IsAdmin: true})
-			}); err != nil {
-				b.Fatal(err)
-			}
-			svc := crm.New(st)
+			svc, _, typ := benchService(b, dialect)
 			admin := crm.Actor{UserID: 1, IsAdmin: true}
-			in := params.NewObject()
-			in.Set("title", "Bench")
-			in.Set("isStagesEnabled", "Y")
-			in.Set("isLinkWithProductsEnabled", "Y")
-			typ, err := svc.AddType(ctx, admin, in)
-			if err != nil {
-				b.Fatal(err)
-			}
 			b.SetParallelism(4) // 4 × GOMAXPROCS(2) = 8 writers
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
@@ -95,7 +81,7 @@ func BenchmarkAddUserFieldOn200kItems(b *testing.B) {
 				for i := 0; i < 10000; i++ {
 					rows = append(rows, []any{fmt.Sprintf("Item %d", batch*10000+i), int64(1), stage, int64(1)})
 				}
-				if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.InsertItems(ctx, typ.EntityTypeID, cols, rows) }); err != nil {
+				if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.SeedItemsRaw(ctx, typ.EntityTypeID, cols, rows) }); err != nil {
 					b.Fatal(err)
 				}
 			}

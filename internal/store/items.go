@@ -109,9 +109,10 @@ func (c conn) ItemExists(ctx context.Context, entityTypeID, id int64) (bool, err
 	return c.exists(ctx, "SELECT 1 FROM "+ItemTable(entityTypeID)+" WHERE id = ? LIMIT 1", id)
 }
 
-// InsertItems inserts many rows in statements of up to 200 rows each (imports and
-// benchmarks). Rows are positional, as for InsertItem.
-func (tx *Tx) InsertItems(ctx context.Context, entityTypeID int64, cols []Column, rows [][]any) error {
+// SeedItemsRaw inserts many rows in statements of up to 200 rows each, to fill a
+// database for benchmarks and tests. It bypasses the one write path (no stage history,
+// counters, timeline or outbox): never call it for a client's change.
+func (tx *Tx) SeedItemsRaw(ctx context.Context, entityTypeID int64, cols []Column, rows [][]any) error {
 	const chunk = 200
 	for start := 0; start < len(rows); start += chunk {
 		part := rows[start:min(start+chunk, len(rows))]
