@@ -181,16 +181,11 @@ func (s *Service) DeleteUserField(ctx context.Context, actor Actor, id int64) er
 
 // GetUserField reads a custom field by id.
 func (s *Service) GetUserField(ctx context.Context, id int64) (*store.UserFieldRecord, error) {
-	all, err := s.st.UserFields(ctx, 0)
-	if err != nil {
-		return nil, err
+	f, err := s.st.UserField(ctx, id)
+	if isNotFound(err) {
+		return nil, ufErr("You are not allowed to view custom field settings: field %d not found", id)
 	}
-	for _, f := range all {
-		if f.ID == id {
-			return f, nil
-		}
-	}
-	return nil, ufErr("You are not allowed to view custom field settings: field %d not found", id)
+	return f, err
 }
 
 // ListUserFields lists custom fields matching equality filters on the wire names
@@ -224,16 +219,14 @@ func (s *Service) ListUserFields(ctx context.Context, filter *params.Object) ([]
 
 func (s *Service) changeUserField(ctx context.Context, id int64, fn func(tx *store.Tx, rec *store.UserFieldRecord) error) error {
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		all, err := tx.UserFields(ctx, 0)
+		f, err := tx.UserField(ctx, id)
+		if isNotFound(err) {
+			return ufErr("You cannot change the settings of the user field: field %d not found", id)
+		}
 		if err != nil {
 			return err
 		}
-		for _, f := range all {
-			if f.ID == id {
-				return fn(tx, f)
-			}
-		}
-		return ufErr("You cannot change the settings of the user field: field %d not found", id)
+		return fn(tx, f)
 	})
 	if err == nil {
 		s.forgetTypes()

@@ -111,6 +111,24 @@ func (tx *Tx) DeleteEnum(ctx context.Context, id int64) error {
 	return tx.deleteRow(ctx, "crm_user_field_enums", id)
 }
 
+// UserField reads one custom field with its enumeration items.
+func (c conn) UserField(ctx context.Context, id int64) (*UserFieldRecord, error) {
+	var etid int64
+	if err := c.queryRow(ctx, `SELECT entity_type_id FROM crm_user_fields WHERE id = ?`, id).Scan(&etid); err != nil {
+		return nil, errNoRows(err)
+	}
+	all, err := c.UserFields(ctx, etid)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range all {
+		if f.ID == id {
+			return f, nil
+		}
+	}
+	return nil, ErrNotFound
+}
+
 // UserFields lists the custom fields of a type (all types when entityTypeID is 0), by
 // sort then id, with their enumeration items.
 func (c conn) UserFields(ctx context.Context, entityTypeID int64) ([]*UserFieldRecord, error) {
