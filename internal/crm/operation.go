@@ -628,13 +628,12 @@ func (op *operation) writeStageCounts(ctx context.Context, tx *store.Tx, topic s
 		}
 		return slots[i].stage < slots[j].stage
 	})
-	for _, k := range slots {
+	rows := make([]store.StageCountDelta, len(slots))
+	for i, k := range slots {
 		d := deltas[k]
-		if err := tx.AddToStageCount(ctx, op.t.EntityTypeID, k.cat, k.stage, d.items, d.amount); err != nil {
-			return err
-		}
+		rows[i] = store.StageCountDelta{CategoryID: k.cat, StageID: k.stage, Items: d.items, Amount: d.amount}
 	}
-	return nil
+	return tx.AddToStageCounts(ctx, op.t.EntityTypeID, rows)
 }
 
 // isEmptyRequired: a required field holds nothing (nil, an empty text or list).

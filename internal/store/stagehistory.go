@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"smartcrm/internal/crm/field"
@@ -105,11 +106,33 @@ type StageCount struct {
 	Amount  float64
 }
 
-// AddToStageCount moves a stage's counters by the given deltas.
-func (tx *Tx) AddToStageCount(ctx context.Context, entityTypeID, categoryID int64, stageID string, items int64, amount float64) error {
-	_, err := tx.exec(ctx, `INSERT INTO crm_stage_counts (entity_type_id, category_id, stage_id, items, amount) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (entity_type_id, category_id, stage_id) DO UPDATE SET items = crm_stage_counts.items + excluded.items, amount = crm_stage_counts.amount + excluded.amount`,
-		entityTypeID, categoryID, stageID, items, amount)
+// StageCountDelta moves one stage's counters.
+type StageCountDelta struct {
+	CategoryID int64
+	StageID    string
+	Items      int64
+	Amount     float64
+}
+
+// AddToStageCounts applies counter deltas in one statement, rows in the order given
+// (PostgreSQL locks them in that order; callers sort them so that concurrent changes
+// cannot deadlock). Each (funnel, stage) may appear once.
+func (tx *Tx) AddToStageCounts(ctx context.Context, entityTypeID int64, deltas []StageCountDelta) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO crm_stage_counts (entity_type_id, category_id, stage_id, items, amount) VALUES `)
+	args := make([]any, 0, len(deltas)*5)
+	for i, d := range deltas {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?)")
+		args = append(args, entityTypeID, d.CategoryID, d.StageID, d.Items, d.Amount)
+	}
+	b.WriteString(` ON CONFLICT (entity_type_id, category_id, stage_id) DO UPDATE SET items = crm_stage_counts.items + excluded.items, amount = crm_stage_counts.amount + excluded.amount`)
+	_, err := tx.exec(ctx, b.String(), args...)
 	return err
 }
 
