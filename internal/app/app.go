@@ -141,6 +141,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if a.Config.Pprof != "" {
 		go a.servePprof()
 	}
+	go a.sweepFiles(ctx)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -178,5 +179,23 @@ func (a *App) servePprof() {
 	srv := &http.Server{Addr: a.Config.Pprof, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
 		a.Log.Error("pprof listener", "err", err)
+	}
+}
+
+// sweepFiles removes unused file contents every hour while the server runs.
+func (a *App) sweepFiles(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.CRM.SweepFiles(ctx); err != nil {
+				a.Log.Warn("sweeping unused files", "err", err)
+			} else if n > 0 {
+				a.Log.Info("swept unused files", "removed", n)
+			}
+		}
 	}
 }

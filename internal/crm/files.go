@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"errors"
+	"time"
 
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/store"
@@ -115,4 +116,20 @@ func (op *operation) resolveFiles(ctx context.Context, tx *store.Tx, patch map[*
 		}
 	}
 	return out, added, nil
+}
+
+// blobMinAge protects blobs written for changes that have not committed yet.
+const blobMinAge = time.Hour
+
+// SweepFiles deletes stored file contents that no file record uses any more (replaced or
+// cleared files, uploads of changes that rolled back). It returns how many it removed.
+func (s *Service) SweepFiles(ctx context.Context) (int, error) {
+	if s.Files == nil {
+		return 0, nil
+	}
+	used, err := s.st.FileHashes(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return s.Files.Sweep(used, blobMinAge)
 }

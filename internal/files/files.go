@@ -41,7 +41,9 @@ func (s *Store) Save(data []byte) (string, error) {
 	hash := hex.EncodeToString(sum[:])
 	path := s.Path(hash)
 	if _, err := os.Stat(path); err == nil {
-		return hash, nil
+		// Mark it fresh: Sweep spares recent blobs, and a transaction is about to use it.
+		now := time.Now()
+		return hash, os.Chtimes(path, now, now)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", err
@@ -126,4 +128,33 @@ func (s *Store) Handler(lookup Lookup) http.Handler {
 		w.Header().Set("Content-Type", ctype)
 		http.ServeContent(w, r, "", time.Time{}, f)
 	})
+}
+
+// Sweep deletes blobs that no record uses and that are older than minAge. Blobs are
+// written before their record's transaction commits, so minAge must comfortably exceed
+// any transaction; Save refreshes a reused blob's time for the same reason. It returns
+// how many blobs it removed.
+func (s *Store) Sweep(used map[string]bool, minAge time.Duration) (int, error) {
+	removed := 0
+	cutoff := time.Now().Add(-minAge)
+	err := filepath.WalkDir(s.dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() || used[d.Name()] || len(d.Name()) != 64 {
+			return nil // not a blob (temporary uploads have other names) or still in use
+		}
+		info, err := d.Info()
+		if err != nil || info.ModTime().After(cutoff) {
+			return nil
+		}
+		if err := os.Remove(path); err == nil {
+			removed++
+		}
+		return nil
+	})
+	return removed, err
 }

@@ -1,10 +1,13 @@
 package rest_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -553,4 +556,49 @@ func TestUserFieldListLanguage(t *testing.T) {
 	if apitest.Str(s.MustOK("userfieldconfig.get", map[string]any{"moduleId": "crm", "id": apitest.Str(rows[0], "id")}), "field.editFormLabel.de") != "Betrag" {
 		t.Errorf("get keeps every language")
 	}
+}
+
+// ageBlobs makes every stored file content look two hours old.
+func ageBlobs(t *testing.T, dir string) {
+	t.Helper()
+	old := time.Now().Add(-2 * time.Hour)
+	_ = filepath.WalkDir(filepath.Join(dir, "files"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			_ = os.Chtimes(p, old, old)
+		}
+		return nil
+	})
+}
+
+// Contents no record uses are swept; used ones stay, and content uploaded again is
+// fresh again and spared.
+func TestSweepUnusedFiles(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		etid := newType(s, nil)
+		addField(s, map[string]any{"fieldName": "UF_CRM_1_DOC", "userTypeId": "file"})
+		id := apitest.Int(s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Doc": []any{"a.txt", b64("first")}}}), "item.id")
+		res := s.MustOK("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"ufCrm1Doc": []any{"b.txt", b64("second")}}})
+		current := apitest.Str(res, "item.ufCrm1Doc.url")
+		ctx := context.Background()
+
+		ageBlobs(t, s.App.Config.DataDir)
+		n, err := s.App.CRM.SweepFiles(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("swept %d (%v), want the replaced content only", n, err)
+		}
+		if code, body := download(t, current); code != 200 || body != "second" {
+			t.Errorf("the current file after a sweep: %d %q", code, body)
+		}
+		// An orphan whose content is uploaded again is marked fresh and kept.
+		s.MustOK("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"ufCrm1Doc": ""}})
+		ageBlobs(t, s.App.Config.DataDir)
+		res = s.MustOK("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"ufCrm1Doc": []any{"again.txt", b64("second")}}})
+		if n, _ := s.App.CRM.SweepFiles(ctx); n != 0 {
+			t.Errorf("swept %d blobs in use", n)
+		}
+		if code, body := download(t, apitest.Str(res, "item.ufCrm1Doc.url")); code != 200 || body != "second" {
+			t.Errorf("re-uploaded content: %d %q", code, body)
+		}
+	})
 }

@@ -57,6 +57,24 @@ func (c conn) File(ctx context.Context, id int64) (*FileRecord, error) {
 	return &f, errNoRows(err)
 }
 
+// FileHashes returns the hash of every recorded file: the blobs still in use.
+func (c conn) FileHashes(ctx context.Context) (map[string]bool, error) {
+	rows, err := c.query(ctx, `SELECT DISTINCT sha256 FROM crm_files`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		out[h] = true
+	}
+	return out, rows.Err()
+}
+
 // SigningKey returns this installation's key for download links, made on first use.
 func (s *Store) SigningKey(ctx context.Context) ([]byte, error) {
 	var value string
