@@ -445,3 +445,24 @@ func requireAdmin(actor Actor) error {
 	}
 	return nil
 }
+
+// AllTypes lists every smart process, by entityTypeId.
+func (s *Service) AllTypes(ctx context.Context) ([]*Type, error) {
+	where, ord, err := parseCatalogQuery(store.TypeColumns(), "entityTypeId", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.st.ListTypes(ctx, where, ord, store.Page{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Type, 0, len(recs))
+	for _, r := range recs {
+		t, err := typeFromRecord(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}

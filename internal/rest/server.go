@@ -68,6 +68,7 @@ func New(svc *crm.Service, auth *access.Webhooks, log *slog.Logger, metrics *Met
 	s.registerStageHistory()
 	s.registerStageMethods()
 	s.registerUserFields()
+	s.registerEnums()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }

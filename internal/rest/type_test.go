@@ -189,3 +189,19 @@ func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
+
+func TestEnumOwnerType(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		newType(s, map[string]any{"title": "Equipment purchase", "entityTypeId": 177})
+		rows := s.MustOK("crm.enum.ownertype", nil).([]any)
+		if len(rows) != 11 || apitest.Int(rows[0], "ID") != 1 || apitest.Str(rows[1], "SYMBOL_CODE") != "DEAL" {
+			t.Fatalf("owner types: %v", rows)
+		}
+		spa := rows[10]
+		if apitest.Int(spa, "ID") != 177 || apitest.Str(spa, "NAME") != "Equipment purchase" ||
+			apitest.Str(spa, "SYMBOL_CODE") != "DYNAMIC_177" || apitest.Str(spa, "SYMBOL_CODE_SHORT") != "Tb1" {
+			t.Errorf("smart process row: %v", spa)
+		}
+	})
+}
