@@ -96,6 +96,11 @@ func (s *Service) loadType(ctx context.Context, q typeReader, id int64, byEntity
 	if t.userFields, err = q.UserFields(ctx, t.EntityTypeID); err != nil {
 		return nil, err
 	}
+	edges, err := q.TypeEdges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t.Relations = relationsOf(t, edges)
 	t.buildFields()
 	s.linkFileFields(t)
 	return t, nil
@@ -127,6 +132,7 @@ type typeReader interface {
 	StagesOfType(ctx context.Context, entityTypeID int64) ([]*store.StageRecord, error)
 	StageRequirements(ctx context.Context, entityTypeID int64) ([]store.StageRequirement, error)
 	UserFields(ctx context.Context, entityTypeID int64) ([]*store.UserFieldRecord, error)
+	TypeEdges(ctx context.Context) ([]store.TypeEdge, error)
 }
 
 // forgetTypes drops cached types after a registry change.

@@ -82,6 +82,9 @@ func (s *Service) AddType(ctx context.Context, actor Actor, in *params.Object) (
 				return err
 			}
 			t.ID = rec.ID
+			if err := tx.ReplaceTypeEdges(ctx, t.EntityTypeID, edgesOf(t)); err != nil {
+				return err
+			}
 			t.buildFields()
 			if err := tx.CreateItemTable(ctx, t.EntityTypeID, itemColumns(t.fields), itemIndexes); err != nil {
 				return fmt.Errorf("creating the items table: %w", err)
@@ -158,6 +161,12 @@ func (s *Service) UpdateType(ctx context.Context, actor Actor, id int64, in *par
 		t.UpdatedBy, t.UpdatedTime = actor.UserID, s.Now()
 		if err := tx.UpdateType(ctx, t.record()); err != nil {
 			return err
+		}
+		if _, given := in.Get("relations"); given {
+			// Replaced wholesale (spec §3.2), on both sides of every edge.
+			if err := tx.ReplaceTypeEdges(ctx, t.EntityTypeID, edgesOf(t)); err != nil {
+				return err
+			}
 		}
 		updated, err = s.loadType(ctx, tx, t.ID, false)
 		return err
@@ -348,6 +357,37 @@ func isSettableFlag(name string) bool {
 		}
 	}
 	return false
+}
+
+// relationsOf is a type's view of the relation edges: its parents are the edges where
+// it is the child, its children those where it is the parent; a client-enabled type
+// also has contacts and companies as predefined parents.
+func relationsOf(t *Type, edges []store.TypeEdge) Relations {
+	r := Relations{Parent: []Relation{}, Child: []Relation{}}
+	for _, e := range edges {
+		if e.Child == t.EntityTypeID {
+			r.Parent = append(r.Parent, Relation{EntityTypeID: e.Parent, IsChildrenListEnabled: e.ChildrenList})
+		}
+		if e.Parent == t.EntityTypeID {
+			r.Child = append(r.Child, Relation{EntityTypeID: e.Child, IsChildrenListEnabled: e.ChildrenList})
+		}
+	}
+	r.Parent = withPredefinedParents(r.Parent, t.Flags["isClientEnabled"])
+	return r
+}
+
+// edgesOf turns a type's relations into edges (predefined ones are derived, not stored).
+func edgesOf(t *Type) []store.TypeEdge {
+	var out []store.TypeEdge
+	for _, p := range t.Relations.Parent {
+		if !p.IsPredefined {
+			out = append(out, store.TypeEdge{Parent: p.EntityTypeID, Child: t.EntityTypeID, ChildrenList: p.IsChildrenListEnabled})
+		}
+	}
+	for _, c := range t.Relations.Child {
+		out = append(out, store.TypeEdge{Parent: t.EntityTypeID, Child: c.EntityTypeID, ChildrenList: c.IsChildrenListEnabled})
+	}
+	return out
 }
 
 func withPredefinedParents(parents []Relation, client bool) []Relation {

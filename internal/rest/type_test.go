@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"smartcrm/internal/apitest"
@@ -202,6 +203,50 @@ func TestEnumOwnerType(t *testing.T) {
 		if apitest.Int(spa, "ID") != 177 || apitest.Str(spa, "NAME") != "Equipment purchase" ||
 			apitest.Str(spa, "SYMBOL_CODE") != "DYNAMIC_177" || apitest.Str(spa, "SYMBOL_CODE_SHORT") != "Tb1" {
 			t.Errorf("smart process row: %v", spa)
+		}
+	})
+}
+
+// A relation is one edge whichever side sets it, and dropping it from either side
+// removes it from both.
+func TestRelationEdgesFromEitherSide(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		projects := s.MustOK("crm.type.add", map[string]any{"fields": map[string]any{"title": "Projects"}})
+		pid, petid := apitest.Int(projects, "type.id"), apitest.Int(projects, "type.entityTypeId")
+		tasks := s.MustOK("crm.type.add", map[string]any{"fields": map[string]any{"title": "Tasks",
+			"relations": map[string]any{"parent": []any{map[string]any{"entityTypeId": petid, "isChildrenListEnabled": "true"}}}}})
+		tid, tetid := apitest.Int(tasks, "type.id"), apitest.Int(tasks, "type.entityTypeId")
+
+		relations := func(id int64, side string) string {
+			var out []string
+			for _, r := range apitest.Path(s.MustOK("crm.type.get", map[string]any{"id": id}), "type.relations."+side).([]any) {
+				out = append(out, fmt.Sprintf("%d/%s", apitest.Int(r, "entityTypeId"), apitest.Str(r, "isChildrenListEnabled")))
+			}
+			return fmt.Sprint(out)
+		}
+		if got := relations(pid, "child"); got != fmt.Sprintf("[%d/Y]", tetid) {
+			t.Errorf("the parent sees its child: %s", got)
+		}
+		// Dropped from the parent's side: gone from the child's side too.
+		s.MustOK("crm.type.update", map[string]any{"id": pid, "fields": map[string]any{"relations": map[string]any{"parent": []any{}, "child": []any{}}}})
+		if got := relations(tid, "parent"); got != "[]" {
+			t.Errorf("the child still sees the dropped parent: %s", got)
+		}
+		// Set again from the parent's side: the child sees it.
+		s.MustOK("crm.type.update", map[string]any{"id": pid, "fields": map[string]any{"relations": map[string]any{"child": []any{map[string]any{"entityTypeId": tetid}}}}})
+		if got := relations(tid, "parent"); got != fmt.Sprintf("[%d/N]", petid) {
+			t.Errorf("set from the parent's side: %s", got)
+		}
+		// Updating other settings leaves relations alone.
+		s.MustOK("crm.type.update", map[string]any{"id": tid, "fields": map[string]any{"title": "Project tasks"}})
+		if got := relations(tid, "parent"); got != fmt.Sprintf("[%d/N]", petid) {
+			t.Errorf("after an unrelated update: %s", got)
+		}
+		// Deleting a type removes its edges.
+		s.MustOK("crm.type.delete", map[string]any{"id": tid})
+		if got := relations(pid, "child"); got != "[]" {
+			t.Errorf("edges of a deleted type remain: %s", got)
 		}
 	})
 }

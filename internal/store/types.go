@@ -132,6 +132,9 @@ func (tx *Tx) DeleteType(ctx context.Context, t *TypeRecord) error {
 	if err := tx.DeleteTypeHistory(ctx, t.EntityTypeID); err != nil {
 		return err
 	}
+	if err := tx.DeleteTypeEdges(ctx, t.EntityTypeID); err != nil {
+		return err
+	}
 	if _, err := tx.exec(ctx, `DELETE FROM crm_user_field_enums WHERE field_id IN (SELECT id FROM crm_user_fields WHERE entity_type_id = ?)`, t.EntityTypeID); err != nil {
 		return err
 	}
