@@ -36,6 +36,8 @@ type Field struct {
 	// user is the registry row of a custom field (nil for system fields).
 	user   *store.UserFieldRecord
 	labels ufLabels
+	// parentType is the entity type a parentId{N} field links to (0 for other fields).
+	parentType int64
 	// defaultValue gives a custom field's value on add when the client sends none
 	// (its DEFAULT_VALUE setting, or the default list item); nil when there is none.
 	defaultValue func(now time.Time) any
@@ -144,6 +146,7 @@ func (t *Type) buildFields() {
 				all = append(all, uf)
 			}
 		}
+		all = append(all, t.parentFields()...)
 	}
 	fs = all
 	t.fields = fs
@@ -162,7 +165,8 @@ var ufMarker = &Field{}
 func itemColumns(fs []*Field) []store.Column {
 	var cols []store.Column
 	for _, f := range fs {
-		if f.Column != "" && f.Column != "id" {
+		// Custom fields and parent links get their columns when they are added.
+		if f.Column != "" && f.Column != "id" && f.user == nil && f.parentType == 0 {
 			cols = append(cols, f.storageColumn())
 		}
 	}
@@ -258,4 +262,26 @@ func labelOr(m map[string]string, fallback string) string {
 		return s
 	}
 	return fallback
+}
+
+// parentFields are the parentId{N} fields of the type's parent relations (spec §4.3):
+// the parent item's id, in a column of this type's table.
+func (t *Type) parentFields() []*Field {
+	var out []*Field
+	for _, r := range t.Relations.Parent {
+		if r.IsPredefined {
+			continue // contacts and companies come as contactIds and companyId
+		}
+		p := r.EntityTypeID
+		title := t.parentTitles[p]
+		if title == "" {
+			title = fmt.Sprintf("Parent (%d)", p)
+		}
+		out = append(out, &Field{
+			Name: fmt.Sprintf("parentId%d", p), Upper: fmt.Sprintf("PARENT_ID_%d", p), Column: store.LinkColumn(p),
+			Type: field.Integer{TypeName: "crm_entity", Positive: true}, Title: title,
+			Settings: jsonx.Map{{K: "parentEntityTypeId", V: p}}, parentType: p,
+		})
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"time"
 
@@ -34,6 +35,11 @@ const (
 	topicUpdate = "item.update"
 	topicDelete = "item.delete"
 )
+
+// parentKeyPattern matches parent link keys (parentId2, PARENT_ID_1032): one for a type
+// that is not a parent is refused, not ignored like other unknown keys, since the
+// client clearly meant a link.
+var parentKeyPattern = regexp.MustCompile(`^(?i:parentId|PARENT_ID_)[0-9]+$`)
 
 // maxConflictRetries bounds how often an update is redone when a concurrent writer
 // changed the item between our read and our write.
@@ -139,36 +145,7 @@ func (s *Service) UpdateItem(ctx context.Context, actor Actor, etid, id int64, i
 	}
 	for attempt := 0; ; attempt++ {
 		op := &operation{s: s, actor: actor, t: t, now: s.Now()}
-		err = s.st.InTx(ctx, func(tx *store.Tx) error {
-			if err := op.load(ctx, tx, id); err != nil {
-				return err
-			}
-			resolved, _, err := op.resolveFiles(ctx, tx, patch, id)
-			if err != nil {
-				return err
-			}
-			op.after = op.before.clone()
-			if err := op.applyLogic(resolved); err != nil {
-				return err
-			}
-			if len(op.changed) == 0 {
-				return nil // nothing changed: nothing is written, nothing fires
-			}
-			if err := op.validate(); err != nil {
-				return err
-			}
-			if err := op.checkStageRequirements(); err != nil {
-				return err
-			}
-			op.after.values["updatedBy"] = actor.UserID
-			op.after.values["updatedTime"] = op.now
-			cols, vals := op.changedColumns()
-			if err := tx.UpdateItem(ctx, t.EntityTypeID, id, op.before.Version, cols, vals); err != nil {
-				return err
-			}
-			op.after.Version = op.before.Version + 1
-			return op.writeDerived(ctx, tx, topicUpdate)
-		})
+		err = s.st.InTx(ctx, func(tx *store.Tx) error { return op.update(ctx, tx, id, patch) })
 		if errors.Is(err, store.ErrConflict) {
 			if attempt < maxConflictRetries {
 				continue // someone changed the item meanwhile: apply the patch to the new state
@@ -185,15 +162,84 @@ func (s *Service) UpdateItem(ctx context.Context, actor Actor, etid, id int64, i
 	}
 }
 
+// update applies a parsed patch to item id inside tx: the update steps of the write
+// path, also used where another change implies this one (unlinking children).
+func (op *operation) update(ctx context.Context, tx *store.Tx, id int64, patch map[*Field]any) error {
+	if err := op.load(ctx, tx, id); err != nil {
+		return err
+	}
+	resolved, _, err := op.resolveFiles(ctx, tx, patch, id)
+	if err != nil {
+		return err
+	}
+	op.after = op.before.clone()
+	if err := op.applyLogic(resolved); err != nil {
+		return err
+	}
+	if len(op.changed) == 0 {
+		return nil // nothing changed: nothing is written, nothing fires
+	}
+	if err := op.validate(); err != nil {
+		return err
+	}
+	if err := op.checkStageRequirements(); err != nil {
+		return err
+	}
+	op.after.values["updatedBy"] = op.actor.UserID
+	op.after.values["updatedTime"] = op.now
+	cols, vals := op.changedColumns()
+	if err := tx.UpdateItem(ctx, op.t.EntityTypeID, id, op.before.Version, cols, vals); err != nil {
+		return err
+	}
+	op.after.Version = op.before.Version + 1
+	return op.writeDerived(ctx, tx, topicUpdate)
+}
+
+// unlinkChildren clears the links of a deleted item's children, each through the update
+// steps, in the deletion's transaction: the children stay, with a history of the change.
+// It returns the child types it changed.
+func (s *Service) unlinkChildren(ctx context.Context, tx *store.Tx, actor Actor, t *Type, id int64) ([]int64, error) {
+	children, err := s.childTypes(ctx, tx, t.EntityTypeID)
+	if err != nil {
+		return nil, err
+	}
+	var touched []int64
+	for _, ct := range children {
+		link, ok := ct.FieldByName(fmt.Sprintf("parentId%d", t.EntityTypeID))
+		if !ok {
+			continue
+		}
+		ids, err := tx.ChildIDs(ctx, ct.EntityTypeID, t.EntityTypeID, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, cid := range ids {
+			op := &operation{s: s, actor: actor, t: ct, now: s.Now()}
+			if err := op.update(ctx, tx, cid, map[*Field]any{link: nil}); err != nil {
+				return nil, err
+			}
+		}
+		if len(ids) > 0 {
+			touched = append(touched, ct.EntityTypeID)
+		}
+	}
+	return touched, nil
+}
+
 // DeleteItem removes an item.
 func (s *Service) DeleteItem(ctx context.Context, actor Actor, etid, id int64) error {
 	t, err := s.itemType(ctx, etid)
 	if err != nil {
 		return err
 	}
+	var touched []int64
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		op := &operation{s: s, actor: actor, t: t, now: s.Now()}
 		if err := op.load(ctx, tx, id); err != nil {
+			return err
+		}
+		var err error
+		if touched, err = s.unlinkChildren(ctx, tx, actor, t, id); err != nil {
 			return err
 		}
 		if err := tx.DeleteItem(ctx, t.EntityTypeID, id); err != nil {
@@ -207,6 +253,9 @@ func (s *Service) DeleteItem(ctx context.Context, actor Actor, etid, id int64) e
 	})
 	if err == nil {
 		s.counts.changed(t.EntityTypeID)
+		for _, c := range touched {
+			s.counts.changed(c)
+		}
 	}
 	return err
 }
@@ -239,6 +288,10 @@ func (op *operation) readInput(in *params.Object, adding bool) (map[*Field]any, 
 	patch := map[*Field]any{}
 	for _, key := range in.Keys() {
 		f, ok := op.t.FieldByName(key)
+		if !ok && parentKeyPattern.MatchString(key) {
+			return nil, &Error{Kind: ErrInvalidValue, Field: key,
+				Msg: fmt.Sprintf("Invalid value for field %q: that type is not a parent of %q (see the type's relations)", key, op.t.Title)}
+		}
 		if !ok || f.ReadOnly || f.Column == "" || !op.t.Enabled(f) || (!adding && f.Immutable) {
 			continue
 		}
@@ -447,6 +500,17 @@ func elements(v any) []any {
 }
 
 func (op *operation) checkReference(ctx context.Context, f *Field, v any) error {
+	if f.parentType != 0 {
+		id, _ := v.(int64)
+		ok, err := op.s.itemExists(ctx, f.parentType, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return invalidValue(f, fmt.Errorf("the parent item %d does not exist", id))
+		}
+		return nil
+	}
 	typ := f.Type
 	if m, ok := typ.(field.Multiple); ok {
 		typ = m.Elem

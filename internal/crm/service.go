@@ -101,9 +101,40 @@ func (s *Service) loadType(ctx context.Context, q typeReader, id int64, byEntity
 		return nil, err
 	}
 	t.Relations = relationsOf(t, edges)
+	t.parentTitles = map[int64]string{}
+	for _, r := range t.Relations.Parent {
+		if name, ok := standardTypes[r.EntityTypeID]; ok {
+			t.parentTitles[r.EntityTypeID] = name
+		} else if p, err := q.GetType(ctx, r.EntityTypeID, true); err == nil {
+			t.parentTitles[r.EntityTypeID] = p.Title
+		}
+	}
 	t.buildFields()
 	s.linkFileFields(t)
 	return t, nil
+}
+
+// childTypes lists the smart processes whose items may have an item of etid as parent.
+func (s *Service) childTypes(ctx context.Context, q typeReader, etid int64) ([]*Type, error) {
+	edges, err := q.TypeEdges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Type
+	for _, e := range edges {
+		if e.Parent != etid {
+			continue
+		}
+		c, err := s.loadType(ctx, q, e.Child, true)
+		if KindOf(err) == ErrTypeNotFound {
+			continue // a standard type: no table yet
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // linkFileFields gives file fields the signer of their download links.

@@ -32,6 +32,7 @@ type Type struct {
 	stages       []*store.StageRecord
 	requirements []store.StageRequirement
 	userFields   []*store.UserFieldRecord
+	parentTitles map[int64]string // titles of parent types, for parentId{N} fields
 }
 
 // Relation links this type with another one (spec §3.1).

@@ -66,6 +66,10 @@ func (s *Service) AddType(ctx context.Context, actor Actor, in *params.Object) (
 	// with the next number.
 	for attempt := 0; attempt < 5; attempt++ {
 		err := s.st.InTx(ctx, func(tx *store.Tx) error {
+			before, err := tx.TypeEdges(ctx)
+			if err != nil {
+				return err
+			}
 			if !explicitID {
 				max, err := tx.MaxEntityTypeID(ctx)
 				if err != nil {
@@ -90,6 +94,9 @@ func (s *Service) AddType(ctx context.Context, actor Actor, in *params.Object) (
 				return fmt.Errorf("creating the items table: %w", err)
 			}
 			if _, err := addCategory(ctx, tx, t.EntityTypeID, "General", 500, true); err != nil {
+				return err
+			}
+			if err := syncLinkColumns(ctx, tx, before); err != nil {
 				return err
 			}
 			loaded, err := s.loadType(ctx, tx, t.ID, false)
@@ -164,7 +171,14 @@ func (s *Service) UpdateType(ctx context.Context, actor Actor, id int64, in *par
 		}
 		if _, given := in.Get("relations"); given {
 			// Replaced wholesale (spec §3.2), on both sides of every edge.
+			before, err := tx.TypeEdges(ctx)
+			if err != nil {
+				return err
+			}
 			if err := tx.ReplaceTypeEdges(ctx, t.EntityTypeID, edgesOf(t)); err != nil {
+				return err
+			}
+			if err := syncLinkColumns(ctx, tx, before); err != nil {
 				return err
 			}
 		}
@@ -195,10 +209,17 @@ func (s *Service) DeleteType(ctx context.Context, actor Actor, id int64, byEntit
 		if has {
 			return newErr(ErrHasItems, "You cannot delete an entity type that has elements")
 		}
+		before, err := tx.TypeEdges(ctx)
+		if err != nil {
+			return err
+		}
 		if err := tx.DropItemTable(ctx, t.EntityTypeID); err != nil {
 			return err
 		}
-		return tx.DeleteType(ctx, t.record())
+		if err := tx.DeleteType(ctx, t.record()); err != nil {
+			return err
+		}
+		return syncLinkColumns(ctx, tx, before)
 	})
 	if err == nil {
 		s.forgetTypes()
@@ -505,4 +526,60 @@ func (s *Service) AllTypes(ctx context.Context) ([]*Type, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// syncLinkColumns makes the child tables' link columns follow the edges: a column for
+// every edge whose child is a smart process, none for edges that are gone (their links
+// go with the column). Children of standard types get theirs once those have tables.
+func syncLinkColumns(ctx context.Context, tx *store.Tx, before []store.TypeEdge) error {
+	after, err := tx.TypeEdges(ctx)
+	if err != nil {
+		return err
+	}
+	key := func(e store.TypeEdge) [2]int64 { return [2]int64{e.Parent, e.Child} }
+	was, is := map[[2]int64]bool{}, map[[2]int64]bool{}
+	for _, e := range before {
+		was[key(e)] = true
+	}
+	for _, e := range after {
+		is[key(e)] = true
+	}
+	hasTable := func(etid int64) (bool, error) {
+		if _, err := tx.GetType(ctx, etid, true); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return false, nil
+			}
+			return false, err
+		}
+		return true, nil
+	}
+	for _, e := range before {
+		if is[key(e)] {
+			continue
+		}
+		if ok, err := hasTable(e.Child); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := tx.DropLinkColumn(ctx, e.Child, e.Parent); err != nil {
+			return err
+		}
+	}
+	for _, e := range after {
+		if was[key(e)] {
+			continue
+		}
+		if ok, err := hasTable(e.Child); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := tx.AddLinkColumn(ctx, e.Child, e.Parent); err != nil {
+			return err
+		}
+	}
+	return nil
 }

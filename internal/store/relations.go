@@ -1,6 +1,11 @@
 package store
 
-import "context"
+import (
+	"context"
+	"strconv"
+
+	"smartcrm/internal/crm/field"
+)
 
 // TypeEdge is a relation between two types: items of Child may have a parent item of
 // Parent.
@@ -49,4 +54,48 @@ ON CONFLICT (parent_entity_type_id, child_entity_type_id) DO UPDATE SET children
 func (tx *Tx) DeleteTypeEdges(ctx context.Context, entityTypeID int64) error {
 	_, err := tx.exec(ctx, `DELETE FROM crm_type_relations WHERE parent_entity_type_id = ? OR child_entity_type_id = ?`, entityTypeID, entityTypeID)
 	return err
+}
+
+// LinkColumn is the column of a child type's table that holds its parent item of a
+// parent type. Built from integers: never from request text.
+func LinkColumn(parentEntityTypeID int64) string {
+	return "parent_id_" + strconv.FormatInt(parentEntityTypeID, 10)
+}
+
+// AddLinkColumn gives a child type's table the column (and index) for parents of a type.
+func (tx *Tx) AddLinkColumn(ctx context.Context, childEntityTypeID, parentEntityTypeID int64) error {
+	table, col := ItemTable(childEntityTypeID), LinkColumn(parentEntityTypeID)
+	if _, err := tx.exec(ctx, "ALTER TABLE "+table+" ADD COLUMN "+col+" "+tx.d.columnType(field.StorageInt)); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, "CREATE INDEX "+table+"_"+col+" ON "+table+" ("+col+", id)")
+	return err
+}
+
+// DropLinkColumn removes that column with its links.
+func (tx *Tx) DropLinkColumn(ctx context.Context, childEntityTypeID, parentEntityTypeID int64) error {
+	table, col := ItemTable(childEntityTypeID), LinkColumn(parentEntityTypeID)
+	if _, err := tx.exec(ctx, "DROP INDEX IF EXISTS "+table+"_"+col); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, "ALTER TABLE "+table+" DROP COLUMN "+col)
+	return err
+}
+
+// ChildIDs lists the items of a child type linked to a parent item.
+func (c conn) ChildIDs(ctx context.Context, childEntityTypeID, parentEntityTypeID, parentID int64) ([]int64, error) {
+	rows, err := c.query(ctx, "SELECT id FROM "+ItemTable(childEntityTypeID)+" WHERE "+LinkColumn(parentEntityTypeID)+" = ? ORDER BY id", parentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
