@@ -229,3 +229,26 @@ func parseCatalogQuery(cols []query.Field, idName string, filter, order any) (qu
 	idf, _ := resolve(idName)
 	return where, append(ord, query.Order{Field: idf}), nil
 }
+
+// Children lists the newest items (at most PageSize) that have item id of type etid as
+// their parent, across every child type.
+func (s *Service) Children(ctx context.Context, etid, id int64) ([]store.ChildRef, error) {
+	if _, err := s.itemType(ctx, etid); err != nil {
+		return nil, err
+	}
+	if ok, err := s.itemExists(ctx, etid, id); err != nil || !ok {
+		if err == nil {
+			err = newErr(ErrItemNotFound, "Item not found")
+		}
+		return nil, err
+	}
+	children, err := s.childTypes(ctx, s.st, etid)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(children))
+	for i, c := range children {
+		ids[i] = c.EntityTypeID
+	}
+	return s.st.Children(ctx, ids, etid, id, PageSize)
+}

@@ -16,6 +16,8 @@ func (s *Server) registerItems() {
 		"crm.item.list":   (*Server).itemList,
 		"crm.item.delete": (*Server).itemDelete,
 		"crm.item.fields": (*Server).itemFields,
+		// Our own: the linked-items list of an item's card.
+		"smartcrm.item.children": (*Server).itemChildren,
 	} {
 		s.register(name, method{fn: fn, family: familyItem})
 	}
@@ -129,4 +131,23 @@ func (s *Server) itemFields(c *Call) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Result: jsonx.Map{{K: "fields", V: t.FieldsWire()}}}, nil
+}
+
+// itemChildren answers {children: [{entityTypeId, id, title, createdTime}]}, newest
+// first, at most 50, across every type whose items can have this item as parent.
+func (s *Server) itemChildren(c *Call) (*Result, error) {
+	etid, id, err := itemIDs(c, true)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := s.crm.Children(c.Ctx, etid, id)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]jsonx.Map, len(refs))
+	for i, r := range refs {
+		rows[i] = jsonx.Map{{K: "entityTypeId", V: r.EntityTypeID}, {K: "id", V: r.ID}, {K: "title", V: r.Title},
+			{K: "createdTime", V: r.CreatedTime.Format(wireTime)}}
+	}
+	return &Result{Result: jsonx.Map{{K: "children", V: rows}}}, nil
 }

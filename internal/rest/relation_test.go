@@ -89,3 +89,38 @@ func TestParentLinks(t *testing.T) {
 		s.MustOK("crm.item.delete", map[string]any{"entityTypeId": tasks, "id": t1})
 	})
 }
+
+// The children of an item across child types, newest first, in one list.
+func TestChildrenList(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		deals := newType(s, map[string]any{"title": "Orders"})
+		visits := newType(s, map[string]any{"title": "Visits", "relations": map[string]any{"parent": []any{map[string]any{"entityTypeId": deals}}}})
+		claims := newType(s, map[string]any{"title": "Claims", "relations": map[string]any{"parent": []any{map[string]any{"entityTypeId": deals}}}})
+		order := apitest.Int(s.MustOK("crm.item.add", map[string]any{"entityTypeId": deals, "fields": map[string]any{}}), "item.id")
+		other := apitest.Int(s.MustOK("crm.item.add", map[string]any{"entityTypeId": deals, "fields": map[string]any{}}), "item.id")
+		for i := 0; i < 30; i++ {
+			s.MustOK("crm.item.add", map[string]any{"entityTypeId": visits, "fields": map[string]any{"title": fmt.Sprintf("visit %d", i), fmt.Sprintf("parentId%d", deals): order}})
+			s.MustOK("crm.item.add", map[string]any{"entityTypeId": claims, "fields": map[string]any{"title": fmt.Sprintf("claim %d", i), fmt.Sprintf("parentId%d", deals): order}})
+		}
+		s.MustOK("crm.item.add", map[string]any{"entityTypeId": visits, "fields": map[string]any{"title": "elsewhere", fmt.Sprintf("parentId%d", deals): other}})
+		kids := apitest.Path(s.MustOK("smartcrm.item.children", map[string]any{"entityTypeId": deals, "id": order}), "children").([]any)
+		if len(kids) != 50 {
+			t.Fatalf("%d children, want a page of 50", len(kids))
+		}
+		types := map[int64]int{}
+		for _, k := range kids {
+			types[apitest.Int(k, "entityTypeId")]++
+			if apitest.Str(k, "title") == "elsewhere" {
+				t.Errorf("another order's child is listed")
+			}
+		}
+		if types[visits] == 0 || types[claims] == 0 {
+			t.Errorf("children of both types expected: %v", types)
+		}
+		if n := len(apitest.Path(s.MustOK("smartcrm.item.children", map[string]any{"entityTypeId": deals, "id": other}), "children").([]any)); n != 1 {
+			t.Errorf("children of the other order: %d", n)
+		}
+		s.MustFail("smartcrm.item.children", map[string]any{"entityTypeId": deals, "id": 999}, 400, "NOT_FOUND")
+	})
+}

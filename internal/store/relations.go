@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"smartcrm/internal/crm/field"
 )
@@ -96,6 +100,58 @@ func (c conn) ChildIDs(ctx context.Context, childEntityTypeID, parentEntityTypeI
 			return nil, err
 		}
 		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// ChildRef is a child item in a children list.
+type ChildRef struct {
+	EntityTypeID int64
+	ID           int64
+	Title        string
+	CreatedTime  time.Time
+}
+
+// Children lists the newest children of a parent item across child types in one query:
+// each branch reads its child table's (parent_id_P, id) index for at most limit rows,
+// and the union is ordered by creation.
+func (c conn) Children(ctx context.Context, childTypes []int64, parentEntityTypeID, parentID int64, limit int) ([]ChildRef, error) {
+	if len(childTypes) == 0 {
+		return nil, nil
+	}
+	var b strings.Builder
+	var args []any
+	col := LinkColumn(parentEntityTypeID)
+	for i, ct := range childTypes {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&b, "SELECT * FROM (SELECT %d AS etid, id, title, created_time FROM %s WHERE %s = ? ORDER BY id DESC LIMIT ?) b%d",
+			ct, ItemTable(ct), col, i)
+		args = append(args, parentID, limit)
+	}
+	q := "SELECT etid, id, title, created_time FROM (" + b.String() + ") children ORDER BY created_time DESC, id DESC LIMIT ?"
+	args = append(args, limit)
+	rows, err := c.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ChildRef
+	for rows.Next() {
+		var r ChildRef
+		var title sql.NullString
+		created := c.d.scanTarget(field.StorageTime)
+		if err := rows.Scan(&r.EntityTypeID, &r.ID, &title, created); err != nil {
+			return nil, err
+		}
+		v, err := c.d.decode(field.StorageTime, created)
+		if err != nil {
+			return nil, err
+		}
+		r.Title = title.String
+		r.CreatedTime, _ = v.(time.Time)
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }
