@@ -544,42 +544,28 @@ func syncLinkColumns(ctx context.Context, tx *store.Tx, before []store.TypeEdge)
 	for _, e := range after {
 		is[key(e)] = true
 	}
-	hasTable := func(etid int64) (bool, error) {
-		if _, err := tx.GetType(ctx, etid, true); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return false, nil
+	// change runs fn for the edges of list missing from other whose child has a table.
+	change := func(list []store.TypeEdge, other map[[2]int64]bool, fn func(ctx context.Context, child, parent int64) error) error {
+		for _, e := range list {
+			if other[key(e)] {
+				continue
 			}
-			return false, err
-		}
-		return true, nil
-	}
-	for _, e := range before {
-		if is[key(e)] {
-			continue
-		}
-		if ok, err := hasTable(e.Child); err != nil || !ok {
-			if err != nil {
+			if _, err := tx.GetType(ctx, e.Child, true); errors.Is(err, store.ErrNotFound) {
+				continue // a standard type: no table yet
+			} else if err != nil {
 				return err
 			}
-			continue
-		}
-		if err := tx.DropLinkColumn(ctx, e.Child, e.Parent); err != nil {
-			return err
-		}
-	}
-	for _, e := range after {
-		if was[key(e)] {
-			continue
-		}
-		if ok, err := hasTable(e.Child); err != nil || !ok {
-			if err != nil {
+			if err := fn(ctx, e.Child, e.Parent); err != nil {
 				return err
 			}
-			continue
 		}
-		if err := tx.AddLinkColumn(ctx, e.Child, e.Parent); err != nil {
-			return err
-		}
+		return nil
+	}
+	if err := change(before, is, tx.DropLinkColumn); err != nil {
+		return err
+	}
+	if err := change(after, was, tx.AddLinkColumn); err != nil {
+		return err
 	}
 	return nil
 }

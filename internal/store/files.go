@@ -59,20 +59,15 @@ func (c conn) File(ctx context.Context, id int64) (*FileRecord, error) {
 
 // FileHashes returns the hash of every recorded file: the blobs still in use.
 func (c conn) FileHashes(ctx context.Context) (map[string]bool, error) {
-	rows, err := c.query(ctx, `SELECT DISTINCT sha256 FROM crm_files`)
+	hashes, err := queryColumn[string](ctx, c, `SELECT DISTINCT sha256 FROM crm_files`)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, err
-		}
+	out := make(map[string]bool, len(hashes))
+	for _, h := range hashes {
 		out[h] = true
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SigningKey returns this installation's key for download links, made on first use.

@@ -88,20 +88,7 @@ func (tx *Tx) DropLinkColumn(ctx context.Context, childEntityTypeID, parentEntit
 
 // ChildIDs lists the items of a child type linked to a parent item.
 func (c conn) ChildIDs(ctx context.Context, childEntityTypeID, parentEntityTypeID, parentID int64) ([]int64, error) {
-	rows, err := c.query(ctx, "SELECT id FROM "+ItemTable(childEntityTypeID)+" WHERE "+LinkColumn(parentEntityTypeID)+" = ? ORDER BY id", parentID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return queryColumn[int64](ctx, c, "SELECT id FROM "+ItemTable(childEntityTypeID)+" WHERE "+LinkColumn(parentEntityTypeID)+" = ? ORDER BY id", parentID)
 }
 
 // ChildRef is a child item in a children list.

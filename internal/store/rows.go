@@ -244,3 +244,21 @@ func (c conn) exists(ctx context.Context, q string, args ...any) (bool, error) {
 	}
 	return err == nil, err
 }
+
+// queryColumn reads a one-column result into a slice.
+func queryColumn[T any](ctx context.Context, c conn, q string, args ...any) ([]T, error) {
+	rows, err := c.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

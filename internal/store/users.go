@@ -57,18 +57,5 @@ func (c conn) WebhookUser(ctx context.Context, secretHash string) (int64, error)
 
 // WebhookHashes returns the secret hashes of a user's webhooks.
 func (c conn) WebhookHashes(ctx context.Context, userID int64) ([]string, error) {
-	rows, err := c.query(ctx, `SELECT secret_hash FROM webhooks WHERE user_id = ?`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return queryColumn[string](ctx, c, `SELECT secret_hash FROM webhooks WHERE user_id = ?`, userID)
 }
