@@ -115,6 +115,7 @@ func (s *Service) loadType(ctx context.Context, q typeReader, id int64, byEntity
 }
 
 // childTypes lists the smart processes whose items may have an item of etid as parent.
+// Edges are read through q, so a transaction sees its own changes.
 func (s *Service) childTypes(ctx context.Context, q typeReader, etid int64) ([]*Type, error) {
 	edges, err := q.TypeEdges(ctx)
 	if err != nil {
@@ -125,7 +126,8 @@ func (s *Service) childTypes(ctx context.Context, q typeReader, etid int64) ([]*
 		if e.Parent != etid {
 			continue
 		}
-		c, err := s.loadType(ctx, q, e.Child, true)
+		// The cached type: registry changes drop the cache, so it is current.
+		c, err := s.typeByEntityTypeID(ctx, e.Child)
 		if KindOf(err) == ErrTypeNotFound {
 			continue // a standard type: no table yet
 		}
