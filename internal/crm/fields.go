@@ -150,6 +150,12 @@ func (t *Type) buildFields() {
 	}
 	fs = all
 	t.fields = fs
+	t.stored = nil
+	for _, f := range fs {
+		if f.Column != "" && f.Column != "id" {
+			t.stored = append(t.stored, f)
+		}
+	}
 	t.fieldIndex = make(map[string]*Field, len(fs)*2)
 	for _, f := range fs {
 		t.fieldIndex[strings.ToLower(f.Name)] = f

@@ -73,15 +73,8 @@ func isEmptyList(v any) bool {
 }
 
 // stored columns of a type's items: every catalog field with a column except id.
-func (t *Type) storedFields() []*Field {
-	var out []*Field
-	for _, f := range t.fields {
-		if f.Column != "" && f.Column != "id" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
+// The slice is computed once per catalog (buildFields); callers must not modify it.
+func (t *Type) storedFields() []*Field { return t.stored }
 
 // readColumns lists columns to read for the given fields, id and version first.
 func readColumns(fs []*Field) []store.Column {

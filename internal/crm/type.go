@@ -28,6 +28,7 @@ type Type struct {
 
 	fields       []*Field
 	fieldIndex   map[string]*Field // by camel name, upper name and lower-case forms
+	stored       []*Field          // fields with a column, id excepted
 	categories   []*store.CategoryRecord
 	stages       []*store.StageRecord
 	requirements []store.StageRequirement
