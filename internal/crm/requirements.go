@@ -36,14 +36,7 @@ func (s *Service) Requirements(ctx context.Context, etid int64) ([]Requirement, 
 
 // RequireFromStage makes a field required from a stage on, in that stage's funnel.
 func (s *Service) RequireFromStage(ctx context.Context, actor Actor, etid int64, fieldName, stageID string) error {
-	if err := requireAdmin(actor); err != nil {
-		return err
-	}
-	return s.changeFunnels(ctx, etid, func(tx *store.Tx, t *Type) error {
-		f, err := t.requirableField(fieldName)
-		if err != nil {
-			return err
-		}
+	return s.changeRequirement(ctx, actor, etid, fieldName, func(tx *store.Tx, t *Type, f *Field) error {
 		var from *store.StageRecord
 		for _, st := range t.stages {
 			if st.StatusID == stageID {
@@ -62,6 +55,18 @@ func (s *Service) RequireFromStage(ctx context.Context, actor Actor, etid int64,
 
 // DropRequirement makes a field optional again in a funnel.
 func (s *Service) DropRequirement(ctx context.Context, actor Actor, etid, categoryID int64, fieldName string) error {
+	return s.changeRequirement(ctx, actor, etid, fieldName, func(tx *store.Tx, t *Type, f *Field) error {
+		found, err := tx.DeleteStageRequirement(ctx, etid, categoryID, f.Name)
+		if err == nil && !found {
+			err = newErr(ErrItemNotFound, "No rule makes %s required in pipeline %d", f.Name, categoryID)
+		}
+		return err
+	})
+}
+
+// changeRequirement runs a change to a field's rules as an administrator, in the type's
+// funnel transaction, with the field resolved.
+func (s *Service) changeRequirement(ctx context.Context, actor Actor, etid int64, fieldName string, fn func(tx *store.Tx, t *Type, f *Field) error) error {
 	if err := requireAdmin(actor); err != nil {
 		return err
 	}
@@ -70,11 +75,7 @@ func (s *Service) DropRequirement(ctx context.Context, actor Actor, etid, catego
 		if err != nil {
 			return err
 		}
-		found, err := tx.DeleteStageRequirement(ctx, etid, categoryID, f.Name)
-		if err == nil && !found {
-			err = newErr(ErrItemNotFound, "No rule makes %s required in pipeline %d", f.Name, categoryID)
-		}
-		return err
+		return fn(tx, t, f)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"smartcrm/internal/crm/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/store"
 )
@@ -72,11 +73,7 @@ func typeFromRecord(r *store.TypeRecord) (*Type, error) {
 	for k, v := range r.Flags {
 		t.Flags[k] = v == "Y"
 	}
-	if r.Relations != "" {
-		if err := json.Unmarshal([]byte(r.Relations), &t.Relations); err != nil {
-			return nil, fmt.Errorf("type %d relations: %w", r.ID, err)
-		}
-	}
+	// Relations come from the edge table (loadType), not from the type's own row.
 	if r.LinkedUserFields != "" {
 		if err := json.Unmarshal([]byte(r.LinkedUserFields), &t.LinkedUserFields); err != nil {
 			return nil, fmt.Errorf("type %d linked user fields: %w", r.ID, err)
@@ -94,14 +91,6 @@ func (t *Type) record() *store.TypeRecord {
 	for _, f := range store.TypeFlags {
 		r.Flags[f.Wire] = yn(t.Flags[f.Wire])
 	}
-	if t.Relations.Parent == nil {
-		t.Relations.Parent = []Relation{}
-	}
-	if t.Relations.Child == nil {
-		t.Relations.Child = []Relation{}
-	}
-	rel, _ := json.Marshal(t.Relations)
-	r.Relations = string(rel)
 	luf, _ := json.Marshal(t.LinkedUserFields)
 	r.LinkedUserFields = string(luf)
 	return r
@@ -114,7 +103,7 @@ func yn(b bool) string {
 	return "N"
 }
 
-func wireTime(t time.Time) string { return t.In(time.Local).Format("2006-01-02T15:04:05-07:00") }
+func wireTime(t time.Time) string { return t.In(time.Local).Format(field.WireTime) }
 
 // Wire is the type as crm.type.get answers it. full adds what list rows leave out:
 // relations, linked user fields and custom sections (spec §3.2).

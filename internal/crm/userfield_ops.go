@@ -188,14 +188,14 @@ func (s *Service) GetUserField(ctx context.Context, id int64) (*store.UserFieldR
 	return f, err
 }
 
-// ListUserFields lists custom fields matching equality filters on the wire names
-// (entityId, fieldName, userTypeId, …).
-func (s *Service) ListUserFields(ctx context.Context, filter *params.Object) ([]*store.UserFieldRecord, error) {
+// ListUserFields lists custom fields, in their wire form, matching equality filters on
+// the wire names (entityId, fieldName, userTypeId, …).
+func (s *Service) ListUserFields(ctx context.Context, filter *params.Object) ([]jsonx.Map, error) {
 	all, err := s.st.UserFields(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
-	var out []*store.UserFieldRecord
+	var out []jsonx.Map
 	for _, f := range all {
 		wire := s.UserFieldWire(ctx, f)
 		keep := true
@@ -211,7 +211,7 @@ func (s *Service) ListUserFields(ctx context.Context, filter *params.Object) ([]
 			}
 		}
 		if keep {
-			out = append(out, f)
+			out = append(out, wire)
 		}
 	}
 	return out, nil

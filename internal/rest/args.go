@@ -3,6 +3,8 @@ package rest
 import (
 	"fmt"
 
+	"smartcrm/internal/crm"
+
 	"smartcrm/internal/params"
 )
 
@@ -83,7 +85,7 @@ func pageInfo(start int64, rows, total int) (*int, *int) {
 		start = 0
 	}
 	if int(start)+rows < total {
-		n := int(start) + 50
+		n := int(start) + crm.PageSize
 		return &t, &n
 	}
 	return &t, nil

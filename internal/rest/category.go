@@ -8,16 +8,14 @@ import (
 // crm.category.* — funnels of a type (spec §6).
 
 func (s *Server) registerCategories() {
-	for name, fn := range map[string]handlerFunc{
+	s.registerFamily(familyCategory, map[string]handlerFunc{
 		"crm.category.add":    (*Server).categoryAdd,
 		"crm.category.update": (*Server).categoryUpdate,
 		"crm.category.get":    (*Server).categoryGet,
 		"crm.category.list":   (*Server).categoryList,
 		"crm.category.delete": (*Server).categoryDelete,
 		"crm.category.fields": (*Server).categoryFields,
-	} {
-		s.register(name, method{fn: fn, family: familyCategory})
-	}
+	})
 }
 
 func (s *Server) categoryAdd(c *Call) (*Result, error) {

@@ -9,7 +9,7 @@ import (
 // crm.item.* — items of smart processes (spec §4).
 
 func (s *Server) registerItems() {
-	for name, fn := range map[string]handlerFunc{
+	s.registerFamily(familyItem, map[string]handlerFunc{
 		"crm.item.add":    (*Server).itemAdd,
 		"crm.item.update": (*Server).itemUpdate,
 		"crm.item.get":    (*Server).itemGet,
@@ -18,9 +18,7 @@ func (s *Server) registerItems() {
 		"crm.item.fields": (*Server).itemFields,
 		// Our own: the linked-items list of an item's card.
 		"smartcrm.item.children": (*Server).itemChildren,
-	} {
-		s.register(name, method{fn: fn, family: familyItem})
-	}
+	})
 }
 
 func itemResult(c *Call, t *crm.Type, it *crm.Item) *Result {

@@ -16,6 +16,7 @@ import (
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/crm/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 )
@@ -74,6 +75,13 @@ func New(svc *crm.Service, auth *access.Webhooks, log *slog.Logger, metrics *Met
 }
 
 func (s *Server) register(name string, m method) { s.methods[strings.ToLower(name)] = m }
+
+// registerFamily registers the methods of one family, which share their error codes.
+func (s *Server) registerFamily(f family, methods map[string]handlerFunc) {
+	for name, fn := range methods {
+		s.register(name, method{fn: fn, family: f})
+	}
+}
 
 // ServeHTTP handles /rest/{userId}/{secret}/{method}[.json][/].
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +219,8 @@ func timing(started time.Time) jsonx.Map {
 	}
 }
 
-const wireTime = "2006-01-02T15:04:05-07:00"
+// wireTime is how times go out, as everywhere on the wire.
+const wireTime = field.WireTime
 
 // successEnvelope is {result, total?, next?, time}, result first as Bitrix24 writes it.
 func successEnvelope(res *Result, started time.Time) jsonx.Map {

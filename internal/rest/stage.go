@@ -9,14 +9,12 @@ import (
 // per-stage counts for Kanban and analytics, and fields required from a stage on.
 
 func (s *Server) registerStageMethods() {
-	for name, fn := range map[string]handlerFunc{
+	s.registerFamily(familyItem, map[string]handlerFunc{
 		"smartcrm.stage.counts":                (*Server).stageCounts,
 		"smartcrm.stage.requiredFields.list":   (*Server).requiredFieldsList,
 		"smartcrm.stage.requiredFields.set":    (*Server).requiredFieldsSet,
 		"smartcrm.stage.requiredFields.delete": (*Server).requiredFieldsDelete,
-	} {
-		s.register(name, method{fn: fn, family: familyItem})
-	}
+	})
 }
 
 // stageCounts answers {categoryId, stages: [{stageId, name, sort, semantics, color,

@@ -13,7 +13,7 @@ import (
 
 func (s *Server) registerStatuses() {
 	s.register("crm.status.add", method{fn: (*Server).statusAdd, family: familyStatusAdd})
-	for name, fn := range map[string]handlerFunc{
+	s.registerFamily(familyStatus, map[string]handlerFunc{
 		"crm.status.update":       (*Server).statusUpdate,
 		"crm.status.delete":       (*Server).statusDelete,
 		"crm.status.get":          (*Server).statusGet,
@@ -21,9 +21,7 @@ func (s *Server) registerStatuses() {
 		"crm.status.fields":       (*Server).statusFields,
 		"crm.status.entity.types": (*Server).statusEntityTypes,
 		"crm.status.entity.items": (*Server).statusEntityItems,
-	} {
-		s.register(name, method{fn: fn, family: familyStatus})
-	}
+	})
 }
 
 // statusID reads the row id of update, delete and get.

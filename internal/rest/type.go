@@ -10,7 +10,7 @@ import (
 // crm.type.* — smart-process definitions (spec §3).
 
 func (s *Server) registerTypes() {
-	for name, fn := range map[string]handlerFunc{
+	s.registerFamily(familyType, map[string]handlerFunc{
 		"crm.type.add":               (*Server).typeAdd,
 		"crm.type.update":            (*Server).typeUpdate,
 		"crm.type.get":               (*Server).typeGet,
@@ -18,9 +18,7 @@ func (s *Server) registerTypes() {
 		"crm.type.list":              (*Server).typeList,
 		"crm.type.delete":            (*Server).typeDelete,
 		"crm.type.fields":            (*Server).typeFields,
-	} {
-		s.register(name, method{fn: fn, family: familyType})
-	}
+	})
 }
 
 func typeResult(t *crm.Type) *Result {

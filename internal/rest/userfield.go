@@ -10,24 +10,20 @@ import (
 // family has the empty code, the text in error_description.
 
 func (s *Server) registerUserFields() {
-	for name, fn := range map[string]handlerFunc{
+	s.registerFamily(familyUserField, map[string]handlerFunc{
 		"userfieldconfig.add":      (*Server).userFieldAdd,
 		"userfieldconfig.update":   (*Server).userFieldUpdate,
 		"userfieldconfig.get":      (*Server).userFieldGet,
 		"userfieldconfig.list":     (*Server).userFieldList,
 		"userfieldconfig.delete":   (*Server).userFieldDelete,
 		"userfieldconfig.getTypes": (*Server).userFieldTypes,
-	} {
-		s.register(name, method{fn: fn, family: familyUserField})
-	}
-	for name, fn := range map[string]handlerFunc{
+	})
+	s.registerFamily(familyUserField, map[string]handlerFunc{
 		"crm.userfield.types":              (*Server).crmUserFieldTypes,
 		"crm.userfield.fields":             (*Server).crmUserFieldFields,
 		"crm.userfield.settings.fields":    (*Server).crmUserFieldSettingsFields,
 		"crm.userfield.enumeration.fields": (*Server).crmUserFieldEnumFields,
-	} {
-		s.register(name, method{fn: fn, family: familyUserField})
-	}
+	})
 }
 
 // crm.userfield.* are reference methods describing custom fields (spec §8.3).
@@ -206,7 +202,7 @@ func (s *Server) userFieldList(c *Call) (*Result, error) {
 		}
 		filter = o
 	}
-	recs, err := s.crm.ListUserFields(c.Ctx, filter)
+	wires, err := s.crm.ListUserFields(c.Ctx, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -220,10 +216,10 @@ func (s *Server) userFieldList(c *Call) (*Result, error) {
 		}
 	}
 	start := max(startParam(c.Params), 0)
-	total := len(recs)
+	total := len(wires)
 	rows := []jsonx.Map{}
 	for i := int(start); i < total && i < int(start)+crm.PageSize; i++ {
-		rows = append(rows, narrowLabels(s.crm.UserFieldWire(c.Ctx, recs[i]), lang))
+		rows = append(rows, narrowLabels(wires[i], lang))
 	}
 	t, next := pageInfo(start, len(rows), total)
 	return &Result{Result: jsonx.Map{{K: "fields", V: rows}}, Total: t, Next: next}, nil

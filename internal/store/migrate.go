@@ -213,6 +213,10 @@ var migrations = []migration{
 )`,
 		`CREATE INDEX crm_type_relations_child ON crm_type_relations(child_entity_type_id)`,
 	}},
+	{7, []string{
+		// Relations live in crm_type_relations; the per-type copy is gone.
+		`ALTER TABLE crm_types DROP COLUMN relations`,
+	}},
 }
 
 // Migrate brings the schema up to date. It is safe to run at every start, and safe when

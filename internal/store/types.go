@@ -18,7 +18,6 @@ type TypeRecord struct {
 	Code             string
 	CustomSectionID  *int64
 	Flags            map[string]string // wire name → "Y"/"N", for every entry of TypeFlags
-	Relations        string            // JSON {parent:[…], child:[…]}
 	LinkedUserFields string            // JSON object
 	CreatedBy        int64
 	CreatedTime      time.Time
@@ -58,7 +57,7 @@ func typeColumns() []Column {
 		cols = append(cols, Column{f.Column, field.StorageText})
 	}
 	return append(cols,
-		Column{"relations", field.StorageText}, Column{"linked_user_fields", field.StorageText},
+		Column{"linked_user_fields", field.StorageText},
 		Column{"created_by", field.StorageInt}, Column{"created_time", field.StorageTime},
 		Column{"updated_by", field.StorageInt}, Column{"updated_time", field.StorageTime},
 	)
@@ -77,7 +76,7 @@ func typeValues(t *TypeRecord) []any {
 		}
 		vals = append(vals, v)
 	}
-	return append(vals, t.Relations, t.LinkedUserFields, t.CreatedBy, t.CreatedTime, t.UpdatedBy, t.UpdatedTime)
+	return append(vals, t.LinkedUserFields, t.CreatedBy, t.CreatedTime, t.UpdatedBy, t.UpdatedTime)
 }
 
 func typeFromRow(row []any) *TypeRecord {
@@ -96,12 +95,11 @@ func typeFromRow(row []any) *TypeRecord {
 		t.Flags[f.Wire], _ = row[i].(string)
 		i++
 	}
-	t.Relations, _ = row[i].(string)
-	t.LinkedUserFields, _ = row[i+1].(string)
-	t.CreatedBy, _ = row[i+2].(int64)
-	t.CreatedTime, _ = row[i+3].(time.Time)
-	t.UpdatedBy, _ = row[i+4].(int64)
-	t.UpdatedTime, _ = row[i+5].(time.Time)
+	t.LinkedUserFields, _ = row[i].(string)
+	t.CreatedBy, _ = row[i+1].(int64)
+	t.CreatedTime, _ = row[i+2].(time.Time)
+	t.UpdatedBy, _ = row[i+3].(int64)
+	t.UpdatedTime, _ = row[i+4].(time.Time)
 	return t
 }
 
