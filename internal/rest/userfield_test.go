@@ -3,6 +3,7 @@ package rest_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -600,5 +601,34 @@ func TestSweepUnusedFiles(t *testing.T) {
 		if code, body := download(t, apitest.Str(res, "item.ufCrm1Doc.url")); code != 200 || body != "second" {
 			t.Errorf("re-uploaded content: %d %q", code, body)
 		}
+	})
+}
+
+// Update replaces settings and each given label map as a whole (spec §8.1); fixed keys
+// (fieldName, userTypeId, multiple) are ignored; showFilter takes N/I/E/S only.
+func TestUserFieldUpdateReplacesWholesale(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		newType(s, nil)
+		f := addField(s, map[string]any{"fieldName": "UF_CRM_1_SUM", "userTypeId": "double",
+			"settings": map[string]any{"PRECISION": 4, "MIN_VALUE": 1}, "editFormLabel": map[string]any{"en": "Sum", "de": "Summe"}})
+		id := f["id"]
+		res := s.MustOK("userfieldconfig.update", map[string]any{"moduleId": "crm", "id": id, "field": map[string]any{
+			"settings": map[string]any{"MAX_VALUE": 9}, "editFormLabel": map[string]any{"fr": "Somme"},
+			"showFilter": "E", "fieldName": "UF_CRM_1_OTHER", "userTypeId": "string", "multiple": "Y",
+		}})
+		got := apitest.Path(res, "field")
+		if apitest.Path(got, "settings.MIN_VALUE") != json.Number("0") || apitest.Path(got, "settings.PRECISION") != json.Number("2") ||
+			apitest.Path(got, "settings.MAX_VALUE") != json.Number("9") {
+			t.Errorf("settings not replaced as a whole: %v", apitest.Path(got, "settings"))
+		}
+		if labels := apitest.Path(got, "editFormLabel").(map[string]any); len(labels) != 1 || labels["fr"] != "Somme" {
+			t.Errorf("label map not replaced as a whole: %v", labels)
+		}
+		if apitest.Str(got, "showFilter") != "E" || apitest.Str(got, "fieldName") != "UF_CRM_1_SUM" ||
+			apitest.Str(got, "userTypeId") != "double" || apitest.Str(got, "multiple") != "N" {
+			t.Errorf("fixed keys or showFilter: %v", got)
+		}
+		s.MustFail("userfieldconfig.update", map[string]any{"moduleId": "crm", "id": id, "field": map[string]any{"showFilter": "X"}}, 400, "")
 	})
 }
