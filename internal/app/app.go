@@ -49,6 +49,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("migrating the database: %w", err)
 	}
 	a := &App{Config: cfg, Store: st, CRM: crm.New(st), Log: log}
+	if err := a.CRM.EnsureStandardTypes(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("creating the standard CRM types: %w", err)
+	}
 	key, err := st.SigningKey(ctx)
 	if err != nil {
 		st.Close()

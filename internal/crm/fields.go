@@ -38,6 +38,16 @@ type Field struct {
 	labels ufLabels
 	// parentType is the entity type a parentId{N} field links to (0 for other fields).
 	parentType int64
+	// linkType is the entity type a client link (companyId, contactIds, leadId…) points
+	// at: the linked items must exist, and deleting one clears the links.
+	linkType int64
+	// Legacy is the name crm.deal/contact/company/lead.* use when it differs from Upper;
+	// "-" keeps the field out of the legacy methods.
+	Legacy string
+	// Hidden fields are kept for the engine (a lead's funnel) and never shown.
+	Hidden bool
+	// money amounts are written with two decimals by the legacy methods.
+	money bool
 	// defaultValue gives a custom field's value on add when the client sends none
 	// (its DEFAULT_VALUE setting, or the default list item); nil when there is none.
 	defaultValue func(now time.Time) any
@@ -77,13 +87,34 @@ var (
 	tDouble   = field.Double{}
 	tDateTime = field.DateTime{}
 	tDate     = field.Date{}
+	tLead     = field.Integer{TypeName: "crm_lead", Positive: true}
+	tPercent  = field.Integer{}
 )
+
+// settingsParent is the settings of a field that links to an item of type etid.
+func settingsParent(etid int64) jsonx.Map { return jsonx.Map{{K: "parentEntityTypeId", V: etid}} }
+
+// LegacyName is the field's name in the crm.deal/contact/company/lead.* methods, "" for
+// a field they do not show.
+func (f *Field) LegacyName() string {
+	switch f.Legacy {
+	case "":
+		return f.Upper
+	case "-":
+		return ""
+	}
+	return f.Legacy
+}
 
 // buildFields derives the catalog of a type from its flags and funnels.
 func (t *Type) buildFields() {
+	if t.std != nil {
+		t.setFields(t.std.fields(t))
+		return
+	}
 	stageDir := ""
 	if def := t.defaultCategory(); def != nil {
-		stageDir = fmt.Sprintf("DYNAMIC_%d_STAGE_%d", t.EntityTypeID, def.ID)
+		stageDir = t.StageDirectory(def.ID)
 	}
 	const (
 		stages   = "isStagesEnabled"
@@ -111,8 +142,8 @@ func (t *Type) buildFields() {
 		{Name: "begindate", Upper: "BEGINDATE", Column: "begindate", Type: tDate, Title: "Start date", Gate: dates},
 		{Name: "closedate", Upper: "CLOSEDATE", Column: "closedate", Type: tDate, Title: "End date", Gate: dates},
 		{Name: "companyId", Upper: "COMPANY_ID", Column: "company_id", Type: tCompany, Title: "Company", Gate: client,
-			Settings: jsonx.Map{{K: "parentEntityTypeId", V: 4}}},
-		{Name: "contactId", Upper: "CONTACT_ID", Column: "contact_id", Type: tContact, Title: "Contact", Gate: client, Deprecated: true},
+			Settings: settingsParent(4), linkType: 4},
+		{Name: "contactId", Upper: "CONTACT_ID", Column: "contact_id", Type: tContact, Title: "Contact", Gate: client, Deprecated: true, linkType: 3},
 		{Name: "opportunity", Upper: "OPPORTUNITY", Column: "opportunity", Type: tDouble, Title: "Amount", Gate: products},
 		{Name: "isManualOpportunity", Upper: "IS_MANUAL_OPPORTUNITY", Column: "is_manual_opportunity", Type: tFlag, Title: "Amount calculation mode", Gate: products},
 		{Name: "taxValue", Upper: "TAX_VALUE", Column: "tax_value", Type: tDouble, Title: "Tax amount", Gate: products},
@@ -121,7 +152,7 @@ func (t *Type) buildFields() {
 		{Name: "taxValueAccount", Upper: "TAX_VALUE_ACCOUNT", Type: tDouble, Title: "Tax amount (account currency)", ReadOnly: true, Gate: products, Deprecated: true},
 		{Name: "accountCurrencyId", Upper: "ACCOUNT_CURRENCY_ID", Type: tCurrency, Title: "Account currency", ReadOnly: true, Gate: products, Deprecated: true},
 		{Name: "mycompanyId", Upper: "MYCOMPANY_ID", Column: "mycompany_id", Type: tCompany, Title: "Your company details", Gate: myco,
-			Settings: jsonx.Map{{K: "isMyCompany", V: true}, {K: "parentEntityTypeId", V: 4}, {K: "isEmbeddedEditorEnabled", V: true}}},
+			Settings: jsonx.Map{{K: "isMyCompany", V: true}, {K: "parentEntityTypeId", V: 4}, {K: "isEmbeddedEditorEnabled", V: true}}, linkType: 4},
 		{Name: "sourceId", Upper: "SOURCE_ID", Column: "source_id", Type: tStatus, Title: "Source", Gate: source, StatusType: "SOURCE"},
 		{Name: "sourceDescription", Upper: "SOURCE_DESCRIPTION", Column: "source_description", Type: tText, Title: "Additional source info", Gate: source},
 		{Name: "webformId", Upper: "WEBFORM_ID", Column: "webform_id", Type: tInt, Title: "Created by CRM form"},
@@ -130,11 +161,16 @@ func (t *Type) buildFields() {
 		{Name: "lastActivityTime", Upper: "LAST_ACTIVITY_TIME", Column: "last_activity_time", Type: tDateTime, Title: "Last activity", ReadOnly: true, untracked: true},
 		ufMarker,
 		{Name: "observers", Upper: "OBSERVERS", Column: "observers", Type: field.IntList{TypeName: "user"}, Title: "Observers", Gate: watchers, Multiple: true},
-		{Name: "contactIds", Upper: "CONTACT_IDS", Column: "contact_ids", Type: field.IntList{TypeName: "crm_contact"}, Title: "Contacts", Gate: client, Multiple: true},
+		{Name: "contactIds", Upper: "CONTACT_IDS", Column: "contact_ids", Type: field.IntList{TypeName: "crm_contact"}, Title: "Contacts", Gate: client, Multiple: true, linkType: 3},
 		{Name: "entityTypeId", Upper: "ENTITY_TYPE_ID", Type: tInt, Title: "Entity type", ReadOnly: true},
 	}
-	// Custom fields go where Bitrix24 lists them: after the system fields, before
-	// observers, contacts and entityTypeId.
+	t.setFields(fs)
+}
+
+// setFields completes a catalog: custom fields and parent links go where ufMarker
+// stands (for smart processes: after the system fields, before observers, contacts and
+// entityTypeId, where Bitrix24 lists them), and the lookup indexes are built.
+func (t *Type) setFields(fs []*Field) {
 	var all []*Field
 	for _, f := range fs {
 		if f != ufMarker {
@@ -160,6 +196,14 @@ func (t *Type) buildFields() {
 	for _, f := range fs {
 		t.fieldIndex[strings.ToLower(f.Name)] = f
 		t.fieldIndex[strings.ToLower(f.Upper)] = f
+	}
+	// Legacy spellings (CREATED_BY_ID, DATE_CREATE…) go last: they never shadow a name.
+	for _, f := range fs {
+		if l := strings.ToLower(f.LegacyName()); l != "" {
+			if _, taken := t.fieldIndex[l]; !taken {
+				t.fieldIndex[l] = f
+			}
+		}
 	}
 }
 
@@ -228,6 +272,9 @@ func (t *Type) resolver() query.Resolver {
 func (t *Type) FieldsWire() jsonx.Map {
 	out := jsonx.Map{}
 	for _, f := range t.fields {
+		if f.Hidden {
+			continue
+		}
 		d := jsonx.Map{
 			{K: "type", V: f.Type.Name()},
 			{K: "isRequired", V: f.Required},
@@ -290,4 +337,15 @@ func (t *Type) parentFields() []*Field {
 		})
 	}
 	return out
+}
+
+// titleField is the field that names an item in lists and links: title, or a
+// contact's full name.
+func (t *Type) titleField() *Field {
+	for _, f := range t.fields {
+		if f.Column == "title" {
+			return f
+		}
+	}
+	return nil
 }

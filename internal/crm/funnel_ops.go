@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -25,16 +24,29 @@ func CategoryWire(c *store.CategoryRecord) jsonx.Map {
 
 // Categories lists a type's funnels by sort.
 func (s *Service) Categories(ctx context.Context, etid int64) ([]*store.CategoryRecord, error) {
-	t, err := s.itemType(ctx, etid)
+	t, err := s.funnelType(ctx, etid)
 	if err != nil {
 		return nil, err
 	}
 	return t.categories, nil
 }
 
+// funnelType resolves the type of a crm.category call: leads, contacts and companies
+// have no funnels a client can see.
+func (s *Service) funnelType(ctx context.Context, etid int64) (*Type, error) {
+	t, err := s.itemType(ctx, etid)
+	if err != nil {
+		return nil, err
+	}
+	if f := t.fieldIndex["categoryid"]; f == nil || f.Hidden {
+		return nil, newErr(ErrNotSupported, "Entity type `%s` does not support pipelines", t.EntityName())
+	}
+	return t, nil
+}
+
 // Category reads one funnel of a type.
 func (s *Service) Category(ctx context.Context, etid, id int64) (*store.CategoryRecord, error) {
-	t, err := s.itemType(ctx, etid)
+	t, err := s.funnelType(ctx, etid)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +59,9 @@ func (s *Service) Category(ctx context.Context, etid, id int64) (*store.Category
 // AddCategory creates a funnel with the five default stages.
 func (s *Service) AddCategory(ctx context.Context, actor Actor, etid int64, in *params.Object) (*store.CategoryRecord, error) {
 	if err := requireAdmin(actor); err != nil {
+		return nil, err
+	}
+	if _, err := s.funnelType(ctx, etid); err != nil {
 		return nil, err
 	}
 	var added *store.CategoryRecord
@@ -64,7 +79,7 @@ func (s *Service) AddCategory(ctx context.Context, actor Actor, etid int64, in *
 			}
 		}
 		var err error
-		added, err = addCategory(ctx, tx, etid, c.Name, c.Sort, c.IsDefault)
+		added, err = addCategory(ctx, tx, t, c.Name, c.Sort, c.IsDefault)
 		return err
 	})
 	return added, err
@@ -73,6 +88,9 @@ func (s *Service) AddCategory(ctx context.Context, actor Actor, etid int64, in *
 // UpdateCategory renames, re-sorts or makes a funnel the default one.
 func (s *Service) UpdateCategory(ctx context.Context, actor Actor, etid, id int64, in *params.Object) (*store.CategoryRecord, error) {
 	if err := requireAdmin(actor); err != nil {
+		return nil, err
+	}
+	if _, err := s.funnelType(ctx, etid); err != nil {
 		return nil, err
 	}
 	var updated *store.CategoryRecord
@@ -90,6 +108,9 @@ func (s *Service) UpdateCategory(ctx context.Context, actor Actor, etid, id int6
 			return &Error{Kind: ErrInvalidArg, Field: "isDefault",
 				Msg: "The default pipeline stays the default until another pipeline is made the default"}
 		}
+		if c.IsDefault && !wasDefault && t.IsStandard() {
+			return &Error{Kind: ErrInvalidArg, Field: "isDefault", Msg: "The default deal pipeline cannot be changed"}
+		}
 		if c.IsDefault && !wasDefault {
 			if err := tx.ClearDefaultCategory(ctx, etid); err != nil {
 				return err
@@ -104,6 +125,9 @@ func (s *Service) UpdateCategory(ctx context.Context, actor Actor, etid, id int6
 // DeleteCategory removes a funnel that is not the default and holds no items.
 func (s *Service) DeleteCategory(ctx context.Context, actor Actor, etid, id int64) error {
 	if err := requireAdmin(actor); err != nil {
+		return err
+	}
+	if _, err := s.funnelType(ctx, etid); err != nil {
 		return err
 	}
 	return s.changeFunnels(ctx, etid, func(tx *store.Tx, t *Type) error {
@@ -187,6 +211,3 @@ func errStageNotFound() error { return newErr(ErrItemNotFound, "Status is not fo
 
 // isNotFound reports a store miss.
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
-
-// stagePrefix is what STATUS_IDs of a funnel start with, before the colon.
-func stagePrefix(etid, categoryID int64) string { return fmt.Sprintf("DT%d_%d", etid, categoryID) }

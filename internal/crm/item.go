@@ -116,7 +116,7 @@ func itemFromRow(fs []*Field, row []any) *Item {
 func (t *Type) ItemWire(it *Item, sel map[*Field]bool, originalUF bool) jsonx.Obj {
 	o := make(jsonx.Obj, 0, len(t.fields))
 	for _, f := range t.fields {
-		if sel != nil && !sel[f] {
+		if (sel != nil && !sel[f]) || f.Hidden {
 			continue
 		}
 		var v any

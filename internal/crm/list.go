@@ -194,8 +194,8 @@ func (t *Type) narrowByFunnel(where query.Group, resolve query.Resolver) query.G
 	return query.Group{Items: items}
 }
 
-// itemExists reports whether an item of a smart process exists. Standard types (deals,
-// contacts, …) have no items on this server yet, so links to them point at nothing.
+// itemExists reports whether an item exists. Standard types without items on this
+// server (quotes, invoices) hold none, so links to them point at nothing.
 func (s *Service) itemExists(ctx context.Context, etid, id int64) (bool, error) {
 	if _, err := s.typeByEntityTypeID(ctx, etid); err != nil {
 		if KindOf(err) == ErrTypeNotFound {

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
+	"smartcrm/internal/query"
 	"smartcrm/internal/store"
 )
 
@@ -106,14 +108,13 @@ func (s *Service) AddItem(ctx context.Context, actor Actor, etid int64, in *para
 		if err := tx.SetFileItem(ctx, newFiles, id); err != nil {
 			return err
 		}
-		if op.after.values["title"] == nil {
+		if f := t.titleField(); f != nil && op.after.values[f.Name] == nil {
 			// The default title needs the id; set it in the same transaction.
 			title := op.defaultTitle()
-			col := t.fieldIndex["title"].storageColumn()
-			if err := tx.UpdateItem(ctx, t.EntityTypeID, id, 1, []store.Column{col}, []any{title}); err != nil {
+			if err := tx.UpdateItem(ctx, t.EntityTypeID, id, 1, []store.Column{f.storageColumn()}, []any{title}); err != nil {
 				return err
 			}
-			op.after.values["title"], op.after.Version = title, 2
+			op.after.values[f.Name], op.after.Version = title, 2
 		}
 		return op.writeDerived(ctx, tx, topicAdd)
 	})
@@ -223,7 +224,85 @@ func (s *Service) unlinkChildren(ctx context.Context, tx *store.Tx, actor Actor,
 			touched = append(touched, ct.EntityTypeID)
 		}
 	}
+	clients, err := s.unlinkClients(ctx, tx, actor, t.EntityTypeID, id)
+	return append(touched, clients...), err
+}
+
+// unlinkClients removes a deleted lead, contact or company from the client links that
+// name it (companyId, contactIds, mycompanyId, leadId…) of every type, through the
+// update steps.
+func (s *Service) unlinkClients(ctx context.Context, tx *store.Tx, actor Actor, etid, id int64) ([]int64, error) {
+	if standardTypeDefs[etid] == nil {
+		return nil, nil
+	}
+	types, err := s.allItemTypes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var touched []int64
+	for _, rt := range types {
+		changed := false
+		for _, f := range rt.fields {
+			if f.linkType != etid || f.Column == "" || !rt.Enabled(f) {
+				continue
+			}
+			cond := query.Cond{Field: rt.queryField(f), Op: field.OpEq, Value: id}
+			if f.Multiple {
+				cond.Op, cond.Value = field.OpContainsAny, []any{id}
+			}
+			idCol := []store.Column{{Name: "id", Storage: field.StorageInt}}
+			rows, err := tx.ListItems(ctx, rt.EntityTypeID, idCol, query.Group{Items: []query.Expr{cond}}, nil, store.Page{})
+			if err != nil {
+				return nil, err
+			}
+			for _, row := range rows {
+				op := &operation{s: s, actor: actor, t: rt, now: s.Now()}
+				cid, _ := row[0].(int64)
+				if err := op.update(ctx, tx, cid, map[*Field]any{f: withoutLink(f, id)}); err != nil {
+					return nil, err
+				}
+				changed = true
+			}
+		}
+		if changed {
+			touched = append(touched, rt.EntityTypeID)
+		}
+	}
 	return touched, nil
+}
+
+// withoutLink is the patch value that drops link id from field f: nil for a single
+// link; for a list, a removal that applyLogic resolves against the stored list.
+func withoutLink(f *Field, id int64) any {
+	if !f.Multiple {
+		return nil
+	}
+	return linkRemoval{id: id}
+}
+
+// linkRemoval is a patch value meaning "this list without id"; applyLogic resolves it
+// against the stored list.
+type linkRemoval struct{ id int64 }
+
+// allItemTypes lists every type with items: the standard ones and every smart process.
+func (s *Service) allItemTypes(ctx context.Context) ([]*Type, error) {
+	spas, err := s.AllTypes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := standardTypeIDs()
+	for _, t := range spas {
+		ids = append(ids, t.EntityTypeID)
+	}
+	out := make([]*Type, 0, len(ids))
+	for _, etid := range ids {
+		t, err := s.typeByEntityTypeID(ctx, etid)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // DeleteItem removes an item.
@@ -379,6 +458,15 @@ func (op *operation) applyLogic(patch map[*Field]any) error {
 	adding := op.before == nil
 	if !adding {
 		for f, val := range patch {
+			if r, ok := val.(linkRemoval); ok {
+				var kept []int64
+				for _, e := range elements(op.before.values[f.Name]) {
+					if e != r.id {
+						kept = append(kept, e.(int64))
+					}
+				}
+				val = append([]int64{}, kept...)
+			}
 			if val == nil && f.NotEmptied {
 				if f.Name == "title" {
 					val = op.defaultTitle()
@@ -390,7 +478,42 @@ func (op *operation) applyLogic(patch map[*Field]any) error {
 		}
 	}
 
-	// Funnel: must exist; defaults to the type's default funnel.
+	if err := op.mergeMultifields(patch); err != nil {
+		return err
+	}
+	if t.hasStages() {
+		if err := op.placeInFunnel(patch); err != nil {
+			return err
+		}
+	}
+	op.derive()
+
+	if adding {
+		for _, f := range t.storedFields() {
+			if after.values[f.Name] != nil {
+				op.changed = append(op.changed, f)
+			}
+		}
+		return nil
+	}
+	for _, f := range t.storedFields() {
+		if !f.untracked && !sameValue(op.before.values[f.Name], after.values[f.Name]) {
+			op.changed = append(op.changed, f)
+		}
+	}
+	if op.before.values["stageId"] != after.values["stageId"] && t.hasStages() {
+		after.values["previousStageId"] = op.before.values["stageId"]
+		after.values["movedBy"] = op.actor.UserID
+		after.values["movedTime"] = op.now
+	}
+	return nil
+}
+
+// placeInFunnel applies the funnel and stage rules: the funnel must exist and defaults
+// to the type's default one; the stage must belong to the funnel.
+func (op *operation) placeInFunnel(patch map[*Field]any) error {
+	t, after := op.t, op.after
+	adding := op.before == nil
 	catID, _ := after.values["categoryId"].(int64)
 	cat := t.category(catID)
 	if catID == 0 {
@@ -427,26 +550,93 @@ func (op *operation) applyLogic(patch map[*Field]any) error {
 		return invalidValue(t.fieldIndex["stageid"], fmt.Errorf("stage %q does not belong to pipeline %d", stageID, cat.ID))
 	}
 	after.values["stageId"] = stageID
+	return nil
+}
 
-	if adding {
-		for _, f := range t.storedFields() {
-			if after.values[f.Name] != nil {
-				op.changed = append(op.changed, f)
-			}
+// mergeMultifields applies multifield patches (phones, e-mails) to the stored entries.
+func (op *operation) mergeMultifields(patch map[*Field]any) error {
+	for f, v := range patch {
+		mf, ok := f.Type.(field.Multifield)
+		if !ok {
+			continue
 		}
-		return nil
-	}
-	for _, f := range t.storedFields() {
-		if !f.untracked && !sameValue(op.before.values[f.Name], after.values[f.Name]) {
-			op.changed = append(op.changed, f)
+		var stored []field.MultiValue
+		if op.before != nil {
+			stored, _ = op.before.values[f.Name].([]field.MultiValue)
 		}
-	}
-	if op.before.values["stageId"] != stageID {
-		after.values["previousStageId"] = op.before.values["stageId"]
-		after.values["movedBy"] = op.actor.UserID
-		after.values["movedTime"] = op.now
+		p, _ := v.([]field.MultiValue)
+		merged, err := mf.Merge(stored, p)
+		if err != nil {
+			return invalidValue(f, err)
+		}
+		op.after.values[f.Name] = merged
 	}
 	return nil
+}
+
+// derive computes the fields that follow from others: a stage's semantics and the
+// closed flag, the deal's "new" flag, the has-phone/e-mail flags, a contact's full
+// name, and the deprecated single contact (the first of the contacts).
+func (op *operation) derive() {
+	t, v := op.t, op.after.values
+	has := func(name string) bool { return t.fieldIndex[strings.ToLower(name)] != nil }
+	if t.hasStages() {
+		cat, stage := placement(op.after)
+		sem := t.semanticOf(cat, stage)
+		if has("stageSemanticId") {
+			v["stageSemanticId"] = sem
+		}
+		if has("closed") {
+			v["closed"] = yn(sem != "P")
+		}
+		if has("isNew") {
+			stages := t.stagesOf(cat)
+			v["isNew"] = yn(len(stages) > 0 && stages[0].StatusID == stage)
+		}
+	}
+	if has("hasPhone") {
+		fm, _ := v["fm"].([]field.MultiValue)
+		kinds := map[string]bool{}
+		for _, e := range fm {
+			kinds[e.TypeID] = true
+			if e.TypeID == "IM" && e.ValueType == "IMOL" {
+				kinds["IMOL"] = true
+			}
+		}
+		v["hasPhone"], v["hasEmail"], v["hasImol"] = yn(kinds["PHONE"]), yn(kinds["EMAIL"]), yn(kinds["IMOL"])
+	}
+	if has("fullName") {
+		var parts []string
+		for _, n := range []string{"name", "secondName", "lastName"} {
+			if s, _ := v[n].(string); s != "" {
+				parts = append(parts, s)
+			}
+		}
+		switch full := strings.Join(parts, " "); {
+		case full != "":
+			v["fullName"] = full
+		case op.after.ID != 0:
+			v["fullName"] = op.defaultTitle()
+		default:
+			v["fullName"] = nil // an add: the default needs the id (AddItem)
+		}
+	}
+	if has("contactIds") && has("contactId") {
+		ids, _ := v["contactIds"].([]int64)
+		if len(ids) > 0 {
+			v["contactId"] = ids[0]
+		} else {
+			v["contactId"] = nil
+		}
+	}
+	if has("companyIds") && has("companyId") {
+		ids, _ := v["companyIds"].([]int64)
+		if len(ids) > 0 {
+			v["companyId"] = ids[0]
+		} else {
+			v["companyId"] = nil
+		}
+	}
 }
 
 func (op *operation) defaultTitle() string {
@@ -500,14 +690,19 @@ func elements(v any) []any {
 }
 
 func (op *operation) checkReference(ctx context.Context, f *Field, v any) error {
-	if f.parentType != 0 {
+	if f.parentType != 0 || f.linkType != 0 {
 		id, _ := v.(int64)
-		ok, err := op.s.itemExists(ctx, f.parentType, id)
+		target := max(f.parentType, f.linkType)
+		ok, err := op.s.itemExists(ctx, target, id)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return invalidValue(f, fmt.Errorf("the parent item %d does not exist", id))
+			what := "parent item"
+			if name, known := standardTitle(target); known && f.parentType == 0 {
+				what = strings.ToLower(name)
+			}
+			return invalidValue(f, fmt.Errorf("the %s %d does not exist", what, id))
 		}
 		return nil
 	}
@@ -621,7 +816,7 @@ func (t *Type) semanticOf(cat int64, stageID string) string {
 // writeStageHistory appends a history row when an item is created in a stage, moves
 // to another stage or changes funnel.
 func (op *operation) writeStageHistory(ctx context.Context, tx *store.Tx, topic string) error {
-	if topic == topicDelete {
+	if topic == topicDelete || !op.t.hasStages() {
 		return nil
 	}
 	cat, stage := placement(op.after)
@@ -654,6 +849,9 @@ func (op *operation) writeStageHistory(ctx context.Context, tx *store.Tx, topic 
 // applied in a fixed order of (funnel, stage): two opposite moves running at once on
 // PostgreSQL then lock the counter rows in the same order and cannot deadlock.
 func (op *operation) writeStageCounts(ctx context.Context, tx *store.Tx, topic string) error {
+	if !op.t.hasStages() {
+		return nil
+	}
 	type slot struct {
 		cat   int64
 		stage string

@@ -73,17 +73,22 @@ func (s *Service) typeByEntityTypeID(ctx context.Context, etid int64) (*Type, er
 
 // loadType reads a type with its funnels and stages and builds its catalog.
 func (s *Service) loadType(ctx context.Context, q typeReader, id int64, byEntityType bool) (*Type, error) {
-	rec, err := q.GetType(ctx, id, byEntityType)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, newErr(ErrTypeNotFound, "Smart process not found")
+	var t *Type
+	if def := standardTypeDefs[id]; def != nil && byEntityType {
+		t = standardTypeOf(def)
+	} else {
+		rec, err := q.GetType(ctx, id, byEntityType)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, newErr(ErrTypeNotFound, "Smart process not found")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if t, err = typeFromRecord(rec); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	t, err := typeFromRecord(rec)
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	if t.categories, err = q.Categories(ctx, t.EntityTypeID); err != nil {
 		return nil, err
 	}
@@ -103,7 +108,7 @@ func (s *Service) loadType(ctx context.Context, q typeReader, id int64, byEntity
 	t.Relations = relationsOf(t, edges)
 	t.parentTitles = map[int64]string{}
 	for _, r := range t.Relations.Parent {
-		if name, ok := standardTypes[r.EntityTypeID]; ok {
+		if name, ok := standardTitle(r.EntityTypeID); ok {
 			t.parentTitles[r.EntityTypeID] = name
 		} else if p, err := q.GetType(ctx, r.EntityTypeID, true); err == nil {
 			t.parentTitles[r.EntityTypeID] = p.Title
@@ -129,7 +134,7 @@ func (s *Service) childTypes(ctx context.Context, q typeReader, etid int64) ([]*
 		// The cached type: registry changes drop the cache, so it is current.
 		c, err := s.typeByEntityTypeID(ctx, e.Child)
 		if KindOf(err) == ErrTypeNotFound {
-			continue // a standard type: no table yet
+			continue // a standard type without items here (quotes, invoices)
 		}
 		if err != nil {
 			return nil, err

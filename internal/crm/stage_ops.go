@@ -15,8 +15,9 @@ import (
 	"smartcrm/internal/store"
 )
 
-// Stages (crm.status.*): each funnel's stages form a directory
-// DYNAMIC_{entityTypeId}_STAGE_{categoryId} whose codes are DT{etid}_{cat}:CODE.
+// Stages (crm.status.*): each funnel's stages form a directory. A smart process's is
+// DYNAMIC_{entityTypeId}_STAGE_{categoryId} with codes DT{etid}_{cat}:CODE; deals have
+// DEAL_STAGE (codes without prefix) and DEAL_STAGE_{cat} (C{cat}:CODE); leads STATUS.
 
 var directoryPattern = regexp.MustCompile(`^DYNAMIC_([0-9]{1,10})_STAGE_([0-9]{1,19})$`)
 
@@ -32,15 +33,25 @@ type Directory struct {
 	Category *store.CategoryRecord
 }
 
-// Directories lists the stage directory of every funnel of every smart process.
+// Directories lists the stage directory of every funnel of the standard types with
+// stages and of every smart process.
 func (s *Service) Directories(ctx context.Context) ([]Directory, error) {
 	recs, err := s.st.ListTypes(ctx, query.Group{}, nil, store.Page{})
 	if err != nil {
 		return nil, err
 	}
-	var out []Directory
+	etids := []int64{}
+	for _, id := range standardTypeIDs() {
+		if standardTypeDefs[id].stages != nil {
+			etids = append(etids, id)
+		}
+	}
 	for _, r := range recs {
-		t, err := s.typeByEntityTypeID(ctx, r.EntityTypeID)
+		etids = append(etids, r.EntityTypeID)
+	}
+	var out []Directory
+	for _, etid := range etids {
+		t, err := s.typeByEntityTypeID(ctx, etid)
 		if err != nil {
 			return nil, err
 		}
@@ -53,12 +64,28 @@ func (s *Service) Directories(ctx context.Context) ([]Directory, error) {
 
 // directory resolves an ENTITY_ID to its type and funnel.
 func (s *Service) directory(ctx context.Context, q typeReader, entityID string) (*Type, *store.CategoryRecord, error) {
-	m := directoryPattern.FindStringSubmatch(entityID)
-	if m == nil {
+	var etid, cat int64
+	switch m := directoryPattern.FindStringSubmatch(entityID); {
+	case m != nil:
+		etid, _ = strconv.ParseInt(m[1], 10, 64)
+		cat, _ = strconv.ParseInt(m[2], 10, 64)
+	case entityID == "STATUS":
+		t, err := s.loadType(ctx, q, 1, true)
+		if err != nil || t.defaultCategory() == nil {
+			return nil, nil, newErr(ErrNotSupported, "Specified entity type is not supported.")
+		}
+		return t, t.defaultCategory(), nil
+	case entityID == "DEAL_STAGE":
+		etid = 2
+	case strings.HasPrefix(entityID, "DEAL_STAGE_"):
+		n, err := strconv.ParseInt(strings.TrimPrefix(entityID, "DEAL_STAGE_"), 10, 64)
+		if err != nil || n <= 0 { // funnel 0 is DEAL_STAGE, never DEAL_STAGE_0
+			return nil, nil, newErr(ErrNotSupported, "Specified entity type is not supported.")
+		}
+		etid, cat = 2, n
+	default:
 		return nil, nil, newErr(ErrNotSupported, "Specified entity type is not supported.")
 	}
-	etid, _ := strconv.ParseInt(m[1], 10, 64)
-	cat, _ := strconv.ParseInt(m[2], 10, 64)
 	t, err := s.loadType(ctx, q, etid, true)
 	if err != nil {
 		return nil, nil, newErr(ErrNotSupported, "Specified entity type is not supported.")
@@ -141,7 +168,7 @@ func (s *Service) AddStage(ctx context.Context, actor Actor, in *params.Object) 
 		if err != nil {
 			return err
 		}
-		prefix := stagePrefix(t.EntityTypeID, c.ID)
+		prefix := t.StagePrefix(c.ID)
 		code := statusID
 		if p, rest, found := strings.Cut(statusID, ":"); found {
 			if p != prefix {
@@ -152,9 +179,9 @@ func (s *Service) AddStage(ctx context.Context, actor Actor, in *params.Object) 
 		if !stageCodePattern.MatchString(code) {
 			return newErr(ErrInvalidArg, "STATUS_ID may hold only latin letters, digits, '_' and '-'")
 		}
-		st := &store.StageRecord{EntityID: entityID, StatusID: prefix + ":" + code, CategoryID: c.ID, Sort: 10}
-		if len(st.StatusID) > maxStatusIDLength {
-			return newErr(ErrInvalidArg, "STATUS_ID is longer than %d characters with its prefix %s:", maxStatusIDLength, prefix)
+		st := &store.StageRecord{EntityID: entityID, StatusID: t.stageStatusID(c.ID, code), CategoryID: c.ID, Sort: 10}
+		if limit := t.maxStatusID(); len(st.StatusID) > limit {
+			return newErr(ErrInvalidArg, "STATUS_ID is longer than %d characters with its prefix", limit)
 		}
 		if t.stage(c.ID, st.StatusID) != nil {
 			return newErr(ErrDuplicate, "The specified status ID already exists.")
@@ -348,12 +375,22 @@ func StageWire(s *store.StageRecord) jsonx.Map {
 	if s.Semantics != "" {
 		sem = s.Semantics
 	}
-	return jsonx.Map{
+	var cat any = strconv.FormatInt(s.CategoryID, 10)
+	if s.CategoryID < 0 {
+		cat = nil // leads' statuses belong to no funnel a client sees
+	}
+	out := jsonx.Map{
 		{K: "ID", V: strconv.FormatInt(s.ID, 10)}, {K: "ENTITY_ID", V: s.EntityID}, {K: "STATUS_ID", V: s.StatusID},
 		{K: "NAME", V: s.Name}, {K: "NAME_INIT", V: s.NameInit}, {K: "SORT", V: strconv.FormatInt(s.Sort, 10)},
-		{K: "SYSTEM", V: yn(s.System)}, {K: "CATEGORY_ID", V: strconv.FormatInt(s.CategoryID, 10)},
+		{K: "SYSTEM", V: yn(s.System)}, {K: "CATEGORY_ID", V: cat},
 		{K: "COLOR", V: s.Color}, {K: "SEMANTICS", V: sem},
 	}
+	// Lead statuses and deal stages also carry EXTRA (spec §7.2); smart processes' do not.
+	if s.EntityID == "STATUS" || strings.HasPrefix(s.EntityID, "DEAL_STAGE") {
+		word := map[string]string{"": "process", "S": "success", "F": "failure"}[s.Semantics]
+		out = append(out, jsonx.KV{K: "EXTRA", V: jsonx.Map{{K: "SEMANTICS", V: word}, {K: "COLOR", V: s.Color}}})
+	}
+	return out
 }
 
 // DirectoryTitle is a directory's NAME in crm.status.entity.types.

@@ -35,6 +35,7 @@ type Type struct {
 	requirements []store.StageRequirement
 	userFields   []*store.UserFieldRecord
 	parentTitles map[int64]string // titles of parent types, for parentId{N} fields
+	std          *standardType    // the built-in definition of a lead, deal, contact or company
 }
 
 // Relation links this type with another one (spec §3.1).
@@ -59,9 +60,6 @@ var linkedUserFieldKeys = []string{
 
 // Flag reports a Y/N setting by its wire name.
 func (t *Type) Flag(name string) bool { return t.Flags[name] }
-
-// EntityName is the symbolic code of the type, DYNAMIC_{entityTypeId}.
-func (t *Type) EntityName() string { return fmt.Sprintf("DYNAMIC_%d", t.EntityTypeID) }
 
 func typeFromRecord(r *store.TypeRecord) (*Type, error) {
 	t := &Type{

@@ -11,11 +11,6 @@ import (
 	"smartcrm/internal/store"
 )
 
-// Standard entity types that relations may point at (spec §2).
-var standardTypes = map[int64]string{
-	1: "Lead", 2: "Deal", 3: "Contact", 4: "Company", 7: "Quote", 31: "Invoice", 36: "Document",
-}
-
 // ValidEntityTypeID is the allowed range for smart processes: 128–192, or even ≥ 1030.
 func ValidEntityTypeID(id int64) bool {
 	return (id >= 128 && id <= 192) || (id >= 1030 && id%2 == 0 && id < 1<<31)
@@ -24,12 +19,8 @@ func ValidEntityTypeID(id int64) bool {
 // firstAutoEntityTypeID is where allocation starts when the caller gives none.
 const firstAutoEntityTypeID = 1030
 
-// Default stages of a new funnel (spec §7.3).
-var defaultStages = []struct {
-	code, name, color, semantics string
-	sort                         int64
-	system                       bool
-}{
+// Default stages of a new smart-process funnel (spec §7.3).
+var defaultStages = []defaultStage{
 	{"NEW", "Start", "#22B9FF", "", 10, true},
 	{"PREPARATION", "Preparation", "#88B9FF", "", 20, false},
 	{"CLIENT", "Approval", "#10e5fc", "", 30, false},
@@ -90,10 +81,10 @@ func (s *Service) AddType(ctx context.Context, actor Actor, in *params.Object) (
 				return err
 			}
 			t.buildFields()
-			if err := tx.CreateItemTable(ctx, t.EntityTypeID, itemColumns(t.fields), itemIndexes); err != nil {
+			if err := tx.CreateItemTable(ctx, t.EntityTypeID, itemColumns(t.fields), t.itemIndexesOf()); err != nil {
 				return fmt.Errorf("creating the items table: %w", err)
 			}
-			if _, err := addCategory(ctx, tx, t.EntityTypeID, "General", 500, true); err != nil {
+			if _, err := addCategory(ctx, tx, t, "General", 500, true); err != nil {
 				return err
 			}
 			if err := syncLinkColumns(ctx, tx, before); err != nil {
@@ -122,15 +113,24 @@ func (s *Service) AddType(ctx context.Context, actor Actor, in *params.Object) (
 }
 
 // addCategory creates a funnel with the default stages.
-func addCategory(ctx context.Context, tx *store.Tx, etid int64, name string, sort int64, isDefault bool) (*store.CategoryRecord, error) {
-	c := &store.CategoryRecord{EntityTypeID: etid, Name: name, Sort: sort, IsDefault: isDefault}
+func addCategory(ctx context.Context, tx *store.Tx, t *Type, name string, sort int64, isDefault bool) (*store.CategoryRecord, error) {
+	return addCategoryRecord(ctx, tx, t, &store.CategoryRecord{EntityTypeID: t.EntityTypeID, Name: name, Sort: sort, IsDefault: isDefault})
+}
+
+// addCategoryRecord creates a funnel (with its given id when c.FixedID is set) and the
+// type's default stages.
+func addCategoryRecord(ctx context.Context, tx *store.Tx, t *Type, c *store.CategoryRecord) (*store.CategoryRecord, error) {
 	if err := tx.InsertCategory(ctx, c); err != nil {
 		return nil, err
 	}
-	for _, d := range defaultStages {
+	stages := defaultStages
+	if t.std != nil {
+		stages = t.std.stages
+	}
+	for _, d := range stages {
 		st := &store.StageRecord{
-			EntityID:   fmt.Sprintf("DYNAMIC_%d_STAGE_%d", etid, c.ID),
-			StatusID:   fmt.Sprintf("DT%d_%d:%s", etid, c.ID, d.code),
+			EntityID:   t.StageDirectory(c.ID),
+			StatusID:   t.stageStatusID(c.ID, d.code),
 			Name:       d.name,
 			NameInit:   d.name,
 			Sort:       d.sort,
@@ -233,6 +233,15 @@ func (s *Service) GetType(ctx context.Context, id int64, byEntityType bool) (*Ty
 		return s.typeByEntityTypeID(ctx, id)
 	}
 	return s.loadType(ctx, s.st, id, false)
+}
+
+// GetSmartProcess reads a smart process by entityTypeId (crm.type.getByEntityTypeId):
+// the built-in types are not smart processes there.
+func (s *Service) GetSmartProcess(ctx context.Context, etid int64) (*Type, error) {
+	if standardTypeDefs[etid] != nil {
+		return nil, newErr(ErrTypeNotFound, "Smart process not found")
+	}
+	return s.typeByEntityTypeID(ctx, etid)
 }
 
 // TypeList is a page of types.
@@ -488,7 +497,7 @@ func (s *Service) parseRelations(ctx context.Context, t *Type, v any) (Relations
 
 // checkRelatable refuses relations to types that do not exist.
 func (s *Service) checkRelatable(ctx context.Context, t *Type, etid int64) error {
-	if _, ok := standardTypes[etid]; ok || etid == t.EntityTypeID {
+	if _, ok := standardTypeDefs[etid]; ok || etid == t.EntityTypeID {
 		return nil
 	}
 	if _, err := s.st.GetType(ctx, etid, true); err != nil {
@@ -529,8 +538,8 @@ func (s *Service) AllTypes(ctx context.Context) ([]*Type, error) {
 }
 
 // syncLinkColumns makes the child tables' link columns follow the edges: a column for
-// every edge whose child is a smart process, none for edges that are gone (their links
-// go with the column). Children of standard types get theirs once those have tables.
+// every edge whose child has an items table (a smart process, lead, deal, contact or
+// company), none for edges that are gone (their links go with the column).
 func syncLinkColumns(ctx context.Context, tx *store.Tx, before []store.TypeEdge) error {
 	after, err := tx.TypeEdges(ctx)
 	if err != nil {
@@ -550,8 +559,10 @@ func syncLinkColumns(ctx context.Context, tx *store.Tx, before []store.TypeEdge)
 			if other[key(e)] {
 				continue
 			}
-			if _, err := tx.GetType(ctx, e.Child, true); errors.Is(err, store.ErrNotFound) {
-				continue // a standard type: no table yet
+			if standardTypeDefs[e.Child] != nil {
+				// a lead, deal, contact or company: its table exists
+			} else if _, err := tx.GetType(ctx, e.Child, true); errors.Is(err, store.ErrNotFound) {
+				continue // a standard type without items here (quotes, invoices)
 			} else if err != nil {
 				return err
 			}

@@ -18,7 +18,7 @@ import (
 )
 
 // ufNamePattern: what a custom field name may hold (spec §8.1).
-var ufNamePattern = regexp.MustCompile(`^UF_CRM_[0-9]+_[A-Z0-9_]+$`)
+var ufNamePattern = regexp.MustCompile(`^UF_CRM_[A-Z0-9_]+$`)
 
 // maxUFNameLength bounds field names, as Bitrix24 does.
 const maxUFNameLength = 50
@@ -46,12 +46,25 @@ func (s *Service) AddUserField(ctx context.Context, actor Actor, in *params.Obje
 	if fieldName == "" {
 		return nil, ufErr("The 'FIELD_NAME' field is not found")
 	}
-	m := entityIDPattern.FindStringSubmatch(entityID)
-	if m == nil {
-		return nil, ufErr("You cannot create custom fields for %q: custom fields of smart processes belong to CRM_{typeId}", entityID)
+	// CRM_{type id} for a smart process, CRM_DEAL (…) for a standard type.
+	typeID, byEntityType := int64(0), false
+	if m := entityIDPattern.FindStringSubmatch(entityID); m != nil {
+		typeID, _ = strconv.ParseInt(m[1], 10, 64)
+	} else {
+		for _, etid := range standardTypeIDs() {
+			if entityID == "CRM_"+standardTypeDefs[etid].code {
+				typeID, byEntityType = etid, true
+			}
+		}
+		if typeID == 0 {
+			return nil, ufErr("You cannot create custom fields for %q: custom fields belong to CRM_{typeId}, CRM_DEAL, CRM_CONTACT, CRM_COMPANY or CRM_LEAD", entityID)
+		}
 	}
-	typeID, _ := strconv.ParseInt(m[1], 10, 64)
-	prefix := "UF_CRM_" + m[1] + "_"
+	t, err := s.loadType(ctx, s.st, typeID, byEntityType)
+	if err != nil {
+		return nil, ufErr("You cannot create custom fields: smart process %d not found", typeID)
+	}
+	prefix := t.UFPrefix()
 	switch {
 	case !strings.HasPrefix(fieldName, prefix):
 		return nil, ufErr("Incorrect field code: the name must start with %s", prefix)
@@ -80,7 +93,7 @@ func (s *Service) AddUserField(ctx context.Context, actor Actor, in *params.Obje
 		return nil, err
 	}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		t, err := s.loadType(ctx, tx, typeID, false)
+		t, err := s.loadType(ctx, tx, typeID, byEntityType)
 		if err != nil {
 			return ufErr("You cannot create custom fields: smart process %d not found", typeID)
 		}
@@ -468,9 +481,9 @@ func randomXMLID() string {
 // UserFieldWire is a custom field as userfieldconfig.get answers it: every scalar a
 // string (spec §8.1).
 func (s *Service) UserFieldWire(ctx context.Context, f *store.UserFieldRecord) jsonx.Map {
-	typeID := ""
+	entityID := ""
 	if t, err := s.typeByEntityTypeID(ctx, f.EntityTypeID); err == nil {
-		typeID = strconv.FormatInt(t.ID, 10)
+		entityID = t.UFEntityID()
 	}
 	var labels ufLabels
 	_ = json.Unmarshal([]byte(f.Labels), &labels)
@@ -512,7 +525,7 @@ func (s *Service) UserFieldWire(ctx context.Context, f *store.UserFieldRecord) j
 	}
 	id := strconv.FormatInt(f.ID, 10)
 	out := jsonx.Map{
-		{K: "id", V: id}, {K: "entityId", V: "CRM_" + typeID}, {K: "fieldName", V: f.FieldName},
+		{K: "id", V: id}, {K: "entityId", V: entityID}, {K: "fieldName", V: f.FieldName},
 		{K: "userTypeId", V: f.UserTypeID}, {K: "xmlId", V: xml}, {K: "sort", V: strconv.FormatInt(f.Sort, 10)},
 		{K: "multiple", V: yn(f.Multiple)}, {K: "mandatory", V: yn(f.Mandatory)}, {K: "showFilter", V: f.ShowFilter},
 		{K: "showInList", V: yn(f.ShowInList)}, {K: "editInList", V: yn(f.EditInList)}, {K: "isSearchable", V: yn(f.IsSearchable)},

@@ -153,10 +153,10 @@ func (s *Server) statusEntityTypes(c *Call) (*Result, error) {
 	out := make([]jsonx.Map, 0, len(dirs))
 	for _, d := range dirs {
 		out = append(out, jsonx.Map{
-			{K: "ID", V: "DYNAMIC_" + itoa(d.Type.EntityTypeID) + "_STAGE_" + itoa(d.Category.ID)},
+			{K: "ID", V: d.Type.StageDirectory(d.Category.ID)},
 			{K: "NAME", V: d.Title()},
 			{K: "SEMANTIC_INFO", V: []any{}},
-			{K: "PREFIX", V: "DT" + itoa(d.Type.EntityTypeID) + "_" + itoa(d.Category.ID)},
+			{K: "PREFIX", V: d.Type.StagePrefix(d.Category.ID)},
 			{K: "FIELD_ATTRIBUTE_SCOPE", V: "category_" + itoa(d.Category.ID)},
 			{K: "ENTITY_TYPE_ID", V: d.Type.EntityTypeID},
 			{K: "IS_ENABLED", V: d.Type.Flag("isStagesEnabled")},

@@ -72,7 +72,7 @@ func (s *Server) typeGetByEntityTypeID(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.crm.GetType(c.Ctx, id, true)
+	t, err := s.crm.GetSmartProcess(c.Ctx, id)
 	if err != nil {
 		return nil, err
 	}

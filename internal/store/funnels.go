@@ -19,6 +19,7 @@ type CategoryRecord struct {
 	IsDefault    bool
 	IsSystem     bool
 	Code         string
+	FixedID      bool // InsertCategory keeps ID instead of choosing one
 }
 
 // StageRecord is a stage of a funnel (a row of the crm_statuses directory).
@@ -42,8 +43,14 @@ func yn(b bool) string {
 	return "N"
 }
 
-// InsertCategory adds a funnel and sets c.ID.
+// InsertCategory adds a funnel and sets c.ID, or keeps the given one when c.FixedID is
+// set (deals' default funnel is 0 in Bitrix24).
 func (tx *Tx) InsertCategory(ctx context.Context, c *CategoryRecord) error {
+	if c.FixedID {
+		_, err := tx.exec(ctx, `INSERT INTO crm_categories (id, entity_type_id, name, sort, is_default, is_system, code, created_time)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.EntityTypeID, c.Name, c.Sort, yn(c.IsDefault), yn(c.IsSystem), c.Code, tx.now())
+		return err
+	}
 	return tx.queryRow(ctx, `INSERT INTO crm_categories (entity_type_id, name, sort, is_default, is_system, code, created_time)
 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		c.EntityTypeID, c.Name, c.Sort, yn(c.IsDefault), yn(c.IsSystem), c.Code, tx.now()).Scan(&c.ID)

@@ -150,3 +150,14 @@ func (tx *Tx) SeedItemsRaw(ctx context.Context, entityTypeID int64, cols []Colum
 	}
 	return nil
 }
+
+// ItemTableExists reports whether a type's items table has been created.
+func (c conn) ItemTableExists(ctx context.Context, entityTypeID int64) (bool, error) {
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if c.d.name == Postgres {
+		q = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`
+	}
+	var n int64
+	err := c.queryRow(ctx, q, ItemTable(entityTypeID)).Scan(&n)
+	return n > 0, err
+}
