@@ -142,8 +142,12 @@ func (s *Server) MustFail(method string, params any, status int, code string) *R
 	return r
 }
 
-// Path walks a decoded JSON value by object keys and list indexes ("item.id", "items.0.title").
+// Path walks a decoded JSON value by object keys and list indexes ("item.id",
+// "items.0.title"); "" is the value itself.
 func Path(v any, path string) any {
+	if path == "" {
+		return v
+	}
 	for _, seg := range strings.Split(path, ".") {
 		switch t := v.(type) {
 		case map[string]any:

@@ -237,8 +237,8 @@ var itemIndexes = [][]string{
 // switched off, are neither filterable nor sortable.
 func (t *Type) queryField(f *Field) *query.Field {
 	qf := &query.Field{Name: f.Name, Column: f.Column, Type: f.Type}
-	if f.Column == "" || !t.Enabled(f) {
-		qf.NoFilter, qf.NoOrder = true, true
+	if _, isFM := f.Type.(field.Multifield); f.Column == "" || !t.Enabled(f) || isFM {
+		qf.NoFilter, qf.NoOrder = true, true // multifields are filtered by kind (PHONE…)
 	}
 	if f.Multiple {
 		qf.NoOrder = true
@@ -257,6 +257,11 @@ func (t *Type) resolver() query.Resolver {
 	return func(name string) (*query.Field, bool) {
 		f, ok := t.FieldByName(name)
 		if !ok {
+			// PHONE, EMAIL…: whether an item has such a multifield entry.
+			kind := strings.ToUpper(name)
+			if _, isKind := field.MultifieldKinds[kind]; isKind && t.fieldIndex["fm"] != nil {
+				return &query.Field{Name: kind, Column: "fm", Type: field.MultifieldKind{Kind: kind}, NoOrder: true}, true
+			}
 			return nil, false
 		}
 		if qf, ok := cache[f]; ok {
@@ -272,42 +277,46 @@ func (t *Type) resolver() query.Resolver {
 func (t *Type) FieldsWire() jsonx.Map {
 	out := jsonx.Map{}
 	for _, f := range t.fields {
-		if f.Hidden {
-			continue
+		if !f.Hidden {
+			out = append(out, jsonx.KV{K: f.Name, V: t.fieldDescriptor(f)})
 		}
-		d := jsonx.Map{
-			{K: "type", V: f.Type.Name()},
-			{K: "isRequired", V: f.Required},
-			{K: "isReadOnly", V: f.ReadOnly},
-			{K: "isImmutable", V: f.Immutable},
-			{K: "isMultiple", V: f.Multiple},
-			{K: "isDynamic", V: f.user != nil},
-		}
-		if f.Deprecated {
-			d = append(d, jsonx.KV{K: "isDeprecated", V: true})
-		}
-		d = append(d, jsonx.KV{K: "title", V: f.Title}, jsonx.KV{K: "upperName", V: f.Upper})
-		if f.Settings != nil {
-			d = append(d, jsonx.KV{K: "settings", V: f.Settings})
-		}
-		if f.StatusType != "" {
-			d = append(d, jsonx.KV{K: "statusType", V: f.StatusType})
-		}
-		if f.user != nil {
-			if f.user.UserTypeID == "enumeration" {
-				items := []jsonx.Map{}
-				for _, e := range f.user.Enums {
-					items = append(items, jsonx.Map{{K: "ID", V: fmt.Sprint(e.ID)}, {K: "VALUE", V: e.Value}})
-				}
-				d = append(d, jsonx.KV{K: "items", V: items})
-			}
-			d = append(d, jsonx.KV{K: "listLabel", V: labelOr(f.labels.ListColumnLabel, f.Title)},
-				jsonx.KV{K: "formLabel", V: labelOr(f.labels.EditFormLabel, f.Title)},
-				jsonx.KV{K: "filterLabel", V: labelOr(f.labels.ListFilterLabel, f.Title)})
-		}
-		out = append(out, jsonx.KV{K: f.Name, V: d})
 	}
 	return out
+}
+
+// fieldDescriptor is one field's description (spec §5).
+func (t *Type) fieldDescriptor(f *Field) jsonx.Map {
+	d := jsonx.Map{
+		{K: "type", V: f.Type.Name()},
+		{K: "isRequired", V: f.Required},
+		{K: "isReadOnly", V: f.ReadOnly},
+		{K: "isImmutable", V: f.Immutable},
+		{K: "isMultiple", V: f.Multiple},
+		{K: "isDynamic", V: f.user != nil},
+	}
+	if f.Deprecated {
+		d = append(d, jsonx.KV{K: "isDeprecated", V: true})
+	}
+	d = append(d, jsonx.KV{K: "title", V: f.Title}, jsonx.KV{K: "upperName", V: f.Upper})
+	if f.Settings != nil {
+		d = append(d, jsonx.KV{K: "settings", V: f.Settings})
+	}
+	if f.StatusType != "" {
+		d = append(d, jsonx.KV{K: "statusType", V: f.StatusType})
+	}
+	if f.user != nil {
+		if f.user.UserTypeID == "enumeration" {
+			items := []jsonx.Map{}
+			for _, e := range f.user.Enums {
+				items = append(items, jsonx.Map{{K: "ID", V: fmt.Sprint(e.ID)}, {K: "VALUE", V: e.Value}})
+			}
+			d = append(d, jsonx.KV{K: "items", V: items})
+		}
+		d = append(d, jsonx.KV{K: "listLabel", V: labelOr(f.labels.ListColumnLabel, f.Title)},
+			jsonx.KV{K: "formLabel", V: labelOr(f.labels.EditFormLabel, f.Title)},
+			jsonx.KV{K: "filterLabel", V: labelOr(f.labels.ListFilterLabel, f.Title)})
+	}
+	return d
 }
 
 func labelOr(m map[string]string, fallback string) string {

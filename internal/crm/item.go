@@ -39,6 +39,9 @@ func sameValue(a, b any) bool {
 	case []int64:
 		y, ok := b.([]int64)
 		return ok && slices.Equal(x, y) || !ok && len(x) == 0 && isEmptyList(b)
+	case []field.MultiValue:
+		y, ok := b.([]field.MultiValue)
+		return ok && slices.Equal(x, y) || !ok && len(x) == 0 && b == nil
 	case []any:
 		y, ok := b.([]any)
 		if !ok {

@@ -478,6 +478,7 @@ func (op *operation) applyLogic(patch map[*Field]any) error {
 		}
 	}
 
+	op.primaryLinks(patch)
 	if err := op.mergeMultifields(patch); err != nil {
 		return err
 	}
@@ -551,6 +552,39 @@ func (op *operation) placeInFunnel(patch map[*Field]any) error {
 	}
 	after.values["stageId"] = stageID
 	return nil
+}
+
+// primaryLinks handles the deprecated single links (contactId, a contact's companyId)
+// sent without their lists, as legacy clients do: the single one becomes the first of
+// the list, and clearing it drops the first. derive then keeps the pair in step.
+func (op *operation) primaryLinks(patch map[*Field]any) {
+	for _, pair := range [][2]string{{"contactid", "contactids"}, {"companyid", "companyids"}} {
+		single, list := op.t.fieldIndex[pair[0]], op.t.fieldIndex[pair[1]]
+		if single == nil || list == nil {
+			continue
+		}
+		v, givenSingle := patch[single]
+		if _, givenList := patch[list]; !givenSingle || givenList {
+			continue
+		}
+		var stored []int64
+		if op.before != nil {
+			stored, _ = op.before.values[list.Name].([]int64)
+		}
+		id, _ := v.(int64)
+		out := []int64{}
+		if id != 0 {
+			out = append(out, id)
+		} else if len(stored) > 0 {
+			stored = stored[1:]
+		}
+		for _, e := range stored {
+			if e != id {
+				out = append(out, e)
+			}
+		}
+		op.after.values[list.Name] = out
+	}
 }
 
 // mergeMultifields applies multifield patches (phones, e-mails) to the stored entries.

@@ -43,6 +43,7 @@ const (
 	familyStatus                  // crm.status.* except add: the message is the code
 	familyStatusAdd               // crm.status.add: the code is "" (ERROR_CORE for a taken code)
 	familyUserField               // userfieldconfig.*: the code is "" (ERROR_CORE for an unknown type)
+	familyLegacy                  // crm.deal/contact/company/lead.*: the code is "", the text says what
 )
 
 // wire turns any error from a handler into its wire form.
@@ -78,6 +79,16 @@ func (f family) wire(err error) *APIError {
 	case familyUserField:
 		if de.Kind == crm.ErrUnknownType {
 			return bad("ERROR_CORE")
+		}
+		return bad("")
+	case familyLegacy:
+		switch de.Kind {
+		case crm.ErrItemNotFound:
+			return apiErr(http.StatusBadRequest, "", "Not found")
+		case crm.ErrAccessDenied:
+			return apiErr(http.StatusBadRequest, "", "Access denied.")
+		case crm.ErrConflict:
+			return apiErr(http.StatusConflict, "CONFLICT", de.Msg)
 		}
 		return bad("")
 	}

@@ -64,6 +64,7 @@ func New(svc *crm.Service, auth *access.Webhooks, log *slog.Logger, metrics *Met
 	s := &Server{crm: svc, auth: auth, log: log, metrics: metrics, methods: map[string]method{}}
 	s.registerTypes()
 	s.registerItems()
+	s.registerLegacy()
 	s.registerCategories()
 	s.registerStatuses()
 	s.registerStageHistory()

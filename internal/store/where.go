@@ -59,6 +59,9 @@ var comparison = map[field.Op]string{
 }
 
 func (d *dialect) compileCond(b *strings.Builder, c query.Cond, args []any) ([]any, error) {
+	if k, ok := c.Field.Type.(field.MultifieldKind); ok {
+		return d.compileMultifield(b, c, k.Kind, args)
+	}
 	col := c.Field.Column
 	st := c.Field.Type.Storage()
 	switch c.Op {
@@ -160,4 +163,43 @@ func (d *dialect) compileCond(b *strings.Builder, c query.Cond, args []any) ([]a
 // escapeLike makes a client's text match literally inside a LIKE pattern.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// compileMultifield asks whether an item has a multifield entry of a kind (PHONE,
+// EMAIL…) whose value matches: equal to one of the values, or like a pattern.
+func (d *dialect) compileMultifield(b *strings.Builder, c query.Cond, kind string, args []any) ([]any, error) {
+	from, kindExpr, valueExpr := "json_each("+c.Field.Column+") e", "json_extract(e.value, '$.TYPE_ID')", "json_extract(e.value, '$.VALUE')"
+	if d.name == Postgres {
+		from, kindExpr, valueExpr = "jsonb_array_elements("+c.Field.Column+") e", "e->>'TYPE_ID'", "e->>'VALUE'"
+	}
+	// `PHONE: ""` asks for items without an entry of the kind, `!PHONE: ""` with one.
+	if c.Op == field.OpContainsNone || c.Op == field.OpEq {
+		b.WriteString("NOT ")
+	}
+	b.WriteString("EXISTS (SELECT 1 FROM " + from + " WHERE " + kindExpr + " = ?")
+	args = append(args, kind)
+	switch c.Op {
+	case field.OpContainsAny, field.OpContainsNone:
+		b.WriteString(" AND " + valueExpr + " IN (")
+		for i, v := range c.Value.([]any) {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('?')
+			args = append(args, v)
+		}
+		b.WriteByte(')')
+	case field.OpContains, field.OpLike:
+		pattern := c.Value.(string)
+		if c.Op == field.OpContains {
+			pattern = "%" + escapeLike(pattern) + "%"
+		}
+		b.WriteString(" AND " + d.likeExpr(valueExpr))
+		args = append(args, pattern)
+	case field.OpEq, field.OpNotEq: // emptiness: the kind alone
+	default:
+		return nil, fmt.Errorf("operator %q is not supported for %s", c.Op, kind)
+	}
+	b.WriteByte(')')
+	return args, nil
 }

@@ -237,3 +237,34 @@ func (Multifield) FromStorage(v any) (any, error) {
 func (mv MultiValue) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]any{"ID": mv.ID, "TYPE_ID": mv.TypeID, "VALUE_TYPE": mv.ValueType, "VALUE": mv.Value})
 }
+
+// MultifieldKind is the filter view of one kind of multifield entries (PHONE, EMAIL…):
+// legacy list filters ask whether an item has an entry of that kind with a value.
+type MultifieldKind struct{ Kind string }
+
+// Name implements Type.
+func (MultifieldKind) Name() string { return "crm_multifield" }
+
+// Storage implements Type.
+func (MultifieldKind) Storage() Storage { return StorageJSON }
+
+// Parse implements Type.
+func (MultifieldKind) Parse(v any) (any, error) {
+	if isEmpty(v) {
+		return nil, nil
+	}
+	s, ok := params.String(v)
+	if !ok {
+		return nil, invalid("a text value is expected")
+	}
+	return strings.TrimSpace(s), nil
+}
+
+// ParseElement implements ElementParser: equality means "has an entry with this value".
+func (t MultifieldKind) ParseElement(v any) (any, error) { return t.Parse(v) }
+
+// Format implements Type.
+func (MultifieldKind) Format(v any) any { return v }
+
+// Ops implements Type.
+func (MultifieldKind) Ops() []Op { return []Op{OpEq, OpNotEq, OpIn, OpNotIn, OpContains, OpLike} }
