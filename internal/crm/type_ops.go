@@ -213,13 +213,14 @@ func (s *Service) DeleteType(ctx context.Context, actor Actor, id int64, byEntit
 		if err != nil {
 			return err
 		}
-		if err := tx.DropItemTable(ctx, t.EntityTypeID); err != nil {
-			return err
-		}
 		if err := tx.DeleteType(ctx, t.record()); err != nil {
 			return err
 		}
-		return syncLinkColumns(ctx, tx, before)
+		// Children's link columns go first: on PostgreSQL they reference this table.
+		if err := syncLinkColumns(ctx, tx, before); err != nil {
+			return err
+		}
+		return tx.DropItemTable(ctx, t.EntityTypeID)
 	})
 	if err == nil {
 		s.forgetTypes()

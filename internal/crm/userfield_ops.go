@@ -113,6 +113,9 @@ func (s *Service) AddUserField(ctx context.Context, actor Actor, in *params.Obje
 		if err := tx.AddUserFieldColumn(ctx, t.EntityTypeID, rec.Column, storageOf(rec, settings)); err != nil {
 			return err
 		}
+		if err := tx.SetUserFieldIndex(ctx, t.EntityTypeID, rec.Column, indexed(rec)); err != nil {
+			return err
+		}
 		for i := range enums.added {
 			if err := tx.InsertEnum(ctx, rec.ID, &enums.added[i]); err != nil {
 				return err
@@ -155,6 +158,9 @@ func (s *Service) UpdateUserField(ctx context.Context, actor Actor, id int64, in
 		if err := tx.UpdateUserField(ctx, rec); err != nil {
 			return err
 		}
+		if err := tx.SetUserFieldIndex(ctx, rec.EntityTypeID, rec.Column, indexed(rec)); err != nil {
+			return err
+		}
 		for _, id := range enums.deleted {
 			if err := tx.DeleteEnum(ctx, id); err != nil {
 				return err
@@ -178,6 +184,13 @@ func (s *Service) UpdateUserField(ctx context.Context, actor Actor, id int64, in
 	}
 	return s.GetUserField(ctx, out.ID)
 }
+
+// indexed reports whether a custom field's column gets a filter index: when the
+// administrator puts the field in the filter (showFilter other than N), lists are filtered
+// by it, and an index makes a filtered page and its total cheap at any size. Fields kept
+// out of the filter cost no index on every write. Multiple fields are JSON lists, which
+// a plain index does not serve.
+func indexed(rec *store.UserFieldRecord) bool { return rec.ShowFilter != "N" && !rec.Multiple }
 
 // DeleteUserField removes a custom field and its column, with the values it held.
 func (s *Service) DeleteUserField(ctx context.Context, actor Actor, id int64) error {

@@ -1,10 +1,13 @@
 package rest_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
 	"smartcrm/internal/apitest"
+	"smartcrm/internal/crm/field"
+	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
 )
 
@@ -184,8 +187,9 @@ func TestDealFunnelsAndStages(t *testing.T) {
 func TestLegacyListWithCustomFields(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		s := apitest.Start(t, dialect)
-		s.MustOK("userfieldconfig.add", map[string]any{"moduleId": "crm", "field": map[string]any{
-			"entityId": "CRM_DEAL", "fieldName": "UF_CRM_REGION", "userTypeId": "string"}})
+		// Shown in the filter, so it gets an index.
+		ufID := apitest.Str(s.MustOK("userfieldconfig.add", map[string]any{"moduleId": "crm", "field": map[string]any{
+			"entityId": "CRM_DEAL", "fieldName": "UF_CRM_REGION", "userTypeId": "string", "showFilter": "E"}}), "field.id")
 		s.MustFail("userfieldconfig.add", map[string]any{"moduleId": "crm", "field": map[string]any{
 			"entityId": "CRM_DEAL", "fieldName": "UF_CRM_1_X", "userTypeId": "nope"}}, 400, "ERROR_CORE")
 		for i := 0; i < 60; i++ {
@@ -222,6 +226,16 @@ func TestLegacyListWithCustomFields(t *testing.T) {
 		if apitest.Str(s.MustOK("crm.contact.fields", nil), "PHONE.type") != "crm_multifield" {
 			t.Errorf("crm.contact.fields has no PHONE")
 		}
+		// Taking the field out of the filter and back, then deleting it with its values
+		// (SQLite cannot drop an indexed column: the index must go first).
+		for _, sf := range []string{"N", "I"} {
+			s.MustOK("userfieldconfig.update", map[string]any{"moduleId": "crm", "id": ufID, "field": map[string]any{"showFilter": sf}})
+		}
+		s.MustOK("userfieldconfig.delete", map[string]any{"moduleId": "crm", "id": ufID})
+		if f := apitest.Path(s.MustOK("crm.deal.fields", nil), "UF_CRM_REGION"); f != nil {
+			t.Errorf("deleted field still described: %v", f)
+		}
+		s.MustFail("crm.deal.list", map[string]any{"filter": map[string]any{"UF_CRM_REGION": "north"}}, 400, "")
 	})
 }
 
@@ -298,4 +312,30 @@ func TestRelationRemovedWithData(t *testing.T) {
 			t.Errorf("link survived the removal of its relation: %v", got)
 		}
 	})
+}
+
+// On PostgreSQL a parent link is a real foreign key: even a write that bypassed the
+// operation could not leave a link to nothing.
+func TestParentLinkForeignKey(t *testing.T) {
+	s := apitest.Start(t, store.Postgres)
+	visits := newType(s, map[string]any{"title": "Visits", "relations": map[string]any{"parent": []any{map[string]any{"entityTypeId": 2}}}})
+	ctx := context.Background()
+	cols := []store.Column{{Name: store.LinkColumn(2), Storage: field.StorageInt}}
+	err := s.App.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SeedItemsRaw(ctx, visits, cols, [][]any{{int64(12345)}}) })
+	if err == nil {
+		t.Fatal("a link to a deal that does not exist was stored")
+	}
+	deal := apitest.Int(s.MustOK("crm.deal.add", map[string]any{"fields": map[string]any{"TITLE": "Real"}}), "")
+	if err := s.App.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SeedItemsRaw(ctx, visits, cols, [][]any{{deal}}) }); err != nil {
+		t.Fatalf("a link to an existing deal: %v", err)
+	}
+	// The deal can be deleted (the operation clears the link first), and so can the
+	// type, its column and key going with it.
+	s.MustOK("crm.deal.delete", map[string]any{"id": deal})
+	items := apitest.Path(s.MustOK("crm.item.list", map[string]any{"entityTypeId": visits}), "items").([]any)
+	if len(items) != 1 || apitest.Path(items[0], "parentId2") != nil {
+		t.Fatalf("visit after its deal was deleted: %v", items)
+	}
+	s.MustOK("crm.item.delete", map[string]any{"entityTypeId": visits, "id": apitest.Int(items[0], "id")})
+	s.MustOK("crm.type.delete", map[string]any{"id": 1})
 }

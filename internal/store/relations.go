@@ -67,9 +67,22 @@ func LinkColumn(parentEntityTypeID int64) string {
 }
 
 // AddLinkColumn gives a child type's table the column (and index) for parents of a type.
+// On PostgreSQL the column is a real foreign key to the parent's table, so no link can
+// point at nothing even if something bypassed the write path. SQLite gets none: it cannot
+// drop a column a foreign key uses, and removing a relation drops its column.
 func (tx *Tx) AddLinkColumn(ctx context.Context, childEntityTypeID, parentEntityTypeID int64) error {
 	table, col := ItemTable(childEntityTypeID), LinkColumn(parentEntityTypeID)
-	if _, err := tx.exec(ctx, "ALTER TABLE "+table+" ADD COLUMN "+col+" "+tx.d.columnType(field.StorageInt)); err != nil {
+	def := tx.d.columnType(field.StorageInt)
+	if tx.d.name == Postgres {
+		exists, err := tx.ItemTableExists(ctx, parentEntityTypeID)
+		if err != nil {
+			return err
+		}
+		if exists {
+			def += " REFERENCES " + ItemTable(parentEntityTypeID) + " (id)"
+		}
+	}
+	if _, err := tx.exec(ctx, "ALTER TABLE "+table+" ADD COLUMN "+col+" "+def); err != nil {
 		return err
 	}
 	_, err := tx.exec(ctx, "CREATE INDEX "+table+"_"+col+" ON "+table+" ("+col+", id)")

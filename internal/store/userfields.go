@@ -52,12 +52,29 @@ func (tx *Tx) AddUserFieldColumn(ctx context.Context, entityTypeID int64, column
 	return err
 }
 
-// DropUserFieldColumn drops a custom field's column.
+// DropUserFieldColumn drops a custom field's column, with its filter index.
 func (tx *Tx) DropUserFieldColumn(ctx context.Context, entityTypeID int64, column string) error {
+	if err := tx.SetUserFieldIndex(ctx, entityTypeID, column, false); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, "ALTER TABLE "+ItemTable(entityTypeID)+" DROP COLUMN "+column)
+	return err
+}
+
+// SetUserFieldIndex creates or drops the index that serves filters on a custom field's
+// column: (column, id), so a filtered page reads in id order and a count reads only the
+// matching entries. SQLite cannot drop an indexed column, so the index goes first.
+func (tx *Tx) SetUserFieldIndex(ctx context.Context, entityTypeID int64, column string, on bool) error {
 	if !columnPattern.MatchString(column) {
 		return fmt.Errorf("invalid column name %q", column)
 	}
-	_, err := tx.exec(ctx, "ALTER TABLE "+ItemTable(entityTypeID)+" DROP COLUMN "+column)
+	table := ItemTable(entityTypeID)
+	name := table + "_" + column
+	stmt := "DROP INDEX IF EXISTS " + name
+	if on {
+		stmt = "CREATE INDEX IF NOT EXISTS " + name + " ON " + table + " (" + column + ", id)"
+	}
+	_, err := tx.exec(ctx, stmt)
 	return err
 }
 
