@@ -38,7 +38,9 @@ func BenchmarkDealChildren(b *testing.B) {
 					"relations": map[string]any{"parent": []any{map[string]any{"entityTypeId": 2}}}})
 				seedRaw(b, s.App.Store, etid, perType, []store.Column{{Name: "title", Storage: field.StorageText},
 					{Name: "created_time", Storage: field.StorageTime}, {Name: store.LinkColumn(2), Storage: field.StorageInt}},
-					func(i int, t time.Time) []any { return []any{fmt.Sprintf("Child %d", i), t, int64(1 + rand.Intn(deals))} })
+					func(i int, t time.Time) []any {
+						return []any{fmt.Sprintf("Child %d", i), t, int64(1 + rand.Intn(deals))}
+					})
 			}
 			// About 100 children per deal: every answer is a full page of 50.
 			if n := len(apitest.Path(s.MustOK("smartcrm.item.children", map[string]any{"entityTypeId": 2, "id": deals / 2}), "children").([]any)); n != 50 {
