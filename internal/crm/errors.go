@@ -26,6 +26,9 @@ const (
 	ErrHasItems                          // refused while items exist
 	ErrDuplicate                         // a code that must be unique is taken
 	ErrUnknownType                       // a custom field type nobody registered
+	ErrOwnerNotFound                     // a timeline or activity call about an item that does not exist
+	ErrLimit                             // a limit is reached (pinned entries, bindings)
+	ErrMultipleBindings                  // a timeline entry bound to several items needs an owner
 )
 
 // Error is a domain error with the field it concerns, if any.

@@ -801,12 +801,15 @@ func (op *operation) changedColumns() ([]store.Column, []any) {
 }
 
 // writeDerived writes what accompanies the item row in its transaction: the stage
-// history, the per-stage counters and the outbox row (timeline entries join here).
+// history, the per-stage counters, the timeline entries and the outbox row.
 func (op *operation) writeDerived(ctx context.Context, tx *store.Tx, topic string) error {
 	if err := op.writeStageHistory(ctx, tx, topic); err != nil {
 		return err
 	}
 	if err := op.writeStageCounts(ctx, tx, topic); err != nil {
+		return err
+	}
+	if err := op.writeTimeline(ctx, tx, topic); err != nil {
 		return err
 	}
 	payload := jsonx.Map{{K: "ID", V: op.after.ID}, {K: "ENTITY_TYPE_ID", V: op.t.EntityTypeID}, {K: "USER_ID", V: op.actor.UserID}}

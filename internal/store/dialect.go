@@ -200,3 +200,9 @@ func (d *dialect) placeholder(s field.Storage) string {
 	}
 	return "?"
 }
+
+// timeArg encodes a moment as a bind argument of a hand-written statement.
+func (d *dialect) timeArg(t time.Time) any {
+	v, _ := d.encode(field.StorageTime, t)
+	return v
+}
