@@ -44,6 +44,8 @@ const (
 	familyStatusAdd               // crm.status.add: the code is "" (ERROR_CORE for a taken code)
 	familyUserField               // userfieldconfig.*: the code is "" (ERROR_CORE for an unknown type)
 	familyLegacy                  // crm.deal/contact/company/lead.*: the code is "", the text says what
+	familyTimeline                // crm.timeline.comment writes, logmessage, note, pin: codes like OWNER_NOT_FOUND
+	familyTimelineText            // crm.timeline.comment reads and bindings: the code is "", the text says what
 )
 
 // wire turns any error from a handler into its wire form.
@@ -79,6 +81,20 @@ func (f family) wire(err error) *APIError {
 	case familyUserField:
 		if de.Kind == crm.ErrUnknownType {
 			return bad("ERROR_CORE")
+		}
+		return bad("")
+	case familyTimeline:
+		switch de.Kind {
+		case crm.ErrOwnerNotFound:
+			return bad("OWNER_NOT_FOUND")
+		case crm.ErrMultipleBindings:
+			return bad("MULTIPLE_BINDINGS")
+		case crm.ErrLimit:
+			return bad(0)
+		}
+	case familyTimelineText:
+		if de.Kind == crm.ErrAccessDenied {
+			return bad("Access denied.")
 		}
 		return bad("")
 	case familyLegacy:

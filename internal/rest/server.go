@@ -65,6 +65,7 @@ func New(svc *crm.Service, auth *access.Webhooks, log *slog.Logger, metrics *Met
 	s.registerTypes()
 	s.registerItems()
 	s.registerLegacy()
+	s.registerTimeline()
 	s.registerCategories()
 	s.registerStatuses()
 	s.registerStageHistory()

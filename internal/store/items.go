@@ -161,3 +161,9 @@ func (c conn) ItemTableExists(ctx context.Context, entityTypeID int64) (bool, er
 	err := c.queryRow(ctx, q, ItemTable(entityTypeID)).Scan(&n)
 	return n > 0, err
 }
+
+// OutboxTopics lists the topics of the outbox rows about an item, oldest first: what a
+// change announced, for tests and diagnostics until the event delivery reads them.
+func (c conn) OutboxTopics(ctx context.Context, entityTypeID, itemID int64) ([]string, error) {
+	return queryColumn[string](ctx, c, `SELECT topic FROM outbox WHERE entity_type_id = ? AND item_id = ? ORDER BY id`, entityTypeID, itemID)
+}
