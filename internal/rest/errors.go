@@ -37,15 +37,15 @@ var (
 type family int
 
 const (
-	familyItem      family = iota // crm.item.*: string codes, HTTP 400
-	familyType                    // crm.type.*: like items, but "not found" is the integer 0
-	familyCategory                // crm.category.*: like items, a missing name is the integer 0
-	familyStatus                  // crm.status.* except add: the message is the code
-	familyStatusAdd               // crm.status.add: the code is "" (ERROR_CORE for a taken code)
-	familyUserField               // userfieldconfig.*: the code is "" (ERROR_CORE for an unknown type)
-	familyLegacy                  // crm.deal/contact/company/lead.*: the code is "", the text says what
-	familyTimeline                // crm.timeline.comment writes, logmessage, note, pin: codes like OWNER_NOT_FOUND
-	familyTimelineText            // crm.timeline.comment reads and bindings: the code is "", the text says what
+	familyItem         family = iota // crm.item.*: string codes, HTTP 400
+	familyType                       // crm.type.*: like items, but "not found" is the integer 0
+	familyCategory                   // crm.category.*: like items, a missing name is the integer 0
+	familyStatus                     // crm.status.* except add: the message is the code
+	familyStatusAdd                  // crm.status.add: the code is "" (ERROR_CORE for a taken code)
+	familyUserField                  // userfieldconfig.*: the code is "" (ERROR_CORE for an unknown type)
+	familyLegacy                     // crm.deal/contact/company/lead.*: the code is "", the text says what
+	familyTimeline                   // crm.timeline.comment writes, logmessage, note, pin: codes like OWNER_NOT_FOUND
+	familyTimelineText               // crm.timeline.comment reads and bindings: the code is "", the text says what
 )
 
 // wire turns any error from a handler into its wire form.
