@@ -23,3 +23,4 @@ fuzz:
 	go test ./internal/params -run '^$$' -fuzz FuzzParseBody -fuzztime $(FUZZTIME)
 	go test ./internal/query -run '^$$' -fuzz FuzzParseFilter -fuzztime $(FUZZTIME)
 	go test ./internal/rest -run '^$$' -fuzz FuzzParseBatch -fuzztime $(FUZZTIME)
+	go test ./internal/crm/field -run '^$$' -fuzz FuzzMultifield -fuzztime $(FUZZTIME)
