@@ -298,3 +298,28 @@ func compileTaskBindings(b *strings.Builder, c query.Cond, args []any) ([]any, e
 	b.WriteByte(')')
 	return args, nil
 }
+
+// TaskEvent is an outbox row of a task event.
+type TaskEvent struct {
+	Topic   string
+	Payload string
+}
+
+// TaskEvents lists the outbox rows of a task's events, oldest first (tasks' rows carry
+// entity type 0: tasks are not CRM items).
+func (c conn) TaskEvents(ctx context.Context, taskID int64) ([]TaskEvent, error) {
+	rows, err := c.query(ctx, `SELECT topic, payload FROM outbox WHERE entity_type_id = 0 AND item_id = ? ORDER BY id`, taskID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []TaskEvent
+	for rows.Next() {
+		var e TaskEvent
+		if err := rows.Scan(&e.Topic, &e.Payload); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
