@@ -21,6 +21,7 @@ import (
 	"smartcrm/internal/files"
 	"smartcrm/internal/rest"
 	"smartcrm/internal/store"
+	"smartcrm/internal/tasks"
 )
 
 // App is a running server's parts.
@@ -28,6 +29,7 @@ type App struct {
 	Config Config
 	Store  *store.Store
 	CRM    *crm.Service
+	Tasks  *tasks.Service
 	Log    *slog.Logger
 	// AdminWebhook is the secret created on the first start ("" on later starts).
 	AdminWebhook string
@@ -63,6 +65,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		publicURL = "http://" + cfg.Addr
 	}
 	a.CRM.Files = files.New(cfg.DataDir, key, publicURL)
+	a.Tasks = tasks.New(st, a.CRM)
 	if a.AdminWebhook, err = bootstrap(ctx, st, cfg.AdminToken); err != nil {
 		st.Close()
 		return nil, err
@@ -72,7 +75,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	for name, pool := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
-	api := rest.New(a.CRM, access.NewWebhooks(st), log, rest.NewMetrics(reg))
+	api := rest.New(a.CRM, a.Tasks, access.NewWebhooks(st), log, rest.NewMetrics(reg))
 
 	mux := http.NewServeMux()
 	mux.Handle("/rest/", api)

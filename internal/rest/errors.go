@@ -6,6 +6,7 @@ import (
 
 	"smartcrm/internal/crm"
 	"smartcrm/internal/params"
+	"smartcrm/internal/tasks"
 )
 
 // APIError is an error as it goes on the wire: HTTP status, the `error` value (a string
@@ -46,6 +47,7 @@ const (
 	familyLegacy                     // crm.deal/contact/company/lead.*: the code is "", the text says what
 	familyTimeline                   // crm.timeline.comment writes, logmessage, note, pin: codes like OWNER_NOT_FOUND
 	familyTimelineText               // crm.timeline.comment reads and bindings: the code is "", the text says what
+	familyTask                       // tasks.task.*: ERROR_CORE with the text; a missing task is the integer 0
 )
 
 // wire turns any error from a handler into its wire form.
@@ -56,6 +58,9 @@ func (f family) wire(err error) *APIError {
 	}
 	if errors.Is(err, params.ErrMalformed) {
 		return apiErr(http.StatusBadRequest, 100, err.Error())
+	}
+	if f == familyTask {
+		return taskWire(err)
 	}
 	var de *crm.Error
 	if !errors.As(err, &de) {
@@ -134,4 +139,25 @@ func (f family) wire(err error) *APIError {
 		return apiErr(http.StatusConflict, "CONFLICT", de.Msg)
 	}
 	return bad("ERROR")
+}
+
+// taskWire maps the errors of the tasks.task.* methods. Bitrix24 answers a value a task
+// cannot take with ERROR_CORE and a sentence, and a task that is missing (or hidden)
+// with the integer 0; both are HTTP 400.
+func taskWire(err error) *APIError {
+	var te *tasks.Error
+	if errors.As(err, &te) {
+		if te.Kind == tasks.ErrNotFound {
+			return apiErr(http.StatusBadRequest, 0, te.Msg)
+		}
+		return apiErr(http.StatusBadRequest, "ERROR_CORE", te.Msg)
+	}
+	var de *crm.Error
+	if errors.As(err, &de) {
+		if de.Kind == crm.ErrConflict {
+			return apiErr(http.StatusConflict, "CONFLICT", de.Msg)
+		}
+		return apiErr(http.StatusBadRequest, "ERROR_CORE", de.Msg)
+	}
+	return nil
 }

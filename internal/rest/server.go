@@ -19,6 +19,7 @@ import (
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
+	"smartcrm/internal/tasks"
 )
 
 // MaxBodyBytes caps a request body. File fields travel as base64 inside the body, so
@@ -53,6 +54,7 @@ type method struct {
 // Server serves /rest/.
 type Server struct {
 	crm     *crm.Service
+	tasks   *tasks.Service
 	auth    *access.Webhooks
 	log     *slog.Logger
 	metrics *Metrics
@@ -60,8 +62,8 @@ type Server struct {
 }
 
 // New builds the REST server.
-func New(svc *crm.Service, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{crm: svc, auth: auth, log: log, metrics: metrics, methods: map[string]method{}}
+func New(svc *crm.Service, taskSvc *tasks.Service, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
+	s := &Server{crm: svc, tasks: taskSvc, auth: auth, log: log, metrics: metrics, methods: map[string]method{}}
 	s.registerTypes()
 	s.registerItems()
 	s.registerLegacy()
@@ -72,6 +74,7 @@ func New(svc *crm.Service, auth *access.Webhooks, log *slog.Logger, metrics *Met
 	s.registerStageMethods()
 	s.registerUserFields()
 	s.registerEnums()
+	s.registerTasks()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }

@@ -62,6 +62,9 @@ func (d *dialect) compileCond(b *strings.Builder, c query.Cond, args []any) ([]a
 	if k, ok := c.Field.Type.(field.MultifieldKind); ok {
 		return d.compileMultifield(b, c, k.Kind, args)
 	}
+	if _, ok := c.Field.Type.(TaskCRMBinding); ok {
+		return compileTaskBindings(b, c, args)
+	}
 	col := c.Field.Column
 	st := c.Field.Type.Storage()
 	switch c.Op {

@@ -78,3 +78,35 @@ func (CRMBinding) Format(v any) any { return v }
 
 // Ops implements Type.
 func (CRMBinding) Ops() []Op { return []Op{OpEq, OpNotEq, OpIn, OpNotIn, OpLike, OpContains} }
+
+// ParseAnyBinding reads a binding to an item of any type ("D_12", "T408_7"), for
+// fields that link to every type, such as the task field UF_CRM_TASK. A smart
+// process's hex may come in either letter case. Whether the type and the item exist is
+// the domain's to check.
+func ParseAnyBinding(s string) (etid, id int64, ok bool) {
+	s = strings.TrimSpace(s)
+	if len(s) > 1 && s[0] == 'T' {
+		s = "T" + strings.ToLower(s[1:])
+	}
+	m := bindingPattern.FindStringSubmatch(s)
+	if m == nil {
+		return 0, 0, false
+	}
+	id, err := strconv.ParseInt(m[2], 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	if etid, ok = ShortPrefixes[m[1]]; ok {
+		return etid, id, true
+	}
+	etid, err = strconv.ParseInt(m[1][1:], 16, 64)
+	if err != nil || etid <= 0 {
+		return 0, 0, false
+	}
+	return etid, id, true
+}
+
+// FormatBinding writes a binding the way ParseAnyBinding reads it.
+func FormatBinding(etid, id int64) string {
+	return BindingPrefix(etid) + "_" + strconv.FormatInt(id, 10)
+}
