@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -132,6 +133,7 @@ func (s *Service) checkToDoInput(ctx context.Context, in ToDoInput) (*toDoChange
 				ch.pings = append(ch.pings, m)
 			}
 		}
+		sort.Slice(ch.pings, func(i, j int) bool { return ch.pings[i] < ch.pings[j] })
 		if len(ch.pings) > maxPingOffsets {
 			return nil, &Error{Kind: ErrInvalidArg, Field: "pingOffsets", Msg: "At most 10 ping offsets"}
 		}
@@ -330,7 +332,7 @@ func (s *Service) recordActivityEntry(ctx context.Context, tx *store.Tx, actor A
 		return err
 	}
 	for _, b := range bindings {
-		if err := tx.BindTimelineEntry(ctx, tid, store.TimelineBinding{EntityTypeID: b.EntityTypeID, EntityID: b.EntityID}); err != nil {
+		if err := tx.BindTimelineEntry(ctx, tid, store.TimelineBinding(b)); err != nil {
 			return err
 		}
 	}
