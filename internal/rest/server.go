@@ -71,6 +71,7 @@ func New(svc *crm.Service, auth *access.Webhooks, log *slog.Logger, metrics *Met
 	s.registerStageMethods()
 	s.registerUserFields()
 	s.registerEnums()
+	s.registerActivities()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }
