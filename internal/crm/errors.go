@@ -13,22 +13,30 @@ type ErrorKind int
 
 // Error kinds.
 const (
-	ErrTypeNotFound     ErrorKind = iota + 1 // no such smart process
-	ErrItemNotFound                          // no such item
-	ErrInvalidValue                          // a field value the field cannot hold
-	ErrRequired                              // a required field is empty
-	ErrNotIterable                           // a scalar for a multiple field
-	ErrInvalidArg                            // a bad parameter (ranges, filter, order)
-	ErrMissingParam                          // a required parameter is absent
-	ErrAccessDenied                          // the caller may not do this
-	ErrConflict                              // concurrent change won; retry
-	ErrNotSupported                          // the entity type does not support this
-	ErrHasItems                              // refused while items exist
-	ErrDuplicate                             // a code that must be unique is taken
-	ErrUnknownType                           // a custom field type nobody registered
-	ErrOwnerNotFound                         // a timeline or activity call about an item that does not exist
-	ErrLimit                                 // a limit is reached (pinned entries, bindings)
-	ErrMultipleBindings                      // a timeline entry bound to several items needs an owner
+	ErrTypeNotFound       ErrorKind = iota + 1 // no such smart process
+	ErrItemNotFound                            // no such item
+	ErrInvalidValue                            // a field value the field cannot hold
+	ErrRequired                                // a required field is empty
+	ErrNotIterable                             // a scalar for a multiple field
+	ErrInvalidArg                              // a bad parameter (ranges, filter, order)
+	ErrMissingParam                            // a required parameter is absent
+	ErrAccessDenied                            // the caller may not do this
+	ErrConflict                                // concurrent change won; retry
+	ErrNotSupported                            // the entity type does not support this
+	ErrHasItems                                // refused while items exist
+	ErrDuplicate                               // a code that must be unique is taken
+	ErrUnknownType                             // a custom field type nobody registered
+	ErrOwnerNotFound                           // a timeline or activity call about an item that does not exist
+	ErrLimit                                   // a limit is reached (pinned entries, bindings)
+	ErrMultipleBindings                        // a timeline entry bound to several items needs an owner
+	ErrWrongDatetime                           // a date and time in no accepted spelling
+	ErrCompletedToDo                           // a completed to-do cannot be edited
+	ErrParentActivity                          // a to-do cannot follow up a completed activity
+	ErrAlreadyBound                            // the activity is already bound to the item
+	ErrBindingNotFound                         // the activity is not bound to the item
+	ErrLastBinding                             // an activity keeps at least one binding
+	ErrBindingTypesDiffer                      // a binding moves within one entity type only
+	ErrBindingSameItem                         // a binding moves to another item
 )
 
 // Error is a domain error with the field it concerns, if any.

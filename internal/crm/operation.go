@@ -327,6 +327,9 @@ func (s *Service) DeleteItem(ctx context.Context, actor Actor, etid, id int64) e
 		if err := tx.DeleteItemFiles(ctx, t.EntityTypeID, id); err != nil {
 			return err
 		}
+		if err := s.dropItemActivities(ctx, tx, actor, Owner{t.EntityTypeID, id}); err != nil {
+			return err
+		}
 		op.after = op.before
 		return op.writeDerived(ctx, tx, topicDelete)
 	})

@@ -457,7 +457,3 @@ func upperKeys(v any) any {
 	}
 	return out
 }
-
-// activityBound reports whether an activity is bound to an item. Until to-dos land,
-// there are none.
-func (s *Service) activityBound(ctx context.Context, id int64, o Owner) bool { return false }

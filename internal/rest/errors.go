@@ -48,7 +48,30 @@ const (
 	familyTimeline                   // crm.timeline.comment writes, logmessage, note, pin: codes like OWNER_NOT_FOUND
 	familyTimelineText               // crm.timeline.comment reads and bindings: the code is "", the text says what
 	familyTask                       // tasks.task.*: ERROR_CORE with the text; a missing task is the integer 0
+	familyActivity                   // crm.activity.*: string codes of spec automation §3.6, 100 for missing parameters
 )
+
+// activityCodes are the codes of crm.activity.* (spec automation §3.6 and the method
+// pages it cites). The docs name no code for the 100-bindings limit; ours says what.
+var activityCodes = map[crm.ErrorKind]any{
+	crm.ErrItemNotFound:       "NOT_FOUND",
+	crm.ErrTypeNotFound:       "NOT_FOUND",
+	crm.ErrOwnerNotFound:      "OWNER_NOT_FOUND",
+	crm.ErrAccessDenied:       "ACCESS_DENIED",
+	crm.ErrMissingParam:       100,
+	crm.ErrNotIterable:        100,
+	crm.ErrInvalidArg:         "INVALID_ARG_VALUE",
+	crm.ErrInvalidValue:       "INVALID_ARG_VALUE",
+	crm.ErrWrongDatetime:      "WRONG_DATETIME_FORMAT",
+	crm.ErrCompletedToDo:      "CAN_NOT_UPDATE_COMPLETED_TODO",
+	crm.ErrParentActivity:     "ERROR_PARENT_ACTIVITY_RESTRICT",
+	crm.ErrAlreadyBound:       "ACTIVITY_IS_ALREADY_BOUND",
+	crm.ErrBindingNotFound:    "BINDING_NOT_FOUND",
+	crm.ErrLastBinding:        "LAST_BINDING_CANNOT_BE_DELETED",
+	crm.ErrBindingTypesDiffer: "SOURCE_AND_TARGET_ENTITY_TYPES_ARE_NOT_EQUAL_ERROR",
+	crm.ErrBindingSameItem:    "SOURCE_AND_TARGET_ENTITY_ID_ARE_EQUAL_ERROR",
+	crm.ErrLimit:              "TOO_MANY_BINDINGS",
+}
 
 // wire turns any error from a handler into its wire form.
 func (f family) wire(err error) *APIError {
@@ -102,6 +125,14 @@ func (f family) wire(err error) *APIError {
 			return bad("Access denied.")
 		}
 		return bad("")
+	case familyActivity:
+		if code, ok := activityCodes[de.Kind]; ok {
+			return bad(code)
+		}
+		if de.Kind == crm.ErrConflict {
+			return apiErr(http.StatusConflict, "CONFLICT", de.Msg)
+		}
+		return bad("ERROR")
 	case familyLegacy:
 		switch de.Kind {
 		case crm.ErrItemNotFound:

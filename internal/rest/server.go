@@ -75,6 +75,7 @@ func New(svc *crm.Service, taskSvc *tasks.Service, auth *access.Webhooks, log *s
 	s.registerUserFields()
 	s.registerEnums()
 	s.registerTasks()
+	s.registerActivities()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }
