@@ -205,6 +205,18 @@ func TestToDoLifecycle(t *testing.T) {
 			t.Errorf("the completion is history and stays")
 		}
 
+		// Each change announced its event, for the outbound-events issue to deliver.
+		topics, err := s.App.Store.OutboxTopics(context.Background(), 2, deal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := strings.Join(topics, " ")
+		for _, want := range []string{"onCrmActivityAdd", "onCrmActivityUpdate", "onCrmActivityDelete"} {
+			if !strings.Contains(joined, want) {
+				t.Errorf("outbox of the deal lacks %s: %v", want, topics)
+			}
+		}
+
 		// Field descriptors.
 		f := s.MustOK("crm.activity.fields", nil)
 		if apitest.Str(f, "DEADLINE.type") != "datetime" || apitest.Path(f, "ID.isReadOnly") != true {
