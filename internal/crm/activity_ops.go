@@ -21,21 +21,7 @@ func timelineBinding(o Owner) store.TimelineBinding {
 // AddActivityBinding binds an activity to one more item; its to-do entry appears on
 // that item's timeline.
 func (s *Service) AddActivityBinding(ctx context.Context, actor Actor, id int64, o Owner) error {
-	if _, err := s.activity(ctx, id); err != nil {
-		return err
-	}
-	if err := s.checkOwner(ctx, o); err != nil {
-		return err
-	}
-	return s.st.InTx(ctx, func(tx *store.Tx) error {
-		a, err := lockActivity(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		bindings, err := tx.ActivityBindings(ctx, id)
-		if err != nil {
-			return err
-		}
+	return s.changeActivityBindings(ctx, id, o, func(tx *store.Tx, a *store.ActivityRecord, bindings []store.ActivityBinding) error {
 		for _, b := range bindings {
 			if b == activityBinding(o) {
 				return newErr(ErrAlreadyBound, "The activity %d is already bound to %s %d", id, EntityTypeName(o.EntityTypeID), o.ID)
@@ -56,6 +42,29 @@ func (s *Service) AddActivityBinding(ctx context.Context, actor Actor, id int64,
 	})
 }
 
+// changeActivityBindings runs a change to the bindings of activity id about item o: the
+// activity and the item must exist; fn gets the locked activity and its bindings, in
+// the change's transaction.
+func (s *Service) changeActivityBindings(ctx context.Context, id int64, o Owner, fn func(tx *store.Tx, a *store.ActivityRecord, bindings []store.ActivityBinding) error) error {
+	if _, err := s.activity(ctx, id); err != nil {
+		return err
+	}
+	if err := s.checkOwner(ctx, o); err != nil {
+		return err
+	}
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		a, err := lockActivity(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		bindings, err := tx.ActivityBindings(ctx, id)
+		if err != nil {
+			return err
+		}
+		return fn(tx, a, bindings)
+	})
+}
+
 // ActivityBindings lists the items an activity is bound to.
 func (s *Service) ActivityBindings(ctx context.Context, actor Actor, id int64) ([]store.ActivityBinding, error) {
 	if _, err := s.activity(ctx, id); err != nil {
@@ -73,17 +82,7 @@ func (s *Service) MoveActivityBinding(ctx context.Context, actor Actor, id int64
 	if from.ID == to.ID {
 		return newErr(ErrBindingSameItem, "The source and the target are the same item")
 	}
-	if _, err := s.activity(ctx, id); err != nil {
-		return err
-	}
-	if err := s.checkOwner(ctx, to); err != nil {
-		return err
-	}
-	return s.st.InTx(ctx, func(tx *store.Tx) error {
-		a, err := lockActivity(ctx, tx, id)
-		if err != nil {
-			return err
-		}
+	return s.changeActivityBindings(ctx, id, to, func(tx *store.Tx, a *store.ActivityRecord, _ []store.ActivityBinding) error {
 		if bound, err := tx.ActivityBound(ctx, id, activityBinding(to)); err != nil || bound {
 			if err == nil {
 				err = newErr(ErrAlreadyBound, "The activity %d is already bound to %s %d", id, EntityTypeName(to.EntityTypeID), to.ID)
@@ -122,21 +121,7 @@ func (s *Service) MoveActivityBinding(ctx context.Context, actor Actor, id int64
 // DeleteActivityBinding unbinds an activity from an item; the last binding stays (delete
 // the activity instead). When the owner is unbound, the first remaining item owns it.
 func (s *Service) DeleteActivityBinding(ctx context.Context, actor Actor, id int64, o Owner) error {
-	if _, err := s.activity(ctx, id); err != nil {
-		return err
-	}
-	if err := s.checkOwner(ctx, o); err != nil {
-		return err
-	}
-	return s.st.InTx(ctx, func(tx *store.Tx) error {
-		a, err := lockActivity(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		bindings, err := tx.ActivityBindings(ctx, id)
-		if err != nil {
-			return err
-		}
+	return s.changeActivityBindings(ctx, id, o, func(tx *store.Tx, a *store.ActivityRecord, bindings []store.ActivityBinding) error {
 		found := false
 		for _, b := range bindings {
 			found = found || b == activityBinding(o)

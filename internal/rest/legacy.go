@@ -50,17 +50,26 @@ func legacyFieldsParam(c *Call) (*params.Object, error) {
 	return o, nil
 }
 
+// legacyInput reads `fields` and translates them for the item operation.
+func (s *Server) legacyInput(c *Call, etid int64) (*params.Object, error) {
+	fields, err := legacyFieldsParam(c)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.crm.GetType(c.Ctx, etid, true)
+	if err != nil {
+		return nil, err
+	}
+	return t.LegacyInput(fields), nil
+}
+
 func legacyAdd(etid int64) handlerFunc {
 	return func(s *Server, c *Call) (*Result, error) {
-		fields, err := legacyFieldsParam(c)
+		in, err := s.legacyInput(c, etid)
 		if err != nil {
 			return nil, err
 		}
-		t, err := s.crm.GetType(c.Ctx, etid, true)
-		if err != nil {
-			return nil, err
-		}
-		_, it, err := s.crm.AddItem(c.Ctx, c.Actor, etid, t.LegacyInput(fields))
+		_, it, err := s.crm.AddItem(c.Ctx, c.Actor, etid, in)
 		if err != nil {
 			return nil, err
 		}
@@ -74,15 +83,11 @@ func legacyUpdate(etid int64) handlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		fields, err := legacyFieldsParam(c)
+		in, err := s.legacyInput(c, etid)
 		if err != nil {
 			return nil, err
 		}
-		t, err := s.crm.GetType(c.Ctx, etid, true)
-		if err != nil {
-			return nil, err
-		}
-		if _, _, err := s.crm.UpdateItem(c.Ctx, c.Actor, etid, id, t.LegacyInput(fields)); err != nil {
+		if _, _, err := s.crm.UpdateItem(c.Ctx, c.Actor, etid, id, in); err != nil {
 			return nil, err
 		}
 		return &Result{Result: true}, nil
