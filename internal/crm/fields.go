@@ -186,10 +186,17 @@ func (t *Type) setFields(fs []*Field) {
 	}
 	fs = all
 	t.fields = fs
-	t.stored = nil
+	t.stored, t.nameField, t.timelineLinks = nil, nil, nil
 	for _, f := range fs {
 		if f.Column != "" && f.Column != "id" {
 			t.stored = append(t.stored, f)
+		}
+		if f.Column == "title" && t.nameField == nil {
+			t.nameField = f
+		}
+		// The links whose targets' timelines show this item's events: parents and client.
+		if f.Column != "" && !f.Deprecated && (f.parentType != 0 || f.Name == "companyId" || f.Name == "contactIds") {
+			t.timelineLinks = append(t.timelineLinks, f)
 		}
 	}
 	t.fieldIndex = make(map[string]*Field, len(fs)*2)
@@ -349,12 +356,5 @@ func (t *Type) parentFields() []*Field {
 }
 
 // titleField is the field that names an item in lists and links: title, or a
-// contact's full name.
-func (t *Type) titleField() *Field {
-	for _, f := range t.fields {
-		if f.Column == "title" {
-			return f
-		}
-	}
-	return nil
-}
+// contact's full name (nil for a type without one).
+func (t *Type) titleField() *Field { return t.nameField }

@@ -616,22 +616,22 @@ func (op *operation) mergeMultifields(patch map[*Field]any) error {
 // name, and the deprecated single contact (the first of the contacts).
 func (op *operation) derive() {
 	t, v := op.t, op.after.values
-	has := func(name string) bool { return t.fieldIndex[strings.ToLower(name)] != nil }
+	has := func(lower string) bool { return t.fieldIndex[lower] != nil }
 	if t.hasStages() {
 		cat, stage := placement(op.after)
 		sem := t.semanticOf(cat, stage)
-		if has("stageSemanticId") {
+		if has("stagesemanticid") {
 			v["stageSemanticId"] = sem
 		}
 		if has("closed") {
 			v["closed"] = yn(sem != "P")
 		}
-		if has("isNew") {
+		if has("isnew") {
 			stages := t.stagesOf(cat)
 			v["isNew"] = yn(len(stages) > 0 && stages[0].StatusID == stage)
 		}
 	}
-	if has("hasPhone") {
+	if has("hasphone") {
 		fm, _ := v["fm"].([]field.MultiValue)
 		kinds := map[string]bool{}
 		for _, e := range fm {
@@ -642,7 +642,7 @@ func (op *operation) derive() {
 		}
 		v["hasPhone"], v["hasEmail"], v["hasImol"] = yn(kinds["PHONE"]), yn(kinds["EMAIL"]), yn(kinds["IMOL"])
 	}
-	if has("fullName") {
+	if has("fullname") {
 		var parts []string
 		for _, n := range []string{"name", "secondName", "lastName"} {
 			if s, _ := v[n].(string); s != "" {
@@ -658,7 +658,7 @@ func (op *operation) derive() {
 			v["fullName"] = nil // an add: the default needs the id (AddItem)
 		}
 	}
-	if has("contactIds") && has("contactId") {
+	if has("contactids") && has("contactid") {
 		ids, _ := v["contactIds"].([]int64)
 		if len(ids) > 0 {
 			v["contactId"] = ids[0]
@@ -666,7 +666,7 @@ func (op *operation) derive() {
 			v["contactId"] = nil
 		}
 	}
-	if has("companyIds") && has("companyId") {
+	if has("companyids") && has("companyid") {
 		ids, _ := v["companyIds"].([]int64)
 		if len(ids) > 0 {
 			v["companyId"] = ids[0]

@@ -35,12 +35,9 @@ const (
 // its client (company and contacts).
 func (t *Type) timelineParents(it *Item) []store.TimelineBinding {
 	var out []store.TimelineBinding
-	for _, f := range t.fields {
-		target := f.parentType
-		if target == 0 && (f.Name == "companyId" || f.Name == "contactIds") {
-			target = f.linkType
-		}
-		if target == 0 || f.Column == "" || !t.Enabled(f) || f.Deprecated {
+	for _, f := range t.timelineLinks {
+		target := max(f.parentType, f.linkType)
+		if !t.Enabled(f) {
 			continue
 		}
 		for _, e := range elements(it.values[f.Name]) {
@@ -56,14 +53,14 @@ func (t *Type) timelineParents(it *Item) []store.TimelineBinding {
 func (op *operation) writeTimeline(ctx context.Context, tx *store.Tx, topic string) error {
 	t := op.t
 	it := op.after
-	self := store.TimelineBinding{EntityTypeID: t.EntityTypeID, EntityID: it.ID}
+	// The item and its parents now (before a deletion: what it had).
+	bindings := append([]store.TimelineBinding{{EntityTypeID: t.EntityTypeID, EntityID: it.ID}}, t.timelineParents(it)...)
 	entry := func(kind string, data jsonx.Map, extra ...store.TimelineBinding) error {
 		b, err := jsonx.Append(nil, data)
 		if err != nil {
 			return err
 		}
-		bindings := append([]store.TimelineBinding{self}, t.timelineParents(it)...)
-		bindings = append(bindings, extra...)
+		bindings := append(bindings[:len(bindings):len(bindings)], extra...)
 		e := &store.TimelineEntry{EntityTypeID: t.EntityTypeID, ItemID: it.ID, Kind: kind, AuthorID: op.actor.UserID,
 			CreatedTime: op.now, Data: string(b)}
 		return tx.InsertTimelineEntry(ctx, e, bindings)

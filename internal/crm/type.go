@@ -36,6 +36,9 @@ type Type struct {
 	userFields   []*store.UserFieldRecord
 	parentTitles map[int64]string // titles of parent types, for parentId{N} fields
 	std          *standardType    // the built-in definition of a lead, deal, contact or company
+	// Derived from the catalog by setFields, for the write path.
+	nameField     *Field   // the field that names an item (title, a contact's full name)
+	timelineLinks []*Field // links to the items whose timelines show this item's events
 }
 
 // Relation links this type with another one (spec §3.1).
