@@ -251,21 +251,11 @@ func (s *Server) activityList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var sel map[string]bool
-	if v, ok := params.Lookup(c.Params, "select"); ok && !params.IsEmptyContainer(v) {
-		if _, names, isList := params.Entries(v); isList {
-			sel = map[string]bool{}
-			for _, n := range names {
-				if name, ok := n.(string); ok {
-					sel[strings.ToUpper(name)] = true
-				}
-			}
-			if sel["*"] {
-				delete(sel, "*")
-				for _, kv := range activityWire(&crm.Activity{ActivityRecord: &store.ActivityRecord{}}, nil) {
-					sel[kv.K] = true
-				}
-			}
+	sel := selectNames(c.Params, true)
+	if sel["*"] {
+		delete(sel, "*")
+		for _, kv := range activityWire(&crm.Activity{ActivityRecord: &store.ActivityRecord{}}, nil) {
+			sel[kv.K] = true
 		}
 	}
 	out := make([]jsonx.Map, len(list))

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"fmt"
+	"strings"
 
 	"smartcrm/internal/crm"
 
@@ -89,4 +90,27 @@ func pageInfo(start int64, rows, total int) (*int, *int) {
 		return &t, &n
 	}
 	return &t, nil
+}
+
+// selectNames reads `select` as a set of names (upper-cased for the UPPER_CASE
+// families), nil when it is absent or empty: every field.
+func selectNames(p *params.Object, upper bool) map[string]bool {
+	v, ok := params.Lookup(p, "select")
+	if !ok || params.IsEmptyContainer(v) {
+		return nil
+	}
+	_, names, isList := params.Entries(v)
+	if !isList {
+		return nil
+	}
+	sel := map[string]bool{}
+	for _, n := range names {
+		if name, ok := params.String(n); ok {
+			if upper {
+				name = strings.ToUpper(name)
+			}
+			sel[name] = true
+		}
+	}
+	return sel
 }

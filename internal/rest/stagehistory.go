@@ -47,19 +47,9 @@ func (s *Server) stageHistoryList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var sel map[string]bool
-	if v, ok := params.Lookup(c.Params, "select"); ok && !params.IsEmptyContainer(v) {
-		if _, names, isList := params.Entries(v); isList {
-			sel = map[string]bool{}
-			for _, n := range names {
-				if name, ok := n.(string); ok {
-					sel[name] = true
-				}
-			}
-			if sel["*"] {
-				sel = nil
-			}
-		}
+	sel := selectNames(c.Params, false)
+	if sel["*"] {
+		sel = nil
 	}
 	out := make([]jsonx.Map, len(rows))
 	for i, m := range rows {

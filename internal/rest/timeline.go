@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"smartcrm/internal/crm"
 	"smartcrm/internal/jsonx"
@@ -228,16 +227,9 @@ func (s *Server) commentList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, textErr(err.Error())
 	}
-	var sel map[string]bool
-	if sv, ok := params.Lookup(c.Params, "select"); ok && !params.IsEmptyContainer(sv) {
-		if _, names, ok := params.Entries(sv); ok {
-			sel = map[string]bool{"ID": true}
-			for _, n := range names {
-				if str, ok := params.String(n); ok {
-					sel[strings.ToUpper(str)] = true
-				}
-			}
-		}
+	sel := selectNames(c.Params, true)
+	if sel != nil {
+		sel["ID"] = true
 	}
 	order, _ := params.Lookup(c.Params, "order")
 	start := startParam(c.Params)
