@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"smartcrm/internal/crm"
 	"smartcrm/internal/store"
 )
 
@@ -32,7 +31,7 @@ type Webhooks struct {
 }
 
 type cachedHook struct {
-	actor crm.Actor
+	actor Actor
 	at    time.Time
 }
 
@@ -65,9 +64,9 @@ func NewSecret() (string, error) {
 
 // Authenticate checks a webhook secret for the user named in the URL. The stored hashes
 // of that user's webhooks are compared with the secret's hash in constant time.
-func (w *Webhooks) Authenticate(ctx context.Context, userID int64, secret string) (crm.Actor, error) {
+func (w *Webhooks) Authenticate(ctx context.Context, userID int64, secret string) (Actor, error) {
 	if secret == "" || len(secret) > 256 {
-		return crm.Actor{}, ErrNoAuth
+		return Actor{}, ErrNoAuth
 	}
 	hash := HashSecret(secret)
 	key := strconv.FormatInt(userID, 10) + ":" + hash
@@ -79,7 +78,7 @@ func (w *Webhooks) Authenticate(ctx context.Context, userID int64, secret string
 	}
 	hashes, err := w.st.WebhookHashes(ctx, userID)
 	if err != nil {
-		return crm.Actor{}, err
+		return Actor{}, err
 	}
 	matched := 0
 	for _, h := range hashes {
@@ -87,17 +86,17 @@ func (w *Webhooks) Authenticate(ctx context.Context, userID int64, secret string
 	}
 	if matched != 1 {
 		if owner, err := w.st.WebhookUser(ctx, hash); err == nil && owner != userID {
-			return crm.Actor{}, ErrWrongUser
+			return Actor{}, ErrWrongUser
 		}
-		return crm.Actor{}, ErrNoAuth
+		return Actor{}, ErrNoAuth
 	}
 	users, err := w.st.Users(ctx)
 	if err != nil {
-		return crm.Actor{}, err
+		return Actor{}, err
 	}
 	for _, u := range users {
 		if u.ID == userID && u.Active {
-			actor := crm.Actor{UserID: userID, IsAdmin: u.IsAdmin}
+			actor := Actor{UserID: userID, IsAdmin: u.IsAdmin}
 			w.mu.Lock()
 			if len(w.cache) > 10000 {
 				w.cache = map[string]cachedHook{}
@@ -107,7 +106,7 @@ func (w *Webhooks) Authenticate(ctx context.Context, userID int64, secret string
 			return actor, nil
 		}
 	}
-	return crm.Actor{}, ErrNoAuth
+	return Actor{}, ErrNoAuth
 }
 
 // Create makes a webhook for a user and returns its secret. A given secret is used as

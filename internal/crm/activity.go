@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
@@ -189,7 +190,7 @@ func (ch *toDoChange) apply(a *store.ActivityRecord) (completedNow bool, err err
 }
 
 // AddToDo adds a to-do to an item and returns its id.
-func (s *Service) AddToDo(ctx context.Context, actor Actor, o Owner, in ToDoInput) (int64, error) {
+func (s *Service) AddToDo(ctx context.Context, actor access.Actor, o Owner, in ToDoInput) (int64, error) {
 	if in.Deadline == nil {
 		return 0, &Error{Kind: ErrMissingParam, Field: "deadline", Msg: "A to-do needs a deadline"}
 	}
@@ -248,7 +249,7 @@ func activityEvent(ctx context.Context, tx *store.Tx, topic string, a *store.Act
 
 // UpdateToDo changes a to-do seen from one of its items (crm.activity.todo.update and
 // its single-value siblings). A completed to-do is not edited.
-func (s *Service) UpdateToDo(ctx context.Context, actor Actor, id int64, o Owner, in ToDoInput) error {
+func (s *Service) UpdateToDo(ctx context.Context, actor access.Actor, id int64, o Owner, in ToDoInput) error {
 	if err := s.checkOwner(ctx, o); err != nil {
 		return err
 	}
@@ -257,11 +258,11 @@ func (s *Service) UpdateToDo(ctx context.Context, actor Actor, id int64, o Owner
 
 // UpdateActivity changes an activity (crm.activity.update); it may complete or reopen
 // it.
-func (s *Service) UpdateActivity(ctx context.Context, actor Actor, id int64, in ToDoInput) error {
+func (s *Service) UpdateActivity(ctx context.Context, actor access.Actor, id int64, in ToDoInput) error {
 	return s.updateActivity(ctx, actor, id, nil, in)
 }
 
-func (s *Service) updateActivity(ctx context.Context, actor Actor, id int64, seenFrom *Owner, in ToDoInput) error {
+func (s *Service) updateActivity(ctx context.Context, actor access.Actor, id int64, seenFrom *Owner, in ToDoInput) error {
 	if _, err := s.activity(ctx, id); err != nil {
 		return err
 	}
@@ -322,7 +323,7 @@ func refreshToDoEntry(ctx context.Context, tx *store.Tx, a *store.ActivityRecord
 
 // recordActivityEntry writes a timeline entry about an activity, on its owner's
 // timeline (and the owner's parents') and on every other item it is bound to.
-func (s *Service) recordActivityEntry(ctx context.Context, tx *store.Tx, actor Actor, a *store.ActivityRecord, kind string, data jsonx.Map) error {
+func (s *Service) recordActivityEntry(ctx context.Context, tx *store.Tx, actor access.Actor, a *store.ActivityRecord, kind string, data jsonx.Map) error {
 	tid, err := s.RecordEntry(ctx, tx, actor, kind, Owner{a.OwnerTypeID, a.OwnerID}, data, nil)
 	if err != nil {
 		return err
@@ -361,7 +362,7 @@ func (s *Service) activity(ctx context.Context, id int64) (*store.ActivityRecord
 }
 
 // GetActivity reads an activity with its bindings.
-func (s *Service) GetActivity(ctx context.Context, actor Actor, id int64) (*Activity, error) {
+func (s *Service) GetActivity(ctx context.Context, actor access.Actor, id int64) (*Activity, error) {
 	a, err := s.activity(ctx, id)
 	if err != nil {
 		return nil, err
@@ -376,7 +377,7 @@ func (s *Service) GetActivity(ctx context.Context, actor Actor, id int64) (*Acti
 // ListActivities answers crm.activity.list: the standard filter plus BINDINGS (a list
 // of {OWNER_TYPE_ID, OWNER_ID?}, any of which an activity's bindings must match),
 // order (by default START_TIME ascending), 50 a page, start=-1 without counting.
-func (s *Service) ListActivities(ctx context.Context, actor Actor, filter, order any, start int64) ([]*Activity, int, error) {
+func (s *Service) ListActivities(ctx context.Context, actor access.Actor, filter, order any, start int64) ([]*Activity, int, error) {
 	filter, matches, err := bindingFilter(filter)
 	if err != nil {
 		return nil, 0, err
@@ -464,7 +465,7 @@ func bindingFilter(filter any) (any, []store.BindingMatch, error) {
 }
 
 // DeleteActivity removes an activity, its bindings, notes and timeline entry.
-func (s *Service) DeleteActivity(ctx context.Context, actor Actor, id int64) error {
+func (s *Service) DeleteActivity(ctx context.Context, actor access.Actor, id int64) error {
 	if _, err := s.activity(ctx, id); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/store"
 )
 
@@ -20,7 +21,7 @@ func timelineBinding(o Owner) store.TimelineBinding {
 
 // AddActivityBinding binds an activity to one more item; its to-do entry appears on
 // that item's timeline.
-func (s *Service) AddActivityBinding(ctx context.Context, actor Actor, id int64, o Owner) error {
+func (s *Service) AddActivityBinding(ctx context.Context, actor access.Actor, id int64, o Owner) error {
 	return s.changeActivityBindings(ctx, id, o, func(tx *store.Tx, a *store.ActivityRecord, bindings []store.ActivityBinding) error {
 		for _, b := range bindings {
 			if b == activityBinding(o) {
@@ -66,7 +67,7 @@ func (s *Service) changeActivityBindings(ctx context.Context, id int64, o Owner,
 }
 
 // ActivityBindings lists the items an activity is bound to.
-func (s *Service) ActivityBindings(ctx context.Context, actor Actor, id int64) ([]store.ActivityBinding, error) {
+func (s *Service) ActivityBindings(ctx context.Context, actor access.Actor, id int64) ([]store.ActivityBinding, error) {
 	if _, err := s.activity(ctx, id); err != nil {
 		return nil, err
 	}
@@ -75,7 +76,7 @@ func (s *Service) ActivityBindings(ctx context.Context, actor Actor, id int64) (
 
 // MoveActivityBinding moves an activity from one item to another of the same type
 // (the card's "move to another deal"); the owner moves with it when it is the source.
-func (s *Service) MoveActivityBinding(ctx context.Context, actor Actor, id int64, from, to Owner) error {
+func (s *Service) MoveActivityBinding(ctx context.Context, actor access.Actor, id int64, from, to Owner) error {
 	if from.EntityTypeID != to.EntityTypeID {
 		return newErr(ErrBindingTypesDiffer, "An activity moves between items of one entity type only")
 	}
@@ -120,7 +121,7 @@ func (s *Service) MoveActivityBinding(ctx context.Context, actor Actor, id int64
 
 // DeleteActivityBinding unbinds an activity from an item; the last binding stays (delete
 // the activity instead). When the owner is unbound, the first remaining item owns it.
-func (s *Service) DeleteActivityBinding(ctx context.Context, actor Actor, id int64, o Owner) error {
+func (s *Service) DeleteActivityBinding(ctx context.Context, actor access.Actor, id int64, o Owner) error {
 	return s.changeActivityBindings(ctx, id, o, func(tx *store.Tx, a *store.ActivityRecord, bindings []store.ActivityBinding) error {
 		found := false
 		for _, b := range bindings {
@@ -138,7 +139,7 @@ func (s *Service) DeleteActivityBinding(ctx context.Context, actor Actor, id int
 
 // unbindActivity removes one of several bindings of a, handing ownership on when the
 // owner goes, and takes the to-do entry off that item's timeline.
-func unbindActivity(ctx context.Context, tx *store.Tx, actor Actor, a *store.ActivityRecord, o Owner, bindings []store.ActivityBinding, now time.Time) error {
+func unbindActivity(ctx context.Context, tx *store.Tx, actor access.Actor, a *store.ActivityRecord, o Owner, bindings []store.ActivityBinding, now time.Time) error {
 	if _, err := tx.UnbindActivity(ctx, a.ID, activityBinding(o)); err != nil {
 		return err
 	}
@@ -164,7 +165,7 @@ func unbindActivity(ctx context.Context, tx *store.Tx, actor Actor, a *store.Act
 
 // dropItemActivities runs in the transaction that deletes an item: activities bound to
 // it alone are deleted, the others lose that binding.
-func (s *Service) dropItemActivities(ctx context.Context, tx *store.Tx, actor Actor, o Owner) error {
+func (s *Service) dropItemActivities(ctx context.Context, tx *store.Tx, actor access.Actor, o Owner) error {
 	ids, err := tx.ActivitiesBoundTo(ctx, activityBinding(o))
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/params"
@@ -21,7 +22,7 @@ func BenchmarkAddItem(b *testing.B) {
 		b.Run(dialect, func(b *testing.B) {
 			ctx := context.Background()
 			svc, _, typ := benchService(b, dialect)
-			admin := crm.Actor{UserID: 1, IsAdmin: true}
+			admin := access.Actor{UserID: 1, IsAdmin: true}
 			b.SetParallelism(4) // 4 × GOMAXPROCS(2) = 8 writers
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
@@ -56,7 +57,7 @@ func benchService(b *testing.B, dialect string) (*crm.Service, *store.Store, *cr
 	in := params.NewObject()
 	in.Set("title", "Bench")
 	in.Set("isStagesEnabled", "Y")
-	typ, err := svc.AddType(ctx, crm.Actor{UserID: 1, IsAdmin: true}, in)
+	typ, err := svc.AddType(ctx, access.Actor{UserID: 1, IsAdmin: true}, in)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func BenchmarkAddUserFieldOn200kItems(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			admin := crm.Actor{UserID: 1, IsAdmin: true}
+			admin := access.Actor{UserID: 1, IsAdmin: true}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				f := params.NewObject()
@@ -110,7 +111,7 @@ func BenchmarkAddItemWith15UserFields(b *testing.B) {
 		b.Run(dialect, func(b *testing.B) {
 			ctx := context.Background()
 			svc, _, typ := benchService(b, dialect)
-			admin := crm.Actor{UserID: 1, IsAdmin: true}
+			admin := access.Actor{UserID: 1, IsAdmin: true}
 			kinds := []string{"string", "string", "string", "integer", "integer", "double", "double", "boolean", "date", "datetime", "enumeration", "money", "url", "employee", "address"}
 			values := map[string]any{"string": "some text", "integer": "42", "double": "3.14", "boolean": "Y", "date": "2026-03-01",
 				"datetime": "2026-03-01T10:00:00+00:00", "money": "300|EUR", "url": "https://example.org", "employee": "1", "address": "Main st. 1"}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 	"smartcrm/internal/store"
@@ -57,7 +58,7 @@ func (s *Service) Category(ctx context.Context, etid, id int64) (*store.Category
 }
 
 // AddCategory creates a funnel with the five default stages.
-func (s *Service) AddCategory(ctx context.Context, actor Actor, etid int64, in *params.Object) (*store.CategoryRecord, error) {
+func (s *Service) AddCategory(ctx context.Context, actor access.Actor, etid int64, in *params.Object) (*store.CategoryRecord, error) {
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func (s *Service) AddCategory(ctx context.Context, actor Actor, etid int64, in *
 }
 
 // UpdateCategory renames, re-sorts or makes a funnel the default one.
-func (s *Service) UpdateCategory(ctx context.Context, actor Actor, etid, id int64, in *params.Object) (*store.CategoryRecord, error) {
+func (s *Service) UpdateCategory(ctx context.Context, actor access.Actor, etid, id int64, in *params.Object) (*store.CategoryRecord, error) {
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func (s *Service) UpdateCategory(ctx context.Context, actor Actor, etid, id int6
 }
 
 // DeleteCategory removes a funnel that is not the default and holds no items.
-func (s *Service) DeleteCategory(ctx context.Context, actor Actor, etid, id int64) error {
+func (s *Service) DeleteCategory(ctx context.Context, actor access.Actor, etid, id int64) error {
 	if err := requireAdmin(actor); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/params"
 	"smartcrm/internal/query"
@@ -30,7 +31,7 @@ type ItemList struct {
 }
 
 // GetItem reads one item.
-func (s *Service) GetItem(ctx context.Context, actor Actor, etid, id int64) (*Type, *Item, error) {
+func (s *Service) GetItem(ctx context.Context, actor access.Actor, etid, id int64) (*Type, *Item, error) {
 	t, err := s.itemType(ctx, etid)
 	if err != nil {
 		return nil, nil, err
@@ -47,7 +48,7 @@ func (s *Service) GetItem(ctx context.Context, actor Actor, etid, id int64) (*Ty
 }
 
 // ListItems answers crm.item.list: filter, order, select and paging.
-func (s *Service) ListItems(ctx context.Context, actor Actor, etid int64, req ListRequest) (*Type, *ItemList, error) {
+func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64, req ListRequest) (*Type, *ItemList, error) {
 	t, err := s.itemType(ctx, etid)
 	if err != nil {
 		return nil, nil, err

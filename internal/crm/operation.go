@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
@@ -50,7 +51,7 @@ const maxConflictRetries = 5
 // operation carries one change through its steps.
 type operation struct {
 	s       *Service
-	actor   Actor
+	actor   access.Actor
 	t       *Type
 	before  *Item // nil on add
 	after   *Item
@@ -59,7 +60,7 @@ type operation struct {
 }
 
 // AddItem creates an item from wire fields.
-func (s *Service) AddItem(ctx context.Context, actor Actor, etid int64, in *params.Object) (*Type, *Item, error) {
+func (s *Service) AddItem(ctx context.Context, actor access.Actor, etid int64, in *params.Object) (*Type, *Item, error) {
 	t, err := s.itemType(ctx, etid)
 	if err != nil {
 		return nil, nil, err
@@ -126,7 +127,7 @@ func (s *Service) AddItem(ctx context.Context, actor Actor, etid int64, in *para
 }
 
 // UpdateItem changes the given fields of an item. A change to nothing writes nothing.
-func (s *Service) UpdateItem(ctx context.Context, actor Actor, etid, id int64, in *params.Object) (*Type, *Item, error) {
+func (s *Service) UpdateItem(ctx context.Context, actor access.Actor, etid, id int64, in *params.Object) (*Type, *Item, error) {
 	t, err := s.itemType(ctx, etid)
 	if err != nil {
 		return nil, nil, err
@@ -199,7 +200,7 @@ func (op *operation) update(ctx context.Context, tx *store.Tx, id int64, patch m
 // unlinkChildren clears the links of a deleted item's children, each through the update
 // steps, in the deletion's transaction: the children stay, with a history of the change.
 // It returns the child types it changed.
-func (s *Service) unlinkChildren(ctx context.Context, tx *store.Tx, actor Actor, t *Type, id int64) ([]int64, error) {
+func (s *Service) unlinkChildren(ctx context.Context, tx *store.Tx, actor access.Actor, t *Type, id int64) ([]int64, error) {
 	children, err := s.childTypes(ctx, tx, t.EntityTypeID)
 	if err != nil {
 		return nil, err
@@ -231,7 +232,7 @@ func (s *Service) unlinkChildren(ctx context.Context, tx *store.Tx, actor Actor,
 // unlinkClients removes a deleted lead, contact or company from the client links that
 // name it (companyId, contactIds, mycompanyId, leadId…) of every type, through the
 // update steps.
-func (s *Service) unlinkClients(ctx context.Context, tx *store.Tx, actor Actor, etid, id int64) ([]int64, error) {
+func (s *Service) unlinkClients(ctx context.Context, tx *store.Tx, actor access.Actor, etid, id int64) ([]int64, error) {
 	if standardTypeDefs[etid] == nil {
 		return nil, nil
 	}
@@ -306,7 +307,7 @@ func (s *Service) allItemTypes(ctx context.Context) ([]*Type, error) {
 }
 
 // DeleteItem removes an item.
-func (s *Service) DeleteItem(ctx context.Context, actor Actor, etid, id int64) error {
+func (s *Service) DeleteItem(ctx context.Context, actor access.Actor, etid, id int64) error {
 	t, err := s.itemType(ctx, etid)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/store"
 )
 
@@ -35,7 +36,7 @@ func (s *Service) Requirements(ctx context.Context, etid int64) ([]Requirement, 
 }
 
 // RequireFromStage makes a field required from a stage on, in that stage's funnel.
-func (s *Service) RequireFromStage(ctx context.Context, actor Actor, etid int64, fieldName, stageID string) error {
+func (s *Service) RequireFromStage(ctx context.Context, actor access.Actor, etid int64, fieldName, stageID string) error {
 	return s.changeRequirement(ctx, actor, etid, fieldName, func(tx *store.Tx, t *Type, f *Field) error {
 		var from *store.StageRecord
 		for _, st := range t.stages {
@@ -54,7 +55,7 @@ func (s *Service) RequireFromStage(ctx context.Context, actor Actor, etid int64,
 }
 
 // DropRequirement makes a field optional again in a funnel.
-func (s *Service) DropRequirement(ctx context.Context, actor Actor, etid, categoryID int64, fieldName string) error {
+func (s *Service) DropRequirement(ctx context.Context, actor access.Actor, etid, categoryID int64, fieldName string) error {
 	return s.changeRequirement(ctx, actor, etid, fieldName, func(tx *store.Tx, t *Type, f *Field) error {
 		found, err := tx.DeleteStageRequirement(ctx, etid, categoryID, f.Name)
 		if err == nil && !found {
@@ -66,7 +67,7 @@ func (s *Service) DropRequirement(ctx context.Context, actor Actor, etid, catego
 
 // changeRequirement runs a change to a field's rules as an administrator, in the type's
 // funnel transaction, with the field resolved.
-func (s *Service) changeRequirement(ctx context.Context, actor Actor, etid int64, fieldName string, fn func(tx *store.Tx, t *Type, f *Field) error) error {
+func (s *Service) changeRequirement(ctx context.Context, actor access.Actor, etid int64, fieldName string, fn func(tx *store.Tx, t *Type, f *Field) error) error {
 	if err := requireAdmin(actor); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 	"smartcrm/internal/query"
@@ -138,7 +139,7 @@ func (s *Service) ListStages(ctx context.Context, filter, order any, start int64
 }
 
 // AddStage creates a stage from crm.status.add fields and returns its row ID.
-func (s *Service) AddStage(ctx context.Context, actor Actor, in *params.Object) (int64, error) {
+func (s *Service) AddStage(ctx context.Context, actor access.Actor, in *params.Object) (int64, error) {
 	if err := requireAdmin(actor); err != nil {
 		return 0, err
 	}
@@ -222,7 +223,7 @@ func (s *Service) AddStage(ctx context.Context, actor Actor, in *params.Object) 
 }
 
 // UpdateStage changes a stage's NAME, SORT or COLOR.
-func (s *Service) UpdateStage(ctx context.Context, actor Actor, id int64, in *params.Object) error {
+func (s *Service) UpdateStage(ctx context.Context, actor access.Actor, id int64, in *params.Object) error {
 	if err := requireAdmin(actor); err != nil {
 		return err
 	}
@@ -253,7 +254,7 @@ func (s *Service) UpdateStage(ctx context.Context, actor Actor, id int64, in *pa
 
 // DeleteStage removes a stage that holds no items. System stages need forced, and a
 // funnel keeps at least one stage of each kind.
-func (s *Service) DeleteStage(ctx context.Context, actor Actor, id int64, forced bool) error {
+func (s *Service) DeleteStage(ctx context.Context, actor access.Actor, id int64, forced bool) error {
 	if err := requireAdmin(actor); err != nil {
 		return err
 	}

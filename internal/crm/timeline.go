@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/store"
@@ -274,7 +275,7 @@ func recordAttachments(ctx context.Context, tx *store.Tx, o Owner, files []*fiel
 // RecordEntry writes a timeline entry about item o inside tx, bound to o and to the
 // items whose timelines show o's events (its parents and client). Modules with rows of
 // their own (to-dos, tasks) record their events with it, in their own transaction.
-func (s *Service) RecordEntry(ctx context.Context, tx *store.Tx, actor Actor, kind string, o Owner, data jsonx.Map, text *string) (int64, error) {
+func (s *Service) RecordEntry(ctx context.Context, tx *store.Tx, actor access.Actor, kind string, o Owner, data jsonx.Map, text *string) (int64, error) {
 	t, err := s.itemType(ctx, o.EntityTypeID)
 	if err != nil {
 		return 0, err

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 	"smartcrm/internal/query"
@@ -51,7 +52,7 @@ func commentText(text string) (string, error) {
 }
 
 // AddComment writes a comment on an item's timeline, with its attachments.
-func (s *Service) AddComment(ctx context.Context, actor Actor, o Owner, text string, files []any) (int64, error) {
+func (s *Service) AddComment(ctx context.Context, actor access.Actor, o Owner, text string, files []any) (int64, error) {
 	text, err := commentText(text)
 	if err != nil {
 		return 0, err
@@ -82,7 +83,7 @@ func (s *Service) AddComment(ctx context.Context, actor Actor, o Owner, text str
 }
 
 // UpdateComment changes a comment's text and, when given, its attachments.
-func (s *Service) UpdateComment(ctx context.Context, actor Actor, id int64, text *string, files []any, filesGiven bool) error {
+func (s *Service) UpdateComment(ctx context.Context, actor access.Actor, id int64, text *string, files []any, filesGiven bool) error {
 	e, err := s.entryOfKind(ctx, id, EntryComment)
 	if err != nil {
 		return err
@@ -175,7 +176,7 @@ func (s *Service) listEntries(ctx context.Context, kind string, o Owner, order a
 
 // DeleteComment removes a comment. A comment bound to several items is only taken off
 // the given owner's timeline; without an owner it is refused (MULTIPLE_BINDINGS).
-func (s *Service) DeleteComment(ctx context.Context, actor Actor, id int64, owner *Owner) error {
+func (s *Service) DeleteComment(ctx context.Context, actor access.Actor, id int64, owner *Owner) error {
 	e, err := s.entryOfKind(ctx, id, EntryComment)
 	if err != nil {
 		return err
@@ -221,7 +222,7 @@ func (s *Service) entryOfKind(ctx context.Context, id int64, kind string) (*stor
 }
 
 // Bind adds a timeline entry to another item's timeline; false when it already was.
-func (s *Service) Bind(ctx context.Context, actor Actor, id int64, o Owner) (bool, error) {
+func (s *Service) Bind(ctx context.Context, actor access.Actor, id int64, o Owner) (bool, error) {
 	if _, err := s.st.TimelineEntry(ctx, id); err != nil {
 		if isNotFound(err) {
 			return false, newErr(ErrItemNotFound, "Not found.")
@@ -247,7 +248,7 @@ func (s *Service) Bind(ctx context.Context, actor Actor, id int64, o Owner) (boo
 }
 
 // Unbind takes a timeline entry off an item's timeline; the last binding stays.
-func (s *Service) Unbind(ctx context.Context, actor Actor, id int64, o Owner) (bool, error) {
+func (s *Service) Unbind(ctx context.Context, actor access.Actor, id int64, o Owner) (bool, error) {
 	bindings, err := s.st.TimelineBindings(ctx, id)
 	if err != nil {
 		return false, err
@@ -288,7 +289,7 @@ type LogMessage struct {
 }
 
 // AddLogMessage writes a log message.
-func (s *Service) AddLogMessage(ctx context.Context, actor Actor, o Owner, m LogMessage) (*store.TimelineEntry, error) {
+func (s *Service) AddLogMessage(ctx context.Context, actor access.Actor, o Owner, m LogMessage) (*store.TimelineEntry, error) {
 	for name, v := range map[string]string{"title": m.Title, "text": m.Text, "iconCode": m.IconCode} {
 		if strings.TrimSpace(v) == "" {
 			return nil, &Error{Kind: ErrMissingParam, Field: name, Msg: "Required fields: " + name}
@@ -330,7 +331,7 @@ func (s *Service) ListLogMessages(ctx context.Context, o Owner, order any, start
 }
 
 // DeleteLogMessage removes a log message.
-func (s *Service) DeleteLogMessage(ctx context.Context, actor Actor, id int64) error {
+func (s *Service) DeleteLogMessage(ctx context.Context, actor access.Actor, id int64) error {
 	if _, err := s.LogMessageOf(ctx, id); err != nil {
 		return err
 	}
@@ -344,7 +345,7 @@ const (
 )
 
 // SaveNote writes the note on a timeline entry or activity seen from an item.
-func (s *Service) SaveNote(ctx context.Context, actor Actor, o Owner, itemType, itemID int64, text string) error {
+func (s *Service) SaveNote(ctx context.Context, actor access.Actor, o Owner, itemType, itemID int64, text string) error {
 	if err := s.checkNoteTarget(ctx, o, itemType, itemID); err != nil {
 		return err
 	}
@@ -370,7 +371,7 @@ func (s *Service) Note(ctx context.Context, o Owner, itemType, itemID int64) (*s
 }
 
 // DeleteNote removes a note.
-func (s *Service) DeleteNote(ctx context.Context, actor Actor, o Owner, itemType, itemID int64) error {
+func (s *Service) DeleteNote(ctx context.Context, actor access.Actor, o Owner, itemType, itemID int64) error {
 	if err := s.checkNoteTarget(ctx, o, itemType, itemID); err != nil {
 		return err
 	}
@@ -418,7 +419,7 @@ func (s *Service) inTimeline(ctx context.Context, id int64, o Owner) bool {
 }
 
 // Pin pins an entry in an item's timeline (at most three) or unpins it.
-func (s *Service) Pin(ctx context.Context, actor Actor, id int64, o Owner, pinned bool) error {
+func (s *Service) Pin(ctx context.Context, actor access.Actor, id int64, o Owner, pinned bool) error {
 	if err := s.checkOwner(ctx, o); err != nil {
 		return err
 	}

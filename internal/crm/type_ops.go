@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/params"
 	"smartcrm/internal/store"
 )
@@ -30,7 +31,7 @@ var defaultStages = []defaultStage{
 
 // AddType creates a smart process: its registry row, its items table, and its default
 // funnel with the default stages, all in one transaction.
-func (s *Service) AddType(ctx context.Context, actor Actor, in *params.Object) (*Type, error) {
+func (s *Service) AddType(ctx context.Context, actor access.Actor, in *params.Object) (*Type, error) {
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
@@ -148,7 +149,7 @@ func addCategoryRecord(ctx context.Context, tx *store.Tx, t *Type, c *store.Cate
 
 // UpdateType changes a type's settings. Only given keys change; relations are replaced
 // as a whole, keeping the predefined ones (spec §3.2).
-func (s *Service) UpdateType(ctx context.Context, actor Actor, id int64, in *params.Object) (*Type, error) {
+func (s *Service) UpdateType(ctx context.Context, actor access.Actor, id int64, in *params.Object) (*Type, error) {
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
@@ -193,7 +194,7 @@ func (s *Service) UpdateType(ctx context.Context, actor Actor, id int64, in *par
 }
 
 // DeleteType removes a type that holds no items, with its table, funnels and stages.
-func (s *Service) DeleteType(ctx context.Context, actor Actor, id int64, byEntityType bool) error {
+func (s *Service) DeleteType(ctx context.Context, actor access.Actor, id int64, byEntityType bool) error {
 	if err := requireAdmin(actor); err != nil {
 		return err
 	}
@@ -510,7 +511,7 @@ func (s *Service) checkRelatable(ctx context.Context, t *Type, etid int64) error
 	return nil
 }
 
-func requireAdmin(actor Actor) error {
+func requireAdmin(actor access.Actor) error {
 	if !actor.IsAdmin {
 		return newErr(ErrAccessDenied, "Access denied")
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
@@ -30,7 +31,7 @@ func ufErr(format string, a ...any) error { return newErr(ErrInvalidArg, format,
 
 // AddUserField creates a custom field: its registry row, its column and its list items,
 // in one transaction.
-func (s *Service) AddUserField(ctx context.Context, actor Actor, in *params.Object) (*store.UserFieldRecord, error) {
+func (s *Service) AddUserField(ctx context.Context, actor access.Actor, in *params.Object) (*store.UserFieldRecord, error) {
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
@@ -133,7 +134,7 @@ func (s *Service) AddUserField(ctx context.Context, actor Actor, in *params.Obje
 
 // UpdateUserField changes what may change: sort, mandatory, filter/list flags, xmlId,
 // labels and settings (replaced wholesale, spec §8.1) and list items.
-func (s *Service) UpdateUserField(ctx context.Context, actor Actor, id int64, in *params.Object) (*store.UserFieldRecord, error) {
+func (s *Service) UpdateUserField(ctx context.Context, actor access.Actor, id int64, in *params.Object) (*store.UserFieldRecord, error) {
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
@@ -193,7 +194,7 @@ func (s *Service) UpdateUserField(ctx context.Context, actor Actor, id int64, in
 func indexed(rec *store.UserFieldRecord) bool { return rec.ShowFilter != "N" && !rec.Multiple }
 
 // DeleteUserField removes a custom field and its column, with the values it held.
-func (s *Service) DeleteUserField(ctx context.Context, actor Actor, id int64) error {
+func (s *Service) DeleteUserField(ctx context.Context, actor access.Actor, id int64) error {
 	if err := requireAdmin(actor); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/apitest"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/store"
@@ -278,7 +279,7 @@ func TestToDoBindings(t *testing.T) {
 		}
 
 		// A note on the to-do is seen from its items only.
-		ctx, admin := context.Background(), crm.Actor{UserID: 1, IsAdmin: true}
+		ctx, admin := context.Background(), access.Actor{UserID: 1, IsAdmin: true}
 		if err := s.App.CRM.SaveNote(ctx, admin, crm.Owner{EntityTypeID: 2, ID: d3}, crm.NoteOnActivity, id, "Ask for the signed copy"); err != nil {
 			t.Errorf("note on a bound to-do: %v", err)
 		}

@@ -29,7 +29,7 @@ const MaxBodyBytes = 64 << 20
 // Call is one method invocation, from HTTP or from a batch command.
 type Call struct {
 	Ctx     context.Context
-	Actor   crm.Actor
+	Actor   access.Actor
 	Params  *params.Object
 	Method  string // lower-case
 	InBatch bool

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/params"
@@ -13,7 +14,7 @@ import (
 	"smartcrm/internal/testdb"
 )
 
-var admin = crm.Actor{UserID: 1, IsAdmin: true}
+var admin = access.Actor{UserID: 1, IsAdmin: true}
 
 func seedAdmin(t *testing.T, st *store.Store) {
 	t.Helper()

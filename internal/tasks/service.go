@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/crm/field"
 	"smartcrm/internal/jsonx"
@@ -30,7 +31,7 @@ func New(st *store.Store, crmSvc *crm.Service) *Service {
 }
 
 // Get reads one task.
-func (s *Service) Get(ctx context.Context, actor crm.Actor, id int64) (*store.TaskRecord, error) {
+func (s *Service) Get(ctx context.Context, actor access.Actor, id int64) (*store.TaskRecord, error) {
 	t, err := s.st.GetTask(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound(id)
@@ -40,7 +41,7 @@ func (s *Service) Get(ctx context.Context, actor crm.Actor, id int64) (*store.Ta
 
 // Add creates a task from UPPER_CASE fields. Defaults: the caller is responsible and
 // creator, status pending, priority medium.
-func (s *Service) Add(ctx context.Context, actor crm.Actor, fields *params.Object) (*store.TaskRecord, error) {
+func (s *Service) Add(ctx context.Context, actor access.Actor, fields *params.Object) (*store.TaskRecord, error) {
 	now := s.Now()
 	t := &store.TaskRecord{ResponsibleID: actor.UserID, CreatedBy: actor.UserID, Status: StatusPending,
 		Priority: PriorityMedium, CreatedDate: now}
@@ -85,7 +86,7 @@ func (s *Service) Add(ctx context.Context, actor crm.Actor, fields *params.Objec
 // Update changes the given fields of a task. A change that changes nothing writes
 // nothing. Newly bound items get a "task" entry; STATUS becoming completed closes the
 // task and gives every bound item a "task_completed" entry; leaving completed reopens it.
-func (s *Service) Update(ctx context.Context, actor crm.Actor, id int64, fields *params.Object) (*store.TaskRecord, error) {
+func (s *Service) Update(ctx context.Context, actor access.Actor, id int64, fields *params.Object) (*store.TaskRecord, error) {
 	in, err := s.readInput(ctx, fields)
 	if err != nil {
 		return nil, err
@@ -95,12 +96,12 @@ func (s *Service) Update(ctx context.Context, actor crm.Actor, id int64, fields 
 
 // Complete sets a task's status to completed. Completing a completed task changes
 // nothing.
-func (s *Service) Complete(ctx context.Context, actor crm.Actor, id int64) (*store.TaskRecord, error) {
+func (s *Service) Complete(ctx context.Context, actor access.Actor, id int64) (*store.TaskRecord, error) {
 	status := int64(StatusCompleted)
 	return s.change(ctx, actor, id, &input{status: &status})
 }
 
-func (s *Service) change(ctx context.Context, actor crm.Actor, id int64, in *input) (*store.TaskRecord, error) {
+func (s *Service) change(ctx context.Context, actor access.Actor, id int64, in *input) (*store.TaskRecord, error) {
 	var after *store.TaskRecord
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		before, err := tx.GetTaskForUpdate(ctx, id)
@@ -158,7 +159,7 @@ func (s *Service) change(ctx context.Context, actor crm.Actor, id int64, in *inp
 }
 
 // Delete deletes a task. The entries it left on timelines stay: they are history.
-func (s *Service) Delete(ctx context.Context, actor crm.Actor, id int64) error {
+func (s *Service) Delete(ctx context.Context, actor access.Actor, id int64) error {
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
 		err := tx.DeleteTask(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -187,7 +188,7 @@ type List struct {
 // List answers tasks.task.list: filter and order by UPPER_CASE names (camelCase is
 // taken too; REAL_STATUS is STATUS, since no meta statuses exist here), pages of
 // crm.PageSize, oldest first unless ordered otherwise.
-func (s *Service) List(ctx context.Context, actor crm.Actor, req ListRequest) (*List, error) {
+func (s *Service) List(ctx context.Context, actor access.Actor, req ListRequest) (*List, error) {
 	cols := store.TaskColumns()
 	resolve := func(name string) (*query.Field, bool) {
 		name = UpperName(strings.TrimSpace(name))
@@ -440,7 +441,7 @@ func (s *Service) checkItems(ctx context.Context, tx *store.Tx, bindings []store
 
 // record writes a timeline entry of kind about task t on each of the given items. An
 // item deleted since it was bound is skipped: its timeline is gone with it.
-func (s *Service) record(ctx context.Context, tx *store.Tx, actor crm.Actor, kind string, t *store.TaskRecord, items []store.TaskBinding) error {
+func (s *Service) record(ctx context.Context, tx *store.Tx, actor access.Actor, kind string, t *store.TaskRecord, items []store.TaskBinding) error {
 	var deadline any
 	if !t.Deadline.IsZero() {
 		deadline = field.DateTime{}.Format(t.Deadline)
