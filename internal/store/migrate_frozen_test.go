@@ -1,0 +1,56 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"testing"
+)
+
+// shippedMigrations holds the SHA-256 of every migration file that has shipped. A
+// database migrated past a file never runs it again, so a change to it would reach new
+// databases only, and the two would drift apart. Add a line here with every new
+// migration; never change one.
+var shippedMigrations = map[string]string{
+	"0001_registry.sql":                 "873b11ff06e0f0c9b642f8dd991f79f3b9385a6b016b70cc72b5e9a1ee67846a",
+	"0002_stage_history.sql":            "249ba2fb27335c8ca8ffc941a72f85725dea78a08b9c99c62c71d1d75834d9b1",
+	"0003_stage_requirements.sql":       "799ab3d5a181d348f583e1976ba7bfadd8c72ae039be449a29c9849e42288d08",
+	"0004_user_fields.sql":              "27a3a405c42a4841a7b1c2742a44b406456199235cf4ad36b8bcc6387c459502",
+	"0005_settings_and_files.sql":       "74b854a50c1f55c7e061fb453ac64e253b16844932c66c34b34af0a18b53406a",
+	"0006_type_relations.sql":           "1326ef27094ab3e1de7c9c6e440d9c7ba80709a0b592cd7b12fa8789906b1a49",
+	"0007_drop_type_relations_copy.sql": "802317b142fd5267452823149b1511040cbb572668fdd472c08705cb101eed03",
+	"0008_timeline.sql":                 "faa6cfab05f40be4d9c86ec67031f4eaf3f07ced7073496d5a2a41aad9b185d9",
+	"0009_activities.sql":               "292577841ef3c61b85497d2b5c98d78c98f68806b3abfbff60a7ae7556161795",
+	"0010_tasks.sql":                    "ef91dcf6e141aca20167750894791db263ab988a370c7c3e7778509ce7a75e7a",
+}
+
+// The embedded migration files are the ones that shipped, byte for byte; a new one
+// must be registered before it ships; none may disappear.
+func TestMigrationsAreFrozen(t *testing.T) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		src, err := fs.ReadFile(migrationFiles, "migrations/"+e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(src)
+		got := hex.EncodeToString(sum[:])
+		want, shipped := shippedMigrations[e.Name()]
+		switch {
+		case !shipped:
+			t.Errorf("migrations/%s is new: add it to shippedMigrations with its SHA-256 %s (from then on it is frozen)", e.Name(), got)
+		case got != want:
+			t.Errorf("migrations/%s changed (SHA-256 %s, shipped as %s): migrations are frozen: add a new migration instead", e.Name(), got, want)
+		}
+		seen[e.Name()] = true
+	}
+	for name := range shippedMigrations {
+		if !seen[name] {
+			t.Errorf("migrations/%s has shipped but is gone or renamed: migrations are frozen: add a new migration instead", name)
+		}
+	}
+}
