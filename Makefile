@@ -21,6 +21,6 @@ FUZZTIME ?= 60s
 fuzz:
 	go test ./internal/params -run '^$$' -fuzz FuzzParseQuery -fuzztime $(FUZZTIME)
 	go test ./internal/params -run '^$$' -fuzz FuzzParseBody -fuzztime $(FUZZTIME)
-	go test ./internal/query -run '^$$' -fuzz FuzzParseFilter -fuzztime $(FUZZTIME)
+	go test ./internal/rest/wirequery -run '^$$' -fuzz FuzzParseFilter -fuzztime $(FUZZTIME)
 	go test ./internal/rest -run '^$$' -fuzz FuzzParseBatch -fuzztime $(FUZZTIME)
-	go test ./internal/crm/field -run '^$$' -fuzz FuzzMultifield -fuzztime $(FUZZTIME)
+	go test ./internal/field -run '^$$' -fuzz FuzzMultifield -fuzztime $(FUZZTIME)

@@ -17,20 +17,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/activity"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/files"
 	"smartcrm/internal/rest"
 	"smartcrm/internal/store"
 	"smartcrm/internal/tasks"
+	"smartcrm/internal/timeline"
 )
 
 // App is a running server's parts.
 type App struct {
-	Config Config
-	Store  *store.Store
-	CRM    *crm.Service
-	Tasks  *tasks.Service
-	Log    *slog.Logger
+	Config   Config
+	Store    *store.Store
+	CRM      *crm.Service
+	Timeline *timeline.Service
+	Activity *activity.Service
+	Tasks    *tasks.Service
+	Log      *slog.Logger
 	// AdminWebhook is the secret created on the first start ("" on later starts).
 	AdminWebhook string
 	handler      http.Handler
@@ -65,7 +69,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		publicURL = "http://" + cfg.Addr
 	}
 	a.CRM.Files = files.New(cfg.DataDir, key, publicURL)
-	a.Tasks = tasks.New(st, a.CRM)
+	// The timeline and activities listen to the item write path; they register here,
+	// once, before anything is written.
+	a.Timeline = timeline.New(a.CRM)
+	a.Activity = activity.New(a.CRM, a.Timeline)
+	a.Tasks = tasks.New(a.CRM, a.Timeline)
 	if a.AdminWebhook, err = bootstrap(ctx, st, cfg.AdminToken); err != nil {
 		st.Close()
 		return nil, err
@@ -75,7 +83,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	for name, pool := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
-	api := rest.New(a.CRM, a.Tasks, access.NewWebhooks(st), log, rest.NewMetrics(reg))
+	api := rest.New(rest.Services{CRM: a.CRM, Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks},
+		access.NewWebhooks(st), log, rest.NewMetrics(reg))
 
 	mux := http.NewServeMux()
 	mux.Handle("/rest/", api)

@@ -7,8 +7,7 @@ import (
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/crm"
-	"smartcrm/internal/crm/field"
-	"smartcrm/internal/params"
+	"smartcrm/internal/field"
 	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
 )
@@ -28,10 +27,7 @@ func BenchmarkAddItem(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				i := 0
 				for pb.Next() {
-					f := params.NewObject()
-					f.Set("title", fmt.Sprintf("Item %d", i))
-					f.Set("opportunity", "123.5")
-					f.Set("assignedById", "1")
+					f := crm.Patch{crm.FieldTitle: fmt.Sprintf("Item %d", i), crm.FieldOpportunity: "123.5", crm.FieldAssignedByID: "1"}
 					if _, _, err := svc.AddItem(ctx, admin, typ.EntityTypeID, f); err != nil {
 						b.Error(err)
 						return
@@ -54,10 +50,8 @@ func benchService(b *testing.B, dialect string) (*crm.Service, *store.Store, *cr
 		b.Fatal(err)
 	}
 	svc := crm.New(st)
-	in := params.NewObject()
-	in.Set("title", "Bench")
-	in.Set("isStagesEnabled", "Y")
-	typ, err := svc.AddType(ctx, access.Actor{UserID: 1, IsAdmin: true}, in)
+	title := "Bench"
+	typ, err := svc.AddType(ctx, access.Actor{UserID: 1, IsAdmin: true}, crm.TypeSpec{Title: &title, Flags: crm.Flags{crm.FlagStages: true}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -89,11 +83,8 @@ func BenchmarkAddUserFieldOn200kItems(b *testing.B) {
 			admin := access.Actor{UserID: 1, IsAdmin: true}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				f := params.NewObject()
-				f.Set("entityId", fmt.Sprintf("CRM_%d", typ.ID))
-				f.Set("fieldName", fmt.Sprintf("UF_CRM_%d_FIELD%d", typ.ID, i))
-				f.Set("userTypeId", []string{"string", "double", "date", "enumeration"}[i%4])
-				if _, err := svc.AddUserField(ctx, admin, f); err != nil {
+				spec := crm.UserFieldSpec{Name: fmt.Sprintf("UF_CRM_%d_FIELD%d", typ.ID, i), Kind: []string{"string", "double", "date", "enumeration"}[i%4]}
+				if _, err := svc.AddUserField(ctx, admin, typ.EntityTypeID, spec); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -117,20 +108,16 @@ func BenchmarkAddItemWith15UserFields(b *testing.B) {
 				"datetime": "2026-03-01T10:00:00+00:00", "money": "300|EUR", "url": "https://example.org", "employee": "1", "address": "Main st. 1"}
 			names := make([]string, len(kinds))
 			for i, k := range kinds {
-				f := params.NewObject()
-				f.Set("entityId", fmt.Sprintf("CRM_%d", typ.ID))
-				f.Set("fieldName", fmt.Sprintf("UF_CRM_%d_F%c", typ.ID, 'A'+i))
-				f.Set("userTypeId", k)
+				spec := crm.UserFieldSpec{Name: fmt.Sprintf("UF_CRM_%d_F%c", typ.ID, 'A'+i), Kind: k}
 				if k == "enumeration" {
-					item := params.NewObject()
-					item.Set("value", "One")
-					f.Set("enum", []any{item})
+					one := "One"
+					spec.Enums = []crm.EnumChange{{Value: &one}}
 				}
-				rec, err := svc.AddUserField(ctx, admin, f)
+				rec, err := svc.AddUserField(ctx, admin, typ.EntityTypeID, spec)
 				if err != nil {
 					b.Fatal(err)
 				}
-				names[i] = rec.FieldName
+				names[i] = rec.Name
 				if k == "enumeration" {
 					values["enumeration"] = fmt.Sprint(rec.Enums[0].ID)
 				}
@@ -139,10 +126,9 @@ func BenchmarkAddItemWith15UserFields(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					f := params.NewObject()
-					f.Set("title", "Item")
+					f := crm.Patch{crm.FieldTitle: "Item"}
 					for i, n := range names {
-						f.Set(n, values[kinds[i]])
+						f[crm.FieldName(crm.CamelUFName(n))] = values[kinds[i]]
 					}
 					if _, _, err := svc.AddItem(ctx, admin, typ.EntityTypeID, f); err != nil {
 						b.Error(err)

@@ -52,6 +52,9 @@ func newErr(kind ErrorKind, format string, a ...any) *Error {
 	return &Error{Kind: kind, Msg: fmt.Sprintf(format, a...)}
 }
 
+// NewError makes a domain error, for the domain packages beside this one.
+func NewError(kind ErrorKind, format string, a ...any) *Error { return newErr(kind, format, a...) }
+
 // KindOf returns the kind of a domain error, or 0 for any other error.
 func KindOf(err error) ErrorKind {
 	var e *Error

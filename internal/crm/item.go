@@ -4,26 +4,50 @@ import (
 	"slices"
 	"time"
 
-	"smartcrm/internal/crm/field"
-	"smartcrm/internal/jsonx"
+	"smartcrm/internal/field"
 	"smartcrm/internal/store"
 )
 
-// Item is one item of a type: canonical values by field name, and the version that
-// optimistic locking checks.
+// Item is one item of a type: canonical values by field name (int64, float64, string,
+// time.Time, []int64, []any, []field.MultiValue), and the version that optimistic
+// locking checks.
 type Item struct {
 	ID      int64
 	Version int64
-	values  map[string]any
+	values  map[FieldName]any
 }
 
-func newItem() *Item { return &Item{values: map[string]any{}} }
+// Owner names an item: its type and id. Comments, activities and tasks are about one.
+type Owner struct {
+	EntityTypeID int64 `json:"entityTypeId"`
+	ID           int64 `json:"id"`
+}
+
+func newItem() *Item { return &Item{values: map[FieldName]any{}} }
 
 // Get returns a field's canonical value (nil when empty).
-func (it *Item) Get(name string) any { return it.values[name] }
+func (it *Item) Get(name FieldName) any { return it.values[name] }
+
+// StageID is the item's stage ("" for a type without stages).
+func (it *Item) StageID() string { s, _ := it.values[FieldStageID].(string); return s }
+
+// CategoryID is the item's funnel.
+func (it *Item) CategoryID() int64 { c, _ := it.values[FieldCategoryID].(int64); return c }
+
+// AssignedByID is the item's responsible user.
+func (it *Item) AssignedByID() int64 { a, _ := it.values[FieldAssignedByID].(int64); return a }
+
+// Title is the item's name in lists and links (its title, or a contact's full name).
+func (it *Item) Title(t *Type) string {
+	if f := t.TitleField(); f != nil {
+		s, _ := it.values[f.Name].(string)
+		return s
+	}
+	return ""
+}
 
 func (it *Item) clone() *Item {
-	c := &Item{ID: it.ID, Version: it.Version, values: make(map[string]any, len(it.values))}
+	c := &Item{ID: it.ID, Version: it.Version, values: make(map[FieldName]any, len(it.values))}
 	for k, v := range it.values {
 		c.values[k] = v
 	}
@@ -75,13 +99,30 @@ func isEmptyList(v any) bool {
 	return false
 }
 
-// stored columns of a type's items: every catalog field with a column except id.
-// The slice is computed once per catalog (buildFields); callers must not modify it.
+// elements lists a value's parts: the value itself, or the elements of a list.
+func elements(v any) []any {
+	switch l := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return l
+	case []int64:
+		out := make([]any, len(l))
+		for i, e := range l {
+			out[i] = e
+		}
+		return out
+	}
+	return []any{v}
+}
+
+// storedFields are the fields with a column, id excepted, computed once per catalog;
+// callers must not modify the slice.
 func (t *Type) storedFields() []*Field { return t.stored }
 
 // readColumns lists columns to read for the given fields, id and version first.
 func readColumns(fs []*Field) []store.Column {
-	cols := []store.Column{{Name: "id", Storage: tInt.Storage()}, {Name: "version", Storage: tInt.Storage()}}
+	cols := []store.Column{{Name: "id", Storage: field.StorageInt}, {Name: "version", Storage: field.StorageInt}}
 	for _, f := range fs {
 		if f.Column != "" && f.Column != "id" {
 			cols = append(cols, f.storageColumn())
@@ -113,34 +154,15 @@ func itemFromRow(fs []*Field, row []any) *Item {
 	return it
 }
 
-// ItemWire is the item as crm.item.get answers it, with only the selected fields when sel is
-// not nil. Switched-off fields are null (spec §11.10). originalUF names custom fields
-// UF_CRM_… instead of ufCrm… (useOriginalUfNames=Y).
-func (t *Type) ItemWire(it *Item, sel map[*Field]bool, originalUF bool) jsonx.Obj {
-	o := make(jsonx.Obj, 0, len(t.fields))
-	for _, f := range t.fields {
-		if (sel != nil && !sel[f]) || f.Hidden {
-			continue
-		}
-		var v any
-		switch {
-		case f.Name == "id":
-			v = it.ID
-		case f.Name == "entityTypeId":
-			v = t.EntityTypeID
-		case !t.Enabled(f) || f.Column == "":
-			v = nil
-		default:
-			v = it.values[f.Name]
-			if v != nil || f.Multiple {
-				v = f.Type.Format(v)
-			}
-		}
-		name := f.Name
-		if originalUF && f.user != nil {
-			name = f.Upper
-		}
-		o = append(o, jsonx.KV{K: name, V: v})
+// LoadItem reads an item inside the unit, as it is in the unit's transaction.
+func (u *Unit) LoadItem(t *Type, id int64) (*Item, error) {
+	fs := t.storedFields()
+	row, err := u.tx.GetItem(u.ctx, t.EntityTypeID, readColumns(fs), id)
+	if isNotFound(err) {
+		return nil, newErr(ErrItemNotFound, "Item not found")
 	}
-	return o
+	if err != nil {
+		return nil, err
+	}
+	return itemFromRow(fs, row), nil
 }

@@ -2,37 +2,48 @@ package crm
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	"smartcrm/internal/access"
-	"smartcrm/internal/crm/field"
-	"smartcrm/internal/params"
+	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 	"smartcrm/internal/store"
 )
 
-// PageSize is the fixed page of every list method (spec §1.6). Clients' keyset helpers
-// stop on a shorter page, so it must be exactly this.
+// PageSize is the fixed page of every list (spec §1.6). Clients' keyset helpers stop on
+// a shorter page, so it must be exactly this.
 const PageSize = 50
 
-// ListRequest is a crm.item.list call.
-type ListRequest struct {
-	Select, Filter, Order any
-	// Start is the offset; -1 asks for a page without counting (keyset paging).
-	Start int64
+// ItemQuery is a list of items: a parsed filter over the type's query fields
+// (Type.QueryField), an order, the fields to read, and a page.
+type ItemQuery struct {
+	Where query.Group
+	Order []query.Order
+	// Select lists the fields to read; nil reads every field. id is always read.
+	Select []*Field
+	Offset int
+	// NoCount skips the total (keyset paging asks for none).
+	NoCount bool
 }
 
 // ItemList is a page of items.
 type ItemList struct {
-	Items    []*Item
-	Selected map[*Field]bool // nil: every field
-	Total    int             // -1 when not counted
+	Items []*Item
+	Total int // -1 when not counted
+}
+
+// ItemType returns a type for reading its items, after the access step.
+func (s *Service) ItemType(ctx context.Context, actor access.Actor, etid int64) (*Type, error) {
+	t, err := s.itemType(ctx, etid)
+	if err != nil {
+		return nil, err
+	}
+	return t, s.allow(actor, access.ActRead, access.Resource{EntityTypeID: t.EntityTypeID})
 }
 
 // GetItem reads one item.
 func (s *Service) GetItem(ctx context.Context, actor access.Actor, etid, id int64) (*Type, *Item, error) {
-	t, err := s.itemType(ctx, etid)
+	t, err := s.ItemType(ctx, actor, etid)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -44,37 +55,35 @@ func (s *Service) GetItem(ctx context.Context, actor access.Actor, etid, id int6
 	if err != nil {
 		return nil, nil, err
 	}
-	return t, itemFromRow(fs, row), nil
+	it := itemFromRow(fs, row)
+	if err := s.allow(actor, access.ActRead, access.Resource{EntityTypeID: etid, CategoryID: it.CategoryID(), StageID: it.StageID()}); err != nil {
+		return nil, nil, err
+	}
+	return t, it, nil
 }
 
-// ListItems answers crm.item.list: filter, order, select and paging.
-func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64, req ListRequest) (*Type, *ItemList, error) {
-	t, err := s.itemType(ctx, etid)
+// ListItems reads a page of a type's items.
+func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64, q ItemQuery) (*Type, *ItemList, error) {
+	t, err := s.ItemType(ctx, actor, etid)
 	if err != nil {
 		return nil, nil, err
 	}
-	resolve := t.resolver()
-	where, err := query.ParseFilter(req.Filter, resolve)
-	if err != nil {
-		return nil, nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
-	}
-	where = t.narrowByFunnel(where, resolve)
-	order, err := query.ParseOrder(req.Order, resolve)
-	if err != nil {
-		return nil, nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
-	}
+	where := t.narrowByFunnel(q.Where)
+	order := q.Order
 	// id breaks ties, so pages never overlap or skip rows.
 	hasID := false
 	for _, o := range order {
 		hasID = hasID || o.Field.Column == "id"
 	}
 	if !hasID {
-		idf, _ := resolve("id")
-		order = append(order, query.Order{Field: idf})
+		order = append(order[:len(order):len(order)], query.Order{Field: t.QueryField(t.field(FieldID))})
 	}
-	sel := t.parseSelect(req.Select)
 	fs := t.storedFields()
-	if sel != nil {
+	if q.Select != nil {
+		sel := map[*Field]bool{}
+		for _, f := range q.Select {
+			sel[f] = true
+		}
 		fs = fs[:0:0]
 		for _, f := range t.storedFields() {
 			if sel[f] {
@@ -82,22 +91,19 @@ func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64,
 			}
 		}
 	}
-	page := store.Page{Limit: PageSize}
-	if req.Start > 0 {
-		page.Offset = int(req.Start)
-	}
+	page := store.Page{Limit: PageSize, Offset: max(q.Offset, 0)}
 	rows, err := s.st.ListItems(ctx, t.EntityTypeID, readColumns(fs), where, order, page)
 	if err != nil {
 		return nil, nil, err
 	}
-	out := &ItemList{Selected: sel, Total: -1, Items: make([]*Item, len(rows))}
+	out := &ItemList{Total: -1, Items: make([]*Item, len(rows))}
 	for i, r := range rows {
 		out.Items[i] = itemFromRow(fs, r)
 	}
-	if req.Start != -1 {
+	if !q.NoCount {
 		if len(rows) < PageSize && (page.Offset == 0 || len(rows) > 0) {
 			out.Total = page.Offset + len(rows) // the last page tells the count: no COUNT needed
-		} else if out.Total, err = s.countItems(ctx, t, req.Filter, where); err != nil {
+		} else if out.Total, err = s.countItems(ctx, t, where); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -106,12 +112,8 @@ func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64,
 
 // countItems counts the items matching a filter, from the count cache when no item of
 // the type changed since the same filter was counted.
-func (s *Service) countItems(ctx context.Context, t *Type, rawFilter any, where query.Group) (int, error) {
-	key, err := json.Marshal(rawFilter)
-	if err != nil {
-		return s.st.CountItems(ctx, t.EntityTypeID, where)
-	}
-	k := countKey{etid: t.EntityTypeID, filter: string(key)}
+func (s *Service) countItems(ctx context.Context, t *Type, where query.Group) (int, error) {
+	k := countKey{etid: t.EntityTypeID, filter: where.Key()}
 	if n, ok := s.counts.get(k); ok {
 		return n, nil
 	}
@@ -124,40 +126,10 @@ func (s *Service) countItems(ctx context.Context, t *Type, rawFilter any, where 
 	return n, nil
 }
 
-// parseSelect reads `select`: a list of names, "*" for all, or nothing for all. Unknown
-// names are ignored; id and entityTypeId always come back, because clients page by id.
-func (t *Type) parseSelect(v any) map[*Field]bool {
-	if v == nil || params.IsEmptyContainer(v) {
-		return nil
-	}
-	var names []string
-	if s, ok := v.(string); ok {
-		names = []string{s}
-	} else if _, vals, ok := params.Entries(v); ok {
-		for _, e := range vals {
-			if s, ok := params.String(e); ok {
-				names = append(names, s)
-			}
-		}
-	}
-	sel := map[*Field]bool{}
-	for _, n := range names {
-		if n == "*" {
-			return nil
-		}
-		if f, ok := t.FieldByName(n); ok {
-			sel[f] = true
-		}
-	}
-	sel[t.fieldIndex["id"]] = true
-	sel[t.fieldIndex["entitytypeid"]] = true
-	return sel
-}
-
 // narrowByFunnel adds the funnel to a filter on stages of one funnel. A stage id belongs
 // to exactly one funnel, so the result is the same; the added condition lets the
 // (category_id, stage_id, id) index serve the query.
-func (t *Type) narrowByFunnel(where query.Group, resolve query.Resolver) query.Group {
+func (t *Type) narrowByFunnel(where query.Group) query.Group {
 	var stages []any
 	for _, e := range where.Items {
 		c, ok := e.(query.Cond)
@@ -166,14 +138,14 @@ func (t *Type) narrowByFunnel(where query.Group, resolve query.Resolver) query.G
 		}
 		switch {
 		case c.Field.Column == "category_id":
-			return where // the client named the funnel itself
+			return where // the caller named the funnel itself
 		case c.Field.Column == "stage_id" && c.Op == field.OpEq && c.Value != nil:
 			stages = append(stages, c.Value)
 		case c.Field.Column == "stage_id" && c.Op == field.OpIn:
 			stages = append(stages, c.Value.([]any)...)
 		}
 	}
-	if where.Or || len(stages) == 0 {
+	if where.Or || len(stages) == 0 || !t.Has(FieldCategoryID) {
 		return where
 	}
 	funnel := int64(-1)
@@ -190,14 +162,14 @@ func (t *Type) narrowByFunnel(where query.Group, resolve query.Resolver) query.G
 			return where // an unknown stage or stages of several funnels: leave it be
 		}
 	}
-	cat, _ := resolve("categoryId")
+	cat := t.QueryField(t.field(FieldCategoryID))
 	items := append([]query.Expr{query.Cond{Field: cat, Op: field.OpEq, Value: funnel}}, where.Items...)
 	return query.Group{Items: items}
 }
 
-// itemExists reports whether an item exists. Standard types without items on this
+// ItemExists reports whether an item exists. Standard types without items on this
 // server (quotes, invoices) hold none, so links to them point at nothing.
-func (s *Service) itemExists(ctx context.Context, etid, id int64) (bool, error) {
+func (s *Service) ItemExists(ctx context.Context, etid, id int64) (bool, error) {
 	if _, err := s.typeByEntityTypeID(ctx, etid); err != nil {
 		if KindOf(err) == ErrTypeNotFound {
 			return false, nil
@@ -207,11 +179,43 @@ func (s *Service) itemExists(ctx context.Context, etid, id int64) (bool, error) 
 	return s.st.ItemExists(ctx, etid, id)
 }
 
-// parseCatalogQuery parses filter and order against a fixed column catalog (names
-// matched case-insensitively) and adds idName as the last sort key, so pages never
-// overlap. The registry lists (types, stages, stage history) use it.
-func parseCatalogQuery(cols []query.Field, idName string, filter, order any) (query.Group, []query.Order, error) {
-	resolve := func(name string) (*query.Field, bool) {
+// ChildRef is a child item in a card's list of linked items.
+type ChildRef = store.ChildRef
+
+// Children lists the newest items (at most PageSize) that have item id of type etid as
+// their parent, across every child type.
+func (s *Service) Children(ctx context.Context, actor access.Actor, etid, id int64) ([]ChildRef, error) {
+	if _, err := s.ItemType(ctx, actor, etid); err != nil {
+		return nil, err
+	}
+	if ok, err := s.ItemExists(ctx, etid, id); err != nil || !ok {
+		if err == nil {
+			err = newErr(ErrItemNotFound, "Item not found")
+		}
+		return nil, err
+	}
+	edges, err := s.st.TypeEdges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, e := range edges {
+		if e.Parent != etid {
+			continue
+		}
+		if _, err := s.typeByEntityTypeID(ctx, e.Child); err == nil {
+			ids = append(ids, e.Child)
+		} else if KindOf(err) != ErrTypeNotFound {
+			return nil, err
+		}
+	}
+	return s.st.Children(ctx, ids, etid, id, PageSize)
+}
+
+// CatalogResolver finds fields of a fixed catalog by name, ignoring letter case: the
+// registry lists (types, stages, stage history) filter and order with it.
+func CatalogResolver(cols []query.Field) query.Resolver {
+	return func(name string) (*query.Field, bool) {
 		for i := range cols {
 			if strings.EqualFold(cols[i].Name, name) {
 				return &cols[i], true
@@ -219,37 +223,10 @@ func parseCatalogQuery(cols []query.Field, idName string, filter, order any) (qu
 		}
 		return nil, false
 	}
-	where, err := query.ParseFilter(filter, resolve)
-	if err != nil {
-		return query.Group{}, nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
-	}
-	ord, err := query.ParseOrder(order, resolve)
-	if err != nil {
-		return query.Group{}, nil, &Error{Kind: ErrInvalidArg, Msg: err.Error()}
-	}
-	idf, _ := resolve(idName)
-	return where, append(ord, query.Order{Field: idf}), nil
 }
 
-// Children lists the newest items (at most PageSize) that have item id of type etid as
-// their parent, across every child type.
-func (s *Service) Children(ctx context.Context, etid, id int64) ([]store.ChildRef, error) {
-	if _, err := s.itemType(ctx, etid); err != nil {
-		return nil, err
-	}
-	if ok, err := s.itemExists(ctx, etid, id); err != nil || !ok {
-		if err == nil {
-			err = newErr(ErrItemNotFound, "Item not found")
-		}
-		return nil, err
-	}
-	children, err := s.childTypes(ctx, s.st, etid)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]int64, len(children))
-	for i, c := range children {
-		ids[i] = c.EntityTypeID
-	}
-	return s.st.Children(ctx, ids, etid, id, PageSize)
+// withIDOrder adds the id field as the last sort key, so pages never overlap.
+func withIDOrder(cols []query.Field, idName string, order []query.Order) []query.Order {
+	idf, _ := CatalogResolver(cols)(idName)
+	return append(order[:len(order):len(order)], query.Order{Field: idf})
 }

@@ -11,9 +11,7 @@ import (
 	"time"
 
 	"smartcrm/internal/access"
-	"smartcrm/internal/crm/field"
-	"smartcrm/internal/jsonx"
-	"smartcrm/internal/params"
+	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 	"smartcrm/internal/store"
 )
@@ -22,155 +20,285 @@ import (
 // UI, a robot or an import — goes through AddItem, UpdateItem or DeleteItem, which
 //
 //  1. load the current item with its version (update, delete),
-//  2. check access,
+//  2. check access (the actor's permission for the type, funnel and stage),
 //  3. apply field attributes and per-field logic (defaults, read-only, cannot be
 //     emptied, stage belongs to the funnel, moved-by/moved-time, title default),
-//  4. validate values and required fields,
-//  5. write in one transaction the item row (optimistic version check) and the outbox
-//     rows that automation and outbound events read after commit.
+//  4. validate values, references and required fields,
+//  5. write in one transaction the item row (optimistic version check), the stage
+//     history, the counters, what the listeners record (timeline, activities) and one
+//     Change into the outbox.
 //
-// Later parts (stage history, timeline) add their rows in step 5 through the same
-// operation value, never beside it.
+// Parsing a caller's values needs no stored state and happens before the transaction
+// (on SQLite the transaction runs in the single writer every change waits for); every
+// check against stored state happens inside it.
 
-// Operation kinds, as written to the outbox.
-const (
-	topicAdd    = "item.add"
-	topicUpdate = "item.update"
-	topicDelete = "item.delete"
-)
+// Patch is a set of values to write, by field name, as plain values (see the field
+// package): what a REST call, a form, a robot or a process file sets on an item.
+type Patch map[FieldName]any
 
-// parentKeyPattern matches parent link keys (parentId2, PARENT_ID_1032): one for a type
-// that is not a parent is refused, not ignored like other unknown keys, since the
-// client clearly meant a link.
+// WriteOptions qualify an update.
+type WriteOptions struct {
+	// IfVersion, when not 0, is the version the caller read: the update is refused
+	// (ErrConflict) when the item has changed since, instead of overwriting.
+	IfVersion int64
+}
+
+// ItemListener records what accompanies an item change in its transaction: timeline
+// entries, the fate of the item's activities. The timeline and activity packages
+// register one each.
+type ItemListener interface {
+	ItemChanged(u *Unit, e *ItemEvent) error
+}
+
+// ItemEvent is an item change as listeners see it.
+type ItemEvent struct {
+	Type    *Type
+	Kind    ChangeKind
+	Before  *Item // nil on add
+	After   *Item // the deleted item on delete
+	Changed []*Field
+}
+
+// Listen registers a listener; the composition root does it once at start.
+func (s *Service) Listen(l ItemListener) { s.listeners = append(s.listeners, l) }
+
+// parentKeyPattern matches parent link names: one for a type that is not a parent is
+// refused, not ignored like other unknown names, since the caller clearly meant a link.
 var parentKeyPattern = regexp.MustCompile(`^(?i:parentId|PARENT_ID_)[0-9]+$`)
 
-// maxConflictRetries bounds how often an update is redone when a concurrent writer
-// changed the item between our read and our write.
+// maxConflictRetries bounds how often an update without IfVersion is redone when a
+// concurrent writer changed the item between our read and our write.
 const maxConflictRetries = 5
 
 // operation carries one change through its steps.
 type operation struct {
-	s       *Service
-	actor   access.Actor
+	u       *Unit
 	t       *Type
 	before  *Item // nil on add
 	after   *Item
 	changed []*Field // fields whose value changed (add: every field set)
-	now     time.Time
 }
 
-// AddItem creates an item from wire fields.
-func (s *Service) AddItem(ctx context.Context, actor access.Actor, etid int64, in *params.Object) (*Type, *Item, error) {
+// itemChange is a caller's patch read against a type's catalog: canonical values by
+// field, uploads saved. It is prepared once and may be applied more than once (an
+// update redone after a conflict).
+type itemChange struct {
+	t      *Type
+	values map[*Field]any
+}
+
+// prepare reads a patch: names resolved, values parsed, uploads written to the file
+// store. Read-only, switched-off and (on update) immutable fields are ignored.
+func (s *Service) prepare(t *Type, patch Patch, adding bool) (*itemChange, error) {
+	ch := &itemChange{t: t, values: make(map[*Field]any, len(patch))}
+	names := make([]string, 0, len(patch))
+	for name := range patch {
+		names = append(names, string(name))
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		f, ok := t.FieldByName(name)
+		if !ok {
+			if parentKeyPattern.MatchString(name) {
+				return nil, &Error{Kind: ErrInvalidValue, Field: name,
+					Msg: fmt.Sprintf("Invalid value for field %q: that type is not a parent of %q (see the type's relations)", name, t.Title)}
+			}
+			return nil, &Error{Kind: ErrInvalidValue, Field: name, Msg: fmt.Sprintf("Unknown field %q of %q", name, t.Title)}
+		}
+		if f.ReadOnly || f.Column == "" || !t.Enabled(f) || (!adding && f.Immutable) {
+			continue
+		}
+		raw := patch[FieldName(name)]
+		v, err := f.Type.Parse(raw)
+		if errors.Is(err, field.ErrNotIterable) {
+			return nil, &Error{Kind: ErrNotIterable, Field: string(f.Name),
+				Msg: fmt.Sprintf("Expected iterable value for multiple field, but got %s instead", valueKind(raw))}
+		}
+		if err != nil {
+			return nil, invalidValue(f, err)
+		}
+		ch.values[f] = v
+	}
+	if err := s.saveUploads(ch.values); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// valueKind names a plain value's type the way Bitrix24's message does.
+func valueKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case json.Number, int64, int:
+		return "integer"
+	case float64:
+		return "double"
+	case bool:
+		return "boolean"
+	}
+	return "scalar"
+}
+
+func invalidValue(f *Field, cause error) error {
+	msg := fmt.Sprintf("Invalid value for field \"%s\"", f.Title)
+	if cause != nil {
+		detail := cause.Error()
+		if errors.Is(cause, field.ErrInvalid) {
+			detail = strings.TrimPrefix(detail, field.ErrInvalid.Error()+": ")
+		}
+		if detail != "" {
+			msg += ": " + detail
+		}
+	}
+	return &Error{Kind: ErrInvalidValue, Field: string(f.Name), Msg: msg}
+}
+
+// AddItem creates an item of type etid.
+func (s *Service) AddItem(ctx context.Context, actor access.Actor, etid int64, patch Patch) (*Type, *Item, error) {
 	t, err := s.itemType(ctx, etid)
 	if err != nil {
 		return nil, nil, err
 	}
-	op := &operation{s: s, actor: actor, t: t, after: newItem(), now: s.Now()}
-	patch, err := op.readInput(in, true)
+	ch, err := s.prepare(t, patch, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := op.checkReferences(ctx, patch); err != nil {
-		return nil, nil, err
+	var it *Item
+	err = s.Run(ctx, actor, func(u *Unit) (err error) {
+		it, err = u.addItem(ch)
+		return err
+	})
+	return t, it, err
+}
+
+// AddItem creates an item inside the unit.
+func (u *Unit) AddItem(etid int64, patch Patch) (*Item, error) {
+	t, err := u.itemType(etid)
+	if err != nil {
+		return nil, err
 	}
-	if err := op.saveUploads(patch); err != nil {
-		return nil, nil, err
+	ch, err := u.s.prepare(t, patch, true)
+	if err != nil {
+		return nil, err
 	}
-	op.applyDefaults(patch)
-	if err := op.applyLogic(patch); err != nil {
-		return nil, nil, err
+	return u.addItem(ch)
+}
+
+func (u *Unit) addItem(ch *itemChange) (*Item, error) {
+	t := ch.t
+	op := &operation{u: u, t: t, after: newItem()}
+	op.applyDefaults(ch.values)
+	if err := op.applyLogic(ch.values); err != nil {
+		return nil, err
+	}
+	if err := op.allow(access.ActCreate, op.after); err != nil {
+		return nil, err
 	}
 	if err := op.validate(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if err := op.checkStageRequirements(); err != nil {
-		return nil, nil, err
+	if err := op.checkReferences(ch.values); err != nil {
+		return nil, err
 	}
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		resolved, newFiles, err := op.resolveFiles(ctx, tx, patch, 0)
-		if err != nil {
-			return err
-		}
-		for f, v := range resolved {
-			if _, isFile := isFileField(f); isFile {
-				op.after.values[f.Name] = v
-			}
-		}
-		fs := t.storedFields()
-		cols, vals := make([]store.Column, len(fs)), make([]any, len(fs))
-		for i, f := range fs {
-			cols[i], vals[i] = f.storageColumn(), op.after.values[f.Name]
-		}
-		id, err := tx.InsertItem(ctx, t.EntityTypeID, cols, vals)
-		if err != nil {
-			return err
-		}
-		op.after.ID, op.after.Version = id, 1
-		if err := tx.SetFileItem(ctx, newFiles, id); err != nil {
-			return err
-		}
-		if f := t.titleField(); f != nil && op.after.values[f.Name] == nil {
-			// The default title needs the id; set it in the same transaction.
-			title := op.defaultTitle()
-			if err := tx.UpdateItem(ctx, t.EntityTypeID, id, 1, []store.Column{f.storageColumn()}, []any{title}); err != nil {
-				return err
-			}
-			op.after.values[f.Name], op.after.Version = title, 2
-		}
-		return op.writeDerived(ctx, tx, topicAdd)
-	})
+	resolved, newFiles, err := op.resolveFiles(ch.values, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	s.counts.changed(t.EntityTypeID)
-	return t, op.after, nil
+	for f, v := range resolved {
+		if _, isFile := isFileField(f); isFile {
+			op.after.values[f.Name] = v
+		}
+	}
+	fs := t.storedFields()
+	cols, vals := make([]store.Column, len(fs)), make([]any, len(fs))
+	for i, f := range fs {
+		cols[i], vals[i] = f.storageColumn(), op.after.values[f.Name]
+	}
+	id, err := u.tx.InsertItem(u.ctx, t.EntityTypeID, cols, vals)
+	if err != nil {
+		return nil, err
+	}
+	op.after.ID, op.after.Version = id, 1
+	if f := t.TitleField(); f != nil && op.after.values[f.Name] == nil {
+		// The default title names the item by its id; set it in the same transaction.
+		title := op.defaultTitle()
+		if err := u.tx.UpdateItem(u.ctx, t.EntityTypeID, id, 1, []store.Column{f.storageColumn()}, []any{title}); err != nil {
+			return nil, err
+		}
+		op.after.values[f.Name], op.after.Version = title, 2
+	}
+	if err := u.tx.SetFileItem(u.ctx, newFiles, id); err != nil {
+		return nil, err
+	}
+	if err := op.writeDerived(Added); err != nil {
+		return nil, err
+	}
+	return op.after, nil
 }
 
 // UpdateItem changes the given fields of an item. A change to nothing writes nothing.
-func (s *Service) UpdateItem(ctx context.Context, actor access.Actor, etid, id int64, in *params.Object) (*Type, *Item, error) {
+func (s *Service) UpdateItem(ctx context.Context, actor access.Actor, etid, id int64, patch Patch, opt WriteOptions) (*Type, *Item, error) {
 	t, err := s.itemType(ctx, etid)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Reading the input needs no stored state: do it before the transaction, which on
-	// SQLite runs in the single writer that every change waits for.
-	pre := &operation{s: s, t: t}
-	patch, err := pre.readInput(in, false)
+	ch, err := s.prepare(t, patch, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := pre.checkReferences(ctx, patch); err != nil {
-		return nil, nil, err
-	}
-	if err := pre.saveUploads(patch); err != nil {
-		return nil, nil, err
-	}
 	for attempt := 0; ; attempt++ {
-		op := &operation{s: s, actor: actor, t: t, now: s.Now()}
-		err = s.st.InTx(ctx, func(tx *store.Tx) error { return op.update(ctx, tx, id, patch) })
+		var it *Item
+		err = s.Run(ctx, actor, func(u *Unit) (err error) {
+			it, err = u.updateItem(ch, id, opt)
+			return err
+		})
 		if errors.Is(err, store.ErrConflict) {
 			if attempt < maxConflictRetries {
 				continue // someone changed the item meanwhile: apply the patch to the new state
 			}
 			return nil, nil, newErr(ErrConflict, "The item is being changed by others at the same time; try again")
 		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(op.changed) > 0 {
-			s.counts.changed(t.EntityTypeID)
-		}
-		return t, op.after, nil
+		return t, it, err
 	}
 }
 
-// update applies a parsed patch to item id inside tx: the update steps of the write
-// path, also used where another change implies this one (unlinking children).
-func (op *operation) update(ctx context.Context, tx *store.Tx, id int64, patch map[*Field]any) error {
-	if err := op.load(ctx, tx, id); err != nil {
-		return err
+// UpdateItem changes an item inside the unit.
+func (u *Unit) UpdateItem(etid, id int64, patch Patch, opt WriteOptions) (*Item, error) {
+	t, err := u.itemType(etid)
+	if err != nil {
+		return nil, err
 	}
-	resolved, _, err := op.resolveFiles(ctx, tx, patch, id)
+	ch, err := u.s.prepare(t, patch, false)
+	if err != nil {
+		return nil, err
+	}
+	return u.updateItem(ch, id, opt)
+}
+
+func (u *Unit) updateItem(ch *itemChange, id int64, opt WriteOptions) (*Item, error) {
+	op := &operation{u: u, t: ch.t}
+	if err := op.load(id); err != nil {
+		return nil, err
+	}
+	if opt.IfVersion != 0 && opt.IfVersion != op.before.Version {
+		return nil, &Error{Kind: ErrConflict, Field: "version",
+			Msg: fmt.Sprintf("The item has changed since version %d (it is at version %d now): read it again and redo the change", opt.IfVersion, op.before.Version)}
+	}
+	if err := op.allow(access.ActUpdate, op.before); err != nil {
+		return nil, err
+	}
+	if err := op.checkReferences(ch.values); err != nil {
+		return nil, err
+	}
+	return op.after, op.update(ch.values)
+}
+
+// update applies parsed values to the loaded item: the update steps of the write path,
+// also used where another change implies this one (unlinking children).
+func (op *operation) update(values map[*Field]any) error {
+	u := op.u
+	resolved, _, err := op.resolveFiles(values, op.before.ID)
 	if err != nil {
 		return err
 	}
@@ -181,99 +309,132 @@ func (op *operation) update(ctx context.Context, tx *store.Tx, id int64, patch m
 	if len(op.changed) == 0 {
 		return nil // nothing changed: nothing is written, nothing fires
 	}
+	if op.after.StageID() != op.before.StageID() || op.after.CategoryID() != op.before.CategoryID() {
+		if err := op.allow(access.ActUpdate, op.after); err != nil {
+			return err
+		}
+	}
 	if err := op.validate(); err != nil {
 		return err
 	}
-	if err := op.checkStageRequirements(); err != nil {
-		return err
-	}
-	op.after.values["updatedBy"] = op.actor.UserID
-	op.after.values["updatedTime"] = op.now
+	op.after.values[FieldUpdatedBy] = u.actor.UserID
+	op.after.values[FieldUpdatedTime] = u.now
 	cols, vals := op.changedColumns()
-	if err := tx.UpdateItem(ctx, op.t.EntityTypeID, id, op.before.Version, cols, vals); err != nil {
+	if err := u.tx.UpdateItem(u.ctx, op.t.EntityTypeID, op.before.ID, op.before.Version, cols, vals); err != nil {
 		return err
 	}
 	op.after.Version = op.before.Version + 1
-	return op.writeDerived(ctx, tx, topicUpdate)
+	return op.writeDerived(Updated)
+}
+
+// DeleteItem removes an item.
+func (s *Service) DeleteItem(ctx context.Context, actor access.Actor, etid, id int64) error {
+	if _, err := s.itemType(ctx, etid); err != nil {
+		return err
+	}
+	return s.Run(ctx, actor, func(u *Unit) error { return u.DeleteItem(etid, id) })
+}
+
+// DeleteItem removes an item inside the unit: its children lose their link to it, the
+// items that name it as client lose it, its files and the activities bound to it alone
+// go with it.
+func (u *Unit) DeleteItem(etid, id int64) error {
+	t, err := u.itemType(etid)
+	if err != nil {
+		return err
+	}
+	op := &operation{u: u, t: t}
+	if err := op.load(id); err != nil {
+		return err
+	}
+	if err := op.allow(access.ActDelete, op.before); err != nil {
+		return err
+	}
+	if err := u.unlinkChildren(t, id); err != nil {
+		return err
+	}
+	if err := u.tx.DeleteItem(u.ctx, t.EntityTypeID, id); err != nil {
+		return err
+	}
+	if err := u.tx.DeleteItemFiles(u.ctx, t.EntityTypeID, id); err != nil {
+		return err
+	}
+	op.after = op.before
+	return op.writeDerived(Deleted)
 }
 
 // unlinkChildren clears the links of a deleted item's children, each through the update
 // steps, in the deletion's transaction: the children stay, with a history of the change.
-// It returns the child types it changed.
-func (s *Service) unlinkChildren(ctx context.Context, tx *store.Tx, actor access.Actor, t *Type, id int64) ([]int64, error) {
-	children, err := s.childTypes(ctx, tx, t.EntityTypeID)
+func (u *Unit) unlinkChildren(t *Type, id int64) error {
+	children, err := u.childTypes(t.EntityTypeID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var touched []int64
 	for _, ct := range children {
-		link, ok := ct.FieldByName(fmt.Sprintf("parentId%d", t.EntityTypeID))
-		if !ok {
+		link := ct.field(ParentField(t.EntityTypeID))
+		if link == nil {
 			continue
 		}
-		ids, err := tx.ChildIDs(ctx, ct.EntityTypeID, t.EntityTypeID, id)
+		ids, err := u.tx.ChildIDs(u.ctx, ct.EntityTypeID, t.EntityTypeID, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, cid := range ids {
-			op := &operation{s: s, actor: actor, t: ct, now: s.Now()}
-			if err := op.update(ctx, tx, cid, map[*Field]any{link: nil}); err != nil {
-				return nil, err
+			if err := u.updateLoaded(ct, cid, map[*Field]any{link: nil}); err != nil {
+				return err
 			}
 		}
-		if len(ids) > 0 {
-			touched = append(touched, ct.EntityTypeID)
-		}
 	}
-	clients, err := s.unlinkClients(ctx, tx, actor, t.EntityTypeID, id)
-	return append(touched, clients...), err
+	return u.unlinkClients(t.EntityTypeID, id)
+}
+
+// updateLoaded runs the update steps for a change the system derives from another one.
+func (u *Unit) updateLoaded(t *Type, id int64, values map[*Field]any) error {
+	op := &operation{u: u, t: t}
+	if err := op.load(id); err != nil {
+		return err
+	}
+	return op.update(values)
 }
 
 // unlinkClients removes a deleted lead, contact or company from the client links that
 // name it (companyId, contactIds, mycompanyId, leadId…) of every type, through the
 // update steps.
-func (s *Service) unlinkClients(ctx context.Context, tx *store.Tx, actor access.Actor, etid, id int64) ([]int64, error) {
+func (u *Unit) unlinkClients(etid, id int64) error {
 	if standardTypeDefs[etid] == nil {
-		return nil, nil
+		return nil
 	}
-	types, err := s.allItemTypes(ctx)
+	types, err := u.allItemTypes()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var touched []int64
+	idCol := []store.Column{{Name: "id", Storage: field.StorageInt}}
 	for _, rt := range types {
-		changed := false
 		for _, f := range rt.fields {
-			if f.linkType != etid || f.Column == "" || !rt.Enabled(f) {
+			if f.LinkType != etid || f.Column == "" || !rt.Enabled(f) {
 				continue
 			}
-			cond := query.Cond{Field: rt.queryField(f), Op: field.OpEq, Value: id}
+			cond := query.Cond{Field: rt.QueryField(f), Op: field.OpEq, Value: id}
 			if f.Multiple {
 				cond.Op, cond.Value = field.OpContainsAny, []any{id}
 			}
-			idCol := []store.Column{{Name: "id", Storage: field.StorageInt}}
-			rows, err := tx.ListItems(ctx, rt.EntityTypeID, idCol, query.Group{Items: []query.Expr{cond}}, nil, store.Page{})
+			rows, err := u.tx.ListItems(u.ctx, rt.EntityTypeID, idCol, query.Group{Items: []query.Expr{cond}}, nil, store.Page{})
 			if err != nil {
-				return nil, err
+				return err
 			}
 			for _, row := range rows {
-				op := &operation{s: s, actor: actor, t: rt, now: s.Now()}
 				cid, _ := row[0].(int64)
-				if err := op.update(ctx, tx, cid, map[*Field]any{f: withoutLink(f, id)}); err != nil {
-					return nil, err
+				if err := u.updateLoaded(rt, cid, map[*Field]any{f: withoutLink(f, id)}); err != nil {
+					return err
 				}
-				changed = true
 			}
 		}
-		if changed {
-			touched = append(touched, rt.EntityTypeID)
-		}
 	}
-	return touched, nil
+	return nil
 }
 
-// withoutLink is the patch value that drops link id from field f: nil for a single
-// link; for a list, a removal that applyLogic resolves against the stored list.
+// withoutLink is the value that drops link id from field f: nil for a single link; for
+// a list, a removal that applyLogic resolves against the stored list.
 func withoutLink(f *Field, id int64) any {
 	if !f.Multiple {
 		return nil
@@ -281,66 +442,28 @@ func withoutLink(f *Field, id int64) any {
 	return linkRemoval{id: id}
 }
 
-// linkRemoval is a patch value meaning "this list without id"; applyLogic resolves it
-// against the stored list.
+// linkRemoval is a value meaning "this list without id".
 type linkRemoval struct{ id int64 }
 
 // allItemTypes lists every type with items: the standard ones and every smart process.
-func (s *Service) allItemTypes(ctx context.Context) ([]*Type, error) {
-	spas, err := s.AllTypes(ctx)
+func (u *Unit) allItemTypes() ([]*Type, error) {
+	recs, err := u.tx.ListTypes(u.ctx, query.Group{}, nil, store.Page{})
 	if err != nil {
 		return nil, err
 	}
 	ids := standardTypeIDs()
-	for _, t := range spas {
-		ids = append(ids, t.EntityTypeID)
+	for _, r := range recs {
+		ids = append(ids, r.EntityTypeID)
 	}
 	out := make([]*Type, 0, len(ids))
 	for _, etid := range ids {
-		t, err := s.typeByEntityTypeID(ctx, etid)
+		t, err := u.typeOf(etid)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// DeleteItem removes an item.
-func (s *Service) DeleteItem(ctx context.Context, actor access.Actor, etid, id int64) error {
-	t, err := s.itemType(ctx, etid)
-	if err != nil {
-		return err
-	}
-	var touched []int64
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		op := &operation{s: s, actor: actor, t: t, now: s.Now()}
-		if err := op.load(ctx, tx, id); err != nil {
-			return err
-		}
-		var err error
-		if touched, err = s.unlinkChildren(ctx, tx, actor, t, id); err != nil {
-			return err
-		}
-		if err := tx.DeleteItem(ctx, t.EntityTypeID, id); err != nil {
-			return err
-		}
-		if err := tx.DeleteItemFiles(ctx, t.EntityTypeID, id); err != nil {
-			return err
-		}
-		if err := s.dropItemActivities(ctx, tx, actor, Owner{t.EntityTypeID, id}); err != nil {
-			return err
-		}
-		op.after = op.before
-		return op.writeDerived(ctx, tx, topicDelete)
-	})
-	if err == nil {
-		s.counts.changed(t.EntityTypeID)
-		for _, c := range touched {
-			s.counts.changed(c)
-		}
-	}
-	return err
 }
 
 // itemType resolves the type of an item call; entity types that are not smart
@@ -352,9 +475,25 @@ func (s *Service) itemType(ctx context.Context, etid int64) (*Type, error) {
 	return s.typeByEntityTypeID(ctx, etid)
 }
 
-func (op *operation) load(ctx context.Context, tx *store.Tx, id int64) error {
+func (u *Unit) itemType(etid int64) (*Type, error) {
+	if etid == 5 {
+		return nil, newErr(ErrNotSupported, "Entity type `INVOICE` is not supported")
+	}
+	return u.typeOf(etid)
+}
+
+// allow is the access step for an item in its funnel and stage.
+func (op *operation) allow(act access.Action, it *Item) error {
+	r := access.Resource{EntityTypeID: op.t.EntityTypeID}
+	if it != nil {
+		r.CategoryID, r.StageID = it.CategoryID(), it.StageID()
+	}
+	return op.u.s.allow(op.u.actor, act, r)
+}
+
+func (op *operation) load(id int64) error {
 	fs := op.t.storedFields()
-	row, err := tx.GetItemForUpdate(ctx, op.t.EntityTypeID, readColumns(fs), id)
+	row, err := op.u.tx.GetItemForUpdate(op.u.ctx, op.t.EntityTypeID, readColumns(fs), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return newErr(ErrItemNotFound, "Item not found")
 	}
@@ -365,88 +504,32 @@ func (op *operation) load(ctx context.Context, tx *store.Tx, id int64) error {
 	return nil
 }
 
-// readInput parses wire fields into canonical values, keyed by field. Unknown keys,
-// read-only fields, switched-off fields and (on update) immutable ones are ignored.
-func (op *operation) readInput(in *params.Object, adding bool) (map[*Field]any, error) {
-	patch := map[*Field]any{}
-	for _, key := range in.Keys() {
-		f, ok := op.t.FieldByName(key)
-		if !ok && parentKeyPattern.MatchString(key) {
-			return nil, &Error{Kind: ErrInvalidValue, Field: key,
-				Msg: fmt.Sprintf("Invalid value for field %q: that type is not a parent of %q (see the type's relations)", key, op.t.Title)}
-		}
-		if !ok || f.ReadOnly || f.Column == "" || !op.t.Enabled(f) || (!adding && f.Immutable) {
-			continue
-		}
-		raw, _ := in.Get(key)
-		v, err := f.Type.Parse(raw)
-		if errors.Is(err, field.ErrNotIterable) {
-			return nil, &Error{Kind: ErrNotIterable, Field: f.Name,
-				Msg: fmt.Sprintf("Expected iterable value for multiple field, but got %s instead", phpType(raw))}
-		}
-		if err != nil {
-			return nil, invalidValue(f, err)
-		}
-		patch[f] = v
-	}
-	return patch, nil
-}
-
-func invalidValue(f *Field, cause error) error {
-	msg := fmt.Sprintf("Invalid value for field \"%s\"", f.Title)
-	if cause != nil {
-		var detail string
-		if errors.Is(cause, field.ErrInvalid) {
-			detail = cause.Error()[len(field.ErrInvalid.Error())+2:]
-		} else {
-			detail = cause.Error()
-		}
-		if detail != "" {
-			msg += ": " + detail
-		}
-	}
-	return &Error{Kind: ErrInvalidValue, Field: f.Name, Msg: msg}
-}
-
-// phpType names a wire value's type the way Bitrix24's message does.
-func phpType(v any) string {
-	switch v.(type) {
-	case string:
-		return "string"
-	case json.Number:
-		return "integer"
-	case bool:
-		return "boolean"
-	}
-	return "scalar"
-}
-
 // applyDefaults fills what an add leaves empty (spec §4.2).
-func (op *operation) applyDefaults(patch map[*Field]any) {
+func (op *operation) applyDefaults(values map[*Field]any) {
 	v := op.after.values
-	uid := op.actor.UserID
-	v["createdBy"], v["updatedBy"], v["movedBy"] = uid, uid, uid
-	v["createdTime"], v["updatedTime"], v["movedTime"] = op.now, op.now, op.now
-	v["lastActivityBy"], v["lastActivityTime"] = uid, op.now
-	v["opened"] = "Y"
-	v["assignedById"] = uid
-	v["previousStageId"] = ""
-	if op.t.Flag("isBeginCloseDatesEnabled") {
-		today := time.Date(op.now.Year(), op.now.Month(), op.now.Day(), 0, 0, 0, 0, time.Local)
-		v["begindate"], v["closedate"] = today, today.AddDate(0, 0, 7)
+	uid, now := op.u.actor.UserID, op.u.now
+	v[FieldCreatedBy], v[FieldUpdatedBy], v[FieldMovedBy] = uid, uid, uid
+	v[FieldCreatedTime], v[FieldUpdatedTime], v[FieldMovedTime] = now, now, now
+	v[FieldLastActivityBy], v[FieldLastActivityTime] = uid, now
+	v[FieldOpened] = "Y"
+	v[FieldAssignedByID] = uid
+	v[FieldPreviousStageID] = ""
+	if op.t.Flag(FlagBeginCloseDates) {
+		today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.Local)
+		v[FieldBegindate], v[FieldClosedate] = today, today.AddDate(0, 0, 7)
 	}
-	if op.t.Flag("isLinkWithProductsEnabled") {
-		v["opportunity"], v["taxValue"] = 0.0, 0.0
-		v["isManualOpportunity"] = "N"
-		v["currencyId"] = op.s.DefaultCurrency
+	if op.t.Flag(FlagLinkWithProducts) {
+		v[FieldOpportunity], v[FieldTaxValue] = 0.0, 0.0
+		v[FieldIsManualOpportunity] = "N"
+		v[FieldCurrencyID] = op.u.s.DefaultCurrency
 	}
-	v["observers"], v["contactIds"] = []int64{}, []int64{}
+	v[FieldObservers], v[FieldContactIDs] = []int64{}, []int64{}
 	for _, f := range op.t.fields {
-		if _, given := patch[f]; !given && f.defaultValue != nil {
-			v[f.Name] = f.defaultValue(op.now)
+		if _, given := values[f]; !given && f.defaultValue != nil {
+			v[f.Name] = f.defaultValue(now)
 		}
 	}
-	for f, val := range patch {
+	for f, val := range values {
 		if val == nil && f.NotEmptied {
 			continue // keep the default
 		}
@@ -454,40 +537,39 @@ func (op *operation) applyDefaults(patch map[*Field]any) {
 	}
 }
 
-// applyLogic merges a patch into op.after and applies per-field rules: values that
+// applyLogic merges values into op.after and applies per-field rules: values that
 // cannot be emptied, the funnel and stage rules, moved-by/moved-time. It records which
 // fields changed.
-func (op *operation) applyLogic(patch map[*Field]any) error {
+func (op *operation) applyLogic(values map[*Field]any) error {
 	t, after := op.t, op.after
 	adding := op.before == nil
 	if !adding {
-		for f, val := range patch {
+		for f, val := range values {
 			if r, ok := val.(linkRemoval); ok {
-				var kept []int64
+				kept := []int64{}
 				for _, e := range elements(op.before.values[f.Name]) {
 					if e != r.id {
 						kept = append(kept, e.(int64))
 					}
 				}
-				val = append([]int64{}, kept...)
+				val = kept
 			}
 			if val == nil && f.NotEmptied {
-				if f.Name == "title" {
-					val = op.defaultTitle()
-				} else {
+				if f.Name != FieldTitle {
 					continue
 				}
+				val = op.defaultTitle()
 			}
 			after.values[f.Name] = val
 		}
 	}
 
-	op.primaryLinks(patch)
-	if err := op.mergeMultifields(patch); err != nil {
+	op.primaryLinks(values)
+	if err := op.mergeMultifields(values); err != nil {
 		return err
 	}
 	if t.hasStages() {
-		if err := op.placeInFunnel(patch); err != nil {
+		if err := op.placeInFunnel(values); err != nil {
 			return err
 		}
 	}
@@ -506,40 +588,38 @@ func (op *operation) applyLogic(patch map[*Field]any) error {
 			op.changed = append(op.changed, f)
 		}
 	}
-	if op.before.values["stageId"] != after.values["stageId"] && t.hasStages() {
-		after.values["previousStageId"] = op.before.values["stageId"]
-		after.values["movedBy"] = op.actor.UserID
-		after.values["movedTime"] = op.now
+	if op.before.StageID() != after.StageID() && t.hasStages() {
+		after.values[FieldPreviousStageID] = op.before.values[FieldStageID]
+		after.values[FieldMovedBy] = op.u.actor.UserID
+		after.values[FieldMovedTime] = op.u.now
 	}
 	return nil
 }
 
 // placeInFunnel applies the funnel and stage rules: the funnel must exist and defaults
 // to the type's default one; the stage must belong to the funnel.
-func (op *operation) placeInFunnel(patch map[*Field]any) error {
+func (op *operation) placeInFunnel(values map[*Field]any) error {
 	t, after := op.t, op.after
 	adding := op.before == nil
-	catID, _ := after.values["categoryId"].(int64)
-	cat := t.category(catID)
+	catID := after.CategoryID()
+	cat := t.Category(catID)
 	if catID == 0 {
-		cat = t.defaultCategory()
+		cat = t.DefaultCategory()
 	}
 	if cat == nil {
-		return invalidValue(t.fieldIndex["categoryid"], fmt.Errorf("pipeline %d does not exist", catID))
+		return invalidValue(t.field(FieldCategoryID), fmt.Errorf("pipeline %d does not exist", catID))
 	}
-	after.values["categoryId"] = cat.ID
+	after.values[FieldCategoryID] = cat.ID
 
 	// Stage: must belong to the funnel. When the funnel changes without a stage, the
 	// item goes to the first stage of the new funnel with the same semantics as its
 	// current stage (or the first stage when there is none).
-	stageID, _ := after.values["stageId"].(string)
-	_, stageGiven := patch[t.fieldIndex["stageid"]]
-	if !adding && !stageGiven && cat.ID != op.before.values["categoryId"] {
+	stageID := after.StageID()
+	_, stageGiven := values[t.field(FieldStageID)]
+	if !adding && !stageGiven && cat.ID != op.before.CategoryID() {
 		stageID = ""
-		oldCat, _ := op.before.values["categoryId"].(int64)
-		oldStage, _ := op.before.values["stageId"].(string)
-		if cur := t.stage(oldCat, oldStage); cur != nil {
-			for _, s := range t.stagesOf(cat.ID) {
+		if cur := t.Stage(op.before.CategoryID(), op.before.StageID()); cur != nil {
+			for _, s := range t.StagesOf(cat.ID) {
 				if s.Semantics == cur.Semantics {
 					stageID = s.StatusID
 					break
@@ -548,27 +628,27 @@ func (op *operation) placeInFunnel(patch map[*Field]any) error {
 		}
 	}
 	if stageID == "" {
-		if stages := t.stagesOf(cat.ID); len(stages) > 0 {
+		if stages := t.StagesOf(cat.ID); len(stages) > 0 {
 			stageID = stages[0].StatusID
 		}
-	} else if t.stage(cat.ID, stageID) == nil {
-		return invalidValue(t.fieldIndex["stageid"], fmt.Errorf("stage %q does not belong to pipeline %d", stageID, cat.ID))
+	} else if t.Stage(cat.ID, stageID) == nil {
+		return invalidValue(t.field(FieldStageID), fmt.Errorf("stage %q does not belong to pipeline %d", stageID, cat.ID))
 	}
-	after.values["stageId"] = stageID
+	after.values[FieldStageID] = stageID
 	return nil
 }
 
 // primaryLinks handles the deprecated single links (contactId, a contact's companyId)
 // sent without their lists, as legacy clients do: the single one becomes the first of
 // the list, and clearing it drops the first. derive then keeps the pair in step.
-func (op *operation) primaryLinks(patch map[*Field]any) {
-	for _, pair := range [][2]string{{"contactid", "contactids"}, {"companyid", "companyids"}} {
-		single, list := op.t.fieldIndex[pair[0]], op.t.fieldIndex[pair[1]]
+func (op *operation) primaryLinks(values map[*Field]any) {
+	for _, pair := range [][2]FieldName{{FieldContactID, FieldContactIDs}, {FieldCompanyID, FieldCompanyIDs}} {
+		single, list := op.t.field(pair[0]), op.t.field(pair[1])
 		if single == nil || list == nil {
 			continue
 		}
-		v, givenSingle := patch[single]
-		if _, givenList := patch[list]; !givenSingle || givenList {
+		v, givenSingle := values[single]
+		if _, givenList := values[list]; !givenSingle || givenList {
 			continue
 		}
 		var stored []int64
@@ -592,8 +672,8 @@ func (op *operation) primaryLinks(patch map[*Field]any) {
 }
 
 // mergeMultifields applies multifield patches (phones, e-mails) to the stored entries.
-func (op *operation) mergeMultifields(patch map[*Field]any) error {
-	for f, v := range patch {
+func (op *operation) mergeMultifields(values map[*Field]any) error {
+	for f, v := range values {
 		mf, ok := f.Type.(field.Multifield)
 		if !ok {
 			continue
@@ -617,23 +697,22 @@ func (op *operation) mergeMultifields(patch map[*Field]any) error {
 // name, and the deprecated single contact (the first of the contacts).
 func (op *operation) derive() {
 	t, v := op.t, op.after.values
-	has := func(lower string) bool { return t.fieldIndex[lower] != nil }
 	if t.hasStages() {
-		cat, stage := placement(op.after)
+		cat, stage := op.after.CategoryID(), op.after.StageID()
 		sem := t.semanticOf(cat, stage)
-		if has("stagesemanticid") {
-			v["stageSemanticId"] = sem
+		if t.Has(FieldStageSemanticID) {
+			v[FieldStageSemanticID] = string(sem)
 		}
-		if has("closed") {
-			v["closed"] = yn(sem != "P")
+		if t.Has(FieldClosed) {
+			v[FieldClosed] = yn(sem != InProgress)
 		}
-		if has("isnew") {
-			stages := t.stagesOf(cat)
-			v["isNew"] = yn(len(stages) > 0 && stages[0].StatusID == stage)
+		if t.Has(FieldIsNew) {
+			stages := t.StagesOf(cat)
+			v[FieldIsNew] = yn(len(stages) > 0 && stages[0].StatusID == stage)
 		}
 	}
-	if has("hasphone") {
-		fm, _ := v["fm"].([]field.MultiValue)
+	if t.Has(FieldHasPhone) {
+		fm, _ := v[FieldFM].([]field.MultiValue)
 		kinds := map[string]bool{}
 		for _, e := range fm {
 			kinds[e.TypeID] = true
@@ -641,38 +720,32 @@ func (op *operation) derive() {
 				kinds["IMOL"] = true
 			}
 		}
-		v["hasPhone"], v["hasEmail"], v["hasImol"] = yn(kinds["PHONE"]), yn(kinds["EMAIL"]), yn(kinds["IMOL"])
+		v[FieldHasPhone], v[FieldHasEmail], v[FieldHasImol] = yn(kinds["PHONE"]), yn(kinds["EMAIL"]), yn(kinds["IMOL"])
 	}
-	if has("fullname") {
+	if t.Has(FieldFullName) {
 		var parts []string
-		for _, n := range []string{"name", "secondName", "lastName"} {
+		for _, n := range []FieldName{FieldFirstName, FieldSecondName, FieldLastName} {
 			if s, _ := v[n].(string); s != "" {
 				parts = append(parts, s)
 			}
 		}
 		switch full := strings.Join(parts, " "); {
 		case full != "":
-			v["fullName"] = full
+			v[FieldFullName] = full
 		case op.after.ID != 0:
-			v["fullName"] = op.defaultTitle()
+			v[FieldFullName] = op.defaultTitle()
 		default:
-			v["fullName"] = nil // an add: the default needs the id (AddItem)
+			v[FieldFullName] = nil // an add: the default needs the id (addItem)
 		}
 	}
-	if has("contactids") && has("contactid") {
-		ids, _ := v["contactIds"].([]int64)
-		if len(ids) > 0 {
-			v["contactId"] = ids[0]
-		} else {
-			v["contactId"] = nil
+	for _, pair := range [][2]FieldName{{FieldContactIDs, FieldContactID}, {FieldCompanyIDs, FieldCompanyID}} {
+		if !t.Has(pair[0]) || !t.Has(pair[1]) {
+			continue
 		}
-	}
-	if has("companyids") && has("companyid") {
-		ids, _ := v["companyIds"].([]int64)
-		if len(ids) > 0 {
-			v["companyId"] = ids[0]
+		if ids, _ := v[pair[0]].([]int64); len(ids) > 0 {
+			v[pair[1]] = ids[0]
 		} else {
-			v["companyId"] = nil
+			v[pair[1]] = nil
 		}
 	}
 }
@@ -681,8 +754,9 @@ func (op *operation) defaultTitle() string {
 	return fmt.Sprintf("%s #%d", op.t.Title, op.after.ID)
 }
 
-// validate checks required fields: all of them on add; on update the ones the update
-// changes, so making a field mandatory does not block every edit of older items.
+// validate checks required fields — all of them on add, on update the ones the update
+// changes, so making a field mandatory does not block every edit of older items — and
+// the fields required from the item's stage on.
 func (op *operation) validate() error {
 	fields := op.t.fields
 	if op.before != nil {
@@ -690,104 +764,16 @@ func (op *operation) validate() error {
 	}
 	for _, f := range fields {
 		if f.Required && op.t.Enabled(f) && isEmptyRequired(op.after.values[f.Name]) && f.Column != "" {
-			return &Error{Kind: ErrRequired, Field: f.Name, Msg: fmt.Sprintf("The \"%s\" field is required", f.Title)}
+			return &Error{Kind: ErrRequired, Field: string(f.Name), Msg: fmt.Sprintf("The \"%s\" field is required", f.Title)}
 		}
 	}
-	return nil
+	return op.checkStageRequirements()
 }
 
-// checkReferences refuses values that point at nothing: users who do not exist or are
-// inactive, CRM items that do not exist, directory codes the directory lacks. It looks at
-// the client's values only, before any transaction: what the system sets exists.
-func (op *operation) checkReferences(ctx context.Context, patch map[*Field]any) error {
-	for f, v := range patch {
-		for _, e := range elements(v) {
-			if err := op.checkReference(ctx, f, e); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// elements lists a value's parts: the value itself, or the elements of a list.
-func elements(v any) []any {
-	switch l := v.(type) {
-	case nil:
-		return nil
-	case []any:
-		return l
-	case []int64:
-		out := make([]any, len(l))
-		for i, e := range l {
-			out[i] = e
-		}
-		return out
-	}
-	return []any{v}
-}
-
-func (op *operation) checkReference(ctx context.Context, f *Field, v any) error {
-	if f.parentType != 0 || f.linkType != 0 {
-		id, _ := v.(int64)
-		target := max(f.parentType, f.linkType)
-		ok, err := op.s.itemExists(ctx, target, id)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			what := "parent item"
-			if name, known := standardTitle(target); known && f.parentType == 0 {
-				what = strings.ToLower(name)
-			}
-			return invalidValue(f, fmt.Errorf("the %s %d does not exist", what, id))
-		}
-		return nil
-	}
-	typ := f.Type
-	if m, ok := typ.(field.Multiple); ok {
-		typ = m.Elem
-	}
-	switch t := typ.(type) {
-	case field.CRMBinding:
-		etid, id := t.Target(v.(string))
-		if ok, err := op.s.itemExists(ctx, etid, id); err != nil || !ok {
-			if err == nil {
-				err = invalidValue(f, fmt.Errorf("%s: no such item", v))
-			}
-			return err
-		}
-		return nil
-	}
-	switch typ.Name() {
-	case "user", "employee":
-		id, _ := v.(int64)
-		ok, err := op.s.users.exists(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return invalidValue(f, fmt.Errorf("user %d does not exist", id))
-		}
-	case "crm_status":
-		if f.user == nil {
-			return nil // system stage fields are checked against their funnel
-		}
-		var settings map[string]any
-		_ = json.Unmarshal([]byte(f.user.Settings), &settings)
-		dir, _ := settings["ENTITY_TYPE"].(string)
-		stages, err := op.s.DirectoryItems(ctx, dir)
-		if err != nil {
-			return invalidValue(f, fmt.Errorf("directory %s does not exist", dir))
-		}
-		for _, st := range stages {
-			if st.StatusID == v {
-				return nil
-			}
-		}
-		return invalidValue(f, fmt.Errorf("%v is not a code of %s", v, dir))
-	}
-	return nil
+// isEmptyRequired: a required field holds nothing (nil, an empty text or list).
+func isEmptyRequired(v any) bool {
+	s, isText := v.(string)
+	return isEmptyList(v) || isText && s == ""
 }
 
 // changedColumns lists the columns an update writes: the changed fields plus the
@@ -805,30 +791,54 @@ func (op *operation) changedColumns() ([]store.Column, []any) {
 }
 
 // writeDerived writes what accompanies the item row in its transaction: the stage
-// history, the per-stage counters, the timeline entries and the outbox row.
-func (op *operation) writeDerived(ctx context.Context, tx *store.Tx, topic string) error {
-	if err := op.writeStageHistory(ctx, tx, topic); err != nil {
+// history, the per-stage counters, what listeners record, and the Change.
+func (op *operation) writeDerived(kind ChangeKind) error {
+	u, t := op.u, op.t
+	if err := op.writeStageHistory(kind); err != nil {
 		return err
 	}
-	if err := op.writeStageCounts(ctx, tx, topic); err != nil {
+	if err := op.writeStageCounts(kind); err != nil {
 		return err
 	}
-	if err := op.writeTimeline(ctx, tx, topic); err != nil {
-		return err
-	}
-	payload := jsonx.Map{{K: "ID", V: op.after.ID}, {K: "ENTITY_TYPE_ID", V: op.t.EntityTypeID}, {K: "USER_ID", V: op.actor.UserID}}
-	if topic == topicUpdate {
-		names := make([]any, len(op.changed))
-		for i, f := range op.changed {
-			names[i] = f.Name
+	e := &ItemEvent{Type: t, Kind: kind, Before: op.before, After: op.after, Changed: op.changed}
+	for _, l := range u.s.listeners {
+		if err := l.ItemChanged(u, e); err != nil {
+			return err
 		}
-		payload = append(payload, jsonx.KV{K: "CHANGED", V: names})
 	}
-	b, err := jsonx.Append(nil, payload)
-	if err != nil {
-		return err
+	etid := t.EntityTypeID
+	u.AfterCommit(func() { u.s.counts.changed(etid) })
+	return u.Emit(op.change(kind))
+}
+
+// change is the Change an item operation emits.
+func (op *operation) change(kind ChangeKind) Change {
+	c := Change{Entity: EntityItem, Kind: kind, EntityTypeID: op.t.EntityTypeID, ID: op.after.ID}
+	switch kind {
+	case Added:
+		c.After = make(map[string]any, len(op.changed))
+		for _, f := range op.changed {
+			c.After[string(f.Name)] = op.after.values[f.Name]
+		}
+	case Updated:
+		c.Changed = make([]string, len(op.changed))
+		c.Before, c.After = make(map[string]any, len(op.changed)), make(map[string]any, len(op.changed))
+		for i, f := range op.changed {
+			c.Changed[i] = string(f.Name)
+			c.Before[string(f.Name)], c.After[string(f.Name)] = op.before.values[f.Name], op.after.values[f.Name]
+		}
 	}
-	return tx.InsertOutbox(ctx, topic, op.t.EntityTypeID, op.after.ID, string(b))
+	if op.t.hasStages() && kind != Deleted {
+		s := &StageChange{To: op.after.StageID(), ToCategory: op.after.CategoryID(),
+			Semantics: string(op.t.semanticOf(op.after.CategoryID(), op.after.StageID()))}
+		if op.before != nil {
+			s.From, s.FromCategory = op.before.StageID(), op.before.CategoryID()
+		}
+		if s.From != s.To || s.FromCategory != s.ToCategory {
+			c.Stage = s
+		}
+	}
+	return c
 }
 
 // Stage history row kinds, as crm.stagehistory.list spells TYPE_ID.
@@ -839,37 +849,22 @@ const (
 	historyFunnelChanged = 5
 )
 
-// placement is where an item sits: funnel and stage.
-func placement(it *Item) (int64, string) {
-	cat, _ := it.values["categoryId"].(int64)
-	stage, _ := it.values["stageId"].(string)
-	return cat, stage
-}
-
-// semanticOf spells a stage's semantics as P, S or F.
-func (t *Type) semanticOf(cat int64, stageID string) string {
-	if st := t.stage(cat, stageID); st != nil && st.Semantics != "" {
-		return st.Semantics
-	}
-	return "P"
-}
-
 // writeStageHistory appends a history row when an item is created in a stage, moves
 // to another stage or changes funnel.
-func (op *operation) writeStageHistory(ctx context.Context, tx *store.Tx, topic string) error {
-	if topic == topicDelete || !op.t.hasStages() {
+func (op *operation) writeStageHistory(kind ChangeKind) error {
+	if kind == Deleted || !op.t.hasStages() {
 		return nil
 	}
-	cat, stage := placement(op.after)
+	cat, stage := op.after.CategoryID(), op.after.StageID()
 	m := &store.StageMove{
 		EntityTypeID: op.t.EntityTypeID, ItemID: op.after.ID, CategoryID: cat, StageID: stage,
-		Semantic: op.t.semanticOf(cat, stage), CreatedBy: op.actor.UserID, CreatedTime: op.now,
+		Semantic: string(op.t.semanticOf(cat, stage)), CreatedBy: op.u.actor.UserID, CreatedTime: op.u.now,
 	}
 	switch {
 	case op.before == nil:
 		m.TypeID = historyCreated
 	default:
-		oldCat, oldStage := placement(op.before)
+		oldCat, oldStage := op.before.CategoryID(), op.before.StageID()
 		if oldCat == cat && oldStage == stage {
 			return nil
 		}
@@ -877,19 +872,19 @@ func (op *operation) writeStageHistory(ctx context.Context, tx *store.Tx, topic 
 		switch {
 		case oldCat != cat:
 			m.TypeID = historyFunnelChanged
-		case m.Semantic == "P":
+		case m.Semantic == string(InProgress):
 			m.TypeID = historyMoved
 		default:
 			m.TypeID = historyFinal
 		}
 	}
-	return tx.InsertStageMove(ctx, m)
+	return op.u.tx.InsertStageMove(op.u.ctx, m)
 }
 
 // writeStageCounts keeps the per-stage counters of items and amounts. Deltas are
 // applied in a fixed order of (funnel, stage): two opposite moves running at once on
 // PostgreSQL then lock the counter rows in the same order and cannot deadlock.
-func (op *operation) writeStageCounts(ctx context.Context, tx *store.Tx, topic string) error {
+func (op *operation) writeStageCounts(kind ChangeKind) error {
 	if !op.t.hasStages() {
 		return nil
 	}
@@ -901,22 +896,19 @@ func (op *operation) writeStageCounts(ctx context.Context, tx *store.Tx, topic s
 		items  int64
 		amount float64
 	}
-	amount := func(it *Item) float64 {
-		f, _ := it.values["opportunity"].(float64)
-		return f
-	}
 	deltas := map[slot]delta{}
 	move := func(it *Item, sign int64) {
-		cat, stage := placement(it)
-		d := deltas[slot{cat, stage}]
+		k := slot{it.CategoryID(), it.StageID()}
+		amount, _ := it.values[FieldOpportunity].(float64)
+		d := deltas[k]
 		d.items += sign
-		d.amount += float64(sign) * amount(it)
-		deltas[slot{cat, stage}] = d
+		d.amount += float64(sign) * amount
+		deltas[k] = d
 	}
 	if op.before != nil {
 		move(op.before, -1)
 	}
-	if topic != topicDelete {
+	if kind != Deleted {
 		move(op.after, +1)
 	}
 	slots := make([]slot, 0, len(deltas))
@@ -936,11 +928,5 @@ func (op *operation) writeStageCounts(ctx context.Context, tx *store.Tx, topic s
 		d := deltas[k]
 		rows[i] = store.StageCountDelta{CategoryID: k.cat, StageID: k.stage, Items: d.items, Amount: d.amount}
 	}
-	return tx.AddToStageCounts(ctx, op.t.EntityTypeID, rows)
-}
-
-// isEmptyRequired: a required field holds nothing (nil, an empty text or list).
-func isEmptyRequired(v any) bool {
-	s, isText := v.(string)
-	return isEmptyList(v) || isText && s == ""
+	return op.u.tx.AddToStageCounts(op.u.ctx, op.t.EntityTypeID, rows)
 }

@@ -13,7 +13,7 @@ import (
 // funnel without it. Failure stages never demand it: a lost deal need not be complete.
 // Bitrix24 keeps such rules but offers no REST for them; ours are smartcrm.stage.*.
 
-// Requirement is a rule as clients see it.
+// Requirement is a rule: Field is required from stage FromStageID of a funnel on.
 type Requirement struct {
 	Field       *Field
 	CategoryID  int64
@@ -21,8 +21,8 @@ type Requirement struct {
 }
 
 // Requirements lists a type's rules.
-func (s *Service) Requirements(ctx context.Context, etid int64) ([]Requirement, error) {
-	t, err := s.itemType(ctx, etid)
+func (s *Service) Requirements(ctx context.Context, actor access.Actor, etid int64) ([]Requirement, error) {
+	t, err := s.ItemType(ctx, actor, etid)
 	if err != nil {
 		return nil, err
 	}
@@ -37,56 +37,60 @@ func (s *Service) Requirements(ctx context.Context, etid int64) ([]Requirement, 
 
 // RequireFromStage makes a field required from a stage on, in that stage's funnel.
 func (s *Service) RequireFromStage(ctx context.Context, actor access.Actor, etid int64, fieldName, stageID string) error {
-	return s.changeRequirement(ctx, actor, etid, fieldName, func(tx *store.Tx, t *Type, f *Field) error {
-		var from *store.StageRecord
-		for _, st := range t.stages {
-			if st.StatusID == stageID {
-				from = st
-			}
-		}
-		if from == nil {
-			return &Error{Kind: ErrInvalidArg, Field: "stageId", Msg: fmt.Sprintf("Stage %q is not a stage of this smart process", stageID)}
-		}
-		if from.Semantics == "F" {
-			return &Error{Kind: ErrInvalidArg, Field: "stageId", Msg: "Failure stages never demand fields; choose a stage in progress or the success stage"}
-		}
-		return tx.SetStageRequirement(ctx, etid, store.StageRequirement{CategoryID: from.CategoryID, FieldName: f.Name, FromStageID: from.StatusID})
-	})
+	return s.Run(ctx, actor, func(u *Unit) error { return u.RequireFromStage(etid, fieldName, stageID) })
+}
+
+// RequireFromStage sets a rule inside the unit.
+func (u *Unit) RequireFromStage(etid int64, fieldName, stageID string) error {
+	t, f, err := u.requirableField(etid, fieldName)
+	if err != nil {
+		return err
+	}
+	from := t.StageByStatusID(stageID)
+	if from == nil {
+		return &Error{Kind: ErrInvalidArg, Field: "stageId", Msg: fmt.Sprintf("Stage %q is not a stage of this smart process", stageID)}
+	}
+	if from.Semantics == Failure {
+		return &Error{Kind: ErrInvalidArg, Field: "stageId", Msg: "Failure stages never demand fields; choose a stage in progress or the success stage"}
+	}
+	u.registryChange()
+	return u.tx.SetStageRequirement(u.ctx, etid, store.StageRequirement{CategoryID: from.CategoryID, FieldName: string(f.Name), FromStageID: from.StatusID})
 }
 
 // DropRequirement makes a field optional again in a funnel.
 func (s *Service) DropRequirement(ctx context.Context, actor access.Actor, etid, categoryID int64, fieldName string) error {
-	return s.changeRequirement(ctx, actor, etid, fieldName, func(tx *store.Tx, t *Type, f *Field) error {
-		found, err := tx.DeleteStageRequirement(ctx, etid, categoryID, f.Name)
-		if err == nil && !found {
-			err = newErr(ErrItemNotFound, "No rule makes %s required in pipeline %d", f.Name, categoryID)
-		}
-		return err
-	})
+	return s.Run(ctx, actor, func(u *Unit) error { return u.DropRequirement(etid, categoryID, fieldName) })
 }
 
-// changeRequirement runs a change to a field's rules as an administrator, in the type's
-// funnel transaction, with the field resolved.
-func (s *Service) changeRequirement(ctx context.Context, actor access.Actor, etid int64, fieldName string, fn func(tx *store.Tx, t *Type, f *Field) error) error {
-	if err := requireAdmin(actor); err != nil {
+// DropRequirement removes a rule inside the unit.
+func (u *Unit) DropRequirement(etid, categoryID int64, fieldName string) error {
+	_, f, err := u.requirableField(etid, fieldName)
+	if err != nil {
 		return err
 	}
-	return s.changeFunnels(ctx, etid, func(tx *store.Tx, t *Type) error {
-		f, err := t.requirableField(fieldName)
-		if err != nil {
-			return err
-		}
-		return fn(tx, t, f)
-	})
+	found, err := u.tx.DeleteStageRequirement(u.ctx, etid, categoryID, string(f.Name))
+	if err == nil && !found {
+		err = newErr(ErrItemNotFound, "No rule makes %s required in pipeline %d", f.Name, categoryID)
+	}
+	u.registryChange()
+	return err
 }
 
-// requirableField: a field a person fills in (not system-set, stored in the table).
-func (t *Type) requirableField(name string) (*Field, error) {
+// requirableField reads a type for a rule change and the field a person fills in (not
+// system-set, stored in the table).
+func (u *Unit) requirableField(etid int64, name string) (*Type, *Field, error) {
+	t, err := u.itemType(etid)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := u.s.allow(u.actor, access.ActConfigure, access.Resource{EntityTypeID: etid, Kind: "field"}); err != nil {
+		return nil, nil, err
+	}
 	f, ok := t.FieldByName(name)
 	if !ok || f.ReadOnly || f.Column == "" {
-		return nil, &Error{Kind: ErrInvalidArg, Field: "field", Msg: fmt.Sprintf("Field %q cannot be made required: it is unknown or set by the system", name)}
+		return nil, nil, &Error{Kind: ErrInvalidArg, Field: "field", Msg: fmt.Sprintf("Field %q cannot be made required: it is unknown or set by the system", name)}
 	}
-	return f, nil
+	return t, f, nil
 }
 
 // checkStageRequirements refuses a change that leaves a required field empty in the
@@ -96,21 +100,17 @@ func (op *operation) checkStageRequirements() error {
 	if len(op.t.requirements) == 0 {
 		return nil
 	}
-	cat, stageID := placement(op.after)
-	target := op.t.stage(cat, stageID)
-	if target == nil || target.Semantics == "F" {
+	cat, stageID := op.after.CategoryID(), op.after.StageID()
+	target := op.t.Stage(cat, stageID)
+	if target == nil || target.Semantics == Failure {
 		return nil
 	}
-	moved := op.before == nil
-	if !moved {
-		oldCat, oldStage := placement(op.before)
-		moved = oldCat != cat || oldStage != stageID
-	}
+	moved := op.before == nil || op.before.CategoryID() != cat || op.before.StageID() != stageID
 	for _, r := range op.t.requirements {
 		if r.CategoryID != cat {
 			continue
 		}
-		from := op.t.stage(cat, r.FromStageID)
+		from := op.t.Stage(cat, r.FromStageID)
 		f, ok := op.t.FieldByName(r.FieldName)
 		if from == nil || !ok || target.Sort < from.Sort {
 			continue
@@ -119,7 +119,7 @@ func (op *operation) checkStageRequirements() error {
 			continue // on a plain update only the fields it changes are checked
 		}
 		if isEmptyValue(op.after.values[f.Name]) {
-			return &Error{Kind: ErrRequired, Field: f.Name,
+			return &Error{Kind: ErrRequired, Field: string(f.Name),
 				Msg: fmt.Sprintf("The \"%s\" field is required from the stage \"%s\" on", f.Title, from.Name)}
 		}
 	}

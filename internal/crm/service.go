@@ -6,26 +6,29 @@ import (
 	"sync"
 	"time"
 
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/access"
 	"smartcrm/internal/files"
 	"smartcrm/internal/store"
 )
 
-// Service is the domain's entry point. It caches the type registry so that item calls
-// do not query it each time.
+// Service is the domain's entry point for types, items, funnels, stages and relations.
+// It caches the type registry so that item calls do not query it each time.
 type Service struct {
 	st *store.Store
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 	// DefaultCurrency is given to new items of types with products enabled.
 	DefaultCurrency string
+	// Files keeps uploads of file fields and signs their links (set by the app).
+	Files *files.Store
+
+	policy    access.Policy
+	listeners []ItemListener
 
 	mu     sync.Mutex
 	types  map[int64]*cachedType // by entityTypeId
 	users  *userCache
 	counts *countCache
-	// Files keeps uploads of file fields and signs their links (set by the app).
-	Files *files.Store
 }
 
 type cachedType struct {
@@ -35,23 +38,46 @@ type cachedType struct {
 
 // typeCacheTTL bounds how stale a cached type may be when another process (a second
 // server on the same PostgreSQL) changed it. Changes made by this process invalidate the
-// cache at once.
+// cache when they commit.
 const typeCacheTTL = 5 * time.Second
 
-// New returns a service over an open, migrated store.
+// New returns a service over an open, migrated store. Every actor may do everything but
+// configuration, which needs an administrator, until SetPolicy says otherwise.
 func New(st *store.Store) *Service {
 	return &Service{
 		st:              st,
 		Now:             func() time.Time { return time.Now().Truncate(time.Second) },
 		DefaultCurrency: "USD",
+		policy:          access.AllowAll{},
 		types:           map[int64]*cachedType{},
 		users:           &userCache{st: st},
 		counts:          newCountCache(),
 	}
 }
 
-// Store exposes the store to the composition root (bootstrap, metrics).
+// SetPolicy installs the permission policy that step 2 of every operation and every
+// read consults.
+func (s *Service) SetPolicy(p access.Policy) { s.policy = p }
+
+// Store exposes the store to the composition root and to the domain packages beside this
+// one (timeline, activities, tasks), which keep their own tables.
 func (s *Service) Store() *store.Store { return s.st }
+
+// allow asks the policy, turning a refusal into the domain's access error.
+func (s *Service) allow(a access.Actor, act access.Action, r access.Resource) error {
+	if err := s.policy.Allow(a, act, r); err != nil {
+		if errors.Is(err, access.ErrDenied) {
+			return newErr(ErrAccessDenied, "Access denied")
+		}
+		return err
+	}
+	return nil
+}
+
+// Allow is the access step for the domain packages beside this one.
+func (s *Service) Allow(a access.Actor, act access.Action, r access.Resource) error {
+	return s.allow(a, act, r)
+}
 
 // typeByEntityTypeID returns a type with its catalog, from cache when fresh.
 func (s *Service) typeByEntityTypeID(ctx context.Context, etid int64) (*Type, error) {
@@ -71,7 +97,8 @@ func (s *Service) typeByEntityTypeID(ctx context.Context, etid int64) (*Type, er
 	return t, nil
 }
 
-// loadType reads a type with its funnels and stages and builds its catalog.
+// loadType reads a type with its funnels, stages, rules and fields and builds its
+// catalog. q is the pool or a transaction (which sees its own changes).
 func (s *Service) loadType(ctx context.Context, q typeReader, id int64, byEntityType bool) (*Type, error) {
 	var t *Type
 	if def := standardTypeDefs[id]; def != nil && byEntityType {
@@ -88,18 +115,36 @@ func (s *Service) loadType(ctx context.Context, q typeReader, id int64, byEntity
 			return nil, err
 		}
 	}
-	var err error
-	if t.categories, err = q.Categories(ctx, t.EntityTypeID); err != nil {
+	cats, err := q.Categories(ctx, t.EntityTypeID)
+	if err != nil {
 		return nil, err
 	}
-	if t.stages, err = q.StagesOfType(ctx, t.EntityTypeID); err != nil {
+	t.categories = make([]*Category, len(cats))
+	for i, c := range cats {
+		t.categories[i] = categoryFromRecord(c)
+	}
+	stages, err := q.StagesOfType(ctx, t.EntityTypeID)
+	if err != nil {
 		return nil, err
+	}
+	t.stages = make([]*Stage, len(stages))
+	for i, st := range stages {
+		t.stages[i] = stageFromRecord(st)
 	}
 	if t.requirements, err = q.StageRequirements(ctx, t.EntityTypeID); err != nil {
 		return nil, err
 	}
-	if t.userFields, err = q.UserFields(ctx, t.EntityTypeID); err != nil {
+	ufs, err := q.UserFields(ctx, t.EntityTypeID)
+	if err != nil {
 		return nil, err
+	}
+	t.userFields = make([]*UserField, 0, len(ufs))
+	for _, rec := range ufs {
+		uf, err := userFieldFromRecord(rec)
+		if err != nil {
+			continue // a field whose kind this server does not know: left out of the catalog
+		}
+		t.userFields = append(t.userFields, uf)
 	}
 	edges, err := q.TypeEdges(ctx)
 	if err != nil {
@@ -119,10 +164,28 @@ func (s *Service) loadType(ctx context.Context, q typeReader, id int64, byEntity
 	return t, nil
 }
 
-// childTypes lists the smart processes whose items may have an item of etid as parent.
-// Edges are read through q, so a transaction sees its own changes.
-func (s *Service) childTypes(ctx context.Context, q typeReader, etid int64) ([]*Type, error) {
-	edges, err := q.TypeEdges(ctx)
+// typeReader is what loadType needs: the pool or a transaction.
+type typeReader interface {
+	GetType(ctx context.Context, id int64, byEntityType bool) (*store.TypeRecord, error)
+	Categories(ctx context.Context, entityTypeID int64) ([]*store.CategoryRecord, error)
+	StagesOfType(ctx context.Context, entityTypeID int64) ([]*store.StageRecord, error)
+	StageRequirements(ctx context.Context, entityTypeID int64) ([]store.StageRequirement, error)
+	UserFields(ctx context.Context, entityTypeID int64) ([]*store.UserFieldRecord, error)
+	TypeEdges(ctx context.Context) ([]store.TypeEdge, error)
+}
+
+// forgetTypes drops cached types after a registry change has committed.
+func (s *Service) forgetTypes() {
+	s.mu.Lock()
+	s.types = map[int64]*cachedType{}
+	s.mu.Unlock()
+	s.counts.reset()
+}
+
+// childTypes lists the types whose items may have an item of etid as parent, read in
+// the unit (so a unit sees the relations it changed).
+func (u *Unit) childTypes(etid int64) ([]*Type, error) {
+	edges, err := u.tx.TypeEdges(u.ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +194,7 @@ func (s *Service) childTypes(ctx context.Context, q typeReader, etid int64) ([]*
 		if e.Parent != etid {
 			continue
 		}
-		// The cached type: registry changes drop the cache, so it is current.
-		c, err := s.typeByEntityTypeID(ctx, e.Child)
+		c, err := u.typeOf(e.Child)
 		if KindOf(err) == ErrTypeNotFound {
 			continue // a standard type without items here (quotes, invoices)
 		}
@@ -150,77 +212,6 @@ func (s *Service) linkFileFields(t *Type) {
 		return
 	}
 	for _, f := range t.fields {
-		switch ft := f.Type.(type) {
-		case field.File:
-			ft.Link = s.Files.Link
-			f.Type = ft
-		case field.Multiple:
-			if el, ok := ft.Elem.(field.File); ok {
-				el.Link = s.Files.Link
-				f.Type = field.Multiple{Elem: el}
-			}
-		}
+		f.Type = withFileLinks(f.Type, s.Files.Link)
 	}
-}
-
-// typeReader is what loadType needs: the pool or a transaction.
-type typeReader interface {
-	GetType(ctx context.Context, id int64, byEntityType bool) (*store.TypeRecord, error)
-	Categories(ctx context.Context, entityTypeID int64) ([]*store.CategoryRecord, error)
-	StagesOfType(ctx context.Context, entityTypeID int64) ([]*store.StageRecord, error)
-	StageRequirements(ctx context.Context, entityTypeID int64) ([]store.StageRequirement, error)
-	UserFields(ctx context.Context, entityTypeID int64) ([]*store.UserFieldRecord, error)
-	TypeEdges(ctx context.Context) ([]store.TypeEdge, error)
-}
-
-// forgetTypes drops cached types after a registry change.
-func (s *Service) forgetTypes() {
-	s.mu.Lock()
-	s.types = map[int64]*cachedType{}
-	s.mu.Unlock()
-	s.counts.reset()
-}
-
-// defaultCategory is the type's default funnel.
-func (t *Type) defaultCategory() *store.CategoryRecord {
-	for _, c := range t.categories {
-		if c.IsDefault {
-			return c
-		}
-	}
-	if len(t.categories) > 0 {
-		return t.categories[0]
-	}
-	return nil
-}
-
-// category finds a funnel by id.
-func (t *Type) category(id int64) *store.CategoryRecord {
-	for _, c := range t.categories {
-		if c.ID == id {
-			return c
-		}
-	}
-	return nil
-}
-
-// stagesOf lists a funnel's stages by sort.
-func (t *Type) stagesOf(categoryID int64) []*store.StageRecord {
-	var out []*store.StageRecord
-	for _, s := range t.stages {
-		if s.CategoryID == categoryID {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// stage finds a stage of a funnel by its STATUS_ID.
-func (t *Type) stage(categoryID int64, statusID string) *store.StageRecord {
-	for _, s := range t.stages {
-		if s.CategoryID == categoryID && s.StatusID == statusID {
-			return s
-		}
-	}
-	return nil
 }

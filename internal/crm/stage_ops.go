@@ -10,33 +10,54 @@ import (
 	"unicode/utf8"
 
 	"smartcrm/internal/access"
-	"smartcrm/internal/jsonx"
-	"smartcrm/internal/params"
+	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 	"smartcrm/internal/store"
 )
 
-// Stages (crm.status.*): each funnel's stages form a directory. A smart process's is
+// Stages: each funnel's stages form a directory. A smart process's is
 // DYNAMIC_{entityTypeId}_STAGE_{categoryId} with codes DT{etid}_{cat}:CODE; deals have
 // DEAL_STAGE (codes without prefix) and DEAL_STAGE_{cat} (C{cat}:CODE); leads STATUS.
+
+// StageSpec is what a caller sets on a stage; nil leaves a value as it is. Directory,
+// StatusID and Semantics are taken on add only.
+type StageSpec struct {
+	Directory string // the funnel's directory (ENTITY_ID)
+	StatusID  string // the code, with or without the funnel's prefix
+	Semantics Semantics
+	Name      *string
+	Sort      *int64
+	Color     *string
+}
 
 var directoryPattern = regexp.MustCompile(`^DYNAMIC_([0-9]{1,10})_STAGE_([0-9]{1,19})$`)
 
 // stageCodePattern is what a stage code may hold after its prefix.
 var stageCodePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
+var colorPattern = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
+
 // maxStatusIDLength bounds STATUS_ID with its prefix (spec §7.2).
 const maxStatusIDLength = 50
 
-// Directory is a stage directory of one funnel, for crm.status.entity.types.
+// Directory is the stage directory of one funnel.
 type Directory struct {
 	Type     *Type
-	Category *store.CategoryRecord
+	Category *Category
 }
+
+// ID is the directory's name (crm.status ENTITY_ID).
+func (d Directory) ID() string { return d.Type.StageDirectory(d.Category.ID) }
+
+// Title is the directory's human name.
+func (d Directory) Title() string { return fmt.Sprintf("%s (%s)", d.Type.Title, d.Category.Name) }
 
 // Directories lists the stage directory of every funnel of the standard types with
 // stages and of every smart process.
-func (s *Service) Directories(ctx context.Context) ([]Directory, error) {
+func (s *Service) Directories(ctx context.Context, actor access.Actor) ([]Directory, error) {
+	if err := s.allow(actor, access.ActRead, access.Resource{Kind: "stage"}); err != nil {
+		return nil, err
+	}
 	recs, err := s.st.ListTypes(ctx, query.Group{}, nil, store.Page{})
 	if err != nil {
 		return nil, err
@@ -63,8 +84,9 @@ func (s *Service) Directories(ctx context.Context) ([]Directory, error) {
 	return out, nil
 }
 
-// directory resolves an ENTITY_ID to its type and funnel.
-func (s *Service) directory(ctx context.Context, q typeReader, entityID string) (*Type, *store.CategoryRecord, error) {
+// directory resolves a directory name to its type and funnel.
+func (s *Service) directory(ctx context.Context, q typeReader, entityID string) (*Type, *Category, error) {
+	notSupported := newErr(ErrNotSupported, "Specified entity type is not supported.")
 	var etid, cat int64
 	switch m := directoryPattern.FindStringSubmatch(entityID); {
 	case m != nil:
@@ -72,274 +94,304 @@ func (s *Service) directory(ctx context.Context, q typeReader, entityID string) 
 		cat, _ = strconv.ParseInt(m[2], 10, 64)
 	case entityID == "STATUS":
 		t, err := s.loadType(ctx, q, 1, true)
-		if err != nil || t.defaultCategory() == nil {
-			return nil, nil, newErr(ErrNotSupported, "Specified entity type is not supported.")
+		if err != nil || t.DefaultCategory() == nil {
+			return nil, nil, notSupported
 		}
-		return t, t.defaultCategory(), nil
+		return t, t.DefaultCategory(), nil
 	case entityID == "DEAL_STAGE":
 		etid = 2
 	case strings.HasPrefix(entityID, "DEAL_STAGE_"):
 		n, err := strconv.ParseInt(strings.TrimPrefix(entityID, "DEAL_STAGE_"), 10, 64)
 		if err != nil || n <= 0 { // funnel 0 is DEAL_STAGE, never DEAL_STAGE_0
-			return nil, nil, newErr(ErrNotSupported, "Specified entity type is not supported.")
+			return nil, nil, notSupported
 		}
 		etid, cat = 2, n
 	default:
-		return nil, nil, newErr(ErrNotSupported, "Specified entity type is not supported.")
+		return nil, nil, notSupported
 	}
 	t, err := s.loadType(ctx, q, etid, true)
 	if err != nil {
-		return nil, nil, newErr(ErrNotSupported, "Specified entity type is not supported.")
+		return nil, nil, notSupported
 	}
-	c := t.category(cat)
+	c := t.Category(cat)
 	if c == nil {
-		return nil, nil, newErr(ErrNotSupported, "Specified entity type is not supported.")
+		return nil, nil, notSupported
 	}
 	return t, c, nil
 }
 
-// DirectoryItems lists a directory's stages by sort (crm.status.entity.items).
-func (s *Service) DirectoryItems(ctx context.Context, entityID string) ([]*store.StageRecord, error) {
+// DirectoryItems lists a directory's stages by sort.
+func (s *Service) DirectoryItems(ctx context.Context, actor access.Actor, entityID string) ([]*Stage, error) {
 	t, c, err := s.directory(ctx, s.st, entityID)
 	if err != nil {
 		return nil, newErr(ErrInvalidArg, "The parameter entityId is not defined or invalid.")
 	}
-	return t.stagesOf(c.ID), nil
+	return t.StagesOf(c.ID), s.allow(actor, access.ActRead, access.Resource{EntityTypeID: t.EntityTypeID, Kind: "stage"})
 }
 
-// GetStage reads a stage row by its ID.
-func (s *Service) GetStage(ctx context.Context, id int64) (*store.StageRecord, error) {
-	st, _, err := s.st.StageByID(ctx, id)
+// directoryStages lists a directory's stages inside the unit (reference checks).
+func (u *Unit) directoryStages(entityID string) ([]*Stage, error) {
+	if !u.registryChanged {
+		t, c, err := u.s.directory(u.ctx, u.s.st, entityID)
+		if err != nil {
+			return nil, err
+		}
+		if cached, err := u.typeOf(t.EntityTypeID); err == nil {
+			t = cached
+		}
+		return t.StagesOf(c.ID), nil
+	}
+	t, c, err := u.s.directory(u.ctx, u.tx, entityID)
+	if err != nil {
+		return nil, err
+	}
+	return t.StagesOf(c.ID), nil
+}
+
+// GetStage reads a stage by its row id.
+func (s *Service) GetStage(ctx context.Context, actor access.Actor, id int64) (*Stage, error) {
+	st, etid, err := s.st.StageByID(ctx, id)
 	if isNotFound(err) {
 		return nil, errStageNotFound()
 	}
-	return st, err
+	if err != nil {
+		return nil, err
+	}
+	return stageFromRecord(st), s.allow(actor, access.ActRead, access.Resource{EntityTypeID: etid, Kind: "stage"})
 }
 
-// ListStages answers crm.status.list: filter and order by the directory's UPPER_CASE
-// fields, 50 a page.
-func (s *Service) ListStages(ctx context.Context, filter, order any, start int64) ([]*store.StageRecord, int, error) {
-	if o, ok := filter.(*params.Object); ok {
-		if v, has := params.Lookup(o, "ENTITY_ID"); has {
-			if _, isText := v.(string); !isText {
-				return nil, 0, newErr(ErrInvalidArg, "Filter by ENTITY_ID must be a string")
-			}
-		}
+// StageQueryFields is the catalog stage lists filter and order on.
+func StageQueryFields() []query.Field {
+	return []query.Field{
+		{Name: "id", Column: "id", Type: field.Integer{}},
+		{Name: "entityId", Column: "entity_id", Type: field.Text{}},
+		{Name: "statusId", Column: "status_id", Type: field.Text{}},
+		{Name: "name", Column: "name", Type: field.Text{}},
+		{Name: "nameInit", Column: "name_init", Type: field.Text{}},
+		{Name: "sort", Column: "sort", Type: field.Integer{}},
+		{Name: "system", Column: "system", Type: field.Flag{}},
+		{Name: "categoryId", Column: "category_id", Type: field.Integer{}},
+		{Name: "color", Column: "color", Type: field.Text{}},
+		{Name: "semantics", Column: "semantics", Type: field.Text{}},
 	}
-	where, ord, err := parseCatalogQuery(store.StageColumns(), "ID", filter, order)
+}
+
+// ListStages lists stages of every directory (StageQueryFields), 50 a page.
+func (s *Service) ListStages(ctx context.Context, actor access.Actor, where query.Group, order []query.Order, offset int) ([]*Stage, int, error) {
+	if err := s.allow(actor, access.ActRead, access.Resource{Kind: "stage"}); err != nil {
+		return nil, 0, err
+	}
+	order = withIDOrder(StageQueryFields(), "id", order)
+	rows, err := s.st.ListStages(ctx, where, order, store.Page{Limit: PageSize, Offset: max(offset, 0)})
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.st.ListStages(ctx, where, ord, store.Page{Limit: PageSize, Offset: int(max(start, 0))})
-	if err != nil {
-		return nil, 0, err
+	out := make([]*Stage, len(rows))
+	for i, r := range rows {
+		out[i] = stageFromRecord(r)
 	}
 	total, err := s.st.CountStages(ctx, where)
-	return rows, total, err
+	return out, total, err
 }
 
-// AddStage creates a stage from crm.status.add fields and returns its row ID.
-func (s *Service) AddStage(ctx context.Context, actor access.Actor, in *params.Object) (int64, error) {
-	if err := requireAdmin(actor); err != nil {
-		return 0, err
-	}
-	field := func(name string) (string, bool) {
-		v, ok := params.Lookup(in, name)
-		if !ok || v == nil {
-			return "", false
-		}
-		str, isText := params.String(v)
-		return strings.TrimSpace(str), isText && strings.TrimSpace(str) != ""
-	}
-	entityID, hasEntity := field("ENTITY_ID")
-	statusID, hasStatus := field("STATUS_ID")
+// AddStage creates a stage in a funnel's directory and returns it.
+func (s *Service) AddStage(ctx context.Context, actor access.Actor, spec StageSpec) (*Stage, error) {
+	var out *Stage
+	err := s.Run(ctx, actor, func(u *Unit) (err error) {
+		out, err = u.AddStage(spec)
+		return err
+	})
+	return out, err
+}
+
+// AddStage creates a stage inside the unit.
+func (u *Unit) AddStage(spec StageSpec) (*Stage, error) {
 	var missing []string
-	if !hasEntity {
+	if spec.Directory == "" {
 		missing = append(missing, "The field ENTITY_ID is required.")
 	}
-	if !hasStatus {
+	if spec.StatusID == "" {
 		missing = append(missing, "The field STATUS_ID is required.")
 	}
 	if len(missing) > 0 {
-		return 0, newErr(ErrRequired, "%s", strings.Join(missing, " "))
+		return nil, newErr(ErrRequired, "%s", strings.Join(missing, " "))
 	}
-	var id int64
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		t, c, err := s.directory(ctx, tx, entityID)
-		if err != nil {
-			return err
-		}
-		prefix := t.StagePrefix(c.ID)
-		code := statusID
-		if p, rest, found := strings.Cut(statusID, ":"); found {
-			if p != prefix {
-				return newErr(ErrInvalidArg, "STATUS_ID %q belongs to another directory: stages of %s start with %s:", statusID, entityID, prefix)
-			}
-			code = rest
-		}
-		if !stageCodePattern.MatchString(code) {
-			return newErr(ErrInvalidArg, "STATUS_ID may hold only latin letters, digits, '_' and '-'")
-		}
-		st := &store.StageRecord{EntityID: entityID, StatusID: t.stageStatusID(c.ID, code), CategoryID: c.ID, Sort: 10}
-		if limit := t.maxStatusID(); len(st.StatusID) > limit {
-			return newErr(ErrInvalidArg, "STATUS_ID is longer than %d characters with its prefix", limit)
-		}
-		if t.stage(c.ID, st.StatusID) != nil {
-			return newErr(ErrDuplicate, "The specified status ID already exists.")
-		}
-		name, ok := field("NAME")
-		if !ok {
-			return newErr(ErrRequired, "The field Title is required.")
-		}
-		st.Name = name
-		if err := readStageInput(st, in); err != nil {
-			return err
-		}
-		if v, ok := params.Lookup(in, "SEMANTICS"); ok && v != nil {
-			sem, _ := params.String(v)
-			switch strings.ToUpper(strings.TrimSpace(sem)) {
-			case "", "P":
-			case "S":
-				st.Semantics = "S"
-			case "F":
-				st.Semantics = "F"
-			default:
-				return newErr(ErrInvalidArg, "SEMANTICS must be empty (in progress), S (success) or F (failure)")
-			}
-		}
-		if err := checkStageOrder(append(t.stagesOf(c.ID), st)); err != nil {
-			return err
-		}
-		if err := tx.InsertStage(ctx, st); err != nil {
-			return err
-		}
-		id = st.ID
-		return nil
-	})
-	if err == nil {
-		s.forgetTypes()
+	t, c, err := u.s.directory(u.ctx, u.tx, spec.Directory)
+	if err != nil {
+		return nil, err
 	}
-	return id, err
+	if err := u.s.allow(u.actor, access.ActConfigure, access.Resource{EntityTypeID: t.EntityTypeID, Kind: "stage"}); err != nil {
+		return nil, err
+	}
+	prefix := t.StagePrefix(c.ID)
+	code := spec.StatusID
+	if p, rest, found := strings.Cut(spec.StatusID, ":"); found {
+		if p != prefix {
+			return nil, newErr(ErrInvalidArg, "STATUS_ID %q belongs to another directory: stages of %s start with %s:", spec.StatusID, spec.Directory, prefix)
+		}
+		code = rest
+	}
+	if !stageCodePattern.MatchString(code) {
+		return nil, newErr(ErrInvalidArg, "STATUS_ID may hold only latin letters, digits, '_' and '-'")
+	}
+	st := &Stage{Directory: spec.Directory, StatusID: t.stageStatusID(c.ID, code), CategoryID: c.ID, Sort: 10, Semantics: InProgress}
+	if limit := t.maxStatusID(); len(st.StatusID) > limit {
+		return nil, newErr(ErrInvalidArg, "STATUS_ID is longer than %d characters with its prefix", limit)
+	}
+	if t.Stage(c.ID, st.StatusID) != nil {
+		return nil, newErr(ErrDuplicate, "The specified status ID already exists.")
+	}
+	if spec.Name == nil || strings.TrimSpace(*spec.Name) == "" {
+		return nil, newErr(ErrRequired, "The field Title is required.")
+	}
+	if err := st.apply(spec); err != nil {
+		return nil, err
+	}
+	switch spec.Semantics {
+	case "", InProgress:
+	case Success, Failure:
+		st.Semantics = spec.Semantics
+	default:
+		return nil, newErr(ErrInvalidArg, "SEMANTICS must be empty (in progress), S (success) or F (failure)")
+	}
+	if err := checkStageOrder(append(t.StagesOf(c.ID), st)); err != nil {
+		return nil, err
+	}
+	rec := st.record()
+	if err := u.tx.InsertStage(u.ctx, rec); err != nil {
+		return nil, err
+	}
+	st.ID = rec.ID
+	u.registryChange()
+	return st, u.Emit(Change{Entity: EntityStage, Kind: Added, EntityTypeID: t.EntityTypeID, ID: st.ID})
 }
 
-// UpdateStage changes a stage's NAME, SORT or COLOR.
-func (s *Service) UpdateStage(ctx context.Context, actor access.Actor, id int64, in *params.Object) error {
-	if err := requireAdmin(actor); err != nil {
+// UpdateStage changes a stage's name, sort or colour.
+func (s *Service) UpdateStage(ctx context.Context, actor access.Actor, id int64, spec StageSpec) error {
+	return s.Run(ctx, actor, func(u *Unit) error { return u.UpdateStage(id, spec) })
+}
+
+// UpdateStage changes a stage inside the unit.
+func (u *Unit) UpdateStage(id int64, spec StageSpec) error {
+	t, st, err := u.lockStage(id)
+	if err != nil {
 		return err
 	}
-	return s.changeStage(ctx, id, func(tx *store.Tx, t *Type, st *store.StageRecord) error {
-		changed := *st
-		if v, ok := params.Lookup(in, "NAME"); ok {
-			name, _ := params.String(v)
-			if strings.TrimSpace(name) == "" {
-				return newErr(ErrRequired, "The field Title is required.")
-			}
-			changed.Name = strings.TrimSpace(name)
+	if spec.Name != nil && strings.TrimSpace(*spec.Name) == "" {
+		return newErr(ErrRequired, "The field Title is required.")
+	}
+	changed := *st
+	if err := changed.apply(spec); err != nil {
+		return err
+	}
+	others := []*Stage{&changed}
+	for _, o := range t.StagesOf(st.CategoryID) {
+		if o.ID != st.ID {
+			others = append(others, o)
 		}
-		if err := readStageInput(&changed, in); err != nil {
-			return err
-		}
-		others := []*store.StageRecord{&changed}
-		for _, o := range t.stagesOf(st.CategoryID) {
-			if o.ID != st.ID {
-				others = append(others, o)
-			}
-		}
-		if err := checkStageOrder(others); err != nil {
-			return err
-		}
-		return tx.UpdateStage(ctx, &changed)
-	})
+	}
+	if err := checkStageOrder(others); err != nil {
+		return err
+	}
+	if err := u.tx.UpdateStage(u.ctx, changed.record()); err != nil {
+		return err
+	}
+	u.registryChange()
+	return u.Emit(Change{Entity: EntityStage, Kind: Updated, EntityTypeID: t.EntityTypeID, ID: id})
 }
 
 // DeleteStage removes a stage that holds no items. System stages need forced, and a
 // funnel keeps at least one stage of each kind.
 func (s *Service) DeleteStage(ctx context.Context, actor access.Actor, id int64, forced bool) error {
-	if err := requireAdmin(actor); err != nil {
+	return s.Run(ctx, actor, func(u *Unit) error { return u.DeleteStage(id, forced) })
+}
+
+// DeleteStage removes a stage inside the unit.
+func (u *Unit) DeleteStage(id int64, forced bool) error {
+	t, st, err := u.lockStage(id)
+	if err != nil {
 		return err
 	}
-	return s.changeStage(ctx, id, func(tx *store.Tx, t *Type, st *store.StageRecord) error {
-		if st.System && !forced {
-			return newErr(ErrInvalidArg, `CRM System Status can be deleted only if parameter FORCED is specified and equal to "Y".`)
+	if st.System && !forced {
+		return newErr(ErrInvalidArg, `CRM System Status can be deleted only if parameter FORCED is specified and equal to "Y".`)
+	}
+	has, err := u.tx.HasItemsInStage(u.ctx, t.EntityTypeID, st.CategoryID, st.StatusID)
+	if err != nil {
+		return err
+	}
+	if has {
+		return newErr(ErrHasItems, "There are active items in this status.")
+	}
+	var rest []*Stage
+	for _, o := range t.StagesOf(st.CategoryID) {
+		if o.ID != st.ID {
+			rest = append(rest, o)
 		}
-		has, err := tx.HasItemsInStage(ctx, t.EntityTypeID, st.CategoryID, st.StatusID)
-		if err != nil {
-			return err
-		}
-		if has {
-			return newErr(ErrHasItems, "There are active items in this status.")
-		}
-		var rest []*store.StageRecord
-		for _, o := range t.stagesOf(st.CategoryID) {
-			if o.ID != st.ID {
-				rest = append(rest, o)
-			}
-		}
-		if err := checkStageOrder(rest); err != nil {
-			return err
-		}
-		return tx.DeleteStage(ctx, t.EntityTypeID, st)
-	})
+	}
+	if err := checkStageOrder(rest); err != nil {
+		return err
+	}
+	if err := u.tx.DeleteStage(u.ctx, t.EntityTypeID, st.record()); err != nil {
+		return err
+	}
+	u.registryChange()
+	return u.Emit(Change{Entity: EntityStage, Kind: Deleted, EntityTypeID: t.EntityTypeID, ID: id})
 }
 
-func (s *Service) changeStage(ctx context.Context, id int64, fn func(tx *store.Tx, t *Type, st *store.StageRecord) error) error {
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		st, etid, err := tx.StageByID(ctx, id)
-		if isNotFound(err) {
-			return errStageNotFound()
-		}
-		if err != nil {
-			return err
-		}
-		t, err := s.loadType(ctx, tx, etid, true)
-		if err != nil {
-			return err
-		}
-		return fn(tx, t, st)
-	})
-	if err == nil {
-		s.forgetTypes()
+// lockStage reads a stage and its type for change inside the unit.
+func (u *Unit) lockStage(id int64) (*Type, *Stage, error) {
+	rec, etid, err := u.tx.StageByID(u.ctx, id)
+	if isNotFound(err) {
+		return nil, nil, errStageNotFound()
 	}
-	return err
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := u.s.allow(u.actor, access.ActConfigure, access.Resource{EntityTypeID: etid, Kind: "stage"}); err != nil {
+		return nil, nil, err
+	}
+	t, err := u.s.loadType(u.ctx, u.tx, etid, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, stageFromRecord(rec), nil
 }
 
-// readStageInput reads SORT and COLOR.
-func readStageInput(st *store.StageRecord, in *params.Object) error {
-	if v, ok := params.Lookup(in, "SORT"); ok {
-		n, isInt := params.Int(v)
-		if !isInt || n < 0 || n > 1<<31 {
-			return newErr(ErrInvalidArg, "SORT must be a non-negative integer")
-		}
-		st.Sort = n
-	}
-	if v, ok := params.Lookup(in, "COLOR"); ok {
-		c, _ := params.String(v)
-		if c != "" && !colorPattern.MatchString(c) {
-			return newErr(ErrInvalidArg, "COLOR must look like #RRGGBB")
-		}
-		st.Color = c
-	}
-	if v, ok := params.Lookup(in, "NAME"); ok {
-		if n, _ := params.String(v); utf8.RuneCountInString(n) > 255 {
+// apply sets a stage's name, sort and colour from a spec.
+func (st *Stage) apply(spec StageSpec) error {
+	if spec.Name != nil {
+		name := strings.TrimSpace(*spec.Name)
+		if utf8.RuneCountInString(name) > 255 {
 			return newErr(ErrInvalidArg, "NAME must be at most 255 characters")
 		}
+		st.Name = name
+	}
+	if spec.Sort != nil {
+		if *spec.Sort < 0 || *spec.Sort > 1<<31 {
+			return newErr(ErrInvalidArg, "SORT must be a non-negative integer")
+		}
+		st.Sort = *spec.Sort
+	}
+	if spec.Color != nil {
+		if *spec.Color != "" && !colorPattern.MatchString(*spec.Color) {
+			return newErr(ErrInvalidArg, "COLOR must look like #RRGGBB")
+		}
+		st.Color = *spec.Color
 	}
 	return nil
 }
 
-var colorPattern = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
-
 // checkStageOrder enforces the shape of a funnel (spec §7.3): at least one stage in
-// progress, exactly one success stage, at least one failure stage, and by SORT every
+// progress, exactly one success stage, at least one failure stage, and by sort every
 // stage in progress before the success stage and every failure stage after it.
-func checkStageOrder(stages []*store.StageRecord) error {
-	var success []*store.StageRecord
+func checkStageOrder(stages []*Stage) error {
+	var success []*Stage
 	progress, failure := 0, 0
 	for _, s := range stages {
 		switch s.Semantics {
-		case "S":
+		case Success:
 			success = append(success, s)
-		case "F":
+		case Failure:
 			failure++
 		default:
 			progress++
@@ -356,43 +408,18 @@ func checkStageOrder(stages []*store.StageRecord) error {
 		return newErr(ErrInvalidArg, "A pipeline needs at least one failure stage")
 	}
 	win := success[0].Sort
-	sorted := append([]*store.StageRecord(nil), stages...)
+	sorted := append([]*Stage(nil), stages...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Sort < sorted[j].Sort })
 	for _, s := range sorted {
-		if s.Semantics == "" && s.Sort >= win {
+		if s.Semantics == InProgress && s.Sort >= win {
 			return newErr(ErrInvalidArg, "Cannot create more stages after the final stage: stage %s (SORT %d) is in progress but sorts after the success stage (SORT %d)", s.StatusID, s.Sort, win)
 		}
-		if s.Semantics == "F" && s.Sort <= win {
+		if s.Semantics == Failure && s.Sort <= win {
 			return newErr(ErrInvalidArg, "Failure stage %s (SORT %d) must sort after the success stage (SORT %d)", s.StatusID, s.Sort, win)
 		}
 	}
 	return nil
 }
 
-// StageWire is a stage row as crm.status.get answers it: numbers as strings, no EXTRA
-// for smart-process stages (spec §7.2).
-func StageWire(s *store.StageRecord) jsonx.Map {
-	var sem any
-	if s.Semantics != "" {
-		sem = s.Semantics
-	}
-	var cat any = strconv.FormatInt(s.CategoryID, 10)
-	if s.CategoryID < 0 {
-		cat = nil // leads' statuses belong to no funnel a client sees
-	}
-	out := jsonx.Map{
-		{K: "ID", V: strconv.FormatInt(s.ID, 10)}, {K: "ENTITY_ID", V: s.EntityID}, {K: "STATUS_ID", V: s.StatusID},
-		{K: "NAME", V: s.Name}, {K: "NAME_INIT", V: s.NameInit}, {K: "SORT", V: strconv.FormatInt(s.Sort, 10)},
-		{K: "SYSTEM", V: yn(s.System)}, {K: "CATEGORY_ID", V: cat},
-		{K: "COLOR", V: s.Color}, {K: "SEMANTICS", V: sem},
-	}
-	// Lead statuses and deal stages also carry EXTRA (spec §7.2); smart processes' do not.
-	if s.EntityID == "STATUS" || strings.HasPrefix(s.EntityID, "DEAL_STAGE") {
-		word := map[string]string{"": "process", "S": "success", "F": "failure"}[s.Semantics]
-		out = append(out, jsonx.KV{K: "EXTRA", V: jsonx.Map{{K: "SEMANTICS", V: word}, {K: "COLOR", V: s.Color}}})
-	}
-	return out
-}
-
-// DirectoryTitle is a directory's NAME in crm.status.entity.types.
-func (d Directory) Title() string { return fmt.Sprintf("%s (%s)", d.Type.Title, d.Category.Name) }
+// errStageNotFound is the stage directory's own wording.
+func errStageNotFound() error { return newErr(ErrItemNotFound, "Status is not found.") }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/access"
+	"smartcrm/internal/field"
 	"smartcrm/internal/store"
 )
 
@@ -44,7 +46,7 @@ type standardType struct {
 	code  string // LEAD, DEAL, CONTACT, COMPANY
 	title string
 	// flags are the smart-process settings the type behaves as if it had.
-	flags []string
+	flags []Flag
 	// fields builds the system field catalog; ufMarker marks where custom fields go.
 	fields func(t *Type) []*Field
 	// stages are the default stages of each funnel; nil for a type without stages.
@@ -91,7 +93,7 @@ func standardTypeIDs() []int64 {
 
 // standardTypeOf builds the Type of a built-in type (without its catalog).
 func standardTypeOf(def *standardType) *Type {
-	t := &Type{ID: def.etid, EntityTypeID: def.etid, Title: def.title, Code: def.code, Flags: map[string]bool{},
+	t := &Type{ID: def.etid, EntityTypeID: def.etid, Title: def.title, Code: def.code, Flags: Flags{},
 		LinkedUserFields: map[string]bool{}, std: def}
 	for _, f := range def.flags {
 		t.Flags[f] = true
@@ -175,7 +177,8 @@ func (t *Type) itemIndexesOf() [][]string {
 func (s *Service) EnsureStandardTypes(ctx context.Context) error {
 	for _, etid := range standardTypeIDs() {
 		def := standardTypeDefs[etid]
-		err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		err := s.Run(ctx, access.System, func(u *Unit) error {
+			tx := u.tx
 			exists, err := tx.ItemTableExists(ctx, etid)
 			if err != nil || exists {
 				return err
@@ -187,7 +190,7 @@ func (s *Service) EnsureStandardTypes(ctx context.Context) error {
 			}
 			if def.stages != nil {
 				c := &store.CategoryRecord{ID: def.firstCategoryID, FixedID: true, EntityTypeID: etid, Name: def.firstCategory, IsDefault: true}
-				if _, err := addCategoryRecord(ctx, tx, t, c); err != nil {
+				if _, err := u.addCategoryRecord(t, c); err != nil {
 					return err
 				}
 			}
@@ -209,7 +212,6 @@ func (s *Service) EnsureStandardTypes(ctx context.Context) error {
 			return err
 		}
 	}
-	s.forgetTypes()
 	return nil
 }
 
@@ -217,149 +219,156 @@ func (s *Service) EnsureStandardTypes(ctx context.Context) error {
 // since a catalog's fields carry per-type state.
 
 func fID() *Field {
-	return &Field{Name: "id", Upper: "ID", Column: "id", Type: tInt, Title: "ID", ReadOnly: true}
+	return &Field{Name: FieldID, Column: "id", Type: tInt, Title: "ID", ReadOnly: true}
 }
 
 func fTitle(title string) *Field {
-	return &Field{Name: "title", Upper: "TITLE", Column: "title", Type: tString, Title: title, NotEmptied: true}
+	return &Field{Name: FieldTitle, Column: "title", Type: tString, Title: title, NotEmptied: true}
 }
 
-func fText(name, upper, title string) *Field {
-	return &Field{Name: name, Upper: upper, Column: column(upper), Type: tString, Title: title}
+func fText(name FieldName, title string) *Field {
+	return &Field{Name: name, Column: column(name), Type: tString, Title: title}
 }
 
-func fLongText(name, upper, title string) *Field {
-	return &Field{Name: name, Upper: upper, Column: column(upper), Type: tText, Title: title}
+func fLongText(name FieldName, title string) *Field {
+	return &Field{Name: name, Column: column(name), Type: tText, Title: title}
 }
 
-func fFlag(name, upper, title string) *Field {
-	return &Field{Name: name, Upper: upper, Column: column(upper), Type: tFlag, Title: title}
+func fFlag(name FieldName, title string) *Field {
+	return &Field{Name: name, Column: column(name), Type: tFlag, Title: title}
 }
 
-func fDirectory(name, upper, title, dir string) *Field {
-	return &Field{Name: name, Upper: upper, Column: column(upper), Type: tStatus, Title: title, StatusType: dir}
+func fDirectory(name FieldName, title, dir string) *Field {
+	return &Field{Name: name, Column: column(name), Type: tStatus, Title: title, Directory: dir}
 }
 
-// fAudit are who created, changed and is responsible for an item, and when; legacy
-// methods spell them CREATED_BY_ID, MODIFY_BY_ID, DATE_CREATE, DATE_MODIFY.
+// fAudit are who created, changed and is responsible for an item, and when.
 func fAudit() []*Field {
 	return []*Field{
-		{Name: "assignedById", Upper: "ASSIGNED_BY_ID", Column: "assigned_by_id", Type: tUser, Title: "Responsible", NotEmptied: true},
-		{Name: "createdBy", Upper: "CREATED_BY", Legacy: "CREATED_BY_ID", Column: "created_by", Type: tUser, Title: "Created by", ReadOnly: true},
-		{Name: "updatedBy", Upper: "UPDATED_BY", Legacy: "MODIFY_BY_ID", Column: "updated_by", Type: tUser, Title: "Modified by", ReadOnly: true, untracked: true},
-		{Name: "createdTime", Upper: "CREATED_TIME", Legacy: "DATE_CREATE", Column: "created_time", Type: tDateTime, Title: "Created", ReadOnly: true},
-		{Name: "updatedTime", Upper: "UPDATED_TIME", Legacy: "DATE_MODIFY", Column: "updated_time", Type: tDateTime, Title: "Modified", ReadOnly: true, untracked: true},
+		{Name: FieldAssignedByID, Column: "assigned_by_id", Type: tUser, Title: "Responsible", NotEmptied: true},
+		{Name: FieldCreatedBy, Column: "created_by", Type: tUser, Title: "Created by", ReadOnly: true},
+		{Name: FieldUpdatedBy, Column: "updated_by", Type: tUser, Title: "Modified by", ReadOnly: true, untracked: true},
+		{Name: FieldCreatedTime, Column: "created_time", Type: tDateTime, Title: "Created", ReadOnly: true},
+		{Name: FieldUpdatedTime, Column: "updated_time", Type: tDateTime, Title: "Modified", ReadOnly: true, untracked: true},
 	}
 }
 
 // fMoved are the last stage change's author and time.
 func fMoved() []*Field {
 	return []*Field{
-		{Name: "movedBy", Upper: "MOVED_BY", Legacy: "MOVED_BY_ID", Column: "moved_by", Type: tUser, Title: "Stage changed by", ReadOnly: true, untracked: true},
-		{Name: "movedTime", Upper: "MOVED_TIME", Column: "moved_time", Type: tDateTime, Title: "Stage changed at", ReadOnly: true, untracked: true},
+		{Name: FieldMovedBy, Column: "moved_by", Type: tUser, Title: "Stage changed by", ReadOnly: true, untracked: true},
+		{Name: FieldMovedTime, Column: "moved_time", Type: tDateTime, Title: "Stage changed at", ReadOnly: true, untracked: true},
 	}
 }
 
 // fActivity are the last timeline activity's author and time.
 func fActivity() []*Field {
 	return []*Field{
-		{Name: "lastActivityBy", Upper: "LAST_ACTIVITY_BY", Column: "last_activity_by", Type: tUser, Title: "Last activity by", ReadOnly: true, untracked: true},
-		{Name: "lastActivityTime", Upper: "LAST_ACTIVITY_TIME", Column: "last_activity_time", Type: tDateTime, Title: "Last activity", ReadOnly: true, untracked: true},
+		{Name: FieldLastActivityBy, Column: "last_activity_by", Type: tUser, Title: "Last activity by", ReadOnly: true, untracked: true},
+		{Name: FieldLastActivityTime, Column: "last_activity_time", Type: tDateTime, Title: "Last activity", ReadOnly: true, untracked: true},
 	}
 }
 
 // fSource is where an item came from.
 func fSource() []*Field {
 	return []*Field{
-		fDirectory("sourceId", "SOURCE_ID", "Source", "SOURCE"),
-		fLongText("sourceDescription", "SOURCE_DESCRIPTION", "Source information"),
+		fDirectory(FieldSourceID, "Source", "SOURCE"),
+		fLongText(FieldSourceDescription, "Source information"),
 	}
 }
 
 // fOrigin are the ids an external system gave the item, and the UTM marks.
 func fOrigin() []*Field {
 	return []*Field{
-		fText("originatorId", "ORIGINATOR_ID", "External source"),
-		fText("originId", "ORIGIN_ID", "Item ID in data source"),
-		fText("utmSource", "UTM_SOURCE", "Ad system"),
-		fText("utmMedium", "UTM_MEDIUM", "Traffic type"),
-		fText("utmCampaign", "UTM_CAMPAIGN", "Ad campaign label"),
-		fText("utmContent", "UTM_CONTENT", "Campaign contents"),
-		fText("utmTerm", "UTM_TERM", "Campaign search term"),
+		fText("originatorId", "External source"),
+		fText("originId", "Item ID in data source"),
+		fText("utmSource", "Ad system"),
+		fText("utmMedium", "Traffic type"),
+		fText("utmCampaign", "Ad campaign label"),
+		fText("utmContent", "Campaign contents"),
+		fText("utmTerm", "Campaign search term"),
 	}
 }
 
 // fPerson are a person's name parts, for leads and contacts.
 func fPerson() []*Field {
 	return []*Field{
-		fDirectory("honorific", "HONORIFIC", "Salutation", "HONORIFIC"),
-		fText("name", "NAME", "First name"),
-		fText("secondName", "SECOND_NAME", "Second name"),
-		fText("lastName", "LAST_NAME", "Last name"),
-		{Name: "birthdate", Upper: "BIRTHDATE", Column: "birthdate", Type: tDate, Title: "Date of birth"},
-		fText("post", "POST", "Position"),
+		fDirectory("honorific", "Salutation", "HONORIFIC"),
+		fText(FieldFirstName, "First name"),
+		fText(FieldSecondName, "Second name"),
+		fText(FieldLastName, "Last name"),
+		{Name: "birthdate", Column: "birthdate", Type: tDate, Title: "Date of birth"},
+		fText("post", "Position"),
 	}
 }
 
-// fCommunication are the multifield entries and the flags derived from them.
+// fCommunication are the flags derived from the multifield entries.
 func fCommunication() []*Field {
 	return []*Field{
-		{Name: "hasPhone", Upper: "HAS_PHONE", Column: "has_phone", Type: tFlag, Title: "Has phone", ReadOnly: true, untracked: true},
-		{Name: "hasEmail", Upper: "HAS_EMAIL", Column: "has_email", Type: tFlag, Title: "Has e-mail", ReadOnly: true, untracked: true},
-		{Name: "hasImol", Upper: "HAS_IMOL", Column: "has_imol", Type: tFlag, Title: "Has Open Channel", ReadOnly: true, untracked: true},
+		{Name: FieldHasPhone, Column: "has_phone", Type: tFlag, Title: "Has phone", ReadOnly: true, untracked: true},
+		{Name: FieldHasEmail, Column: "has_email", Type: tFlag, Title: "Has e-mail", ReadOnly: true, untracked: true},
+		{Name: FieldHasImol, Column: "has_imol", Type: tFlag, Title: "Has Open Channel", ReadOnly: true, untracked: true},
 	}
 }
 
 // fMultifield is the `fm` field: every phone, e-mail, site and messenger of the item.
 func fMultifield() *Field {
-	return &Field{Name: "fm", Upper: "FM", Column: "fm", Type: field.Multifield{}, Title: "Multifields", Multiple: true}
+	return &Field{Name: FieldFM, Column: "fm", Type: field.Multifield{}, Title: "Multifields", Multiple: true}
 }
 
 // fProducts are the amount fields of deals and leads.
 func fProducts() []*Field {
 	return []*Field{
-		{Name: "currencyId", Upper: "CURRENCY_ID", Column: "currency_id", Type: tCurrency, Title: "Currency"},
-		{Name: "opportunity", Upper: "OPPORTUNITY", Column: "opportunity", Type: tDouble, Title: "Amount", money: true},
-		{Name: "isManualOpportunity", Upper: "IS_MANUAL_OPPORTUNITY", Column: "is_manual_opportunity", Type: tFlag, Title: "Manual amount"},
-		{Name: "taxValue", Upper: "TAX_VALUE", Column: "tax_value", Type: tDouble, Title: "Tax rate", money: true},
+		{Name: FieldCurrencyID, Column: "currency_id", Type: tCurrency, Title: "Currency"},
+		{Name: FieldOpportunity, Column: "opportunity", Type: tDouble, Title: "Amount", Money: true},
+		{Name: FieldIsManualOpportunity, Column: "is_manual_opportunity", Type: tFlag, Title: "Manual amount"},
+		{Name: FieldTaxValue, Column: "tax_value", Type: tDouble, Title: "Tax rate", Money: true},
 	}
 }
 
 // fClient are the company and contacts of a deal or lead.
 func fClient() []*Field {
 	return []*Field{
-		{Name: "companyId", Upper: "COMPANY_ID", Column: "company_id", Type: tCompany, Title: "Company",
-			Settings: settingsParent(4), linkType: 4},
-		{Name: "contactId", Upper: "CONTACT_ID", Column: "contact_id", Type: tContact, Title: "Contact", Deprecated: true, linkType: 3},
-		{Name: "contactIds", Upper: "CONTACT_IDS", Column: "contact_ids", Type: field.IntList{TypeName: "crm_contact"}, Title: "Contacts",
-			Multiple: true, linkType: 3},
+		{Name: FieldCompanyID, Column: "company_id", Type: tCompany, Title: "Company", LinkType: 4},
+		{Name: FieldContactID, Column: "contact_id", Type: tContact, Title: "Contact", Deprecated: true, LinkType: 3},
+		{Name: FieldContactIDs, Column: "contact_ids", Type: field.IntList{TypeName: "crm_contact"}, Title: "Contacts",
+			Multiple: true, LinkType: 3},
 	}
 }
 
 func fObservers() *Field {
-	return &Field{Name: "observers", Upper: "OBSERVERS", Column: "observers", Type: field.IntList{TypeName: "user"}, Title: "Observers", Multiple: true}
+	return &Field{Name: FieldObservers, Column: "observers", Type: field.IntList{TypeName: "user"}, Title: "Observers", Multiple: true}
 }
 
 func fEntityTypeID() *Field {
-	return &Field{Name: "entityTypeId", Upper: "ENTITY_TYPE_ID", Type: tInt, Title: "Entity type", ReadOnly: true, Legacy: "-"}
+	return &Field{Name: FieldEntityTypeID, Type: tInt, Title: "Entity type", ReadOnly: true}
 }
 
 // fHiddenCategory keeps the funnel of a type whose clients see none (leads): the stage
-// logic needs one, the wire never shows it.
+// logic needs one, callers never see it.
 func fHiddenCategory() *Field {
-	return &Field{Name: "categoryId", Upper: "CATEGORY_ID", Column: "category_id", Type: field.Integer{TypeName: "crm_category"},
+	return &Field{Name: FieldCategoryID, Column: "category_id", Type: field.Integer{TypeName: "crm_category"},
 		Title: "Pipeline", ReadOnly: true, Hidden: true}
 }
 
-// column is a system field's column: its UPPER name in lower case.
-func column(upper string) string {
-	b := []byte(upper)
-	for i, c := range b {
+// fLead is the lead an item came from.
+func fLead() *Field {
+	return &Field{Name: FieldLeadID, Column: "lead_id", Type: tLead, Title: "Lead", LinkType: 1}
+}
+
+// column is a system field's column: its name in snake case (utmSource → utm_source).
+func column(name FieldName) string {
+	var b strings.Builder
+	for i, c := range string(name) {
 		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			c += 'a' - 'A'
 		}
+		b.WriteRune(c)
 	}
-	return string(b)
+	return b.String()
 }
 
 // concat joins field lists.

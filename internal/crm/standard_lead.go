@@ -4,7 +4,7 @@ package crm
 // STATUS_IDs without prefix. crm.item names the stage stageId, legacy methods STATUS_ID.
 var leadType = &standardType{
 	etid: 1, code: "LEAD", title: "Lead",
-	flags:  []string{"isStagesEnabled", "isClientEnabled", "isLinkWithProductsEnabled", "isSourceEnabled", "isObserversEnabled"},
+	flags:  []Flag{FlagStages, FlagClient, FlagLinkWithProducts, FlagSource, FlagObservers},
 	fields: leadFields,
 	stages: []defaultStage{
 		{"NEW", "Unassigned", "#39A8EF", "", 10, true},
@@ -26,20 +26,20 @@ func leadFields(t *Type) []*Field {
 		[]*Field{fID(), fTitle("Lead name")},
 		fPerson(),
 		[]*Field{
-			fText("companyTitle", "COMPANY_TITLE", "Company name"),
+			fText("companyTitle", "Company name"),
 			fHiddenCategory(),
-			{Name: "stageId", Upper: "STATUS_ID", Column: "stage_id", Type: tStatus, Title: "Status", StatusType: "STATUS", NotEmptied: true},
-			{Name: "stageSemanticId", Upper: "STATUS_SEMANTIC_ID", Column: "stage_semantic_id", Type: tString, Title: "Status group", ReadOnly: true, untracked: true},
-			{Name: "previousStageId", Upper: "PREVIOUS_STAGE_ID", Column: "previous_stage_id", Type: tStatus, Title: "Previous status", ReadOnly: true, StatusType: "STATUS", untracked: true, Legacy: "-"},
-			fLongText("statusDescription", "STATUS_DESCRIPTION", "Status information"),
+			{Name: FieldStageID, Column: "stage_id", Type: tStatus, Title: "Status", Directory: "STATUS", NotEmptied: true},
+			{Name: FieldStageSemanticID, Column: "stage_semantic_id", Type: tString, Title: "Status group", ReadOnly: true, untracked: true},
+			{Name: FieldPreviousStageID, Column: "previous_stage_id", Type: tStatus, Title: "Previous status", ReadOnly: true, Directory: "STATUS", untracked: true},
+			fLongText("statusDescription", "Status information"),
 		},
 		fProducts(),
 		fClient(),
 		[]*Field{
-			{Name: "isReturnCustomer", Upper: "IS_RETURN_CUSTOMER", Column: "is_return_customer", Type: tFlag, Title: "Repeat lead", ReadOnly: true},
-			{Name: "closedate", Upper: "CLOSEDATE", Legacy: "DATE_CLOSED", Column: "closedate", Type: tDate, Title: "Completed on"},
-			{Name: "opened", Upper: "OPENED", Column: "opened", Type: tFlag, Title: "Available to everyone", Required: true, NotEmptied: true},
-			fLongText("comments", "COMMENTS", "Comment"),
+			{Name: "isReturnCustomer", Column: "is_return_customer", Type: tFlag, Title: "Repeat lead", ReadOnly: true},
+			{Name: FieldClosedate, Column: "closedate", Type: tDate, Title: "Completed on"},
+			{Name: FieldOpened, Column: "opened", Type: tFlag, Title: "Available to everyone", Required: true, NotEmptied: true},
+			fLongText("comments", "Comment"),
 		},
 		fCommunication(),
 		fAudit(), fMoved(), fSource(), fOrigin(), fActivity(),

@@ -3,23 +3,23 @@ package crm
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
-	"smartcrm/internal/crm/field"
-	"smartcrm/internal/jsonx"
 	"smartcrm/internal/store"
 )
 
-// Type is a smart process: its settings, and what the domain derives from them (the
-// field catalog, funnels and stages), cached together so an item call needs no
-// registry query.
+// Type is a smart process or a built-in type: its settings, and what the domain
+// derives from them (the field catalog, funnels and stages), loaded together so that an
+// item call needs no registry query. A Type is a snapshot: a change to the registry
+// builds new ones, so callers may keep derived views of one (Memo).
 type Type struct {
 	ID               int64
 	EntityTypeID     int64
 	Title            string
 	Code             string
 	CustomSectionID  *int64
-	Flags            map[string]bool
+	Flags            Flags
 	Relations        Relations
 	LinkedUserFields map[string]bool
 	CreatedBy        int64
@@ -28,51 +28,124 @@ type Type struct {
 	UpdatedTime      time.Time
 
 	fields       []*Field
-	fieldIndex   map[string]*Field // by camel name, upper name and lower-case forms
+	fieldIndex   map[string]*Field // by lower-case name (and a custom field's registry name)
 	stored       []*Field          // fields with a column, id excepted
-	categories   []*store.CategoryRecord
-	stages       []*store.StageRecord
+	categories   []*Category
+	stages       []*Stage
 	requirements []store.StageRequirement
-	userFields   []*store.UserFieldRecord
+	userFields   []*UserField
 	parentTitles map[int64]string // titles of parent types, for parentId{N} fields
 	std          *standardType    // the built-in definition of a lead, deal, contact or company
 	// Derived from the catalog by setFields, for the write path.
 	nameField     *Field   // the field that names an item (title, a contact's full name)
 	timelineLinks []*Field // links to the items whose timelines show this item's events
+	memo          sync.Map
 }
+
+// Memo returns the value build makes for key, building it once per type snapshot. The
+// protocol layers keep their views of a type here (name indexes, field descriptions),
+// so they are built once per registry change, not per call.
+func (t *Type) Memo(key any, build func() any) any {
+	if v, ok := t.memo.Load(key); ok {
+		return v
+	}
+	v, _ := t.memo.LoadOrStore(key, build())
+	return v
+}
+
+// Flag is a setting of a type that switches a part of it on, named as the type's
+// settings name it (isStagesEnabled…).
+type Flag string
+
+// Flags are a type's settings, on or off.
+type Flags map[Flag]bool
+
+// The settings of a type (spec §3.1).
+const (
+	FlagCategories         Flag = "isCategoriesEnabled"
+	FlagStages             Flag = "isStagesEnabled"
+	FlagBeginCloseDates    Flag = "isBeginCloseDatesEnabled"
+	FlagClient             Flag = "isClientEnabled"
+	FlagUseInUserfield     Flag = "isUseInUserfieldEnabled"
+	FlagLinkWithProducts   Flag = "isLinkWithProductsEnabled"
+	FlagMycompany          Flag = "isMycompanyEnabled"
+	FlagDocuments          Flag = "isDocumentsEnabled"
+	FlagSource             Flag = "isSourceEnabled"
+	FlagObservers          Flag = "isObserversEnabled"
+	FlagRecyclebin         Flag = "isRecyclebinEnabled"
+	FlagAutomation         Flag = "isAutomationEnabled"
+	FlagBizProc            Flag = "isBizProcEnabled"
+	FlagSetOpenPermissions Flag = "isSetOpenPermissions"
+	FlagPayments           Flag = "isPaymentsEnabled"
+	FlagCounters           Flag = "isCountersEnabled"
+)
+
+// AllFlags lists every setting in the order types list them.
+func AllFlags() []Flag {
+	out := make([]Flag, len(store.TypeFlags))
+	for i, f := range store.TypeFlags {
+		out[i] = Flag(f.Wire)
+	}
+	return out
+}
+
+// Settable reports whether a caller may set the flag: payments and counters are shown
+// but follow from other parts of the CRM.
+func (f Flag) Settable() bool {
+	if f == FlagPayments || f == FlagCounters {
+		return false
+	}
+	for _, known := range store.TypeFlags {
+		if Flag(known.Wire) == f {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultFlags are the settings of a new type.
+func defaultFlags() Flags {
+	out := Flags{}
+	for _, f := range store.TypeFlags {
+		out[Flag(f.Wire)] = f.Default == "Y"
+	}
+	return out
+}
+
+// Flag reports whether a setting is on.
+func (t *Type) Flag(f Flag) bool { return t.Flags[f] }
 
 // Relation links this type with another one (spec §3.1).
 type Relation struct {
-	EntityTypeID          int64 `json:"entityTypeId"`
-	IsChildrenListEnabled bool  `json:"isChildrenListEnabled"`
-	IsPredefined          bool  `json:"isPredefined"`
+	EntityTypeID          int64
+	IsChildrenListEnabled bool
+	// IsPredefined marks contacts and companies as parents of a client-enabled type:
+	// derived from the flag, never stored.
+	IsPredefined bool
 }
 
 // Relations are the parent and child types of a type.
 type Relations struct {
-	Parent []Relation `json:"parent"`
-	Child  []Relation `json:"child"`
+	Parent []Relation
+	Child  []Relation
 }
 
-// linked user field keys, in the order Bitrix24 lists them.
-var linkedUserFieldKeys = []string{
+// LinkedUserFieldKeys are the links to other modules a type may switch on, in the
+// order they are listed.
+var LinkedUserFieldKeys = []string{
 	"CALENDAR_EVENT|UF_CRM_CAL_EVENT",
 	"TASKS_TASK|UF_CRM_TASK",
 	"TASKS_TASK_TEMPLATE|UF_CRM_TASK",
 }
 
-// Flag reports a Y/N setting by its wire name.
-func (t *Type) Flag(name string) bool { return t.Flags[name] }
-
 func typeFromRecord(r *store.TypeRecord) (*Type, error) {
 	t := &Type{
 		ID: r.ID, EntityTypeID: r.EntityTypeID, Title: r.Title, Code: r.Code,
-		CustomSectionID: r.CustomSectionID, Flags: map[string]bool{},
-		LinkedUserFields: map[string]bool{},
-		CreatedBy:        r.CreatedBy, CreatedTime: r.CreatedTime, UpdatedBy: r.UpdatedBy, UpdatedTime: r.UpdatedTime,
+		CustomSectionID: r.CustomSectionID, Flags: Flags{}, LinkedUserFields: map[string]bool{},
+		CreatedBy: r.CreatedBy, CreatedTime: r.CreatedTime, UpdatedBy: r.UpdatedBy, UpdatedTime: r.UpdatedTime,
 	}
 	for k, v := range r.Flags {
-		t.Flags[k] = v == "Y"
+		t.Flags[Flag(k)] = v == "Y"
 	}
 	// Relations come from the edge table (loadType), not from the type's own row.
 	if r.LinkedUserFields != "" {
@@ -90,13 +163,14 @@ func (t *Type) record() *store.TypeRecord {
 		CreatedBy: t.CreatedBy, CreatedTime: t.CreatedTime, UpdatedBy: t.UpdatedBy, UpdatedTime: t.UpdatedTime,
 	}
 	for _, f := range store.TypeFlags {
-		r.Flags[f.Wire] = yn(t.Flags[f.Wire])
+		r.Flags[f.Wire] = yn(t.Flags[Flag(f.Wire)])
 	}
 	luf, _ := json.Marshal(t.LinkedUserFields)
 	r.LinkedUserFields = string(luf)
 	return r
 }
 
+// yn is how the registry stores a boolean.
 func yn(b bool) string {
 	if b {
 		return "Y"
@@ -104,44 +178,128 @@ func yn(b bool) string {
 	return "N"
 }
 
-func wireTime(t time.Time) string { return t.In(time.Local).Format(field.WireTime) }
+// Category is a funnel of a type.
+type Category struct {
+	ID           int64
+	EntityTypeID int64
+	Name         string
+	Sort         int64
+	IsDefault    bool
+	IsSystem     bool
+	Code         string
+}
 
-// Wire is the type as crm.type.get answers it. full adds what list rows leave out:
-// relations, linked user fields and custom sections (spec §3.2).
-func (t *Type) Wire(full bool) jsonx.Obj {
-	o := jsonx.Obj{
-		{K: "id", V: t.ID}, {K: "title", V: t.Title}, {K: "code", V: t.Code},
-		{K: "createdBy", V: t.CreatedBy}, {K: "entityTypeId", V: t.EntityTypeID},
-		{K: "customSectionId", V: t.CustomSectionID},
+func categoryFromRecord(r *store.CategoryRecord) *Category {
+	return &Category{ID: r.ID, EntityTypeID: r.EntityTypeID, Name: r.Name, Sort: r.Sort, IsDefault: r.IsDefault, IsSystem: r.IsSystem, Code: r.Code}
+}
+
+func (c *Category) record() *store.CategoryRecord {
+	return &store.CategoryRecord{ID: c.ID, EntityTypeID: c.EntityTypeID, Name: c.Name, Sort: c.Sort, IsDefault: c.IsDefault, IsSystem: c.IsSystem, Code: c.Code}
+}
+
+// Stage is a stage of a funnel.
+type Stage struct {
+	ID         int64
+	Directory  string // the funnel's stage directory: DYNAMIC_{etid}_STAGE_{cat}, DEAL_STAGE…
+	StatusID   string // DT{etid}_{cat}:CODE
+	Name       string
+	NameInit   string // the name it was created with
+	Sort       int64
+	System     bool
+	CategoryID int64
+	Color      string
+	Semantics  Semantics
+}
+
+// Semantics is what reaching a stage means: still in progress, success or failure.
+type Semantics string
+
+// Stage semantics. Storage and the stage history spell in-progress as "" and "P".
+const (
+	InProgress Semantics = "P"
+	Success    Semantics = "S"
+	Failure    Semantics = "F"
+)
+
+func stageFromRecord(r *store.StageRecord) *Stage {
+	sem := Semantics(r.Semantics)
+	if sem == "" {
+		sem = InProgress
 	}
-	for _, f := range store.TypeFlags {
-		o.Add(f.Wire, yn(t.Flags[f.Wire]))
+	return &Stage{ID: r.ID, Directory: r.EntityID, StatusID: r.StatusID, Name: r.Name, NameInit: r.NameInit, Sort: r.Sort,
+		System: r.System, CategoryID: r.CategoryID, Color: r.Color, Semantics: sem}
+}
+
+func (s *Stage) record() *store.StageRecord {
+	sem := string(s.Semantics)
+	if s.Semantics == InProgress {
+		sem = ""
 	}
-	o.Add("createdTime", wireTime(t.CreatedTime))
-	o.Add("updatedTime", wireTime(t.UpdatedTime))
-	o.Add("updatedBy", t.UpdatedBy)
-	if !full {
-		return o
-	}
-	relWire := func(list []Relation) []jsonx.Map {
-		out := []jsonx.Map{}
-		for _, r := range list {
-			out = append(out, jsonx.Map{
-				{K: "entityTypeId", V: r.EntityTypeID},
-				{K: "isChildrenListEnabled", V: yn(r.IsChildrenListEnabled)},
-				{K: "isPredefined", V: yn(r.IsPredefined)},
-			})
+	return &store.StageRecord{ID: s.ID, EntityID: s.Directory, StatusID: s.StatusID, Name: s.Name, NameInit: s.NameInit,
+		Sort: s.Sort, System: s.System, CategoryID: s.CategoryID, Color: s.Color, Semantics: sem}
+}
+
+// Categories lists the type's funnels by sort.
+func (t *Type) Categories() []*Category { return t.categories }
+
+// DefaultCategory is the type's default funnel.
+func (t *Type) DefaultCategory() *Category {
+	for _, c := range t.categories {
+		if c.IsDefault {
+			return c
 		}
-		return out
 	}
-	o.Add("relations", jsonx.Map{{K: "parent", V: relWire(t.Relations.Parent)}, {K: "child", V: relWire(t.Relations.Child)}})
-	linked := jsonx.Map{}
-	for _, k := range linkedUserFieldKeys {
-		if v, ok := t.LinkedUserFields[k]; ok {
-			linked = append(linked, jsonx.KV{K: k, V: yn(v)})
+	if len(t.categories) > 0 {
+		return t.categories[0]
+	}
+	return nil
+}
+
+// Category finds a funnel by id.
+func (t *Type) Category(id int64) *Category {
+	for _, c := range t.categories {
+		if c.ID == id {
+			return c
 		}
 	}
-	o.Add("linkedUserFields", linked)
-	o.Add("customSections", []any{})
-	return o
+	return nil
+}
+
+// StagesOf lists a funnel's stages by sort.
+func (t *Type) StagesOf(categoryID int64) []*Stage {
+	var out []*Stage
+	for _, s := range t.stages {
+		if s.CategoryID == categoryID {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Stage finds a stage of a funnel by its STATUS_ID.
+func (t *Type) Stage(categoryID int64, statusID string) *Stage {
+	for _, s := range t.stages {
+		if s.CategoryID == categoryID && s.StatusID == statusID {
+			return s
+		}
+	}
+	return nil
+}
+
+// StageByStatusID finds a stage of any funnel of the type.
+func (t *Type) StageByStatusID(statusID string) *Stage {
+	for _, s := range t.stages {
+		if s.StatusID == statusID {
+			return s
+		}
+	}
+	return nil
+}
+
+// semanticOf is the semantics of a funnel's stage, in progress when unknown.
+func (t *Type) semanticOf(cat int64, stageID string) Semantics {
+	if st := t.Stage(cat, stageID); st != nil {
+		return st.Semantics
+	}
+	return InProgress
 }

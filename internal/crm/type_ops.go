@@ -8,14 +8,29 @@ import (
 	"unicode/utf8"
 
 	"smartcrm/internal/access"
-	"smartcrm/internal/params"
+	"smartcrm/internal/field"
+	"smartcrm/internal/query"
 	"smartcrm/internal/store"
 )
 
-// ValidEntityTypeID is the allowed range for smart processes: 128–192, or even ≥ 1030.
-func ValidEntityTypeID(id int64) bool {
-	return (id >= 128 && id <= 192) || (id >= 1030 && id%2 == 0 && id < 1<<31)
+// TypeSpec is what a caller sets on a smart process. On update nil leaves a value as it
+// is; EntityTypeID and CustomSectionID are taken on add only.
+type TypeSpec struct {
+	Title           *string
+	Code            *string
+	EntityTypeID    int64 // 0: the next free one
+	CustomSectionID *int64
+	// Flags sets the given settings; unsettable ones are ignored.
+	Flags Flags
+	// Relations replace the type's relations as a whole (spec §3.2), keeping the
+	// predefined ones; nil leaves them.
+	Relations *Relations
+	// LinkedUserFields replace the links to other modules as a whole; nil leaves them.
+	LinkedUserFields map[string]bool
 }
+
+// ValidEntityTypeID is the allowed range for smart processes: 128–192, or even ≥ 1030.
+func ValidEntityTypeID(id int64) bool { return field.ValidSmartProcessID(id) }
 
 // firstAutoEntityTypeID is where allocation starts when the caller gives none.
 const firstAutoEntityTypeID = 1030
@@ -31,97 +46,92 @@ var defaultStages = []defaultStage{
 
 // AddType creates a smart process: its registry row, its items table, and its default
 // funnel with the default stages, all in one transaction.
-func (s *Service) AddType(ctx context.Context, actor access.Actor, in *params.Object) (*Type, error) {
-	if err := requireAdmin(actor); err != nil {
+func (s *Service) AddType(ctx context.Context, actor access.Actor, spec TypeSpec) (*Type, error) {
+	var created *Type
+	// Allocation races with another process are resolved by the unique index: retry
+	// with the next number.
+	for attempt := 0; attempt < 5; attempt++ {
+		err := s.Run(ctx, actor, func(u *Unit) (err error) {
+			created, err = u.AddType(spec)
+			return err
+		})
+		if err == nil {
+			return created, nil
+		}
+		if !store.IsUniqueViolation(err) {
+			return nil, err
+		}
+		if spec.EntityTypeID != 0 {
+			return nil, &Error{Kind: ErrInvalidArg, Field: "entityTypeId", Msg: fmt.Sprintf("entityTypeId %d is already in use", spec.EntityTypeID)}
+		}
+	}
+	return nil, errors.New("could not allocate an entityTypeId")
+}
+
+// AddType creates a smart process inside the unit.
+func (u *Unit) AddType(spec TypeSpec) (*Type, error) {
+	if err := u.s.allow(u.actor, access.ActConfigure, access.Resource{Kind: "type"}); err != nil {
 		return nil, err
 	}
-	if in == nil {
-		return nil, newErr(ErrMissingParam, "Could not find value for parameter {fields}")
+	t := &Type{Flags: defaultFlags(), LinkedUserFields: map[string]bool{},
+		CreatedBy: u.actor.UserID, UpdatedBy: u.actor.UserID, CreatedTime: u.now, UpdatedTime: u.now}
+	if spec.EntityTypeID != 0 && !ValidEntityTypeID(spec.EntityTypeID) {
+		return nil, &Error{Kind: ErrInvalidArg, Field: "entityTypeId", Msg: "entityTypeId is out of allowed range"}
 	}
-	now := s.Now()
-	t := &Type{
-		Flags: map[string]bool{}, LinkedUserFields: map[string]bool{},
-		CreatedBy: actor.UserID, UpdatedBy: actor.UserID, CreatedTime: now, UpdatedTime: now,
+	t.EntityTypeID = spec.EntityTypeID
+	if spec.CustomSectionID != nil && *spec.CustomSectionID > 0 {
+		id := *spec.CustomSectionID
+		t.CustomSectionID = &id
 	}
-	for _, f := range store.TypeFlags {
-		t.Flags[f.Wire] = f.Default == "Y"
-	}
-	if err := s.applyTypeInput(ctx, t, in, true); err != nil {
+	if err := u.applyTypeSpec(t, spec); err != nil {
 		return nil, err
 	}
 	if t.Title == "" {
 		return nil, &Error{Kind: ErrRequired, Field: "title", Msg: `The "Title" field is required`}
 	}
-	explicitID := t.EntityTypeID != 0
-	var created *Type
-	// Allocation races with another process are resolved by the unique index: retry
-	// with the next number.
-	for attempt := 0; attempt < 5; attempt++ {
-		err := s.st.InTx(ctx, func(tx *store.Tx) error {
-			before, err := tx.TypeEdges(ctx)
-			if err != nil {
-				return err
-			}
-			if !explicitID {
-				max, err := tx.MaxEntityTypeID(ctx)
-				if err != nil {
-					return err
-				}
-				next := int64(firstAutoEntityTypeID)
-				if max >= next {
-					next = max + 2 - max%2
-				}
-				t.EntityTypeID = next
-			}
-			rec := t.record()
-			if err := tx.InsertType(ctx, rec); err != nil {
-				return err
-			}
-			t.ID = rec.ID
-			if err := tx.ReplaceTypeEdges(ctx, t.EntityTypeID, edgesOf(t)); err != nil {
-				return err
-			}
-			t.buildFields()
-			if err := tx.CreateItemTable(ctx, t.EntityTypeID, itemColumns(t.fields), t.itemIndexesOf()); err != nil {
-				return fmt.Errorf("creating the items table: %w", err)
-			}
-			if _, err := addCategory(ctx, tx, t, "General", 500, true); err != nil {
-				return err
-			}
-			if err := syncLinkColumns(ctx, tx, before); err != nil {
-				return err
-			}
-			loaded, err := s.loadType(ctx, tx, t.ID, false)
-			created = loaded
-			return err
-		})
-		if err == nil {
-			break
-		}
-		if store.IsUniqueViolation(err) {
-			if explicitID {
-				return nil, &Error{Kind: ErrInvalidArg, Field: "entityTypeId", Msg: fmt.Sprintf("entityTypeId %d is already in use", t.EntityTypeID)}
-			}
-			continue
-		}
+	before, err := u.tx.TypeEdges(u.ctx)
+	if err != nil {
 		return nil, err
 	}
-	if created == nil {
-		return nil, errors.New("could not allocate an entityTypeId")
+	if t.EntityTypeID == 0 {
+		max, err := u.tx.MaxEntityTypeID(u.ctx)
+		if err != nil {
+			return nil, err
+		}
+		t.EntityTypeID = firstAutoEntityTypeID
+		if max >= t.EntityTypeID {
+			t.EntityTypeID = max + 2 - max%2
+		}
 	}
-	s.forgetTypes()
-	return created, nil
-}
-
-// addCategory creates a funnel with the default stages.
-func addCategory(ctx context.Context, tx *store.Tx, t *Type, name string, sort int64, isDefault bool) (*store.CategoryRecord, error) {
-	return addCategoryRecord(ctx, tx, t, &store.CategoryRecord{EntityTypeID: t.EntityTypeID, Name: name, Sort: sort, IsDefault: isDefault})
+	rec := t.record()
+	if err := u.tx.InsertType(u.ctx, rec); err != nil {
+		return nil, err
+	}
+	t.ID = rec.ID
+	if err := u.tx.ReplaceTypeEdges(u.ctx, t.EntityTypeID, edgesOf(t)); err != nil {
+		return nil, err
+	}
+	t.buildFields()
+	if err := u.tx.CreateItemTable(u.ctx, t.EntityTypeID, itemColumns(t.fields), t.itemIndexesOf()); err != nil {
+		return nil, fmt.Errorf("creating the items table: %w", err)
+	}
+	if _, err := u.addCategoryRecord(t, &store.CategoryRecord{EntityTypeID: t.EntityTypeID, Name: "General", Sort: 500, IsDefault: true}); err != nil {
+		return nil, err
+	}
+	if err := syncLinkColumns(u.ctx, u.tx, before); err != nil {
+		return nil, err
+	}
+	u.registryChange()
+	if err := u.Emit(Change{Entity: EntityType, Kind: Added, EntityTypeID: t.EntityTypeID, ID: t.ID}); err != nil {
+		return nil, err
+	}
+	return u.s.loadType(u.ctx, u.tx, t.ID, false)
 }
 
 // addCategoryRecord creates a funnel (with its given id when c.FixedID is set) and the
 // type's default stages.
-func addCategoryRecord(ctx context.Context, tx *store.Tx, t *Type, c *store.CategoryRecord) (*store.CategoryRecord, error) {
-	if err := tx.InsertCategory(ctx, c); err != nil {
+func (u *Unit) addCategoryRecord(t *Type, c *store.CategoryRecord) (*Category, error) {
+	if err := u.tx.InsertCategory(u.ctx, c); err != nil {
 		return nil, err
 	}
 	stages := defaultStages
@@ -130,120 +140,148 @@ func addCategoryRecord(ctx context.Context, tx *store.Tx, t *Type, c *store.Cate
 	}
 	for _, d := range stages {
 		st := &store.StageRecord{
-			EntityID:   t.StageDirectory(c.ID),
-			StatusID:   t.stageStatusID(c.ID, d.code),
-			Name:       d.name,
-			NameInit:   d.name,
-			Sort:       d.sort,
-			System:     d.system,
-			CategoryID: c.ID,
-			Color:      d.color,
-			Semantics:  d.semantics,
+			EntityID: t.StageDirectory(c.ID), StatusID: t.stageStatusID(c.ID, d.code), Name: d.name, NameInit: d.name,
+			Sort: d.sort, System: d.system, CategoryID: c.ID, Color: d.color, Semantics: d.semantics,
 		}
-		if err := tx.InsertStage(ctx, st); err != nil {
+		if err := u.tx.InsertStage(u.ctx, st); err != nil {
 			return nil, err
 		}
 	}
-	return c, nil
+	u.registryChange()
+	return categoryFromRecord(c), nil
 }
 
-// UpdateType changes a type's settings. Only given keys change; relations are replaced
-// as a whole, keeping the predefined ones (spec §3.2).
-func (s *Service) UpdateType(ctx context.Context, actor access.Actor, id int64, in *params.Object) (*Type, error) {
-	if err := requireAdmin(actor); err != nil {
-		return nil, err
-	}
-	var updated *Type
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		t, err := s.loadType(ctx, tx, id, false)
-		if err != nil {
-			return err
-		}
-		if in == nil || in.Len() == 0 {
-			updated = t
-			return nil
-		}
-		if err := s.applyTypeInput(ctx, t, in, false); err != nil {
-			return err
-		}
-		t.UpdatedBy, t.UpdatedTime = actor.UserID, s.Now()
-		if err := tx.UpdateType(ctx, t.record()); err != nil {
-			return err
-		}
-		if _, given := in.Get("relations"); given {
-			// Replaced wholesale (spec §3.2), on both sides of every edge.
-			before, err := tx.TypeEdges(ctx)
-			if err != nil {
-				return err
-			}
-			if err := tx.ReplaceTypeEdges(ctx, t.EntityTypeID, edgesOf(t)); err != nil {
-				return err
-			}
-			if err := syncLinkColumns(ctx, tx, before); err != nil {
-				return err
-			}
-		}
-		updated, err = s.loadType(ctx, tx, t.ID, false)
+// UpdateType changes a type's settings.
+func (s *Service) UpdateType(ctx context.Context, actor access.Actor, id int64, spec TypeSpec) (*Type, error) {
+	var out *Type
+	err := s.Run(ctx, actor, func(u *Unit) (err error) {
+		out, err = u.UpdateType(id, spec)
 		return err
 	})
+	return out, err
+}
+
+// UpdateType changes a type's settings inside the unit. A spec that sets nothing
+// changes nothing.
+func (u *Unit) UpdateType(id int64, spec TypeSpec) (*Type, error) {
+	t, err := u.s.loadType(u.ctx, u.tx, id, false)
 	if err != nil {
 		return nil, err
 	}
-	s.forgetTypes()
-	return updated, nil
+	if err := u.s.allow(u.actor, access.ActConfigure, access.Resource{EntityTypeID: t.EntityTypeID, Kind: "type"}); err != nil {
+		return nil, err
+	}
+	if spec.Title == nil && spec.Code == nil && spec.Flags == nil && spec.Relations == nil && spec.LinkedUserFields == nil {
+		return t, nil
+	}
+	if err := u.applyTypeSpec(t, spec); err != nil {
+		return nil, err
+	}
+	t.UpdatedBy, t.UpdatedTime = u.actor.UserID, u.now
+	if err := u.tx.UpdateType(u.ctx, t.record()); err != nil {
+		return nil, err
+	}
+	if spec.Relations != nil {
+		// Replaced wholesale (spec §3.2), on both sides of every edge.
+		before, err := u.tx.TypeEdges(u.ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := u.tx.ReplaceTypeEdges(u.ctx, t.EntityTypeID, edgesOf(t)); err != nil {
+			return nil, err
+		}
+		if err := syncLinkColumns(u.ctx, u.tx, before); err != nil {
+			return nil, err
+		}
+	}
+	u.registryChange()
+	if err := u.Emit(Change{Entity: EntityType, Kind: Updated, EntityTypeID: t.EntityTypeID, ID: t.ID}); err != nil {
+		return nil, err
+	}
+	return u.s.loadType(u.ctx, u.tx, t.ID, false)
 }
 
 // DeleteType removes a type that holds no items, with its table, funnels and stages.
 func (s *Service) DeleteType(ctx context.Context, actor access.Actor, id int64, byEntityType bool) error {
-	if err := requireAdmin(actor); err != nil {
+	return s.Run(ctx, actor, func(u *Unit) error { return u.DeleteType(id, byEntityType) })
+}
+
+// DeleteType removes a type inside the unit.
+func (u *Unit) DeleteType(id int64, byEntityType bool) error {
+	t, err := u.s.loadType(u.ctx, u.tx, id, byEntityType)
+	if err != nil {
 		return err
 	}
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		t, err := s.loadType(ctx, tx, id, byEntityType)
-		if err != nil {
-			return err
-		}
-		has, err := tx.HasItems(ctx, t.EntityTypeID)
-		if err != nil {
-			return err
-		}
-		if has {
-			return newErr(ErrHasItems, "You cannot delete an entity type that has elements")
-		}
-		before, err := tx.TypeEdges(ctx)
-		if err != nil {
-			return err
-		}
-		if err := tx.DeleteType(ctx, t.record()); err != nil {
-			return err
-		}
-		// Children's link columns go first: on PostgreSQL they reference this table.
-		if err := syncLinkColumns(ctx, tx, before); err != nil {
-			return err
-		}
-		return tx.DropItemTable(ctx, t.EntityTypeID)
-	})
-	if err == nil {
-		s.forgetTypes()
+	if err := u.s.allow(u.actor, access.ActConfigure, access.Resource{EntityTypeID: t.EntityTypeID, Kind: "type"}); err != nil {
+		return err
 	}
-	return err
+	has, err := u.tx.HasItems(u.ctx, t.EntityTypeID)
+	if err != nil {
+		return err
+	}
+	if has {
+		return newErr(ErrHasItems, "You cannot delete an entity type that has elements")
+	}
+	before, err := u.tx.TypeEdges(u.ctx)
+	if err != nil {
+		return err
+	}
+	if err := u.tx.DeleteType(u.ctx, t.record()); err != nil {
+		return err
+	}
+	// Children's link columns go first: on PostgreSQL they reference this table.
+	if err := syncLinkColumns(u.ctx, u.tx, before); err != nil {
+		return err
+	}
+	if err := u.tx.DropItemTable(u.ctx, t.EntityTypeID); err != nil {
+		return err
+	}
+	u.registryChange()
+	return u.Emit(Change{Entity: EntityType, Kind: Deleted, EntityTypeID: t.EntityTypeID, ID: t.ID})
 }
 
-// GetType reads a type by its id or its entityTypeId.
-func (s *Service) GetType(ctx context.Context, id int64, byEntityType bool) (*Type, error) {
+// GetType reads a type by its id or its entityTypeId (the built-in types too).
+func (s *Service) GetType(ctx context.Context, actor access.Actor, id int64, byEntityType bool) (*Type, error) {
+	var t *Type
+	var err error
 	if byEntityType {
-		return s.typeByEntityTypeID(ctx, id)
+		t, err = s.typeByEntityTypeID(ctx, id)
+	} else {
+		t, err = s.loadType(ctx, s.st, id, false)
 	}
-	return s.loadType(ctx, s.st, id, false)
+	if err != nil {
+		return nil, err
+	}
+	return t, s.allow(actor, access.ActRead, access.Resource{EntityTypeID: t.EntityTypeID, Kind: "type"})
 }
 
-// GetSmartProcess reads a smart process by entityTypeId (crm.type.getByEntityTypeId):
-// the built-in types are not smart processes there.
-func (s *Service) GetSmartProcess(ctx context.Context, etid int64) (*Type, error) {
+// GetSmartProcess reads a smart process by entityTypeId: the built-in types are not
+// smart processes.
+func (s *Service) GetSmartProcess(ctx context.Context, actor access.Actor, etid int64) (*Type, error) {
 	if standardTypeDefs[etid] != nil {
 		return nil, newErr(ErrTypeNotFound, "Smart process not found")
 	}
-	return s.typeByEntityTypeID(ctx, etid)
+	return s.GetType(ctx, actor, etid, true)
+}
+
+// TypeQueryFields is the catalog smart-process lists filter and order on.
+func TypeQueryFields() []query.Field {
+	fields := []query.Field{
+		{Name: "id", Column: "id", Type: field.Integer{}},
+		{Name: "title", Column: "title", Type: field.Text{}},
+		{Name: "code", Column: "code", Type: field.Text{}},
+		{Name: "createdBy", Column: "created_by", Type: field.Integer{TypeName: "user"}},
+		{Name: "entityTypeId", Column: "entity_type_id", Type: field.Integer{}},
+		{Name: "customSectionId", Column: "custom_section_id", Type: field.Integer{}},
+	}
+	for _, f := range store.TypeFlags {
+		fields = append(fields, query.Field{Name: f.Wire, Column: f.Column, Type: field.Flag{}})
+	}
+	return append(fields,
+		query.Field{Name: "createdTime", Column: "created_time", Type: field.DateTime{}},
+		query.Field{Name: "updatedTime", Column: "updated_time", Type: field.DateTime{}},
+		query.Field{Name: "updatedBy", Column: "updated_by", Type: field.Integer{TypeName: "user"}},
+	)
 }
 
 // TypeList is a page of types.
@@ -252,13 +290,13 @@ type TypeList struct {
 	Total int
 }
 
-// ListTypes lists types with the crm.item.list filter and order syntax.
-func (s *Service) ListTypes(ctx context.Context, filter, order any, start int64) (*TypeList, error) {
-	where, ord, err := parseCatalogQuery(store.TypeColumns(), "id", filter, order)
-	if err != nil {
+// ListTypes lists smart processes (TypeQueryFields), 50 a page.
+func (s *Service) ListTypes(ctx context.Context, actor access.Actor, where query.Group, order []query.Order, offset int) (*TypeList, error) {
+	if err := s.allow(actor, access.ActRead, access.Resource{Kind: "type"}); err != nil {
 		return nil, err
 	}
-	recs, err := s.st.ListTypes(ctx, where, ord, store.Page{Limit: PageSize, Offset: int(max(start, 0))})
+	order = withIDOrder(TypeQueryFields(), "id", order)
+	recs, err := s.st.ListTypes(ctx, where, order, store.Page{Limit: PageSize, Offset: max(offset, 0)})
 	if err != nil {
 		return nil, err
 	}
@@ -276,119 +314,99 @@ func (s *Service) ListTypes(ctx context.Context, filter, order any, start int64)
 	return out, nil
 }
 
-// applyTypeInput reads crm.type.add/update fields into t.
-func (s *Service) applyTypeInput(ctx context.Context, t *Type, in *params.Object, adding bool) error {
-	invalid := func(name, format string, a ...any) error {
-		return &Error{Kind: ErrInvalidArg, Field: name, Msg: fmt.Sprintf(format, a...)}
+// AllTypes lists every smart process by entityTypeId, with its catalog.
+func (s *Service) AllTypes(ctx context.Context, actor access.Actor) ([]*Type, error) {
+	if err := s.allow(actor, access.ActRead, access.Resource{Kind: "type"}); err != nil {
+		return nil, err
 	}
-	for _, key := range in.Keys() {
-		val, _ := in.Get(key)
-		switch key {
-		case "title":
-			title, ok := params.String(val)
-			title = strings.TrimSpace(title)
-			if !ok || !utf8.ValidString(title) || utf8.RuneCountInString(title) > 255 {
-				return invalid(key, "title must be a string of at most 255 characters")
-			}
-			if title == "" {
-				return &Error{Kind: ErrRequired, Field: "title", Msg: `The "Title" field is required`}
-			}
-			t.Title = title
-		case "code":
-			code, ok := params.String(val)
-			if !ok || utf8.RuneCountInString(code) > 255 {
-				return invalid(key, "code must be a string of at most 255 characters")
-			}
-			t.Code = code
-		case "entityTypeId":
-			if !adding {
-				continue // immutable
-			}
-			if val == nil || val == "" {
-				continue
-			}
-			id, ok := params.Int(val)
-			if !ok || !ValidEntityTypeID(id) {
-				return invalid(key, "entityTypeId is out of allowed range")
-			}
-			t.EntityTypeID = id
-		case "customSectionId":
-			if !adding {
-				continue
-			}
-			if id, ok := params.Int(val); ok && id > 0 {
-				t.CustomSectionID = &id
-			}
-		case "relations":
-			rel, err := s.parseRelations(ctx, t, val)
-			if err != nil {
-				return err
-			}
-			t.Relations = rel
-		case "linkedUserFields":
-			_, keys, vals, ok := entries(val)
-			if !ok {
-				return invalid(key, "linkedUserFields must be an object")
-			}
-			t.LinkedUserFields = map[string]bool{}
-			for i, k := range keys {
-				if !knownLinkedUserField(k) {
-					continue
-				}
-				b, ok := params.Bool(vals[i])
-				if !ok {
-					return invalid(key, "linkedUserFields[%s] must be true or false", k)
-				}
-				t.LinkedUserFields[k] = b
-			}
-		default:
-			if isSettableFlag(key) {
-				b, ok := params.Bool(val)
-				if !ok {
-					return invalid(key, "%s must be Y or N", key)
-				}
-				t.Flags[key] = b
-			}
-			// Unknown keys are ignored, as Bitrix24 does.
+	cols := TypeQueryFields()
+	recs, err := s.st.ListTypes(ctx, query.Group{}, withIDOrder(cols, "entityTypeId", nil), store.Page{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Type, 0, len(recs))
+	for _, r := range recs {
+		t, err := s.typeByEntityTypeID(ctx, r.EntityTypeID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// applyTypeSpec sets what a spec gives on t, checking each value.
+func (u *Unit) applyTypeSpec(t *Type, spec TypeSpec) error {
+	if spec.Title != nil {
+		title := strings.TrimSpace(*spec.Title)
+		if !utf8.ValidString(title) || utf8.RuneCountInString(title) > 255 {
+			return &Error{Kind: ErrInvalidArg, Field: "title", Msg: "title must be a string of at most 255 characters"}
+		}
+		if title == "" {
+			return &Error{Kind: ErrRequired, Field: "title", Msg: `The "Title" field is required`}
+		}
+		t.Title = title
+	}
+	if spec.Code != nil {
+		if utf8.RuneCountInString(*spec.Code) > 255 {
+			return &Error{Kind: ErrInvalidArg, Field: "code", Msg: "code must be a string of at most 255 characters"}
+		}
+		t.Code = *spec.Code
+	}
+	for f, on := range spec.Flags {
+		if f.Settable() {
+			t.Flags[f] = on
 		}
 	}
+	if spec.LinkedUserFields != nil {
+		t.LinkedUserFields = map[string]bool{}
+		for _, k := range LinkedUserFieldKeys {
+			if on, given := spec.LinkedUserFields[k]; given {
+				t.LinkedUserFields[k] = on
+			}
+		}
+	}
+	if spec.Relations != nil {
+		rel, err := u.checkRelations(t, *spec.Relations)
+		if err != nil {
+			return err
+		}
+		t.Relations = rel
+	}
 	// A client-enabled type has contacts and companies as predefined parents.
-	t.Relations.Parent = withPredefinedParents(t.Relations.Parent, t.Flags["isClientEnabled"])
+	t.Relations.Parent = withPredefinedParents(t.Relations.Parent, t.Flags[FlagClient])
+	if t.Relations.Child == nil {
+		t.Relations.Child = []Relation{}
+	}
 	return nil
 }
 
-func entries(v any) (n int, keys []string, vals []any, ok bool) {
-	if params.IsEmptyContainer(v) {
-		return 0, nil, nil, true
-	}
-	obj, isObj := v.(*params.Object)
-	if !isObj {
-		return 0, nil, nil, false
-	}
-	keys, vals, _ = params.Entries(obj)
-	return len(keys), keys, vals, true
-}
-
-func knownLinkedUserField(k string) bool {
-	for _, known := range linkedUserFieldKeys {
-		if k == known {
-			return true
+// checkRelations refuses relations to types that do not exist and drops repeats.
+func (u *Unit) checkRelations(t *Type, rel Relations) (Relations, error) {
+	out := Relations{Parent: []Relation{}, Child: []Relation{}}
+	for _, side := range []struct{ in, out *[]Relation }{{&rel.Parent, &out.Parent}, {&rel.Child, &out.Child}} {
+		seen := map[int64]bool{}
+		for _, r := range *side.in {
+			if r.IsPredefined {
+				continue
+			}
+			if r.EntityTypeID <= 0 {
+				return out, &Error{Kind: ErrInvalidArg, Field: "relations", Msg: "relation entityTypeId must be a positive integer"}
+			}
+			if _, std := standardTypeDefs[r.EntityTypeID]; !std && r.EntityTypeID != t.EntityTypeID {
+				if _, err := u.tx.GetType(u.ctx, r.EntityTypeID, true); errors.Is(err, store.ErrNotFound) {
+					return out, &Error{Kind: ErrInvalidArg, Field: "relations", Msg: fmt.Sprintf("relation to unknown entity type %d", r.EntityTypeID)}
+				} else if err != nil {
+					return out, err
+				}
+			}
+			if !seen[r.EntityTypeID] {
+				seen[r.EntityTypeID] = true
+				*side.out = append(*side.out, Relation{EntityTypeID: r.EntityTypeID, IsChildrenListEnabled: r.IsChildrenListEnabled})
+			}
 		}
 	}
-	return false
-}
-
-// isSettableFlag: isPaymentsEnabled and isCountersEnabled are returned but not settable.
-func isSettableFlag(name string) bool {
-	if name == "isPaymentsEnabled" || name == "isCountersEnabled" {
-		return false
-	}
-	for _, f := range store.TypeFlags {
-		if f.Wire == name {
-			return true
-		}
-	}
-	return false
+	return out, nil
 }
 
 // relationsOf is a type's view of the relation edges: its parents are the edges where
@@ -404,7 +422,7 @@ func relationsOf(t *Type, edges []store.TypeEdge) Relations {
 			r.Child = append(r.Child, Relation{EntityTypeID: e.Child, IsChildrenListEnabled: e.ChildrenList})
 		}
 	}
-	r.Parent = withPredefinedParents(r.Parent, t.Flags["isClientEnabled"])
+	r.Parent = withPredefinedParents(r.Parent, t.Flags[FlagClient])
 	return r
 }
 
@@ -439,104 +457,6 @@ func withPredefinedParents(parents []Relation, client bool) []Relation {
 		out = []Relation{}
 	}
 	return out
-}
-
-// parseRelations reads {parent: [...], child: [...]}; the whole set is replaced.
-func (s *Service) parseRelations(ctx context.Context, t *Type, v any) (Relations, error) {
-	out := Relations{Parent: []Relation{}, Child: []Relation{}}
-	_, keys, vals, ok := entries(v)
-	if !ok {
-		return out, &Error{Kind: ErrInvalidArg, Field: "relations", Msg: "relations must be an object with parent and child lists"}
-	}
-	for i, k := range keys {
-		var target *[]Relation
-		switch k {
-		case "parent":
-			target = &out.Parent
-		case "child":
-			target = &out.Child
-		default:
-			continue
-		}
-		_, list, isList := params.Entries(vals[i])
-		if !isList {
-			if vals[i] == nil || vals[i] == "" {
-				continue
-			}
-			return out, &Error{Kind: ErrInvalidArg, Field: "relations", Msg: "relations." + k + " must be a list"}
-		}
-		seen := map[int64]bool{}
-		for _, e := range list {
-			obj, isObj := e.(*params.Object)
-			if !isObj {
-				return out, &Error{Kind: ErrInvalidArg, Field: "relations", Msg: "each relation must be an object with entityTypeId"}
-			}
-			raw, _ := obj.Get("entityTypeId")
-			etid, ok := params.Int(raw)
-			if !ok || etid <= 0 {
-				return out, &Error{Kind: ErrInvalidArg, Field: "relations", Msg: "relation entityTypeId must be a positive integer"}
-			}
-			if err := s.checkRelatable(ctx, t, etid); err != nil {
-				return out, err
-			}
-			if seen[etid] {
-				continue
-			}
-			seen[etid] = true
-			r := Relation{EntityTypeID: etid}
-			if raw, ok := obj.Get("isChildrenListEnabled"); ok {
-				b, ok := params.Bool(raw)
-				if !ok {
-					return out, &Error{Kind: ErrInvalidArg, Field: "relations", Msg: "isChildrenListEnabled must be true or false"}
-				}
-				r.IsChildrenListEnabled = b
-			}
-			*target = append(*target, r)
-		}
-	}
-	return out, nil
-}
-
-// checkRelatable refuses relations to types that do not exist.
-func (s *Service) checkRelatable(ctx context.Context, t *Type, etid int64) error {
-	if _, ok := standardTypeDefs[etid]; ok || etid == t.EntityTypeID {
-		return nil
-	}
-	if _, err := s.st.GetType(ctx, etid, true); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return &Error{Kind: ErrInvalidArg, Field: "relations", Msg: fmt.Sprintf("relation to unknown entity type %d", etid)}
-		}
-		return err
-	}
-	return nil
-}
-
-func requireAdmin(actor access.Actor) error {
-	if !actor.IsAdmin {
-		return newErr(ErrAccessDenied, "Access denied")
-	}
-	return nil
-}
-
-// AllTypes lists every smart process, by entityTypeId.
-func (s *Service) AllTypes(ctx context.Context) ([]*Type, error) {
-	where, ord, err := parseCatalogQuery(store.TypeColumns(), "entityTypeId", nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := s.st.ListTypes(ctx, where, ord, store.Page{})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Type, 0, len(recs))
-	for _, r := range recs {
-		t, err := typeFromRecord(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
 }
 
 // syncLinkColumns makes the child tables' link columns follow the edges: a column for
@@ -577,8 +497,5 @@ func syncLinkColumns(ctx context.Context, tx *store.Tx, before []store.TypeEdge)
 	if err := change(before, is, tx.DropLinkColumn); err != nil {
 		return err
 	}
-	if err := change(after, was, tx.AddLinkColumn); err != nil {
-		return err
-	}
-	return nil
+	return change(after, was, tx.AddLinkColumn)
 }

@@ -4,19 +4,48 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"smartcrm/internal/access"
-	"smartcrm/internal/crm/field"
-	"smartcrm/internal/jsonx"
-	"smartcrm/internal/params"
+	"smartcrm/internal/field"
 	"smartcrm/internal/store"
 )
+
+// UserFieldSpec is what a caller sets on a custom field. On update nil leaves a value as
+// it is; Name, Kind and Multiple are fixed once the field exists.
+type UserFieldSpec struct {
+	Name     string // UF_CRM_{typeId}_{NAME}, or UF_CRM_{NAME} on the built-in types
+	Kind     string // a field.Kind id
+	Multiple bool
+
+	Sort         *int64
+	Mandatory    *bool
+	ShowFilter   *ShowFilter
+	ShowInList   *bool
+	EditInList   *bool
+	IsSearchable *bool
+	XMLID        *string
+	// Settings replace the current ones as a whole (read them with field.ReadSettings
+	// onto the kind's NewSettings).
+	Settings field.Settings
+	// Labels replace the given label maps, each as a whole; nil maps are left as they are.
+	Labels Labels
+	// Enums add list items (ID 0), change them, or delete them.
+	Enums []EnumChange
+}
+
+// EnumChange adds a list item (ID 0), changes one of the field's items, or deletes it.
+type EnumChange struct {
+	ID     int64
+	Delete bool
+	Value  *string
+	Def    *bool
+	Sort   *int64
+	XMLID  *string
+}
 
 // ufNamePattern: what a custom field name may hold (spec §8.1).
 var ufNamePattern = regexp.MustCompile(`^UF_CRM_[A-Z0-9_]+$`)
@@ -24,466 +53,366 @@ var ufNamePattern = regexp.MustCompile(`^UF_CRM_[A-Z0-9_]+$`)
 // maxUFNameLength bounds field names, as Bitrix24 does.
 const maxUFNameLength = 50
 
-var entityIDPattern = regexp.MustCompile(`^CRM_([0-9]{1,10})$`)
-
-// ufErr is a userfieldconfig error: the family answers them all with an empty code.
+// ufErr is a custom-field error; the protocol answers them with one code.
 func ufErr(format string, a ...any) error { return newErr(ErrInvalidArg, format, a...) }
 
-// AddUserField creates a custom field: its registry row, its column and its list items,
-// in one transaction.
-func (s *Service) AddUserField(ctx context.Context, actor access.Actor, in *params.Object) (*store.UserFieldRecord, error) {
-	if err := requireAdmin(actor); err != nil {
+// AddUserField creates a custom field of type etid: its registry row, its column and its
+// list items, in one transaction.
+func (s *Service) AddUserField(ctx context.Context, actor access.Actor, etid int64, spec UserFieldSpec) (*UserField, error) {
+	var out *UserField
+	err := s.Run(ctx, actor, func(u *Unit) (err error) {
+		out, err = u.AddUserField(etid, spec)
+		return err
+	})
+	return out, err
+}
+
+// AddUserField creates a custom field inside the unit.
+func (u *Unit) AddUserField(etid int64, spec UserFieldSpec) (*UserField, error) {
+	if err := u.s.allow(u.actor, access.ActConfigure, access.Resource{EntityTypeID: etid, Kind: "field"}); err != nil {
 		return nil, err
 	}
-	text := func(name string) string {
-		v, _ := params.Lookup(in, name)
-		str, _ := params.String(v)
-		return strings.TrimSpace(str)
-	}
-	entityID, fieldName, userType := text("entityId"), text("fieldName"), text("userTypeId")
-	if userType == "" {
-		return nil, ufErr("The 'USER_TYPE_ID' field is not found")
-	}
-	if fieldName == "" {
-		return nil, ufErr("The 'FIELD_NAME' field is not found")
-	}
-	// CRM_{type id} for a smart process, CRM_DEAL (…) for a standard type.
-	typeID, byEntityType := int64(0), false
-	if m := entityIDPattern.FindStringSubmatch(entityID); m != nil {
-		typeID, _ = strconv.ParseInt(m[1], 10, 64)
-	} else {
-		for _, etid := range standardTypeIDs() {
-			if entityID == "CRM_"+standardTypeDefs[etid].code {
-				typeID, byEntityType = etid, true
-			}
-		}
-		if typeID == 0 {
-			return nil, ufErr("You cannot create custom fields for %q: custom fields belong to CRM_{typeId}, CRM_DEAL, CRM_CONTACT, CRM_COMPANY or CRM_LEAD", entityID)
-		}
-	}
-	t, err := s.loadType(ctx, s.st, typeID, byEntityType)
+	t, err := u.typeOf(etid)
 	if err != nil {
-		return nil, ufErr("You cannot create custom fields: smart process %d not found", typeID)
-	}
-	prefix := t.UFPrefix()
-	switch {
-	case !strings.HasPrefix(fieldName, prefix):
-		return nil, ufErr("Incorrect field code: the name must start with %s", prefix)
-	case utf8.RuneCountInString(fieldName) > maxUFNameLength:
-		return nil, ufErr("Field name is too long: at most %d characters", maxUFNameLength)
-	case !ufNamePattern.MatchString(fieldName):
-		return nil, ufErr("Field name contains invalid characters: only A-Z, 0-9 and _ are allowed")
-	}
-	kind, ok := ufKinds[userType]
-	if !ok {
-		return nil, newErr(ErrUnknownType, "Invalid user type specified.")
-	}
-	rec := &store.UserFieldRecord{
-		FieldName: fieldName, Column: strings.ToLower(fieldName), UserTypeID: userType,
-		Sort: 100, ShowFilter: "N", ShowInList: true, EditInList: true,
-	}
-	settings := kind.defaults()
-	if err := readUserFieldInput(rec, settings, in, true); err != nil {
 		return nil, err
 	}
-	if rec.Multiple && userType == "boolean" {
+	name := strings.TrimSpace(spec.Name)
+	kind, ok := field.KindByID(spec.Kind)
+	switch prefix := t.UFPrefix(); {
+	case spec.Kind == "":
+		return nil, &Error{Kind: ErrRequired, Field: "userTypeId", Msg: "The 'USER_TYPE_ID' field is not found"}
+	case name == "":
+		return nil, &Error{Kind: ErrRequired, Field: "fieldName", Msg: "The 'FIELD_NAME' field is not found"}
+	case !strings.HasPrefix(name, prefix):
+		return nil, ufErr("Incorrect field code: the name must start with %s", prefix)
+	case utf8.RuneCountInString(name) > maxUFNameLength:
+		return nil, ufErr("Field name is too long: at most %d characters", maxUFNameLength)
+	case !ufNamePattern.MatchString(name):
+		return nil, ufErr("Field name contains invalid characters: only A-Z, 0-9 and _ are allowed")
+	case !ok:
+		return nil, newErr(ErrUnknownType, "Invalid user type specified.")
+	case spec.Multiple && spec.Kind == "boolean":
 		return nil, ufErr("A yes/no field cannot be multiple")
 	}
-	enums, err := readEnumInput(in, nil)
-	if err != nil {
+	if _, exists := t.FieldByName(name); exists || t.fieldIndex[strings.ToLower(CamelUFName(name))] != nil {
+		return nil, ufErr("The field %s for object %s already exists.", name, t.UFEntityID())
+	}
+	uf := &UserField{
+		EntityTypeID: t.EntityTypeID, Name: name, Column: strings.ToLower(name), Kind: spec.Kind, Multiple: spec.Multiple,
+		Sort: 100, ShowFilter: "N", ShowInList: true, EditInList: true, Settings: kind.NewSettings(),
+	}
+	if err := uf.apply(spec); err != nil {
 		return nil, err
 	}
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		t, err := s.loadType(ctx, tx, typeID, byEntityType)
-		if err != nil {
-			return ufErr("You cannot create custom fields: smart process %d not found", typeID)
-		}
-		rec.EntityTypeID = t.EntityTypeID
-		if _, exists := t.FieldByName(fieldName); exists || t.fieldIndex[strings.ToLower(CamelUFName(fieldName))] != nil {
-			return ufErr("The field %s for object %s already exists.", fieldName, entityID)
-		}
-		if err := finishUserField(rec, settings, enums.added); err != nil {
-			return err
-		}
-		if err := tx.InsertUserField(ctx, rec); err != nil {
-			if store.IsUniqueViolation(err) {
-				return ufErr("The field %s for object %s already exists.", fieldName, entityID)
-			}
-			return err
-		}
-		if err := tx.AddUserFieldColumn(ctx, t.EntityTypeID, rec.Column, storageOf(rec, settings)); err != nil {
-			return err
-		}
-		if err := tx.SetUserFieldIndex(ctx, t.EntityTypeID, rec.Column, indexed(rec)); err != nil {
-			return err
-		}
-		for i := range enums.added {
-			if err := tx.InsertEnum(ctx, rec.ID, &enums.added[i]); err != nil {
-				return err
-			}
-		}
-		rec.Enums = enums.added
-		return nil
-	})
-	if err != nil {
+	if _, err := uf.check(); err != nil {
 		return nil, err
 	}
-	s.forgetTypes()
-	return rec, nil
-}
-
-// UpdateUserField changes what may change: sort, mandatory, filter/list flags, xmlId,
-// labels and settings (replaced wholesale, spec §8.1) and list items.
-func (s *Service) UpdateUserField(ctx context.Context, actor access.Actor, id int64, in *params.Object) (*store.UserFieldRecord, error) {
-	if err := requireAdmin(actor); err != nil {
+	rec := uf.record()
+	if err := u.tx.InsertUserField(u.ctx, rec); err != nil {
+		if store.IsUniqueViolation(err) {
+			return nil, ufErr("The field %s for object %s already exists.", name, t.UFEntityID())
+		}
 		return nil, err
 	}
-	var out *store.UserFieldRecord
-	err := s.changeUserField(ctx, id, func(tx *store.Tx, rec *store.UserFieldRecord) error {
-		kind := ufKinds[rec.UserTypeID]
-		settings := map[string]any{}
-		_ = json.Unmarshal([]byte(rec.Settings), &settings)
-		if _, given := params.Lookup(in, "settings"); given {
-			settings = kind.defaults()
-		}
-		if err := readUserFieldInput(rec, settings, in, false); err != nil {
-			return err
-		}
-		enums, err := readEnumInput(in, rec.Enums)
-		if err != nil {
-			return err
-		}
-		if err := finishUserField(rec, settings, append(keptEnums(rec.Enums, enums), enums.added...)); err != nil {
-			return err
-		}
-		if err := tx.UpdateUserField(ctx, rec); err != nil {
-			return err
-		}
-		if err := tx.SetUserFieldIndex(ctx, rec.EntityTypeID, rec.Column, indexed(rec)); err != nil {
-			return err
-		}
-		for _, id := range enums.deleted {
-			if err := tx.DeleteEnum(ctx, id); err != nil {
-				return err
-			}
-		}
-		for _, e := range enums.changed {
-			if err := tx.UpdateEnum(ctx, &e); err != nil {
-				return err
-			}
-		}
-		for i := range enums.added {
-			if err := tx.InsertEnum(ctx, rec.ID, &enums.added[i]); err != nil {
-				return err
-			}
-		}
-		out = rec
-		return nil
-	})
-	if err != nil {
+	uf.ID = rec.ID
+	storage := field.StorageJSON
+	if !uf.Multiple {
+		typ, _ := kind.Build(uf.Settings, uf.Enums)
+		storage = typ.Storage()
+	}
+	if err := u.tx.AddUserFieldColumn(u.ctx, t.EntityTypeID, uf.Column, storage); err != nil {
 		return nil, err
 	}
-	return s.GetUserField(ctx, out.ID)
-}
-
-// indexed reports whether a custom field's column gets a filter index: when the
-// administrator puts the field in the filter (showFilter other than N), lists are filtered
-// by it, and an index makes a filtered page and its total cheap at any size. Fields kept
-// out of the filter cost no index on every write. Multiple fields are JSON lists, which
-// a plain index does not serve.
-func indexed(rec *store.UserFieldRecord) bool { return rec.ShowFilter != "N" && !rec.Multiple }
-
-// DeleteUserField removes a custom field and its column, with the values it held.
-func (s *Service) DeleteUserField(ctx context.Context, actor access.Actor, id int64) error {
-	if err := requireAdmin(actor); err != nil {
-		return err
-	}
-	return s.changeUserField(ctx, id, func(tx *store.Tx, rec *store.UserFieldRecord) error {
-		if err := tx.DeleteUserField(ctx, rec.ID); err != nil {
-			return err
-		}
-		return tx.DropUserFieldColumn(ctx, rec.EntityTypeID, rec.Column)
-	})
-}
-
-// GetUserField reads a custom field by id.
-func (s *Service) GetUserField(ctx context.Context, id int64) (*store.UserFieldRecord, error) {
-	f, err := s.st.UserField(ctx, id)
-	if isNotFound(err) {
-		return nil, ufErr("You are not allowed to view custom field settings: field %d not found", id)
-	}
-	return f, err
-}
-
-// ListUserFields lists custom fields, in their wire form, matching equality filters on
-// the wire names (entityId, fieldName, userTypeId, …).
-func (s *Service) ListUserFields(ctx context.Context, filter *params.Object) ([]jsonx.Map, error) {
-	all, err := s.st.UserFields(ctx, 0)
-	if err != nil {
+	if err := u.tx.SetUserFieldIndex(u.ctx, t.EntityTypeID, uf.Column, uf.indexed()); err != nil {
 		return nil, err
 	}
-	var out []jsonx.Map
-	for _, f := range all {
-		wire := s.UserFieldWire(ctx, f)
-		keep := true
-		for _, k := range filter.Keys() {
-			want, _ := filter.Get(k)
-			ws, _ := params.String(want)
-			got, ok := wire.Get(k)
-			if !ok {
-				return nil, ufErr("Invalid filter: field '%s' is not allowed in filter", k)
-			}
-			if gs, _ := params.String(got); gs != ws {
-				keep = false
-			}
+	for i := range uf.Enums {
+		e := &rec.Enums[i]
+		if err := u.tx.InsertEnum(u.ctx, uf.ID, e); err != nil {
+			return nil, err
 		}
-		if keep {
-			out = append(out, wire)
-		}
+		uf.Enums[i].ID = e.ID
 	}
-	return out, nil
+	u.registryChange()
+	return uf, u.Emit(Change{Entity: EntityField, Kind: Added, EntityTypeID: t.EntityTypeID, ID: uf.ID})
 }
 
-func (s *Service) changeUserField(ctx context.Context, id int64, fn func(tx *store.Tx, rec *store.UserFieldRecord) error) error {
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		f, err := tx.UserField(ctx, id)
-		if isNotFound(err) {
-			return ufErr("You cannot change the settings of the user field: field %d not found", id)
-		}
-		if err != nil {
-			return err
-		}
-		return fn(tx, f)
-	})
-	if err == nil {
-		s.forgetTypes()
+// apply sets what the spec gives on the field. Enum changes against the field's items
+// are validated here; ids of other fields' items are refused.
+func (uf *UserField) apply(spec UserFieldSpec) error {
+	if spec.Sort != nil {
+		uf.Sort = *spec.Sort
 	}
-	return err
+	set := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&uf.Mandatory, spec.Mandatory)
+	set(&uf.ShowInList, spec.ShowInList)
+	set(&uf.EditInList, spec.EditInList)
+	set(&uf.IsSearchable, spec.IsSearchable)
+	if spec.ShowFilter != nil {
+		switch sf := ShowFilter(strings.ToUpper(string(*spec.ShowFilter))); sf {
+		case "N", "I", "E", "S":
+			uf.ShowFilter = sf
+		default:
+			return ufErr("showFilter must be N, I, E or S")
+		}
+	}
+	if spec.XMLID != nil && *spec.XMLID != "" {
+		x := *spec.XMLID
+		uf.XMLID = &x
+	}
+	if spec.Settings != nil {
+		uf.Settings = spec.Settings
+	}
+	for _, m := range []struct{ dst, src *map[string]string }{
+		{&uf.Labels.EditForm, &spec.Labels.EditForm}, {&uf.Labels.ListColumn, &spec.Labels.ListColumn},
+		{&uf.Labels.ListFilter, &spec.Labels.ListFilter}, {&uf.Labels.ErrorMessage, &spec.Labels.ErrorMessage},
+		{&uf.Labels.HelpMessage, &spec.Labels.HelpMessage},
+	} {
+		if *m.src != nil {
+			*m.dst = *m.src
+		}
+	}
+	return uf.applyEnums(spec.Enums)
 }
 
-// readUserFieldInput reads the changeable keys of a userfieldconfig field object.
-// entityId, fieldName, userTypeId and multiple are fixed after add and ignored on update.
-func readUserFieldInput(rec *store.UserFieldRecord, settings map[string]any, in *params.Object, adding bool) error {
-	var labels ufLabels
-	if rec.Labels != "" {
-		_ = json.Unmarshal([]byte(rec.Labels), &labels)
-	}
-	flag := func(v any, name string) (bool, error) {
-		b, ok := params.Bool(v)
-		if !ok {
-			return false, ufErr("%s must be Y or N", name)
-		}
-		return b, nil
-	}
-	var err error
-	for _, key := range in.Keys() {
-		v, _ := in.Get(key)
-		switch key {
-		case "sort":
-			n, ok := params.Int(v)
-			if !ok {
-				return ufErr("sort must be an integer")
+// applyEnums applies list-item changes to uf.Enums. Items keep their ids; new ones get
+// theirs when stored.
+func (uf *UserField) applyEnums(changes []EnumChange) error {
+	for _, ch := range changes {
+		i := -1
+		if ch.ID != 0 {
+			for j, e := range uf.Enums {
+				if e.ID == ch.ID {
+					i = j
+				}
 			}
-			rec.Sort = n
-		case "multiple":
-			if adding {
-				rec.Multiple, err = flag(v, key)
+			if i < 0 {
+				return ufErr("Enum item %d does not belong to this field", ch.ID)
 			}
-		case "mandatory":
-			rec.Mandatory, err = flag(v, key)
-		case "showInList":
-			rec.ShowInList, err = flag(v, key)
-		case "editInList":
-			rec.EditInList, err = flag(v, key)
-		case "isSearchable":
-			rec.IsSearchable, err = flag(v, key)
-		case "showFilter":
-			sf, _ := params.String(v)
-			switch strings.ToUpper(sf) {
-			case "N", "I", "E", "S":
-				rec.ShowFilter = strings.ToUpper(sf)
-			default:
-				return ufErr("showFilter must be N, I, E or S")
-			}
-		case "xmlId":
-			if x, ok := params.String(v); ok && x != "" {
-				rec.XMLID = &x
-			}
-		case "settings":
-			obj, isObj := v.(*params.Object)
-			if !isObj && !params.IsEmptyContainer(v) {
-				return ufErr("settings must be an object")
-			}
-			var raw map[string]any
-			b, _ := json.Marshal(obj)
-			_ = json.Unmarshal(b, &raw)
-			for k, val := range raw {
-				settings[strings.ToUpper(k)] = val
-			}
-		case "editFormLabel", "listColumnLabel", "listFilterLabel", "errorMessage", "helpMessage":
-			m, err := langMap(v, key)
-			if err != nil {
-				return err
-			}
-			switch key {
-			case "editFormLabel":
-				labels.EditFormLabel = m
-			case "listColumnLabel":
-				labels.ListColumnLabel = m
-			case "listFilterLabel":
-				labels.ListFilterLabel = m
-			case "errorMessage":
-				labels.ErrorMessage = m
-			case "helpMessage":
-				labels.HelpMessage = m
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	b, _ := json.Marshal(labels)
-	rec.Labels = string(b)
-	return nil
-}
-
-// langMap reads a label: a {lang: text} map, or one text for English.
-func langMap(v any, name string) (map[string]string, error) {
-	if s, ok := v.(string); ok {
-		return map[string]string{"en": s}, nil
-	}
-	obj, ok := v.(*params.Object)
-	if !ok {
-		return nil, ufErr("%s must be a text or a map of languages to texts", name)
-	}
-	out := map[string]string{}
-	for _, lang := range obj.Keys() {
-		val, _ := obj.Get(lang)
-		s, ok := params.String(val)
-		if !ok || len(lang) > 8 {
-			return nil, ufErr("%s[%s] must be a text", name, lang)
-		}
-		out[lang] = s
-	}
-	return out, nil
-}
-
-// enumChanges are the list-item changes of an add or update.
-type enumChanges struct {
-	added   []store.EnumRecord
-	changed []store.EnumRecord
-	deleted []int64
-}
-
-// readEnumInput reads `enum`: items without id are added; with an id of this field's
-// items they are changed, or deleted with del=Y; ids of other fields are refused.
-func readEnumInput(in *params.Object, current []store.EnumRecord) (enumChanges, error) {
-	var ch enumChanges
-	raw, ok := params.Lookup(in, "enum")
-	if !ok || raw == nil || params.IsEmptyContainer(raw) {
-		return ch, nil
-	}
-	_, items, isList := params.Entries(raw)
-	if !isList {
-		return ch, ufErr("enum must be a list of items")
-	}
-	byID := map[int64]store.EnumRecord{}
-	for _, e := range current {
-		byID[e.ID] = e
-	}
-	for _, it := range items {
-		obj, isObj := it.(*params.Object)
-		if !isObj {
-			return ch, ufErr("each enum item must be an object")
-		}
-		get := func(k string) any { v, _ := params.Lookup(obj, k); return v }
-		e := store.EnumRecord{Sort: 500}
-		if idv := get("id"); idv != nil && idv != "" {
-			id, ok := params.Int(idv)
-			cur, mine := byID[id]
-			if !ok || !mine {
-				return ch, ufErr("Enum item %v does not belong to this field", idv)
-			}
-			if del, _ := params.Bool(get("del")); del {
-				ch.deleted = append(ch.deleted, id)
+			if ch.Delete {
+				uf.Enums = append(uf.Enums[:i], uf.Enums[i+1:]...)
 				continue
 			}
-			e = cur
 		}
-		if v := get("value"); v != nil {
-			e.Value, _ = params.String(v)
+		e := field.EnumItem{Sort: 500}
+		if i >= 0 {
+			e = uf.Enums[i]
+		}
+		if ch.Value != nil {
+			e.Value = *ch.Value
 		}
 		e.Value = strings.TrimSpace(e.Value)
 		if e.Value == "" || utf8.RuneCountInString(e.Value) > 255 {
-			return ch, ufErr("Each enum item needs a value of at most 255 characters")
+			return ufErr("Each enum item needs a value of at most 255 characters")
 		}
-		if v := get("def"); v != nil {
-			e.Def, _ = params.Bool(v)
+		if ch.Def != nil {
+			e.Def = *ch.Def
 		}
-		if v := get("sort"); v != nil {
-			if n, ok := params.Int(v); ok {
-				e.Sort = n
-			}
+		if ch.Sort != nil {
+			e.Sort = *ch.Sort
 		}
-		if v := get("xmlId"); v != nil {
-			e.XMLID, _ = params.String(v)
+		if ch.XMLID != nil {
+			e.XMLID = *ch.XMLID
 		}
 		if e.XMLID == "" {
 			e.XMLID = randomXMLID()
 		}
-		if e.ID != 0 {
-			ch.changed = append(ch.changed, e)
+		if i >= 0 {
+			uf.Enums[i] = e
 		} else {
-			ch.added = append(ch.added, e)
+			uf.Enums = append(uf.Enums, e)
 		}
-	}
-	return ch, nil
-}
-
-// keptEnums are the current items an update keeps, with its changes applied.
-func keptEnums(current []store.EnumRecord, ch enumChanges) []store.EnumRecord {
-	gone := map[int64]bool{}
-	for _, id := range ch.deleted {
-		gone[id] = true
-	}
-	changed := map[int64]store.EnumRecord{}
-	for _, e := range ch.changed {
-		changed[e.ID] = e
-	}
-	var out []store.EnumRecord
-	for _, e := range current {
-		if gone[e.ID] {
-			continue
-		}
-		if c, ok := changed[e.ID]; ok {
-			e = c
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// finishUserField stores the settings and checks that the field's type can be built
-// from them (a REGEXP that does not compile is refused now, not at the first item).
-func finishUserField(rec *store.UserFieldRecord, settings map[string]any, enums []store.EnumRecord) error {
-	b, _ := json.Marshal(settings)
-	rec.Settings = string(b)
-	check := *rec
-	check.Enums = enums
-	if _, err := ufKinds[rec.UserTypeID].build(&check, settings); err != nil {
-		return ufErr("Invalid settings: %v", err)
 	}
 	return nil
 }
 
-// storageOf is how a custom field's values are stored (finishUserField has checked
-// that its type builds): multiple values as a JSON array.
-func storageOf(rec *store.UserFieldRecord, settings map[string]any) field.Storage {
-	if rec.Multiple {
-		return field.StorageJSON
+// check verifies that the field's type builds from its settings (a REGEXP that does not
+// compile is refused now, not at the first item).
+func (uf *UserField) check() (field.Type, error) {
+	typ, _, err := field.BuildField(uf.Kind, uf.Settings, uf.Enums, uf.Multiple)
+	if err != nil {
+		return nil, ufErr("Invalid settings: %v", err)
 	}
-	t, _ := ufKinds[rec.UserTypeID].build(rec, settings)
-	return t.Storage()
+	return typ, nil
+}
+
+// indexed reports whether a custom field's column gets a filter index: when the
+// administrator puts the field in the filter (showFilter other than N), lists are
+// filtered by it, and an index makes a filtered page and its total cheap at any size.
+// Fields kept out of the filter cost no index on every write. Multiple fields are JSON
+// lists, which a plain index does not serve.
+func (uf *UserField) indexed() bool { return uf.ShowFilter != "N" && !uf.Multiple }
+
+// UpdateUserField changes what may change: sort, mandatory, filter and list flags,
+// xmlId, labels, settings and list items.
+func (s *Service) UpdateUserField(ctx context.Context, actor access.Actor, id int64, spec UserFieldSpec) (*UserField, error) {
+	var out *UserField
+	err := s.Run(ctx, actor, func(u *Unit) (err error) {
+		out, err = u.UpdateUserField(id, spec)
+		return err
+	})
+	return out, err
+}
+
+// UpdateUserField changes a custom field inside the unit.
+func (u *Unit) UpdateUserField(id int64, spec UserFieldSpec) (*UserField, error) {
+	uf, err := u.lockUserField(id, "You cannot change the settings of the user field: field %d not found")
+	if err != nil {
+		return nil, err
+	}
+	before := append([]field.EnumItem(nil), uf.Enums...)
+	if err := uf.apply(spec); err != nil {
+		return nil, err
+	}
+	if _, err := uf.check(); err != nil {
+		return nil, err
+	}
+	rec := uf.record()
+	if err := u.tx.UpdateUserField(u.ctx, rec); err != nil {
+		return nil, err
+	}
+	if err := u.tx.SetUserFieldIndex(u.ctx, uf.EntityTypeID, uf.Column, uf.indexed()); err != nil {
+		return nil, err
+	}
+	enumsChanged, err := u.storeEnums(uf, before)
+	if err != nil {
+		return nil, err
+	}
+	u.registryChange()
+	if err := u.Emit(Change{Entity: EntityField, Kind: Updated, EntityTypeID: uf.EntityTypeID, ID: uf.ID}); err != nil {
+		return nil, err
+	}
+	if enumsChanged {
+		if err := u.Emit(Change{Entity: EntityField, Kind: EnumChanged, EntityTypeID: uf.EntityTypeID, ID: uf.ID}); err != nil {
+			return nil, err
+		}
+	}
+	return uf, nil
+}
+
+// storeEnums writes the differences between a field's list items before and now.
+func (u *Unit) storeEnums(uf *UserField, before []field.EnumItem) (bool, error) {
+	kept := map[int64]bool{}
+	changed := false
+	old := map[int64]field.EnumItem{}
+	for _, e := range before {
+		old[e.ID] = e
+	}
+	for i := range uf.Enums {
+		e := &uf.Enums[i]
+		rec := store.EnumRecord{ID: e.ID, Value: e.Value, Def: e.Def, Sort: e.Sort, XMLID: e.XMLID}
+		switch {
+		case e.ID == 0:
+			if err := u.tx.InsertEnum(u.ctx, uf.ID, &rec); err != nil {
+				return false, err
+			}
+			e.ID, changed = rec.ID, true
+		case old[e.ID] != *e:
+			if err := u.tx.UpdateEnum(u.ctx, &rec); err != nil {
+				return false, err
+			}
+			changed = true
+		}
+		kept[e.ID] = true
+	}
+	for _, e := range before {
+		if !kept[e.ID] {
+			if err := u.tx.DeleteEnum(u.ctx, e.ID); err != nil {
+				return false, err
+			}
+			changed = true
+		}
+	}
+	return changed, nil
+}
+
+// DeleteUserField removes a custom field and its column, with the values it held.
+func (s *Service) DeleteUserField(ctx context.Context, actor access.Actor, id int64) error {
+	return s.Run(ctx, actor, func(u *Unit) error { return u.DeleteUserField(id) })
+}
+
+// DeleteUserField removes a custom field inside the unit.
+func (u *Unit) DeleteUserField(id int64) error {
+	uf, err := u.lockUserField(id, "You cannot change the settings of the user field: field %d not found")
+	if err != nil {
+		return err
+	}
+	if err := u.tx.DeleteUserField(u.ctx, uf.ID); err != nil {
+		return err
+	}
+	if err := u.tx.DropUserFieldColumn(u.ctx, uf.EntityTypeID, uf.Column); err != nil {
+		return err
+	}
+	u.registryChange()
+	return u.Emit(Change{Entity: EntityField, Kind: Deleted, EntityTypeID: uf.EntityTypeID, ID: uf.ID})
+}
+
+// lockUserField reads a custom field for change, after the access step.
+func (u *Unit) lockUserField(id int64, missing string) (*UserField, error) {
+	rec, err := u.tx.UserField(u.ctx, id)
+	if isNotFound(err) {
+		return nil, ufErr(missing, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := u.s.allow(u.actor, access.ActConfigure, access.Resource{EntityTypeID: rec.EntityTypeID, Kind: "field"}); err != nil {
+		return nil, err
+	}
+	return userFieldFromRecord(rec)
+}
+
+// GetUserField reads a custom field by id.
+func (s *Service) GetUserField(ctx context.Context, actor access.Actor, id int64) (*UserField, error) {
+	rec, err := s.st.UserField(ctx, id)
+	if isNotFound(err) {
+		return nil, ufErr("You are not allowed to view custom field settings: field %d not found", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.allow(actor, access.ActRead, access.Resource{EntityTypeID: rec.EntityTypeID, Kind: "field"}); err != nil {
+		return nil, err
+	}
+	return userFieldFromRecord(rec)
+}
+
+// UserFieldFilter narrows ListUserFields; zero values match every field.
+type UserFieldFilter struct {
+	ID           int64
+	EntityTypeID int64
+	Name         string
+	Kind         string
+	Multiple     *bool
+	Mandatory    *bool
+}
+
+// ListUserFields lists the custom fields of every type, or those the filter names.
+func (s *Service) ListUserFields(ctx context.Context, actor access.Actor, f UserFieldFilter) ([]*UserField, error) {
+	if err := s.allow(actor, access.ActRead, access.Resource{EntityTypeID: f.EntityTypeID, Kind: "field"}); err != nil {
+		return nil, err
+	}
+	recs, err := s.st.UserFields(ctx, f.EntityTypeID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*UserField
+	for _, rec := range recs {
+		if (f.ID != 0 && rec.ID != f.ID) || (f.Name != "" && rec.FieldName != f.Name) || (f.Kind != "" && rec.UserTypeID != f.Kind) ||
+			(f.Multiple != nil && rec.Multiple != *f.Multiple) || (f.Mandatory != nil && rec.Mandatory != *f.Mandatory) {
+			continue
+		}
+		uf, err := userFieldFromRecord(rec)
+		if err != nil {
+			continue
+		}
+		out = append(out, uf)
+	}
+	return out, nil
 }
 
 func randomXMLID() string {
@@ -492,71 +421,4 @@ func randomXMLID() string {
 	return hex.EncodeToString(b)
 }
 
-// UserFieldWire is a custom field as userfieldconfig.get answers it: every scalar a
-// string (spec §8.1).
-func (s *Service) UserFieldWire(ctx context.Context, f *store.UserFieldRecord) jsonx.Map {
-	entityID := ""
-	if t, err := s.typeByEntityTypeID(ctx, f.EntityTypeID); err == nil {
-		entityID = t.UFEntityID()
-	}
-	var labels ufLabels
-	_ = json.Unmarshal([]byte(f.Labels), &labels)
-	settings := map[string]any{}
-	_ = json.Unmarshal([]byte(f.Settings), &settings)
-	settingsWire := jsonx.Map{}
-	for _, k := range sortedKeys(settings) {
-		settingsWire = append(settingsWire, jsonx.KV{K: k, V: settings[k]})
-	}
-	langs := map[string]bool{}
-	for _, m := range []map[string]string{labels.EditFormLabel, labels.ListColumnLabel, labels.ListFilterLabel, labels.ErrorMessage, labels.HelpMessage} {
-		for l := range m {
-			langs[l] = true
-		}
-	}
-	langList := make([]string, 0, len(langs))
-	for l := range langs {
-		langList = append(langList, l)
-	}
-	sort.Strings(langList)
-	langMapWire := func(m map[string]string) jsonx.Map {
-		out := jsonx.Map{}
-		for _, l := range langList {
-			var v any
-			if s, ok := m[l]; ok {
-				v = s
-			}
-			out = append(out, jsonx.KV{K: l, V: v})
-		}
-		return out
-	}
-	languageID := jsonx.Map{}
-	for _, l := range langList {
-		languageID = append(languageID, jsonx.KV{K: l, V: l})
-	}
-	var xml any
-	if f.XMLID != nil {
-		xml = *f.XMLID
-	}
-	id := strconv.FormatInt(f.ID, 10)
-	out := jsonx.Map{
-		{K: "id", V: id}, {K: "entityId", V: entityID}, {K: "fieldName", V: f.FieldName},
-		{K: "userTypeId", V: f.UserTypeID}, {K: "xmlId", V: xml}, {K: "sort", V: strconv.FormatInt(f.Sort, 10)},
-		{K: "multiple", V: yn(f.Multiple)}, {K: "mandatory", V: yn(f.Mandatory)}, {K: "showFilter", V: f.ShowFilter},
-		{K: "showInList", V: yn(f.ShowInList)}, {K: "editInList", V: yn(f.EditInList)}, {K: "isSearchable", V: yn(f.IsSearchable)},
-		{K: "settings", V: settingsWire}, {K: "languageId", V: languageID},
-		{K: "editFormLabel", V: langMapWire(labels.EditFormLabel)}, {K: "listColumnLabel", V: langMapWire(labels.ListColumnLabel)},
-		{K: "listFilterLabel", V: langMapWire(labels.ListFilterLabel)}, {K: "errorMessage", V: langMapWire(labels.ErrorMessage)},
-		{K: "helpMessage", V: langMapWire(labels.HelpMessage)},
-	}
-	if f.UserTypeID == "enumeration" {
-		items := []jsonx.Map{}
-		for _, e := range f.Enums {
-			items = append(items, jsonx.Map{
-				{K: "id", V: strconv.FormatInt(e.ID, 10)}, {K: "userFieldId", V: id}, {K: "value", V: e.Value},
-				{K: "def", V: yn(e.Def)}, {K: "sort", V: strconv.FormatInt(e.Sort, 10)}, {K: "xmlId", V: e.XMLID},
-			})
-		}
-		out = append(out, jsonx.KV{K: "enum", V: items})
-	}
-	return out
-}
+func sortStrings(s []string) { sort.Strings(s) }

@@ -38,15 +38,3 @@ func (c *userCache) exists(ctx context.Context, id int64) (bool, error) {
 	c.loadedAt = time.Now()
 	return c.ids[id], nil
 }
-
-// Users lists every user.
-func (s *Service) Users(ctx context.Context) ([]*store.UserRecord, error) { return s.st.Users(ctx) }
-
-// UserExists reports whether id is an active user, for modules outside the item
-// operation (tasks) that name people; it shares the item fields' cache.
-func (s *Service) UserExists(ctx context.Context, id int64) (bool, error) {
-	if id <= 0 {
-		return false, nil
-	}
-	return s.users.exists(ctx, id)
-}

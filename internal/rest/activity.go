@@ -4,11 +4,14 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"smartcrm/internal/activity"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
-	"smartcrm/internal/store"
+	"smartcrm/internal/rest/wirequery"
 )
 
 // crm.activity.* — to-dos on CRM items (spec automation §3.6): the camelCase
@@ -19,10 +22,10 @@ func (s *Server) registerActivities() {
 	s.registerFamily(familyActivity, map[string]handlerFunc{
 		"crm.activity.todo.add":                   (*Server).todoAdd,
 		"crm.activity.todo.update":                (*Server).todoUpdate,
-		"crm.activity.todo.updateColor":           todoSetter("colorId", func(in *crm.ToDoInput, v any) error { return setString(&in.ColorID, "colorId", v) }),
-		"crm.activity.todo.updateDeadline":        todoSetter("value", func(in *crm.ToDoInput, v any) error { return setString(&in.Deadline, "value", v) }),
-		"crm.activity.todo.updateDescription":     todoSetter("value", func(in *crm.ToDoInput, v any) error { return setString(&in.Description, "value", v) }),
-		"crm.activity.todo.updateResponsibleUser": todoSetter("responsibleId", func(in *crm.ToDoInput, v any) error { return setInt(&in.ResponsibleID, "responsibleId", v) }),
+		"crm.activity.todo.updateColor":           todoSetter("colorId", func(in *activity.ToDoInput, v any) error { return setString(&in.ColorID, "colorId", v) }),
+		"crm.activity.todo.updateDeadline":        todoSetter("value", func(in *activity.ToDoInput, v any) error { return setDeadline(&in.Deadline, "value", v) }),
+		"crm.activity.todo.updateDescription":     todoSetter("value", func(in *activity.ToDoInput, v any) error { return setString(&in.Description, "value", v) }),
+		"crm.activity.todo.updateResponsibleUser": todoSetter("responsibleId", func(in *activity.ToDoInput, v any) error { return setInt(&in.ResponsibleID, "responsibleId", v) }),
 		"crm.activity.get":                        (*Server).activityGet,
 		"crm.activity.list":                       (*Server).activityList,
 		"crm.activity.update":                     (*Server).activityUpdate,
@@ -55,6 +58,27 @@ func setString(dst **string, name string, v any) error {
 	return nil
 }
 
+// setDeadline reads a deadline in any accepted spelling; a wrong one is the family's
+// WRONG_DATETIME_FORMAT.
+func setDeadline(dst **time.Time, name string, v any) error {
+	raw, _ := params.String(v)
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return &crm.Error{Kind: crm.ErrMissingParam, Field: "deadline", Msg: "A to-do needs a deadline"}
+	}
+	t, ok := field.ParseTime(raw)
+	if !ok {
+		shown := raw
+		if utf8.RuneCountInString(shown) > 40 {
+			shown = string([]rune(shown)[:40]) + "…"
+		}
+		return &crm.Error{Kind: crm.ErrWrongDatetime, Field: "deadline",
+			Msg: "Wrong " + name + " \"" + shown + "\": expected a date and time such as 2025-03-01T15:00:00+03:00"}
+	}
+	*dst = &t
+	return nil
+}
+
 func setInt(dst **int64, name string, v any) error {
 	i, ok := params.Int(v)
 	if !ok {
@@ -84,8 +108,8 @@ func setIntList(dst **[]int64, name string, v any) error {
 }
 
 // todoInput reads the optional to-do parameters of crm.activity.todo.add/update.
-func todoInput(p *params.Object) (crm.ToDoInput, error) {
-	var in crm.ToDoInput
+func todoInput(p *params.Object) (activity.ToDoInput, error) {
+	var in activity.ToDoInput
 	readers := []struct {
 		name string
 		set  func(v any) error
@@ -110,8 +134,7 @@ func todoInput(p *params.Object) (crm.ToDoInput, error) {
 	if err != nil {
 		return in, err
 	}
-	in.Deadline = &deadline
-	return in, nil
+	return in, setDeadline(&in.Deadline, "deadline", deadline)
 }
 
 func (s *Server) todoAdd(c *Call) (*Result, error) {
@@ -123,7 +146,7 @@ func (s *Server) todoAdd(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.crm.AddToDo(c.Ctx, c.Actor, o, in)
+	id, err := s.activity.AddToDo(c.Ctx, c.Actor, o, in)
 	if err != nil {
 		return nil, err
 	}
@@ -143,14 +166,14 @@ func (s *Server) todoUpdate(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.UpdateToDo(c.Ctx, c.Actor, id, o, in); err != nil {
+	if err := s.activity.UpdateToDo(c.Ctx, c.Actor, id, o, in); err != nil {
 		return nil, err
 	}
 	return &Result{Result: jsonx.Map{{K: "id", V: id}}}, nil
 }
 
 // todoSetter builds a single-value updater: id, ownerTypeId, ownerId and the value.
-func todoSetter(name string, set func(in *crm.ToDoInput, v any) error) handlerFunc {
+func todoSetter(name string, set func(in *activity.ToDoInput, v any) error) handlerFunc {
 	return func(s *Server, c *Call) (*Result, error) {
 		id, err := intParam(c.Params, "id")
 		if err != nil {
@@ -164,11 +187,11 @@ func todoSetter(name string, set func(in *crm.ToDoInput, v any) error) handlerFu
 		if !given || v == nil {
 			return nil, missingParam(name)
 		}
-		var in crm.ToDoInput
+		var in activity.ToDoInput
 		if err := set(&in, v); err != nil {
 			return nil, err
 		}
-		if err := s.crm.UpdateToDo(c.Ctx, c.Actor, id, o, in); err != nil {
+		if err := s.activity.UpdateToDo(c.Ctx, c.Actor, id, o, in); err != nil {
 			return nil, err
 		}
 		return &Result{Result: jsonx.Map{{K: "id", V: id}}}, nil
@@ -180,7 +203,7 @@ func (s *Server) activityGet(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.crm.GetActivity(c.Ctx, c.Actor, id)
+	a, err := s.activity.Get(c.Ctx, c.Actor, id)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +213,7 @@ func (s *Server) activityGet(c *Call) (*Result, error) {
 // activityWire is an activity as crm.activity.get/list answer it: UPPER_CASE names,
 // values as strings. sel (UPPER_CASE names) keeps only those asked, and ID; nil is the
 // default set, which leaves out COMMUNICATIONS and FILES as Bitrix24's list does.
-func activityWire(a *crm.Activity, sel map[string]bool) jsonx.Map {
+func activityWire(a *activity.Activity, sel map[string]bool) jsonx.Map {
 	t := func(tm time.Time) string {
 		if tm.IsZero() {
 			return ""
@@ -203,7 +226,7 @@ func activityWire(a *crm.Activity, sel map[string]bool) jsonx.Map {
 	}
 	bindings := make([]jsonx.Map, len(a.Bindings))
 	for i, b := range a.Bindings {
-		bindings[i] = jsonx.Map{{K: "OWNER_TYPE_ID", V: itoa(b.EntityTypeID)}, {K: "OWNER_ID", V: itoa(b.EntityID)}}
+		bindings[i] = jsonx.Map{{K: "OWNER_TYPE_ID", V: itoa(b.EntityTypeID)}, {K: "OWNER_ID", V: itoa(b.ID)}}
 	}
 	pings := make([]string, len(a.PingOffsets))
 	for i, p := range a.PingOffsets {
@@ -211,7 +234,7 @@ func activityWire(a *crm.Activity, sel map[string]bool) jsonx.Map {
 	}
 	deadline := t(a.Deadline)
 	all := jsonx.Map{
-		{K: "ID", V: itoa(a.ID)}, {K: "OWNER_ID", V: itoa(a.OwnerID)}, {K: "OWNER_TYPE_ID", V: itoa(a.OwnerTypeID)},
+		{K: "ID", V: itoa(a.ID)}, {K: "OWNER_ID", V: itoa(a.Owner.ID)}, {K: "OWNER_TYPE_ID", V: itoa(a.Owner.EntityTypeID)},
 		{K: "TYPE_ID", V: itoa(a.TypeID)}, {K: "PROVIDER_ID", V: a.ProviderID}, {K: "PROVIDER_TYPE_ID", V: "TODO"},
 		{K: "PROVIDER_GROUP_ID", V: nil}, {K: "ASSOCIATED_ENTITY_ID", V: "0"}, {K: "SUBJECT", V: a.Subject},
 		{K: "CREATED", V: t(a.Created)}, {K: "LAST_UPDATED", V: t(a.LastUpdated)},
@@ -244,17 +267,19 @@ func activityWire(a *crm.Activity, sel map[string]bool) jsonx.Map {
 }
 
 func (s *Server) activityList(c *Call) (*Result, error) {
-	filter, _ := params.Lookup(c.Params, "filter")
-	order, _ := params.Lookup(c.Params, "order")
+	q, err := activityQuery(c)
+	if err != nil {
+		return nil, err
+	}
 	start := startParam(c.Params)
-	list, total, err := s.crm.ListActivities(c.Ctx, c.Actor, filter, order, start)
+	list, total, err := s.activity.List(c.Ctx, c.Actor, q)
 	if err != nil {
 		return nil, err
 	}
 	sel := selectNames(c.Params, true)
 	if sel["*"] {
 		delete(sel, "*")
-		for _, kv := range activityWire(&crm.Activity{ActivityRecord: &store.ActivityRecord{}}, nil) {
+		for _, kv := range activityWire(&activity.Activity{}, nil) {
 			sel[kv.K] = true
 		}
 	}
@@ -278,7 +303,7 @@ func (s *Server) activityUpdate(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var in crm.ToDoInput
+	var in activity.ToDoInput
 	for _, k := range fields.Keys() {
 		v, _ := fields.Get(k)
 		switch strings.ToUpper(k) {
@@ -287,7 +312,7 @@ func (s *Server) activityUpdate(c *Call) (*Result, error) {
 		case "DESCRIPTION":
 			err = setString(&in.Description, k, v)
 		case "DEADLINE":
-			err = setString(&in.Deadline, k, v)
+			err = setDeadline(&in.Deadline, k, v)
 		case "RESPONSIBLE_ID":
 			err = setInt(&in.ResponsibleID, k, v)
 		case "COMPLETED":
@@ -301,7 +326,7 @@ func (s *Server) activityUpdate(c *Call) (*Result, error) {
 			return nil, err
 		}
 	}
-	if err := s.crm.UpdateActivity(c.Ctx, c.Actor, id, in); err != nil {
+	if err := s.activity.Update(c.Ctx, c.Actor, id, in); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
@@ -312,7 +337,7 @@ func (s *Server) activityDelete(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.DeleteActivity(c.Ctx, c.Actor, id); err != nil {
+	if err := s.activity.Delete(c.Ctx, c.Actor, id); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
@@ -371,7 +396,7 @@ func (s *Server) activityBindingAdd(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.AddActivityBinding(c.Ctx, c.Actor, id, o); err != nil {
+	if err := s.activity.AddBinding(c.Ctx, c.Actor, id, o); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
@@ -382,13 +407,13 @@ func (s *Server) activityBindingList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	bindings, err := s.crm.ActivityBindings(c.Ctx, c.Actor, id)
+	bindings, err := s.activity.Bindings(c.Ctx, c.Actor, id)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]jsonx.Map, len(bindings))
 	for i, b := range bindings {
-		out[i] = jsonx.Map{{K: "entityTypeId", V: b.EntityTypeID}, {K: "entityId", V: b.EntityID}}
+		out[i] = jsonx.Map{{K: "entityTypeId", V: b.EntityTypeID}, {K: "entityId", V: b.ID}}
 	}
 	return &Result{Result: out}, nil
 }
@@ -406,7 +431,7 @@ func (s *Server) activityBindingMove(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.MoveActivityBinding(c.Ctx, c.Actor, id, from, to); err != nil {
+	if err := s.activity.MoveBinding(c.Ctx, c.Actor, id, from, to); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
@@ -417,8 +442,74 @@ func (s *Server) activityBindingDelete(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.DeleteActivityBinding(c.Ctx, c.Actor, id, o); err != nil {
+	if err := s.activity.DeleteBinding(c.Ctx, c.Actor, id, o); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
+}
+
+// activityQuery reads filter (with BINDINGS: [{OWNER_TYPE_ID, OWNER_ID?}]), order and
+// paging of crm.activity.list.
+func activityQuery(c *Call) (activity.Query, error) {
+	var q activity.Query
+	filter, _ := lookup(c, "filter")
+	if o, ok := filter.(*params.Object); ok {
+		rest := params.NewObject()
+		for _, k := range o.Keys() {
+			v, _ := o.Get(k)
+			if !strings.EqualFold(k, "BINDINGS") {
+				rest.Set(k, v)
+				continue
+			}
+			bound, err := bindingsFilter(v)
+			if err != nil {
+				return q, err
+			}
+			q.Bound = bound
+		}
+		filter = rest
+	}
+	resolve := upperResolver(activity.QueryFields())
+	where, err := wirequery.ParseFilter(filter, resolve)
+	if err != nil {
+		return q, &crm.Error{Kind: crm.ErrInvalidArg, Msg: err.Error()}
+	}
+	order, _ := lookup(c, "order")
+	ord, err := wirequery.ParseOrder(order, resolve)
+	if err != nil {
+		return q, &crm.Error{Kind: crm.ErrInvalidArg, Msg: err.Error()}
+	}
+	start := startParam(c.Params)
+	q.Where, q.Order, q.Offset, q.NoCount = where, ord, int(max(start, 0)), start == -1
+	return q, nil
+}
+
+// bindingsFilter reads BINDINGS: a list of {OWNER_TYPE_ID, OWNER_ID?}, any of which an
+// activity's bindings must match.
+func bindingsFilter(v any) ([]crm.Owner, error) {
+	bad := crm.NewError(crm.ErrInvalidArg, "Invalid filter: BINDINGS is a list of {OWNER_TYPE_ID, OWNER_ID} objects")
+	_, list, isList := params.Entries(v)
+	if !isList || len(list) == 0 {
+		return nil, bad
+	}
+	var out []crm.Owner
+	for _, e := range list {
+		b, isObj := e.(*params.Object)
+		if !isObj {
+			return nil, bad
+		}
+		tv, _ := params.Lookup(b, "OWNER_TYPE_ID")
+		etid, ok := params.Int(tv)
+		if !ok || etid <= 0 {
+			return nil, bad
+		}
+		o := crm.Owner{EntityTypeID: etid}
+		if iv, given := params.Lookup(b, "OWNER_ID"); given && iv != nil && iv != "" {
+			if o.ID, ok = params.Int(iv); !ok || o.ID <= 0 {
+				return nil, bad
+			}
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }

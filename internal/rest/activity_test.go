@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/activity"
 	"smartcrm/internal/apitest"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
+	tl "smartcrm/internal/timeline"
 )
 
 // timelineOf reads an item's timeline (newest first) straight from the store: the REST
@@ -113,7 +115,7 @@ func TestToDoLifecycle(t *testing.T) {
 		}
 
 		// The to-do is on the deal's timeline, with what it is about.
-		todos := entriesOfKind(t, s, 2, deal, crm.EntryToDo)
+		todos := entriesOfKind(t, s, 2, deal, activity.KindToDo)
 		if len(todos) != 1 || todos[0]["activityId"] != float64(call) || todos[0]["title"] != "Call the client" || todos[0]["responsibleId"] != float64(1) {
 			t.Fatalf("to-do entry on the deal: %v", todos)
 		}
@@ -157,7 +159,7 @@ func TestToDoLifecycle(t *testing.T) {
 			apitest.Str(got, "COLOR_ID") != "5" || !sameMoment(t, apitest.Str(got, "DEADLINE"), "2030-01-17T12:00:00+03:00") {
 			t.Errorf("after edits: %v", got)
 		}
-		todos = entriesOfKind(t, s, 2, deal, crm.EntryToDo)
+		todos = entriesOfKind(t, s, 2, deal, activity.KindToDo)
 		if len(todos) != 1 || todos[0]["title"] != "Call the client back" || !sameMoment(t, fmt.Sprint(todos[0]["deadline"]), "2030-01-17T12:00:00+03:00") {
 			t.Errorf("the to-do entry follows the edits: %v", todos)
 		}
@@ -170,7 +172,7 @@ func TestToDoLifecycle(t *testing.T) {
 		if apitest.Str(got, "COMPLETED") != "Y" || apitest.Str(got, "STATUS") != "2" {
 			t.Errorf("completed: %v", got)
 		}
-		done := entriesOfKind(t, s, 2, deal, crm.EntryToDoCompleted)
+		done := entriesOfKind(t, s, 2, deal, activity.KindToDoCompleted)
 		if len(done) != 1 || done[0]["activityId"] != float64(call) || done[0]["title"] != "Call the client back" {
 			t.Errorf("completion on the deal's timeline: %v", done)
 		}
@@ -181,7 +183,7 @@ func TestToDoLifecycle(t *testing.T) {
 		s.MustFail("crm.activity.todo.updateDeadline", map[string]any{"id": call, "ownerTypeId": 2, "ownerId": deal, "value": "2030-01-20T10:00:00"}, 400, "CAN_NOT_UPDATE_COMPLETED_TODO")
 		// Completing again records nothing new.
 		s.MustOK("crm.activity.update", map[string]any{"id": call, "fields": map[string]any{"COMPLETED": "Y"}})
-		if n := len(entriesOfKind(t, s, 2, deal, crm.EntryToDoCompleted)); n != 1 {
+		if n := len(entriesOfKind(t, s, 2, deal, activity.KindToDoCompleted)); n != 1 {
 			t.Errorf("completing a completed to-do: %d completion entries", n)
 		}
 		s.MustOK("crm.activity.update", map[string]any{"id": call, "fields": map[string]any{"COMPLETED": "N", "SUBJECT": "Call once more"}})
@@ -199,18 +201,15 @@ func TestToDoLifecycle(t *testing.T) {
 		if ids := activityIDs(t, s, nil); fmt.Sprint(ids) != fmt.Sprint([]int64{measure}) {
 			t.Errorf("after delete: %v", ids)
 		}
-		if n := len(entriesOfKind(t, s, 2, deal, crm.EntryToDo)); n != 0 {
+		if n := len(entriesOfKind(t, s, 2, deal, activity.KindToDo)); n != 0 {
 			t.Errorf("the deleted to-do stays on the timeline")
 		}
-		if n := len(entriesOfKind(t, s, 2, deal, crm.EntryToDoCompleted)); n != 1 {
+		if n := len(entriesOfKind(t, s, 2, deal, activity.KindToDoCompleted)); n != 1 {
 			t.Errorf("the completion is history and stays")
 		}
 
 		// Each change announced its event, for the outbound-events issue to deliver.
-		topics, err := s.App.Store.OutboxTopics(context.Background(), 2, deal)
-		if err != nil {
-			t.Fatal(err)
-		}
+		topics := outboxEvents(t, s, 2, deal)
 		joined := strings.Join(topics, " ")
 		for _, want := range []string{"onCrmActivityAdd", "onCrmActivityUpdate", "onCrmActivityDelete"} {
 			if !strings.Contains(joined, want) {
@@ -252,7 +251,7 @@ func TestToDoBindings(t *testing.T) {
 		}
 		// The multi-bound to-do shows on both deals' timelines and lists.
 		for _, d := range []int64{d1, d2} {
-			if n := len(entriesOfKind(t, s, 2, d, crm.EntryToDo)); n != 1 {
+			if n := len(entriesOfKind(t, s, 2, d, activity.KindToDo)); n != 1 {
 				t.Errorf("deal %d timeline: %d to-do entries", d, n)
 			}
 		}
@@ -274,23 +273,23 @@ func TestToDoBindings(t *testing.T) {
 		if strInt(got, "OWNER_ID") != d3 || len(apitest.Path(got, "BINDINGS").([]any)) != 2 {
 			t.Errorf("the owner moves with its binding: %v", got)
 		}
-		if len(entriesOfKind(t, s, 2, d1, crm.EntryToDo)) != 0 || len(entriesOfKind(t, s, 2, d3, crm.EntryToDo)) != 1 {
+		if len(entriesOfKind(t, s, 2, d1, activity.KindToDo)) != 0 || len(entriesOfKind(t, s, 2, d3, activity.KindToDo)) != 1 {
 			t.Errorf("the to-do entry moves from deal %d to deal %d", d1, d3)
 		}
 
 		// A note on the to-do is seen from its items only.
 		ctx, admin := context.Background(), access.Actor{UserID: 1, IsAdmin: true}
-		if err := s.App.CRM.SaveNote(ctx, admin, crm.Owner{EntityTypeID: 2, ID: d3}, crm.NoteOnActivity, id, "Ask for the signed copy"); err != nil {
+		if err := s.App.Timeline.SaveNote(ctx, admin, crm.Owner{EntityTypeID: 2, ID: d3}, tl.NoteOnActivity, id, "Ask for the signed copy"); err != nil {
 			t.Errorf("note on a bound to-do: %v", err)
 		}
-		if err := s.App.CRM.SaveNote(ctx, admin, crm.Owner{EntityTypeID: 2, ID: d1}, crm.NoteOnActivity, id, "x"); crm.KindOf(err) != crm.ErrItemNotFound {
+		if err := s.App.Timeline.SaveNote(ctx, admin, crm.Owner{EntityTypeID: 2, ID: d1}, tl.NoteOnActivity, id, "x"); crm.KindOf(err) != crm.ErrItemNotFound {
 			t.Errorf("note on a to-do from an item it is not bound to: %v", err)
 		}
 
 		// Completing shows on every bound item's timeline.
 		s.MustOK("crm.activity.update", map[string]any{"id": id, "fields": map[string]any{"COMPLETED": "Y"}})
 		for _, d := range []int64{d2, d3} {
-			if n := len(entriesOfKind(t, s, 2, d, crm.EntryToDoCompleted)); n != 1 {
+			if n := len(entriesOfKind(t, s, 2, d, activity.KindToDoCompleted)); n != 1 {
 				t.Errorf("deal %d: %d completion entries", d, n)
 			}
 		}
@@ -405,7 +404,7 @@ func TestToDoBadInput(t *testing.T) {
 		if r := s.Call("crm.activity.list", nil); len(r.Result().([]any)) != 0 || apitest.Int(r.Body, "total") != 0 {
 			t.Errorf("refused adds wrote activities: %s", r.Raw)
 		}
-		if n := len(entriesOfKind(t, s, 2, deal, crm.EntryToDo)); n != 0 {
+		if n := len(entriesOfKind(t, s, 2, deal, activity.KindToDo)); n != 0 {
 			t.Errorf("refused adds wrote %d timeline entries", n)
 		}
 
@@ -426,7 +425,7 @@ func TestToDoBadInput(t *testing.T) {
 			apitest.Str(got, "COMPLETED") != "N" {
 			t.Errorf("refused updates changed the to-do: %v", got)
 		}
-		if todos := entriesOfKind(t, s, 2, deal, crm.EntryToDo); len(todos) != 1 || todos[0]["title"] != "Original" {
+		if todos := entriesOfKind(t, s, 2, deal, activity.KindToDo); len(todos) != 1 || todos[0]["title"] != "Original" {
 			t.Errorf("refused updates changed the timeline: %v", todos)
 		}
 

@@ -114,3 +114,34 @@ func selectNames(p *params.Object, upper bool) map[string]bool {
 	}
 	return sel
 }
+
+// lookup reads a parameter of a call by name, in any letter case.
+func lookup(c *Call, name string) (any, bool) { return params.Lookup(c.Params, name) }
+
+// plainObject reads an object parameter as plain values (see plain).
+func plainObject(o *params.Object) map[string]any {
+	out := make(map[string]any, o.Len())
+	for _, k := range o.Keys() {
+		v, _ := o.Get(k)
+		out[k] = plain(v)
+	}
+	return out
+}
+
+// names reads a list of names (`select`); nil when absent or not a list.
+func names(v any) []string {
+	if s, ok := v.(string); ok && s != "" {
+		return []string{s}
+	}
+	_, vals, ok := params.Entries(v)
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(vals))
+	for _, e := range vals {
+		if s, ok := params.String(e); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}

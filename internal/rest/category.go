@@ -1,8 +1,11 @@
 package rest
 
 import (
+	"strings"
+
 	"smartcrm/internal/crm"
 	"smartcrm/internal/jsonx"
+	"smartcrm/internal/params"
 )
 
 // crm.category.* — funnels of a type (spec §6).
@@ -18,6 +21,44 @@ func (s *Server) registerCategories() {
 	})
 }
 
+// categoryWire is a funnel as crm.category.get answers it.
+func categoryWire(c *crm.Category) jsonx.Map {
+	return jsonx.Map{
+		{K: "id", V: c.ID}, {K: "name", V: c.Name}, {K: "sort", V: c.Sort}, {K: "entityTypeId", V: c.EntityTypeID},
+		{K: "isDefault", V: yn(c.IsDefault)}, {K: "isSystem", V: yn(c.IsSystem)}, {K: "code", V: c.Code},
+	}
+}
+
+// categorySpec reads the fields of crm.category.add and update (names in any letter
+// case).
+func categorySpec(in *params.Object) (crm.CategorySpec, error) {
+	var spec crm.CategorySpec
+	for _, key := range in.Keys() {
+		v, _ := in.Get(key)
+		switch strings.ToLower(key) {
+		case "name":
+			name, ok := params.String(v)
+			if !ok {
+				name = ""
+			}
+			spec.Name = &name
+		case "sort":
+			n, ok := params.Int(v)
+			if !ok {
+				return spec, &crm.Error{Kind: crm.ErrInvalidArg, Field: "sort", Msg: "Field 'SORT' must be an integer"}
+			}
+			spec.Sort = &n
+		case "isdefault":
+			b, ok := params.Bool(v)
+			if !ok {
+				return spec, &crm.Error{Kind: crm.ErrInvalidArg, Field: "isDefault", Msg: "Field 'IS_DEFAULT' must be Y or N"}
+			}
+			spec.IsDefault = &b
+		}
+	}
+	return spec, nil
+}
+
 func (s *Server) categoryAdd(c *Call) (*Result, error) {
 	etid, _, err := itemIDs(c, false)
 	if err != nil {
@@ -27,11 +68,15 @@ func (s *Server) categoryAdd(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := s.crm.AddCategory(c.Ctx, c.Actor, etid, fields)
+	spec, err := categorySpec(fields)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Result: jsonx.Map{{K: "category", V: crm.CategoryWire(cat)}}}, nil
+	cat, err := s.crm.AddCategory(c.Ctx, c.Actor, etid, spec)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Result: jsonx.Map{{K: "category", V: categoryWire(cat)}}}, nil
 }
 
 func (s *Server) categoryUpdate(c *Call) (*Result, error) {
@@ -43,11 +88,15 @@ func (s *Server) categoryUpdate(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := s.crm.UpdateCategory(c.Ctx, c.Actor, etid, id, fields)
+	spec, err := categorySpec(fields)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Result: jsonx.Map{{K: "category", V: crm.CategoryWire(cat)}}}, nil
+	cat, err := s.crm.UpdateCategory(c.Ctx, c.Actor, etid, id, spec)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Result: jsonx.Map{{K: "category", V: categoryWire(cat)}}}, nil
 }
 
 func (s *Server) categoryGet(c *Call) (*Result, error) {
@@ -55,11 +104,11 @@ func (s *Server) categoryGet(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := s.crm.Category(c.Ctx, etid, id)
+	cat, err := s.crm.Category(c.Ctx, c.Actor, etid, id)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Result: jsonx.Map{{K: "category", V: crm.CategoryWire(cat)}}}, nil
+	return &Result{Result: jsonx.Map{{K: "category", V: categoryWire(cat)}}}, nil
 }
 
 func (s *Server) categoryList(c *Call) (*Result, error) {
@@ -67,13 +116,13 @@ func (s *Server) categoryList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cats, err := s.crm.Categories(c.Ctx, etid)
+	cats, err := s.crm.Categories(c.Ctx, c.Actor, etid)
 	if err != nil {
 		return nil, err
 	}
 	rows := make([]jsonx.Map, len(cats))
 	for i, cat := range cats {
-		rows[i] = crm.CategoryWire(cat)
+		rows[i] = categoryWire(cat)
 	}
 	total := len(rows)
 	return &Result{Result: jsonx.Map{{K: "categories", V: rows}}, Total: &total}, nil
@@ -96,7 +145,7 @@ func (s *Server) categoryFields(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.crm.Categories(c.Ctx, etid); err != nil {
+	if _, err := s.crm.Categories(c.Ctx, c.Actor, etid); err != nil {
 		return nil, err
 	}
 	return &Result{Result: jsonx.Map{{K: "fields", V: jsonx.Map{

@@ -2,7 +2,7 @@ package rest
 
 import (
 	"smartcrm/internal/crm"
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 	"smartcrm/internal/jsonx"
 )
 
@@ -14,7 +14,7 @@ func (s *Server) registerEnums() {
 
 // enumOwnerType lists the standard types, then every smart process.
 func (s *Server) enumOwnerType(c *Call) (*Result, error) {
-	types, err := s.crm.AllTypes(c.Ctx)
+	types, err := s.crm.AllTypes(c.Ctx, c.Actor)
 	if err != nil {
 		return nil, err
 	}

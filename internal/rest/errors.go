@@ -6,7 +6,6 @@ import (
 
 	"smartcrm/internal/crm"
 	"smartcrm/internal/params"
-	"smartcrm/internal/tasks"
 )
 
 // APIError is an error as it goes on the wire: HTTP status, the `error` value (a string
@@ -34,11 +33,53 @@ var (
 	errTooLarge       = apiErr(http.StatusRequestEntityTooLarge, "REQUEST_ENTITY_TOO_LARGE", "The request body is too large")
 )
 
-// family maps domain errors to the codes one method family uses (spec §1.5, §11).
+// errorTable is how one method family spells domain errors (spec §1.5, §11): the
+// `error` value per kind, a code for the kinds it does not list, fixed descriptions
+// where the family has them. Every error is HTTP 400 but a conflict, which is 409
+// CONFLICT in every family.
+type errorTable struct {
+	codes map[crm.ErrorKind]any
+	// other is the code of kinds not in codes; messageCode answers the message itself
+	// as the code instead.
+	other       any
+	messageCode bool
+	// texts replace the domain's message for some kinds.
+	texts map[crm.ErrorKind]string
+	// fieldPrefix starts the message with the field's UPPER_CASE name (tasks).
+	fieldPrefix bool
+}
+
+// itemCodes are the codes of crm.item.* and the families that follow it (spec §4.9).
+var itemCodes = map[crm.ErrorKind]any{
+	crm.ErrTypeNotFound: "NOT_FOUND",
+	crm.ErrItemNotFound: "NOT_FOUND",
+	crm.ErrInvalidValue: "CRM_FIELD_ERROR_VALUE_NOT_VALID",
+	crm.ErrRequired:     "CRM_FIELD_ERROR_REQUIRED",
+	crm.ErrNotIterable:  100,
+	crm.ErrMissingParam: 100,
+	crm.ErrInvalidArg:   "INVALID_ARG_VALUE",
+	crm.ErrAccessDenied: "ACCESS_DENIED",
+	crm.ErrNotSupported: "ENTITY_TYPE_NOT_SUPPORTED",
+	crm.ErrHasItems:     "BX_ERROR",
+}
+
+// with returns itemCodes with some kinds spelt otherwise.
+func with(over map[crm.ErrorKind]any) map[crm.ErrorKind]any {
+	out := make(map[crm.ErrorKind]any, len(itemCodes)+len(over))
+	for k, v := range itemCodes {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
+}
+
+// family names a method family, which shares its error spelling.
 type family int
 
 const (
-	familyItem         family = iota // crm.item.*: string codes, HTTP 400
+	familyItem         family = iota // crm.item.*: string codes
 	familyType                       // crm.type.*: like items, but "not found" is the integer 0
 	familyCategory                   // crm.category.*: like items, a missing name is the integer 0
 	familyStatus                     // crm.status.* except add: the message is the code
@@ -51,29 +92,45 @@ const (
 	familyActivity                   // crm.activity.*: string codes of spec automation §3.6, 100 for missing parameters
 )
 
-// activityCodes are the codes of crm.activity.* (spec automation §3.6 and the method
-// pages it cites). The docs name no code for the 100-bindings limit; ours says what.
-var activityCodes = map[crm.ErrorKind]any{
-	crm.ErrItemNotFound:       "NOT_FOUND",
-	crm.ErrTypeNotFound:       "NOT_FOUND",
-	crm.ErrOwnerNotFound:      "OWNER_NOT_FOUND",
-	crm.ErrAccessDenied:       "ACCESS_DENIED",
-	crm.ErrMissingParam:       100,
-	crm.ErrNotIterable:        100,
-	crm.ErrInvalidArg:         "INVALID_ARG_VALUE",
-	crm.ErrInvalidValue:       "INVALID_ARG_VALUE",
-	crm.ErrWrongDatetime:      "WRONG_DATETIME_FORMAT",
-	crm.ErrCompletedToDo:      "CAN_NOT_UPDATE_COMPLETED_TODO",
-	crm.ErrParentActivity:     "ERROR_PARENT_ACTIVITY_RESTRICT",
-	crm.ErrAlreadyBound:       "ACTIVITY_IS_ALREADY_BOUND",
-	crm.ErrBindingNotFound:    "BINDING_NOT_FOUND",
-	crm.ErrLastBinding:        "LAST_BINDING_CANNOT_BE_DELETED",
-	crm.ErrBindingTypesDiffer: "SOURCE_AND_TARGET_ENTITY_TYPES_ARE_NOT_EQUAL_ERROR",
-	crm.ErrBindingSameItem:    "SOURCE_AND_TARGET_ENTITY_ID_ARE_EQUAL_ERROR",
-	crm.ErrLimit:              "TOO_MANY_BINDINGS",
+var errorTables = map[family]errorTable{
+	familyItem:     {codes: itemCodes, other: "ERROR"},
+	familyType:     {codes: with(map[crm.ErrorKind]any{crm.ErrTypeNotFound: 0}), other: "ERROR"},
+	familyCategory: {codes: with(map[crm.ErrorKind]any{crm.ErrRequired: 0}), other: "ERROR"},
+	familyStatus: {codes: map[crm.ErrorKind]any{crm.ErrDuplicate: "ERROR_CORE", crm.ErrAccessDenied: "Access denied."},
+		messageCode: true},
+	familyStatusAdd: {codes: map[crm.ErrorKind]any{crm.ErrDuplicate: "ERROR_CORE", crm.ErrAccessDenied: "Access denied."},
+		other: ""},
+	familyUserField: {codes: map[crm.ErrorKind]any{crm.ErrUnknownType: "ERROR_CORE"}, other: ""},
+	familyLegacy: {other: "",
+		texts: map[crm.ErrorKind]string{crm.ErrItemNotFound: "Not found", crm.ErrAccessDenied: "Access denied."}},
+	familyTimeline: {codes: with(map[crm.ErrorKind]any{crm.ErrOwnerNotFound: "OWNER_NOT_FOUND",
+		crm.ErrMultipleBindings: "MULTIPLE_BINDINGS", crm.ErrLimit: 0}), other: "ERROR"},
+	familyTimelineText: {codes: map[crm.ErrorKind]any{crm.ErrAccessDenied: "Access denied."}, other: ""},
+	familyTask:         {codes: map[crm.ErrorKind]any{crm.ErrItemNotFound: 0}, other: "ERROR_CORE", fieldPrefix: true},
+	familyActivity: {codes: map[crm.ErrorKind]any{
+		crm.ErrItemNotFound:       "NOT_FOUND",
+		crm.ErrTypeNotFound:       "NOT_FOUND",
+		crm.ErrOwnerNotFound:      "OWNER_NOT_FOUND",
+		crm.ErrAccessDenied:       "ACCESS_DENIED",
+		crm.ErrMissingParam:       100,
+		crm.ErrNotIterable:        100,
+		crm.ErrInvalidArg:         "INVALID_ARG_VALUE",
+		crm.ErrInvalidValue:       "INVALID_ARG_VALUE",
+		crm.ErrWrongDatetime:      "WRONG_DATETIME_FORMAT",
+		crm.ErrCompletedToDo:      "CAN_NOT_UPDATE_COMPLETED_TODO",
+		crm.ErrParentActivity:     "ERROR_PARENT_ACTIVITY_RESTRICT",
+		crm.ErrAlreadyBound:       "ACTIVITY_IS_ALREADY_BOUND",
+		crm.ErrBindingNotFound:    "BINDING_NOT_FOUND",
+		crm.ErrLastBinding:        "LAST_BINDING_CANNOT_BE_DELETED",
+		crm.ErrBindingTypesDiffer: "SOURCE_AND_TARGET_ENTITY_TYPES_ARE_NOT_EQUAL_ERROR",
+		crm.ErrBindingSameItem:    "SOURCE_AND_TARGET_ENTITY_ID_ARE_EQUAL_ERROR",
+		// The docs name no code for the 100-bindings limit; ours says what.
+		crm.ErrLimit: "TOO_MANY_BINDINGS",
+	}, other: "ERROR"},
 }
 
-// wire turns any error from a handler into its wire form.
+// wire turns any error from a handler into its wire form; nil for errors that are not
+// the caller's (the server logs them and answers 500).
 func (f family) wire(err error) *APIError {
 	var api *APIError
 	if errors.As(err, &api) {
@@ -82,113 +139,28 @@ func (f family) wire(err error) *APIError {
 	if errors.Is(err, params.ErrMalformed) {
 		return apiErr(http.StatusBadRequest, 100, err.Error())
 	}
-	if f == familyTask {
-		return taskWire(err)
-	}
 	var de *crm.Error
 	if !errors.As(err, &de) {
-		return nil // not a client error: the caller logs it and answers 500
+		return nil
 	}
-	bad := func(code any) *APIError { return apiErr(http.StatusBadRequest, code, de.Msg) }
-	switch f {
-	case familyStatus, familyStatusAdd:
-		if de.Kind == crm.ErrDuplicate {
-			return bad("ERROR_CORE")
-		}
-		if de.Kind == crm.ErrAccessDenied {
-			return bad("Access denied.")
-		}
-		if f == familyStatusAdd {
-			return bad("")
-		}
-		return bad(de.Msg)
-	case familyCategory:
-		if de.Kind == crm.ErrRequired {
-			return bad(0)
-		}
-	case familyUserField:
-		if de.Kind == crm.ErrUnknownType {
-			return bad("ERROR_CORE")
-		}
-		return bad("")
-	case familyTimeline:
-		switch de.Kind {
-		case crm.ErrOwnerNotFound:
-			return bad("OWNER_NOT_FOUND")
-		case crm.ErrMultipleBindings:
-			return bad("MULTIPLE_BINDINGS")
-		case crm.ErrLimit:
-			return bad(0)
-		}
-	case familyTimelineText:
-		if de.Kind == crm.ErrAccessDenied {
-			return bad("Access denied.")
-		}
-		return bad("")
-	case familyActivity:
-		if code, ok := activityCodes[de.Kind]; ok {
-			return bad(code)
-		}
-		if de.Kind == crm.ErrConflict {
-			return apiErr(http.StatusConflict, "CONFLICT", de.Msg)
-		}
-		return bad("ERROR")
-	case familyLegacy:
-		switch de.Kind {
-		case crm.ErrItemNotFound:
-			return apiErr(http.StatusBadRequest, "", "Not found")
-		case crm.ErrAccessDenied:
-			return apiErr(http.StatusBadRequest, "", "Access denied.")
-		case crm.ErrConflict:
-			return apiErr(http.StatusConflict, "CONFLICT", de.Msg)
-		}
-		return bad("")
-	}
-	switch de.Kind {
-	case crm.ErrTypeNotFound:
-		if f == familyType {
-			return bad(0)
-		}
-		return bad("NOT_FOUND")
-	case crm.ErrItemNotFound:
-		return bad("NOT_FOUND")
-	case crm.ErrInvalidValue:
-		return bad("CRM_FIELD_ERROR_VALUE_NOT_VALID")
-	case crm.ErrRequired:
-		return bad("CRM_FIELD_ERROR_REQUIRED")
-	case crm.ErrNotIterable, crm.ErrMissingParam:
-		return bad(100)
-	case crm.ErrInvalidArg:
-		return bad("INVALID_ARG_VALUE")
-	case crm.ErrAccessDenied:
-		return bad("ACCESS_DENIED")
-	case crm.ErrNotSupported:
-		return bad("ENTITY_TYPE_NOT_SUPPORTED")
-	case crm.ErrHasItems:
-		return bad("BX_ERROR")
-	case crm.ErrConflict:
+	if de.Kind == crm.ErrConflict {
 		return apiErr(http.StatusConflict, "CONFLICT", de.Msg)
 	}
-	return bad("ERROR")
-}
-
-// taskWire maps the errors of the tasks.task.* methods. Bitrix24 answers a value a task
-// cannot take with ERROR_CORE and a sentence, and a task that is missing (or hidden)
-// with the integer 0; both are HTTP 400.
-func taskWire(err error) *APIError {
-	var te *tasks.Error
-	if errors.As(err, &te) {
-		if te.Kind == tasks.ErrNotFound {
-			return apiErr(http.StatusBadRequest, 0, te.Msg)
-		}
-		return apiErr(http.StatusBadRequest, "ERROR_CORE", te.Msg)
+	table := errorTables[f]
+	msg := de.Msg
+	if text, ok := table.texts[de.Kind]; ok {
+		msg = text
 	}
-	var de *crm.Error
-	if errors.As(err, &de) {
-		if de.Kind == crm.ErrConflict {
-			return apiErr(http.StatusConflict, "CONFLICT", de.Msg)
-		}
-		return apiErr(http.StatusBadRequest, "ERROR_CORE", de.Msg)
+	if table.fieldPrefix && de.Field != "" {
+		msg = upperName(de.Field) + ": " + msg
 	}
-	return nil
+	code, ok := table.codes[de.Kind]
+	switch {
+	case ok:
+	case table.messageCode:
+		code = msg
+	default:
+		code = table.other
+	}
+	return apiErr(http.StatusBadRequest, code, msg)
 }

@@ -6,7 +6,7 @@ import (
 	"smartcrm/internal/params"
 )
 
-// crm.item.* — items of smart processes (spec §4).
+// crm.item.* — items of smart processes and the built-in types (spec §4).
 
 func (s *Server) registerItems() {
 	s.registerFamily(familyItem, map[string]handlerFunc{
@@ -22,12 +22,12 @@ func (s *Server) registerItems() {
 }
 
 func itemResult(c *Call, t *crm.Type, it *crm.Item) *Result {
-	return &Result{Result: jsonx.Map{{K: "item", V: t.ItemWire(it, nil, originalUFNames(c))}}}
+	return &Result{Result: jsonx.Map{{K: "item", V: itemWire(t, it, nil, originalUFNames(c))}}}
 }
 
 // originalUFNames reads useOriginalUfNames: Y answers custom fields as UF_CRM_….
 func originalUFNames(c *Call) bool {
-	v, _ := params.Lookup(c.Params, "useOriginalUfNames")
+	v, _ := lookup(c, "useOriginalUfNames")
 	b, _ := params.Bool(v)
 	return b
 }
@@ -43,16 +43,29 @@ func itemIDs(c *Call, withID bool) (etid, id int64, err error) {
 	return
 }
 
+// itemPatchParam reads `fields` of an item write against the item's type.
+func (s *Server) itemPatchParam(c *Call, etid int64) (crm.Patch, error) {
+	fields, err := objectParam(c.Params, "fields")
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.crm.ItemType(c.Ctx, c.Actor, etid)
+	if err != nil {
+		return nil, err
+	}
+	return itemPatch(t, plainObject(fields)), nil
+}
+
 func (s *Server) itemAdd(c *Call) (*Result, error) {
 	etid, _, err := itemIDs(c, false)
 	if err != nil {
 		return nil, err
 	}
-	fields, err := objectParam(c.Params, "fields")
+	patch, err := s.itemPatchParam(c, etid)
 	if err != nil {
 		return nil, err
 	}
-	t, it, err := s.crm.AddItem(c.Ctx, c.Actor, etid, fields)
+	t, it, err := s.crm.AddItem(c.Ctx, c.Actor, etid, patch)
 	if err != nil {
 		return nil, err
 	}
@@ -64,11 +77,11 @@ func (s *Server) itemUpdate(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fields, err := objectParam(c.Params, "fields")
+	patch, err := s.itemPatchParam(c, etid)
 	if err != nil {
 		return nil, err
 	}
-	t, it, err := s.crm.UpdateItem(c.Ctx, c.Actor, etid, id, fields)
+	t, it, err := s.crm.UpdateItem(c.Ctx, c.Actor, etid, id, patch, crm.WriteOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -98,24 +111,67 @@ func (s *Server) itemDelete(c *Call) (*Result, error) {
 	return &Result{Result: []any{}}, nil
 }
 
+// itemQuery reads filter, order and paging of an item list.
+func (s *Server) itemQuery(c *Call, etid int64) (*crm.Type, crm.ItemQuery, error) {
+	t, err := s.crm.ItemType(c.Ctx, c.Actor, etid)
+	if err != nil {
+		return nil, crm.ItemQuery{}, err
+	}
+	where, order, err := parseQuery(c, itemResolver(t))
+	if err != nil {
+		return nil, crm.ItemQuery{}, err
+	}
+	start := startParam(c.Params)
+	return t, crm.ItemQuery{Where: where, Order: order, Offset: int(max(start, 0)), NoCount: start == -1}, nil
+}
+
+// itemSelect reads `select`: a list of names, "*" for all, or nothing for all. Unknown
+// names are ignored; id and entityTypeId always come back, because clients page by id.
+func itemSelect(t *crm.Type, c *Call) map[*crm.Field]bool {
+	v, _ := lookup(c, "select")
+	list := names(v)
+	if len(list) == 0 {
+		return nil
+	}
+	wn := namesOf(t)
+	sel := map[*crm.Field]bool{}
+	for _, n := range list {
+		if n == "*" {
+			return nil
+		}
+		if f, ok := wn.field(n); ok {
+			sel[f] = true
+		}
+	}
+	for _, name := range []crm.FieldName{crm.FieldID, crm.FieldEntityTypeID} {
+		f, _ := t.FieldByName(string(name))
+		sel[f] = true
+	}
+	return sel
+}
+
 func (s *Server) itemList(c *Call) (*Result, error) {
 	etid, _, err := itemIDs(c, false)
 	if err != nil {
 		return nil, err
 	}
-	req := crm.ListRequest{Start: startParam(c.Params)}
-	req.Select, _ = params.Lookup(c.Params, "select")
-	req.Filter, _ = params.Lookup(c.Params, "filter")
-	req.Order, _ = params.Lookup(c.Params, "order")
-	t, list, err := s.crm.ListItems(c.Ctx, c.Actor, etid, req)
+	t, q, err := s.itemQuery(c, etid)
+	if err != nil {
+		return nil, err
+	}
+	sel := itemSelect(t, c)
+	for f := range sel {
+		q.Select = append(q.Select, f)
+	}
+	t, list, err := s.crm.ListItems(c.Ctx, c.Actor, etid, q)
 	if err != nil {
 		return nil, err
 	}
 	rows := make([]jsonx.Obj, len(list.Items))
 	for i, it := range list.Items {
-		rows[i] = t.ItemWire(it, list.Selected, originalUFNames(c))
+		rows[i] = itemWire(t, it, sel, originalUFNames(c))
 	}
-	total, next := pageInfo(req.Start, len(rows), list.Total)
+	total, next := pageInfo(startParam(c.Params), len(rows), list.Total)
 	return &Result{Result: jsonx.Map{{K: "items", V: rows}}, Total: total, Next: next}, nil
 }
 
@@ -124,11 +180,11 @@ func (s *Server) itemFields(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.crm.GetType(c.Ctx, etid, true)
+	t, err := s.crm.GetType(c.Ctx, c.Actor, etid, true)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Result: jsonx.Map{{K: "fields", V: t.FieldsWire()}}}, nil
+	return &Result{Result: jsonx.Map{{K: "fields", V: fieldsWire(t)}}}, nil
 }
 
 // itemChildren answers {children: [{entityTypeId, id, title, createdTime}]}, newest
@@ -138,7 +194,7 @@ func (s *Server) itemChildren(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	refs, err := s.crm.Children(c.Ctx, etid, id)
+	refs, err := s.crm.Children(c.Ctx, c.Actor, etid, id)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"smartcrm/internal/crm"
+	"smartcrm/internal/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 )
@@ -14,7 +15,7 @@ import (
 // for writes.
 
 func (s *Server) registerLegacy() {
-	for word, etid := range crm.LegacyEntities {
+	for word, etid := range legacyEntities {
 		prefix := "crm." + word + "."
 		s.registerFamily(familyLegacy, map[string]handlerFunc{
 			prefix + "add":    legacyAdd(etid),
@@ -29,7 +30,7 @@ func (s *Server) registerLegacy() {
 
 // legacyID reads `id`, with the legacy wording when it is missing or not a number.
 func legacyID(c *Call) (int64, error) {
-	v, _ := params.Lookup(c.Params, "id")
+	v, _ := lookup(c, "id")
 	id, ok := params.Int(v)
 	if !ok || id <= 0 {
 		return 0, apiErr(http.StatusBadRequest, "", "ID is not defined or invalid.")
@@ -37,39 +38,65 @@ func legacyID(c *Call) (int64, error) {
 	return id, nil
 }
 
-// legacyFieldsParam reads `fields`, which add and update require.
-func legacyFieldsParam(c *Call) (*params.Object, error) {
-	v, _ := params.Lookup(c.Params, "fields")
-	if params.IsEmptyContainer(v) {
-		return params.NewObject(), nil
+// legacyInput reads `fields` (which add and update require) into a patch: names as
+// for crm.item, and the multifield kinds (PHONE: [{VALUE, VALUE_TYPE}]) as entries of fm.
+func (s *Server) legacyInput(c *Call, etid int64) (crm.Patch, error) {
+	v, _ := lookup(c, "fields")
+	in := params.NewObject()
+	if !params.IsEmptyContainer(v) {
+		o, ok := v.(*params.Object)
+		if !ok {
+			return nil, apiErr(http.StatusBadRequest, "", "Parameter 'fields' must be array.")
+		}
+		in = o
 	}
-	o, ok := v.(*params.Object)
-	if !ok {
-		return nil, apiErr(http.StatusBadRequest, "", "Parameter 'fields' must be array.")
-	}
-	return o, nil
-}
-
-// legacyInput reads `fields` and translates them for the item operation.
-func (s *Server) legacyInput(c *Call, etid int64) (*params.Object, error) {
-	fields, err := legacyFieldsParam(c)
+	t, err := s.crm.ItemType(c.Ctx, c.Actor, etid)
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.crm.GetType(c.Ctx, etid, true)
-	if err != nil {
-		return nil, err
+	fields := plainObject(in)
+	if t.Has(crm.FieldFM) {
+		var fm []any
+		for _, k := range in.Keys() {
+			kind := upperTrim(k)
+			if _, isKind := field.MultifieldKinds[kind]; !isKind {
+				continue
+			}
+			v := fields[k]
+			delete(fields, k)
+			entries, ok := field.Elements(v)
+			if !ok {
+				if v != nil && v != "" {
+					fields["fm"] = v // not a list: the fm field refuses it with the usual error
+				}
+				continue
+			}
+			for _, e := range entries {
+				if m, isObj := e.(map[string]any); isObj {
+					c := make(map[string]any, len(m)+1)
+					for ek, ev := range m {
+						c[ek] = ev
+					}
+					c["TYPE_ID"] = kind
+					e = c
+				}
+				fm = append(fm, e)
+			}
+		}
+		if fm != nil {
+			fields["fm"] = fm
+		}
 	}
-	return t.LegacyInput(fields), nil
+	return itemPatch(t, fields), nil
 }
 
 func legacyAdd(etid int64) handlerFunc {
 	return func(s *Server, c *Call) (*Result, error) {
-		in, err := s.legacyInput(c, etid)
+		patch, err := s.legacyInput(c, etid)
 		if err != nil {
 			return nil, err
 		}
-		_, it, err := s.crm.AddItem(c.Ctx, c.Actor, etid, in)
+		_, it, err := s.crm.AddItem(c.Ctx, c.Actor, etid, patch)
 		if err != nil {
 			return nil, err
 		}
@@ -83,11 +110,11 @@ func legacyUpdate(etid int64) handlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		in, err := s.legacyInput(c, etid)
+		patch, err := s.legacyInput(c, etid)
 		if err != nil {
 			return nil, err
 		}
-		if _, _, err := s.crm.UpdateItem(c.Ctx, c.Actor, etid, id, in); err != nil {
+		if _, _, err := s.crm.UpdateItem(c.Ctx, c.Actor, etid, id, patch, crm.WriteOptions{}); err != nil {
 			return nil, err
 		}
 		return &Result{Result: true}, nil
@@ -104,7 +131,7 @@ func legacyGet(etid int64) handlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		return &Result{Result: t.LegacyWire(it, crm.LegacyAll)}, nil
+		return &Result{Result: legacyWire(t, it, legacyAll)}, nil
 	}
 }
 
@@ -123,30 +150,31 @@ func legacyDelete(etid int64) handlerFunc {
 
 func legacyList(etid int64) handlerFunc {
 	return func(s *Server, c *Call) (*Result, error) {
-		req := crm.ListRequest{Start: startParam(c.Params)}
-		req.Filter, _ = params.Lookup(c.Params, "filter")
-		req.Order, _ = params.Lookup(c.Params, "order")
-		t, list, err := s.crm.ListItems(c.Ctx, c.Actor, etid, req)
+		_, q, err := s.itemQuery(c, etid)
 		if err != nil {
 			return nil, err
 		}
-		sv, _ := params.Lookup(c.Params, "select")
-		sel := t.ParseLegacySelect(sv)
+		t, list, err := s.crm.ListItems(c.Ctx, c.Actor, etid, q)
+		if err != nil {
+			return nil, err
+		}
+		sv, _ := lookup(c, "select")
+		sel := parseLegacySelect(t, names(sv))
 		rows := make([]jsonx.Obj, len(list.Items))
 		for i, it := range list.Items {
-			rows[i] = t.LegacyWire(it, sel)
+			rows[i] = legacyWire(t, it, sel)
 		}
-		total, next := pageInfo(req.Start, len(rows), list.Total)
+		total, next := pageInfo(startParam(c.Params), len(rows), list.Total)
 		return &Result{Result: rows, Total: total, Next: next}, nil
 	}
 }
 
 func legacyFields(etid int64) handlerFunc {
 	return func(s *Server, c *Call) (*Result, error) {
-		t, err := s.crm.GetType(c.Ctx, etid, true)
+		t, err := s.crm.GetType(c.Ctx, c.Actor, etid, true)
 		if err != nil {
 			return nil, err
 		}
-		return &Result{Result: t.LegacyFieldsWire()}, nil
+		return &Result{Result: legacyFieldsWire(t)}, nil
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"smartcrm/internal/apitest"
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
 )

@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/activity"
 	"smartcrm/internal/crm"
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 	"smartcrm/internal/tasks"
+	"smartcrm/internal/timeline"
 )
 
 // MaxBodyBytes caps a request body. File fields travel as base64 inside the body, so
@@ -51,19 +53,30 @@ type method struct {
 	noBatch bool
 }
 
+// Services are the domain services the methods call.
+type Services struct {
+	CRM      *crm.Service
+	Timeline *timeline.Service
+	Activity *activity.Service
+	Tasks    *tasks.Service
+}
+
 // Server serves /rest/.
 type Server struct {
-	crm     *crm.Service
-	tasks   *tasks.Service
-	auth    *access.Webhooks
-	log     *slog.Logger
-	metrics *Metrics
-	methods map[string]method
+	crm      *crm.Service
+	timeline *timeline.Service
+	activity *activity.Service
+	tasks    *tasks.Service
+	auth     *access.Webhooks
+	log      *slog.Logger
+	metrics  *Metrics
+	methods  map[string]method
 }
 
 // New builds the REST server.
-func New(svc *crm.Service, taskSvc *tasks.Service, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{crm: svc, tasks: taskSvc, auth: auth, log: log, metrics: metrics, methods: map[string]method{}}
+func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
+	s := &Server{crm: svc.CRM, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, auth: auth, log: log,
+		metrics: metrics, methods: map[string]method{}}
 	s.registerTypes()
 	s.registerItems()
 	s.registerLegacy()

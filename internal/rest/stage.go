@@ -30,16 +30,13 @@ func (s *Server) stageCounts(c *Call) (*Result, error) {
 			return nil, wrongParamType("categoryId", "int")
 		}
 	}
-	stats, err := s.crm.StageStats(c.Ctx, etid, cat)
+	stats, err := s.crm.StageStats(c.Ctx, c.Actor, etid, cat)
 	if err != nil {
 		return nil, err
 	}
 	rows := make([]jsonx.Map, len(stats))
 	for i, st := range stats {
-		sem := st.Stage.Semantics
-		if sem == "" {
-			sem = "P"
-		}
+		sem := string(st.Stage.Semantics)
 		rows[i] = jsonx.Map{
 			{K: "stageId", V: st.Stage.StatusID}, {K: "name", V: st.Stage.Name}, {K: "sort", V: st.Stage.Sort},
 			{K: "semantics", V: sem}, {K: "color", V: st.Stage.Color}, {K: "count", V: st.Items}, {K: "amount", V: st.Amount},
@@ -55,14 +52,22 @@ func (s *Server) requiredFieldsList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rules, err := s.crm.Requirements(c.Ctx, etid)
+	rules, err := s.crm.Requirements(c.Ctx, c.Actor, etid)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]jsonx.Map, len(rules))
+	var names *wireNames
+	if len(rules) > 0 {
+		t, err := s.crm.ItemType(c.Ctx, c.Actor, etid)
+		if err != nil {
+			return nil, err
+		}
+		names = namesOf(t)
+	}
 	for i, r := range rules {
 		out[i] = jsonx.Map{
-			{K: "field", V: r.Field.Name}, {K: "upperName", V: r.Field.Upper}, {K: "title", V: r.Field.Title},
+			{K: "field", V: string(r.Field.Name)}, {K: "upperName", V: names.upper[r.Field]}, {K: "title", V: r.Field.Title},
 			{K: "categoryId", V: r.CategoryID}, {K: "fromStageId", V: r.FromStageID},
 		}
 	}
@@ -84,7 +89,7 @@ func (s *Server) requiredFieldsSet(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.RequireFromStage(c.Ctx, c.Actor, etid, field, stage); err != nil {
+	if err := s.crm.RequireFromStage(c.Ctx, c.Actor, etid, s.fieldName(c, etid, field), stage); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
@@ -104,8 +109,19 @@ func (s *Server) requiredFieldsDelete(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.DropRequirement(c.Ctx, c.Actor, etid, cat, field); err != nil {
+	if err := s.crm.DropRequirement(c.Ctx, c.Actor, etid, cat, s.fieldName(c, etid, field)); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
+}
+
+// fieldName resolves a field's wire name (any spelling) to its domain name; a name that
+// names no field is passed on for the domain to refuse.
+func (s *Server) fieldName(c *Call, etid int64, name string) string {
+	if t, err := s.crm.ItemType(c.Ctx, c.Actor, etid); err == nil {
+		if f, ok := namesOf(t).field(name); ok {
+			return string(f.Name)
+		}
+	}
+	return name
 }

@@ -3,9 +3,8 @@ package rest
 import (
 	"strconv"
 
+	"smartcrm/internal/crm"
 	"smartcrm/internal/jsonx"
-	"smartcrm/internal/params"
-	"smartcrm/internal/store"
 )
 
 // crm.stagehistory.list (automation spec §9.2), for smart processes.
@@ -17,11 +16,11 @@ func (s *Server) registerStageHistory() {
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
 
 // stageMoveWire is a history row; select (UPPER_CASE names) keeps only those asked.
-func stageMoveWire(m *store.StageMove, sel map[string]bool) jsonx.Map {
+func stageMoveWire(m *crm.HistoryEntry, sel map[string]bool) jsonx.Map {
 	all := jsonx.Map{
-		{K: "ID", V: m.ID}, {K: "TYPE_ID", V: m.TypeID}, {K: "OWNER_ID", V: m.ItemID},
+		{K: "ID", V: m.ID}, {K: "TYPE_ID", V: m.Kind}, {K: "OWNER_ID", V: m.ItemID},
 		{K: "CREATED_TIME", V: m.CreatedTime.Format(wireTime)}, {K: "CATEGORY_ID", V: m.CategoryID},
-		{K: "STAGE_SEMANTIC_ID", V: m.Semantic}, {K: "STAGE_ID", V: m.StageID},
+		{K: "STAGE_SEMANTIC_ID", V: string(m.Semantics)}, {K: "STAGE_ID", V: m.StageID},
 	}
 	if sel == nil {
 		return all
@@ -40,10 +39,13 @@ func (s *Server) stageHistoryList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	filter, _ := params.Lookup(c.Params, "filter")
-	order, _ := params.Lookup(c.Params, "order")
+	where, order, err := parseQuery(c, upperResolver(crm.HistoryQueryFields()))
+	if err != nil {
+		return nil, err
+	}
 	start := startParam(c.Params)
-	rows, total, err := s.crm.StageHistory(c.Ctx, etid, filter, order, start)
+	rows, total, err := s.crm.StageHistory(c.Ctx, c.Actor, etid, crm.HistoryQuery{Where: where, Order: order,
+		Offset: int(max(start, 0)), NoCount: start == -1})
 	if err != nil {
 		return nil, err
 	}

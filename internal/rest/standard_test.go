@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"smartcrm/internal/apitest"
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
 )

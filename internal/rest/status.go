@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"strconv"
 	"strings"
 
 	"smartcrm/internal/crm"
@@ -49,16 +50,83 @@ func statusFieldsParam(c *Call, family family) (*params.Object, error) {
 	return nil, apiErr(400, code, "Parameter 'fields' must be array.")
 }
 
+// stageWire is a stage as crm.status.get answers it: numbers as strings, no EXTRA for
+// smart-process stages (spec §7.2).
+func stageWire(s *crm.Stage) jsonx.Map {
+	var sem any
+	if s.Semantics != crm.InProgress {
+		sem = string(s.Semantics)
+	}
+	var cat any = strconv.FormatInt(s.CategoryID, 10)
+	if s.CategoryID < 0 {
+		cat = nil // leads' statuses belong to no funnel a client sees
+	}
+	out := jsonx.Map{
+		{K: "ID", V: strconv.FormatInt(s.ID, 10)}, {K: "ENTITY_ID", V: s.Directory}, {K: "STATUS_ID", V: s.StatusID},
+		{K: "NAME", V: s.Name}, {K: "NAME_INIT", V: s.NameInit}, {K: "SORT", V: strconv.FormatInt(s.Sort, 10)},
+		{K: "SYSTEM", V: yn(s.System)}, {K: "CATEGORY_ID", V: cat},
+		{K: "COLOR", V: s.Color}, {K: "SEMANTICS", V: sem},
+	}
+	// Lead statuses and deal stages also carry EXTRA (spec §7.2); smart processes' do not.
+	if s.Directory == "STATUS" || strings.HasPrefix(s.Directory, "DEAL_STAGE") {
+		word := map[crm.Semantics]string{crm.InProgress: "process", crm.Success: "success", crm.Failure: "failure"}[s.Semantics]
+		out = append(out, jsonx.KV{K: "EXTRA", V: jsonx.Map{{K: "SEMANTICS", V: word}, {K: "COLOR", V: s.Color}}})
+	}
+	return out
+}
+
+// stageSpec reads the UPPER_CASE fields of crm.status.add and update.
+func stageSpec(in *params.Object) (crm.StageSpec, error) {
+	var spec crm.StageSpec
+	text := func(name string) (string, bool) {
+		v, ok := params.Lookup(in, name)
+		if !ok || v == nil {
+			return "", false
+		}
+		str, _ := params.String(v)
+		return strings.TrimSpace(str), true
+	}
+	spec.Directory, _ = text("ENTITY_ID")
+	spec.StatusID, _ = text("STATUS_ID")
+	if name, ok := text("NAME"); ok {
+		spec.Name = &name
+	}
+	if v, ok := params.Lookup(in, "SORT"); ok {
+		n, isInt := params.Int(v)
+		if !isInt {
+			return spec, crm.NewError(crm.ErrInvalidArg, "SORT must be a non-negative integer")
+		}
+		spec.Sort = &n
+	}
+	if v, ok := params.Lookup(in, "COLOR"); ok {
+		c, _ := params.String(v)
+		spec.Color = &c
+	}
+	if sem, ok := text("SEMANTICS"); ok {
+		switch up := strings.ToUpper(sem); up {
+		case "", "P":
+			spec.Semantics = crm.InProgress
+		default:
+			spec.Semantics = crm.Semantics(up)
+		}
+	}
+	return spec, nil
+}
+
 func (s *Server) statusAdd(c *Call) (*Result, error) {
 	fields, err := statusFieldsParam(c, familyStatusAdd)
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.crm.AddStage(c.Ctx, c.Actor, fields)
+	spec, err := stageSpec(fields)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Result: id}, nil
+	st, err := s.crm.AddStage(c.Ctx, c.Actor, spec)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Result: st.ID}, nil
 }
 
 func (s *Server) statusUpdate(c *Call) (*Result, error) {
@@ -70,7 +138,11 @@ func (s *Server) statusUpdate(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.UpdateStage(c.Ctx, c.Actor, id, fields); err != nil {
+	spec, err := stageSpec(fields)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.crm.UpdateStage(c.Ctx, c.Actor, id, spec); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
@@ -101,25 +173,36 @@ func (s *Server) statusGet(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.crm.GetStage(c.Ctx, id)
+	st, err := s.crm.GetStage(c.Ctx, c.Actor, id)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Result: crm.StageWire(st)}, nil
+	return &Result{Result: stageWire(st)}, nil
 }
 
 // statusList answers a bare array of rows with total (select is ignored, as in Bitrix24).
 func (s *Server) statusList(c *Call) (*Result, error) {
-	filter, _ := params.Lookup(c.Params, "filter")
-	order, _ := params.Lookup(c.Params, "order")
+	if f, ok := lookup(c, "filter"); ok {
+		if o, isObj := f.(*params.Object); isObj {
+			if v, has := params.Lookup(o, "ENTITY_ID"); has {
+				if _, isText := v.(string); !isText {
+					return nil, crm.NewError(crm.ErrInvalidArg, "Filter by ENTITY_ID must be a string")
+				}
+			}
+		}
+	}
+	where, order, err := parseQuery(c, upperResolver(crm.StageQueryFields()))
+	if err != nil {
+		return nil, err
+	}
 	start := startParam(c.Params)
-	rows, total, err := s.crm.ListStages(c.Ctx, filter, order, start)
+	rows, total, err := s.crm.ListStages(c.Ctx, c.Actor, where, order, int(max(start, 0)))
 	if err != nil {
 		return nil, err
 	}
 	out := make([]jsonx.Map, len(rows))
 	for i, r := range rows {
-		out[i] = crm.StageWire(r)
+		out[i] = stageWire(r)
 	}
 	t, next := pageInfo(start, len(out), total)
 	return &Result{Result: out, Total: t, Next: next}, nil
@@ -146,20 +229,20 @@ func (s *Server) statusFields(*Call) (*Result, error) {
 }
 
 func (s *Server) statusEntityTypes(c *Call) (*Result, error) {
-	dirs, err := s.crm.Directories(c.Ctx)
+	dirs, err := s.crm.Directories(c.Ctx, c.Actor)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]jsonx.Map, 0, len(dirs))
 	for _, d := range dirs {
 		out = append(out, jsonx.Map{
-			{K: "ID", V: d.Type.StageDirectory(d.Category.ID)},
+			{K: "ID", V: d.ID()},
 			{K: "NAME", V: d.Title()},
 			{K: "SEMANTIC_INFO", V: []any{}},
 			{K: "PREFIX", V: d.Type.StagePrefix(d.Category.ID)},
 			{K: "FIELD_ATTRIBUTE_SCOPE", V: "category_" + itoa(d.Category.ID)},
 			{K: "ENTITY_TYPE_ID", V: d.Type.EntityTypeID},
-			{K: "IS_ENABLED", V: d.Type.Flag("isStagesEnabled")},
+			{K: "IS_ENABLED", V: d.Type.Flag(crm.FlagStages)},
 			{K: "CATEGORY_ID", V: d.Category.ID},
 			{K: "CATEGORY_NAME", V: d.Category.Name},
 			{K: "CATEGORY_SORT", V: d.Category.Sort},
@@ -172,7 +255,7 @@ func (s *Server) statusEntityTypes(c *Call) (*Result, error) {
 func (s *Server) statusEntityItems(c *Call) (*Result, error) {
 	v, _ := params.Lookup(c.Params, "entityId")
 	entityID, _ := v.(string)
-	stages, err := s.crm.DirectoryItems(c.Ctx, entityID)
+	stages, err := s.crm.DirectoryItems(c.Ctx, c.Actor, entityID)
 	if err != nil {
 		return nil, err
 	}

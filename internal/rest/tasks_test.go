@@ -35,19 +35,6 @@ func timelineKinds(t *testing.T, s *apitest.Server, etid, id int64) []string {
 	return out
 }
 
-func taskEvents(t *testing.T, s *apitest.Server, id int64) string {
-	t.Helper()
-	events, err := s.App.Store.TaskEvents(context.Background(), id)
-	if err != nil {
-		t.Fatalf("task events: %v", err)
-	}
-	var parts []string
-	for _, e := range events {
-		parts = append(parts, e.Topic+" "+strings.ReplaceAll(e.Payload, " ", ""))
-	}
-	return strings.Join(parts, "; ")
-}
-
 // strID reads a task id, which the task methods answer as a string.
 func strID(t *testing.T, v any, path string) int64 {
 	t.Helper()

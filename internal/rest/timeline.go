@@ -6,9 +6,11 @@ import (
 	"strconv"
 
 	"smartcrm/internal/crm"
+	"smartcrm/internal/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
-	"smartcrm/internal/store"
+	"smartcrm/internal/rest/wirequery"
+	"smartcrm/internal/timeline"
 )
 
 // crm.timeline.* — comments, bindings, log messages, notes and pins (spec automation
@@ -59,7 +61,7 @@ func upperFields(c *Call) (*params.Object, error) {
 func ownerOf(f *params.Object) (crm.Owner, error) {
 	tv, _ := params.Lookup(f, "ENTITY_TYPE")
 	ts, _ := params.String(tv)
-	etid, ok := crm.ParseEntityType(ts)
+	etid, ok := timeline.ParseEntityType(ts)
 	if !ok {
 		return crm.Owner{}, apiErr(http.StatusBadRequest, "OWNER_NOT_FOUND", "ENTITY_TYPE is not defined or invalid.")
 	}
@@ -93,16 +95,34 @@ func camelOwner(c *Call) (crm.Owner, error) {
 	return crm.Owner{EntityTypeID: t, ID: i}, err
 }
 
-func filesOf(f *params.Object) (list []any, given bool, err error) {
+// filesOf reads FILES: a list of [name, base64] attachments; nil when not given, empty
+// when given empty (which removes a comment's attachments).
+func filesOf(f *params.Object) ([]*timeline.Attachment, error) {
 	v, given := params.Lookup(f, "FILES")
-	if !given || v == nil || v == "" || params.IsEmptyContainer(v) {
-		return nil, given, nil
+	if !given {
+		return nil, nil
+	}
+	out := []*timeline.Attachment{}
+	if v == nil || v == "" || params.IsEmptyContainer(v) {
+		return out, nil
 	}
 	_, vals, ok := params.Entries(v)
 	if !ok {
-		return nil, true, apiErr(http.StatusBadRequest, "INVALID_ARG_VALUE", `FILES must be a list of ["name", "<base64>"] pairs`)
+		return nil, apiErr(http.StatusBadRequest, "INVALID_ARG_VALUE", `FILES must be a list of ["name", "<base64>"] pairs`)
 	}
-	return vals, true, nil
+	for _, raw := range vals {
+		v, err := field.File{}.Parse(plain(raw))
+		in, ok := v.(*field.FileInput)
+		if err != nil || !ok || in.Data == nil {
+			msg := `an attachment is sent as ["name.ext", "<base64>"]`
+			if err != nil {
+				msg = err.Error()
+			}
+			return nil, crm.NewError(crm.ErrInvalidArg, "Invalid attachment: %s", msg)
+		}
+		out = append(out, in)
+	}
+	return out, nil
 }
 
 func (s *Server) commentAdd(c *Call) (*Result, error) {
@@ -116,11 +136,11 @@ func (s *Server) commentAdd(c *Call) (*Result, error) {
 	}
 	tv, _ := params.Lookup(f, "COMMENT")
 	text, _ := params.String(tv)
-	files, _, err := filesOf(f)
+	files, err := filesOf(f)
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.crm.AddComment(c.Ctx, c.Actor, o, text, files)
+	id, err := s.timeline.AddComment(c.Ctx, c.Actor, o, text, files)
 	if err != nil {
 		return nil, err
 	}
@@ -141,11 +161,11 @@ func (s *Server) commentUpdate(c *Call) (*Result, error) {
 		str, _ := params.String(tv)
 		text = &str
 	}
-	files, given, err := filesOf(f)
+	files, err := filesOf(f)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.UpdateComment(c.Ctx, c.Actor, id, text, files, given); err != nil {
+	if err := s.timeline.UpdateComment(c.Ctx, c.Actor, id, text, files); err != nil {
 		return nil, err
 	}
 	return &Result{Result: id}, nil
@@ -156,27 +176,27 @@ func (s *Server) commentDelete(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.DeleteComment(c.Ctx, c.Actor, id, optionalOwner(c)); err != nil {
+	if err := s.timeline.DeleteComment(c.Ctx, c.Actor, id, optionalOwner(c)); err != nil {
 		return nil, err
 	}
 	return &Result{Result: nil}, nil
 }
 
 // commentWire is a comment as crm.timeline.comment.get answers it.
-func (s *Server) commentWire(c *Call, e *store.TimelineEntry, sel map[string]bool) (jsonx.Map, error) {
+func (s *Server) commentWire(c *Call, e *timeline.Entry, sel map[string]bool) (jsonx.Map, error) {
 	text := ""
 	if e.Text != nil {
 		text = *e.Text
 	}
 	files := jsonx.Map{}
 	if sel == nil || sel["FILES"] {
-		recs, err := s.crm.CommentFiles(c.Ctx, e)
+		recs, err := s.timeline.CommentFiles(c.Ctx, e)
 		if err != nil {
 			return nil, err
 		}
 		for _, f := range recs {
 			id := strconv.FormatInt(f.ID, 10)
-			link := s.crm.FileLink(f.ID)
+			link := f.Link
 			files = append(files, jsonx.KV{K: id, V: jsonx.Map{
 				{K: "id", V: f.ID}, {K: "date", V: e.CreatedTime.Format(wireTime)}, {K: "type", V: "file"}, {K: "name", V: f.Name},
 				{K: "size", V: f.Size}, {K: "authorId", V: e.AuthorID}, {K: "urlShow", V: link}, {K: "urlDownload", V: link},
@@ -185,7 +205,7 @@ func (s *Server) commentWire(c *Call, e *store.TimelineEntry, sel map[string]boo
 	}
 	all := jsonx.Map{
 		{K: "ID", V: strconv.FormatInt(e.ID, 10)}, {K: "ENTITY_ID", V: strconv.FormatInt(e.ItemID, 10)},
-		{K: "ENTITY_TYPE", V: crm.EntityTypeName(e.EntityTypeID)}, {K: "CREATED", V: e.CreatedTime.Format(wireTime)},
+		{K: "ENTITY_TYPE", V: timeline.EntityTypeName(e.EntityTypeID)}, {K: "CREATED", V: e.CreatedTime.Format(wireTime)},
 		{K: "COMMENT", V: text}, {K: "AUTHOR_ID", V: strconv.FormatInt(e.AuthorID, 10)}, {K: "FILES", V: files},
 	}
 	if sel == nil {
@@ -206,7 +226,7 @@ func (s *Server) commentGet(c *Call) (*Result, error) {
 	if !ok || id <= 0 {
 		return nil, textErr("ID is not defined or invalid.")
 	}
-	e, err := s.crm.Comment(c.Ctx, id)
+	e, err := s.timeline.Comment(c.Ctx, c.Actor, id)
 	if err != nil {
 		return nil, err
 	}
@@ -231,9 +251,12 @@ func (s *Server) commentList(c *Call) (*Result, error) {
 	if sel != nil {
 		sel["ID"] = true
 	}
-	order, _ := params.Lookup(c.Params, "order")
+	q, err := timelineListQuery(c)
+	if err != nil {
+		return nil, err
+	}
 	start := startParam(c.Params)
-	entries, total, err := s.crm.ListComments(c.Ctx, o, order, start)
+	entries, total, err := s.timeline.ListComments(c.Ctx, c.Actor, o, q)
 	if err != nil {
 		return nil, err
 	}
@@ -282,9 +305,9 @@ func (s *Server) binding(c *Call, bind bool) (*Result, error) {
 	}
 	var done bool
 	if bind {
-		done, err = s.crm.Bind(c.Ctx, c.Actor, id, o)
+		done, err = s.timeline.Bind(c.Ctx, c.Actor, id, o)
 	} else {
-		done, err = s.crm.Unbind(c.Ctx, c.Actor, id, o)
+		done, err = s.timeline.Unbind(c.Ctx, c.Actor, id, o)
 	}
 	if err != nil {
 		return nil, err
@@ -303,14 +326,14 @@ func (s *Server) bindingsList(c *Call) (*Result, error) {
 	if id <= 0 {
 		return nil, textErr("OWNER_ID is not defined or invalid.")
 	}
-	bindings, err := s.crm.Bindings(c.Ctx, id)
+	bindings, err := s.timeline.Bindings(c.Ctx, c.Actor, id)
 	if err != nil {
 		return nil, err
 	}
 	rows := make([]jsonx.Map, len(bindings))
 	for i, b := range bindings {
-		rows[i] = jsonx.Map{{K: "OWNER_ID", V: strconv.FormatInt(id, 10)}, {K: "ENTITY_ID", V: strconv.FormatInt(b.EntityID, 10)},
-			{K: "ENTITY_TYPE", V: crm.EntityTypeName(b.EntityTypeID)}}
+		rows[i] = jsonx.Map{{K: "OWNER_ID", V: strconv.FormatInt(id, 10)}, {K: "ENTITY_ID", V: strconv.FormatInt(b.ID, 10)},
+			{K: "ENTITY_TYPE", V: timeline.EntityTypeName(b.EntityTypeID)}}
 	}
 	total := len(rows)
 	return &Result{Result: rows, Total: &total}, nil
@@ -328,12 +351,12 @@ func (s *Server) bindingsFields(c *Call) (*Result, error) {
 	}}, nil
 }
 
-func logMessageWire(e *store.TimelineEntry) jsonx.Map {
+func logMessageWire(e *timeline.Entry) jsonx.Map {
 	var data struct {
 		Title    string `json:"title"`
 		IconCode string `json:"iconCode"`
 	}
-	_ = json.Unmarshal([]byte(e.Data), &data)
+	_ = json.Unmarshal(e.Data, &data)
 	text := ""
 	if e.Text != nil {
 		text = *e.Text
@@ -359,8 +382,8 @@ func (s *Server) logMessageAdd(c *Call) (*Result, error) {
 	if !ok1 || !ok2 {
 		return nil, apiErr(http.StatusBadRequest, 100, "Required fields: entityTypeId, entityId")
 	}
-	e, err := s.crm.AddLogMessage(c.Ctx, c.Actor, crm.Owner{EntityTypeID: etid, ID: eid},
-		crm.LogMessage{Title: str("title"), Text: str("text"), IconCode: str("iconCode")})
+	e, err := s.timeline.AddLogMessage(c.Ctx, c.Actor, crm.Owner{EntityTypeID: etid, ID: eid},
+		timeline.LogMessage{Title: str("title"), Text: str("text"), IconCode: str("iconCode")})
 	if err != nil {
 		return nil, err
 	}
@@ -372,7 +395,7 @@ func (s *Server) logMessageGet(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.crm.LogMessageOf(c.Ctx, id)
+	e, err := s.timeline.LogMessage(c.Ctx, c.Actor, id)
 	if err != nil {
 		return nil, err
 	}
@@ -388,9 +411,12 @@ func (s *Server) logMessageList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	order, _ := params.Lookup(c.Params, "order")
+	q, err := timelineListQuery(c)
+	if err != nil {
+		return nil, err
+	}
 	start := startParam(c.Params)
-	entries, total, err := s.crm.ListLogMessages(c.Ctx, crm.Owner{EntityTypeID: etid, ID: eid}, order, start)
+	entries, total, err := s.timeline.ListLogMessages(c.Ctx, c.Actor, crm.Owner{EntityTypeID: etid, ID: eid}, q)
 	if err != nil {
 		return nil, err
 	}
@@ -401,7 +427,7 @@ func (s *Server) logMessageList(c *Call) (*Result, error) {
 	t := total
 	var next *int
 	if int(max(start, 0))+len(rows) < total {
-		n := int(max(start, 0)) + crm.LogMessagePageSize
+		n := int(max(start, 0)) + timeline.LogMessagePageSize
 		next = &n
 	}
 	return &Result{Result: jsonx.Map{{K: "logMessages", V: rows}}, Total: &t, Next: next}, nil
@@ -412,7 +438,7 @@ func (s *Server) logMessageDelete(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.DeleteLogMessage(c.Ctx, c.Actor, id); err != nil {
+	if err := s.timeline.DeleteLogMessage(c.Ctx, c.Actor, id); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
@@ -442,7 +468,7 @@ func (s *Server) noteSave(c *Call) (*Result, error) {
 		return nil, missingParam("text")
 	}
 	text, _ := params.String(tv)
-	if err := s.crm.SaveNote(c.Ctx, c.Actor, o, it, id, text); err != nil {
+	if err := s.timeline.SaveNote(c.Ctx, c.Actor, o, it, id, text); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
@@ -453,7 +479,7 @@ func (s *Server) noteGet(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := s.crm.Note(c.Ctx, o, it, id)
+	n, err := s.timeline.Note(c.Ctx, c.Actor, o, it, id)
 	if err != nil {
 		return nil, err
 	}
@@ -467,7 +493,7 @@ func (s *Server) noteDelete(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.DeleteNote(c.Ctx, c.Actor, o, it, id); err != nil {
+	if err := s.timeline.DeleteNote(c.Ctx, c.Actor, o, it, id); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
@@ -482,7 +508,7 @@ func (s *Server) pin(c *Call, pinned bool) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.Pin(c.Ctx, c.Actor, id, o, pinned); err != nil {
+	if err := s.timeline.Pin(c.Ctx, c.Actor, id, o, pinned); err != nil {
 		return nil, err
 	}
 	return &Result{Result: nil}, nil
@@ -501,14 +527,14 @@ func (s *Server) timelineList(c *Call) (*Result, error) {
 			return nil, wrongParamType("cursor", "int")
 		}
 	}
-	tl, err := s.crm.ReadTimeline(c.Ctx, etid, id, cursor)
+	tl, err := s.timeline.Read(c.Ctx, c.Actor, etid, id, cursor)
 	if err != nil {
 		return nil, err
 	}
-	wire := func(list []*store.TimelineEntry) []jsonx.Map {
+	wire := func(list []*timeline.Entry) []jsonx.Map {
 		out := make([]jsonx.Map, len(list))
 		for i, e := range list {
-			out[i] = crm.TimelineEntryWire(e)
+			out[i] = timelineEntryWire(e)
 		}
 		return out
 	}
@@ -517,4 +543,28 @@ func (s *Server) timelineList(c *Call) (*Result, error) {
 		next = tl.Next
 	}
 	return &Result{Result: jsonx.Map{{K: "pinned", V: wire(tl.Pinned)}, {K: "entries", V: wire(tl.Entries)}, {K: "next", V: next}}}, nil
+}
+
+// timelineEntryWire is an entry as smartcrm.timeline.list answers it.
+func timelineEntryWire(e *timeline.Entry) jsonx.Map {
+	out := jsonx.Map{
+		{K: "id", V: e.ID}, {K: "kind", V: e.Kind}, {K: "entityTypeId", V: e.EntityTypeID}, {K: "entityId", V: e.ItemID},
+		{K: "authorId", V: e.AuthorID}, {K: "createdTime", V: wireMoment(e.CreatedTime)}, {K: "pinned", V: e.Pinned},
+		{K: "data", V: e.Data},
+	}
+	if e.Text != nil {
+		out = append(out, jsonx.KV{K: "text", V: *e.Text})
+	}
+	return out
+}
+
+// timelineListQuery reads the order (ID, CREATED, AUTHOR_ID, in any letter case) and
+// the page of the comment and log message lists.
+func timelineListQuery(c *Call) (timeline.ListQuery, error) {
+	order, _ := lookup(c, "order")
+	ord, err := wirequery.ParseOrder(order, upperResolver(timeline.OrderFields()))
+	if err != nil {
+		return timeline.ListQuery{}, &crm.Error{Kind: crm.ErrInvalidArg, Msg: err.Error()}
+	}
+	return timeline.ListQuery{Order: ord, Offset: int(max(startParam(c.Params), 0))}, nil
 }

@@ -1,7 +1,6 @@
 package rest_test
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -169,17 +168,14 @@ func TestTimelineComments(t *testing.T) {
 		s.MustOK("crm.timeline.item.pin", map[string]any{"id": ids[3], "ownerTypeId": spa, "ownerId": item})
 
 		// Events for the outbound-events issue to deliver.
-		topics, err := s.App.Store.OutboxTopics(context.Background(), spa, item)
-		if err != nil {
-			t.Fatal(err)
-		}
+		topics := outboxEvents(t, s, spa, item)
 		joined := strings.Join(topics, " ")
 		for _, want := range []string{"onCrmTimelineCommentAdd", "onCrmTimelineCommentUpdate"} {
 			if !strings.Contains(joined, want) {
 				t.Errorf("outbox of the item lacks %s: %v", want, topics)
 			}
 		}
-		deleted, _ := s.App.Store.OutboxTopics(context.Background(), 2, deal)
+		deleted := outboxEvents(t, s, 2, deal)
 		if !strings.Contains(strings.Join(deleted, " "), "onCrmTimelineCommentDelete") {
 			t.Errorf("outbox of the deal lacks the detach: %v", deleted)
 		}

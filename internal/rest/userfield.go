@@ -1,7 +1,13 @@
 package rest
 
 import (
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
 	"smartcrm/internal/crm"
+	"smartcrm/internal/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 )
@@ -29,9 +35,9 @@ func (s *Server) registerUserFields() {
 // crm.userfield.* are reference methods describing custom fields (spec §8.3).
 
 func (s *Server) crmUserFieldTypes(*Call) (*Result, error) {
-	out := make([]jsonx.Map, 0, len(crm.UFTypeIDs))
-	for _, id := range crm.UFTypeIDs {
-		out = append(out, jsonx.Map{{K: "ID", V: id}, {K: "title", V: crm.UFDescription(id)}})
+	out := make([]jsonx.Map, 0, len(field.Kinds()))
+	for _, k := range field.Kinds() {
+		out = append(out, jsonx.Map{{K: "ID", V: k.ID()}, {K: "title", V: k.Description()}})
 	}
 	return &Result{Result: out}, nil
 }
@@ -70,28 +76,10 @@ func (s *Server) crmUserFieldFields(*Call) (*Result, error) {
 	}}, nil
 }
 
-// settingTypes describes the settings of each custom field type.
-var settingTypes = map[string]jsonx.Map{
-	"string":      {{K: "DEFAULT_VALUE", V: "string"}, {K: "ROWS", V: "int"}, {K: "SIZE", V: "int"}, {K: "REGEXP", V: "string"}, {K: "MIN_LENGTH", V: "int"}, {K: "MAX_LENGTH", V: "int"}},
-	"integer":     {{K: "DEFAULT_VALUE", V: "int"}, {K: "SIZE", V: "int"}, {K: "MIN_VALUE", V: "int"}, {K: "MAX_VALUE", V: "int"}},
-	"double":      {{K: "DEFAULT_VALUE", V: "double"}, {K: "PRECISION", V: "int"}, {K: "SIZE", V: "int"}, {K: "MIN_VALUE", V: "double"}, {K: "MAX_VALUE", V: "double"}},
-	"boolean":     {{K: "DEFAULT_VALUE", V: "int"}, {K: "DISPLAY", V: "string"}, {K: "LABEL", V: "string"}, {K: "LABEL_CHECKBOX", V: "string"}},
-	"date":        {{K: "DEFAULT_VALUE", V: "object"}},
-	"datetime":    {{K: "DEFAULT_VALUE", V: "object"}, {K: "USE_SECOND", V: "char"}, {K: "USE_TIMEZONE", V: "char"}},
-	"enumeration": {{K: "DISPLAY", V: "string"}, {K: "LIST_HEIGHT", V: "int"}, {K: "CAPTION_NO_VALUE", V: "string"}, {K: "SHOW_NO_VALUE", V: "char"}},
-	"money":       {{K: "DEFAULT_VALUE", V: "string"}},
-	"url":         {{K: "POPUP", V: "char"}, {K: "SIZE", V: "int"}, {K: "MIN_LENGTH", V: "int"}, {K: "MAX_LENGTH", V: "int"}, {K: "DEFAULT_VALUE", V: "string"}, {K: "ROWS", V: "int"}},
-	"file":        {{K: "SIZE", V: "int"}, {K: "LIST_WIDTH", V: "int"}, {K: "LIST_HEIGHT", V: "int"}, {K: "MAX_SHOW_SIZE", V: "int"}, {K: "MAX_ALLOWED_SIZE", V: "int"}, {K: "EXTENSIONS", V: "string"}, {K: "TARGET_BLANK", V: "char"}},
-	"address":     {{K: "SHOW_MAP", V: "char"}},
-	"employee":    {},
-	"crm":         {{K: "LEAD", V: "char"}, {K: "CONTACT", V: "char"}, {K: "COMPANY", V: "char"}, {K: "DEAL", V: "char"}},
-	"crm_status":  {{K: "ENTITY_TYPE", V: "string"}},
-}
-
 func (s *Server) crmUserFieldSettingsFields(c *Call) (*Result, error) {
 	v, _ := params.Lookup(c.Params, "type")
 	typ, _ := v.(string)
-	settings, ok := settingTypes[typ]
+	kind, ok := field.KindByID(typ)
 	if typ == "" {
 		return nil, apiErr(400, "", "Parameter 'type' is not specified or empty.")
 	}
@@ -99,8 +87,8 @@ func (s *Server) crmUserFieldSettingsFields(c *Call) (*Result, error) {
 		return nil, apiErr(400, "", "Unknown custom field type '"+typ+"'")
 	}
 	out := jsonx.Map{}
-	for _, kv := range settings {
-		out = append(out, jsonx.KV{K: kv.K, V: jsonx.Map{{K: "type", V: kv.V}, {K: "title", V: kv.K}}})
+	for _, st := range field.SettingTypes(kind) {
+		out = append(out, jsonx.KV{K: st[0], V: jsonx.Map{{K: "type", V: st[1]}, {K: "title", V: st[0]}}})
 	}
 	return &Result{Result: out}, nil
 }
@@ -149,11 +137,19 @@ func (s *Server) userFieldAdd(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.crm.AddUserField(c.Ctx, c.Actor, f)
+	etid, err := s.userFieldOwner(c, f)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Result: jsonx.Map{{K: "field", V: s.crm.UserFieldWire(c.Ctx, rec)}}}, nil
+	spec, err := userFieldSpec(f, nil)
+	if err != nil {
+		return nil, err
+	}
+	uf, err := s.crm.AddUserField(c.Ctx, c.Actor, etid, spec)
+	if err != nil {
+		return nil, err
+	}
+	return s.userFieldResult(c, uf)
 }
 
 func (s *Server) userFieldUpdate(c *Call) (*Result, error) {
@@ -168,11 +164,22 @@ func (s *Server) userFieldUpdate(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.crm.UpdateUserField(c.Ctx, c.Actor, id, f)
+	cur, err := s.crm.GetUserField(c.Ctx, c.Actor, id)
+	if err != nil {
+		if crm.KindOf(err) == crm.ErrInvalidArg {
+			return nil, crm.NewError(crm.ErrInvalidArg, "You cannot change the settings of the user field: field %d not found", id)
+		}
+		return nil, err
+	}
+	spec, err := userFieldSpec(f, cur)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Result: jsonx.Map{{K: "field", V: s.crm.UserFieldWire(c.Ctx, rec)}}}, nil
+	uf, err := s.crm.UpdateUserField(c.Ctx, c.Actor, id, spec)
+	if err != nil {
+		return nil, err
+	}
+	return s.userFieldResult(c, uf)
 }
 
 func (s *Server) userFieldGet(c *Call) (*Result, error) {
@@ -183,11 +190,11 @@ func (s *Server) userFieldGet(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.crm.GetUserField(c.Ctx, id)
+	uf, err := s.crm.GetUserField(c.Ctx, c.Actor, id)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Result: jsonx.Map{{K: "field", V: s.crm.UserFieldWire(c.Ctx, rec)}}}, nil
+	return s.userFieldResult(c, uf)
 }
 
 func (s *Server) userFieldList(c *Call) (*Result, error) {
@@ -202,9 +209,17 @@ func (s *Server) userFieldList(c *Call) (*Result, error) {
 		}
 		filter = o
 	}
-	wires, err := s.crm.ListUserFields(c.Ctx, filter)
+	f, err := s.userFieldFilter(c, filter)
 	if err != nil {
 		return nil, err
+	}
+	list, err := s.crm.ListUserFields(c.Ctx, c.Actor, f)
+	if err != nil {
+		return nil, err
+	}
+	wires := make([]jsonx.Map, len(list))
+	for i, uf := range list {
+		wires[i] = s.userFieldWire(c, uf)
 	}
 	// select {"0": "*", "language": "de"}: labels in that language only; without a
 	// language the list leaves the label maps out (null), as Bitrix24 does.
@@ -245,8 +260,8 @@ func (s *Server) userFieldTypes(c *Call) (*Result, error) {
 		return nil, err
 	}
 	types := jsonx.Map{}
-	for _, id := range crm.UFTypeIDs {
-		types = append(types, jsonx.KV{K: id, V: jsonx.Map{{K: "userTypeId", V: id}, {K: "description", V: crm.UFDescription(id)}}})
+	for _, k := range field.Kinds() {
+		types = append(types, jsonx.KV{K: k.ID(), V: jsonx.Map{{K: "userTypeId", V: k.ID()}, {K: "description", V: k.Description()}}})
 	}
 	return &Result{Result: jsonx.Map{{K: "types", V: types}}}, nil
 }
@@ -273,4 +288,292 @@ func narrowLabels(f jsonx.Map, lang string) jsonx.Map {
 		f[i].V = jsonx.Map{{K: lang, V: v}}
 	}
 	return f
+}
+
+func (s *Server) userFieldResult(c *Call, uf *crm.UserField) (*Result, error) {
+	return &Result{Result: jsonx.Map{{K: "field", V: s.userFieldWire(c, uf)}}}, nil
+}
+
+var ufEntityPattern = regexp.MustCompile(`^CRM_([0-9]{1,10})$`)
+
+// userFieldOwner reads entityId: CRM_{type id} for a smart process, CRM_DEAL (…) for a
+// built-in type; it returns the type's entityTypeId.
+func (s *Server) userFieldOwner(c *Call, f *params.Object) (int64, error) {
+	v, _ := params.Lookup(f, "entityId")
+	entityID, _ := params.String(v)
+	entityID = strings.TrimSpace(entityID)
+	if m := ufEntityPattern.FindStringSubmatch(entityID); m != nil {
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		t, err := s.crm.GetType(c.Ctx, c.Actor, id, false)
+		if err != nil {
+			if crm.KindOf(err) == crm.ErrTypeNotFound {
+				return 0, crm.NewError(crm.ErrInvalidArg, "You cannot create custom fields: smart process %d not found", id)
+			}
+			return 0, err
+		}
+		return t.EntityTypeID, nil
+	}
+	for word, etid := range legacyEntities {
+		if entityID == "CRM_"+strings.ToUpper(word) {
+			return etid, nil
+		}
+	}
+	return 0, crm.NewError(crm.ErrInvalidArg, "You cannot create custom fields for %q: custom fields belong to CRM_{typeId}, CRM_DEAL, CRM_CONTACT, CRM_COMPANY or CRM_LEAD", entityID)
+}
+
+// userFieldSpec reads a userfieldconfig field object. entityId, fieldName, userTypeId
+// and multiple are fixed after add and ignored on update (cur is the field then).
+func userFieldSpec(in *params.Object, cur *crm.UserField) (crm.UserFieldSpec, error) {
+	var spec crm.UserFieldSpec
+	ufErr := func(format string, a ...any) error { return crm.NewError(crm.ErrInvalidArg, format, a...) }
+	text := func(name string) string {
+		v, _ := params.Lookup(in, name)
+		str, _ := params.String(v)
+		return strings.TrimSpace(str)
+	}
+	kindID := text("userTypeId")
+	if cur == nil {
+		spec.Name, spec.Kind = text("fieldName"), kindID
+	} else {
+		kindID = cur.Kind
+	}
+	flag := func(v any, name string) (*bool, error) {
+		b, ok := params.Bool(v)
+		if !ok {
+			return nil, ufErr("%s must be Y or N", name)
+		}
+		return &b, nil
+	}
+	var err error
+	for _, key := range in.Keys() {
+		v, _ := in.Get(key)
+		switch key {
+		case "sort":
+			n, ok := params.Int(v)
+			if !ok {
+				return spec, ufErr("sort must be an integer")
+			}
+			spec.Sort = &n
+		case "multiple":
+			if cur == nil {
+				var b *bool
+				b, err = flag(v, key)
+				if b != nil {
+					spec.Multiple = *b
+				}
+			}
+		case "mandatory":
+			spec.Mandatory, err = flag(v, key)
+		case "showInList":
+			spec.ShowInList, err = flag(v, key)
+		case "editInList":
+			spec.EditInList, err = flag(v, key)
+		case "isSearchable":
+			spec.IsSearchable, err = flag(v, key)
+		case "showFilter":
+			sf, _ := params.String(v)
+			show := crm.ShowFilter(sf)
+			spec.ShowFilter = &show
+		case "xmlId":
+			if x, ok := params.String(v); ok {
+				spec.XMLID = &x
+			}
+		case "settings":
+			obj, isObj := v.(*params.Object)
+			if !isObj && !params.IsEmptyContainer(v) {
+				return spec, ufErr("settings must be an object")
+			}
+			kind, known := field.KindByID(kindID)
+			if !known {
+				continue // the domain refuses the kind
+			}
+			raw := map[string]any{}
+			if obj != nil {
+				raw = plainObject(obj)
+			}
+			if spec.Settings, err = field.ReadSettings(kind.NewSettings(), raw); err != nil {
+				return spec, ufErr("Invalid settings: %v", err)
+			}
+		case "editFormLabel", "listColumnLabel", "listFilterLabel", "errorMessage", "helpMessage":
+			m, err := langMap(v, key)
+			if err != nil {
+				return spec, err
+			}
+			*map[string]*map[string]string{
+				"editFormLabel": &spec.Labels.EditForm, "listColumnLabel": &spec.Labels.ListColumn,
+				"listFilterLabel": &spec.Labels.ListFilter, "errorMessage": &spec.Labels.ErrorMessage,
+				"helpMessage": &spec.Labels.HelpMessage,
+			}[key] = m
+		}
+		if err != nil {
+			return spec, err
+		}
+	}
+	spec.Enums, err = enumChanges(in)
+	return spec, err
+}
+
+// langMap reads a label: a {lang: text} map, or one text for English.
+func langMap(v any, name string) (map[string]string, error) {
+	if s, ok := v.(string); ok {
+		return map[string]string{"en": s}, nil
+	}
+	obj, ok := v.(*params.Object)
+	if !ok {
+		return nil, crm.NewError(crm.ErrInvalidArg, "%s must be a text or a map of languages to texts", name)
+	}
+	out := map[string]string{}
+	for _, lang := range obj.Keys() {
+		val, _ := obj.Get(lang)
+		s, ok := params.String(val)
+		if !ok || len(lang) > 8 {
+			return nil, crm.NewError(crm.ErrInvalidArg, "%s[%s] must be a text", name, lang)
+		}
+		out[lang] = s
+	}
+	return out, nil
+}
+
+// enumChanges reads `enum`: items without id are added; with an id they are changed, or
+// deleted with del=Y.
+func enumChanges(in *params.Object) ([]crm.EnumChange, error) {
+	raw, ok := params.Lookup(in, "enum")
+	if !ok || raw == nil || params.IsEmptyContainer(raw) {
+		return nil, nil
+	}
+	_, items, isList := params.Entries(raw)
+	if !isList {
+		return nil, crm.NewError(crm.ErrInvalidArg, "enum must be a list of items")
+	}
+	var out []crm.EnumChange
+	for _, it := range items {
+		obj, isObj := it.(*params.Object)
+		if !isObj {
+			return nil, crm.NewError(crm.ErrInvalidArg, "each enum item must be an object")
+		}
+		get := func(k string) any { v, _ := params.Lookup(obj, k); return v }
+		var ch crm.EnumChange
+		if idv := get("id"); idv != nil && idv != "" {
+			id, ok := params.Int(idv)
+			if !ok || id <= 0 {
+				return nil, crm.NewError(crm.ErrInvalidArg, "Enum item %v does not belong to this field", idv)
+			}
+			ch.ID = id
+			ch.Delete, _ = params.Bool(get("del"))
+		}
+		if v := get("value"); v != nil {
+			s, _ := params.String(v)
+			ch.Value = &s
+		}
+		if v := get("def"); v != nil {
+			b, _ := params.Bool(v)
+			ch.Def = &b
+		}
+		if v := get("sort"); v != nil {
+			if n, ok := params.Int(v); ok {
+				ch.Sort = &n
+			}
+		}
+		if v := get("xmlId"); v != nil {
+			s, _ := params.String(v)
+			ch.XMLID = &s
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// userFieldFilter reads the equality filter of userfieldconfig.list.
+func (s *Server) userFieldFilter(c *Call, filter *params.Object) (crm.UserFieldFilter, error) {
+	var f crm.UserFieldFilter
+	for _, k := range filter.Keys() {
+		v, _ := filter.Get(k)
+		str, _ := params.String(v)
+		switch k {
+		case "id":
+			f.ID, _ = params.Int(v)
+			if f.ID == 0 {
+				f.ID = -1 // matches nothing
+			}
+		case "entityId":
+			o := params.NewObject()
+			o.Set("entityId", str)
+			etid, err := s.userFieldOwner(c, o)
+			if err != nil {
+				etid = -1 // a type that does not exist holds no fields
+			}
+			f.EntityTypeID = etid
+		case "fieldName":
+			f.Name = str
+		case "userTypeId":
+			f.Kind = str
+		case "multiple", "mandatory":
+			b, _ := params.Bool(v)
+			if k == "multiple" {
+				f.Multiple = &b
+			} else {
+				f.Mandatory = &b
+			}
+		default:
+			return f, crm.NewError(crm.ErrInvalidArg, "Invalid filter: field '%s' is not allowed in filter", k)
+		}
+	}
+	return f, nil
+}
+
+// userFieldWire is a custom field as userfieldconfig.get answers it: every scalar a
+// string (spec §8.1).
+func (s *Server) userFieldWire(c *Call, f *crm.UserField) jsonx.Map {
+	entityID := ""
+	if t, err := s.crm.GetType(c.Ctx, c.Actor, f.EntityTypeID, true); err == nil {
+		entityID = t.UFEntityID()
+	}
+	plainSettings := field.PlainSettings(f.Settings)
+	settingsWire := jsonx.Map{}
+	for _, k := range field.SettingKeys(plainSettings) {
+		settingsWire = append(settingsWire, jsonx.KV{K: k, V: plainSettings[k]})
+	}
+	langList := f.Labels.Languages()
+	sort.Strings(langList)
+	langMapWire := func(m map[string]string) jsonx.Map {
+		out := jsonx.Map{}
+		for _, l := range langList {
+			var v any
+			if s, ok := m[l]; ok {
+				v = s
+			}
+			out = append(out, jsonx.KV{K: l, V: v})
+		}
+		return out
+	}
+	languageID := jsonx.Map{}
+	for _, l := range langList {
+		languageID = append(languageID, jsonx.KV{K: l, V: l})
+	}
+	var xml any
+	if f.XMLID != nil {
+		xml = *f.XMLID
+	}
+	id := strconv.FormatInt(f.ID, 10)
+	out := jsonx.Map{
+		{K: "id", V: id}, {K: "entityId", V: entityID}, {K: "fieldName", V: f.Name},
+		{K: "userTypeId", V: f.Kind}, {K: "xmlId", V: xml}, {K: "sort", V: strconv.FormatInt(f.Sort, 10)},
+		{K: "multiple", V: yn(f.Multiple)}, {K: "mandatory", V: yn(f.Mandatory)}, {K: "showFilter", V: string(f.ShowFilter)},
+		{K: "showInList", V: yn(f.ShowInList)}, {K: "editInList", V: yn(f.EditInList)}, {K: "isSearchable", V: yn(f.IsSearchable)},
+		{K: "settings", V: settingsWire}, {K: "languageId", V: languageID},
+		{K: "editFormLabel", V: langMapWire(f.Labels.EditForm)}, {K: "listColumnLabel", V: langMapWire(f.Labels.ListColumn)},
+		{K: "listFilterLabel", V: langMapWire(f.Labels.ListFilter)}, {K: "errorMessage", V: langMapWire(f.Labels.ErrorMessage)},
+		{K: "helpMessage", V: langMapWire(f.Labels.HelpMessage)},
+	}
+	if f.Kind == "enumeration" {
+		items := []jsonx.Map{}
+		for _, e := range f.Enums {
+			items = append(items, jsonx.Map{
+				{K: "id", V: strconv.FormatInt(e.ID, 10)}, {K: "userFieldId", V: id}, {K: "value", V: e.Value},
+				{K: "def", V: yn(e.Def)}, {K: "sort", V: strconv.FormatInt(e.Sort, 10)}, {K: "xmlId", V: e.XMLID},
+			})
+		}
+		out = append(out, jsonx.KV{K: "enum", V: items})
+	}
+	return out
 }

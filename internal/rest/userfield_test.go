@@ -15,6 +15,7 @@ import (
 
 	"smartcrm/internal/apitest"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/field"
 	"smartcrm/internal/testdb"
 )
 
@@ -466,7 +467,7 @@ func TestFileUserFields(t *testing.T) {
 func TestUserFieldReferenceMethods(t *testing.T) {
 	s := apitest.Start(t, "sqlite")
 	types := s.MustOK("crm.userfield.types", nil).([]any)
-	if len(types) != len(crm.UFTypeIDs) || apitest.Str(types[0], "ID") != "string" {
+	if len(types) != len(field.Kinds()) || apitest.Str(types[0], "ID") != "string" {
 		t.Errorf("types: %v", types)
 	}
 	if apitest.Str(s.MustOK("crm.userfield.fields", nil), "USER_TYPE_ID.type") != "string" {

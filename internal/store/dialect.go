@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 )
 
 // dialect holds what differs between SQLite and PostgreSQL.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 )
 
@@ -162,8 +162,28 @@ func (c conn) ItemTableExists(ctx context.Context, entityTypeID int64) (bool, er
 	return n > 0, err
 }
 
-// OutboxTopics lists the topics of the outbox rows about an item, oldest first: what a
-// change announced, for tests and diagnostics until the event delivery reads them.
-func (c conn) OutboxTopics(ctx context.Context, entityTypeID, itemID int64) ([]string, error) {
-	return queryColumn[string](ctx, c, `SELECT topic FROM outbox WHERE entity_type_id = ? AND item_id = ? ORDER BY id`, entityTypeID, itemID)
+// OutboxRow is a change as the outbox holds it.
+type OutboxRow struct {
+	ID      int64
+	Topic   string
+	Payload string
+}
+
+// OutboxAfter lists outbox rows after id, oldest first, at most limit: what changes
+// announced, for the readers of the outbox (and tests).
+func (c conn) OutboxAfter(ctx context.Context, afterID int64, limit int) ([]OutboxRow, error) {
+	rows, err := c.query(ctx, `SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OutboxRow
+	for rows.Next() {
+		var r OutboxRow
+		if err := rows.Scan(&r.ID, &r.Topic, &r.Payload); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 )
 
 // TypeFlags are the Y/N settings of a smart process, in wire order, with their columns

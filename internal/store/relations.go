@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 )
 
 // TypeEdge is a relation between two types: items of Child may have a parent item of

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 )
 

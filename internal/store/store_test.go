@@ -7,8 +7,7 @@ import (
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/crm"
-	"smartcrm/internal/crm/field"
-	"smartcrm/internal/params"
+	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
@@ -32,20 +31,14 @@ func withType(t *testing.T, dialect string) (*store.Store, *crm.Service, *crm.Ty
 	st := testdb.Open(t, dialect)
 	seedAdmin(t, st)
 	svc := crm.New(st)
-	typ, err := svc.AddType(context.Background(), admin, fields("title", "Requests"))
+	typ, err := svc.AddType(context.Background(), admin, crm.TypeSpec{Title: ptr("Requests")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st, svc, typ
 }
 
-func fields(kv ...any) *params.Object {
-	o := params.NewObject()
-	for i := 0; i < len(kv); i += 2 {
-		o.Set(kv[i].(string), kv[i+1])
-	}
-	return o
-}
+func ptr[T any](v T) *T { return &v }
 
 // A write with a stale version is refused, so two writers cannot silently overwrite
 // each other.
@@ -53,7 +46,7 @@ func TestUpdateWithStaleVersionConflicts(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
 		st, svc, typ := withType(t, dialect)
-		_, it, err := svc.AddItem(ctx, admin, typ.EntityTypeID, fields("title", "v1"))
+		_, it, err := svc.AddItem(ctx, admin, typ.EntityTypeID, crm.Patch{crm.FieldTitle: "v1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,8 +63,8 @@ func TestUpdateWithStaleVersionConflicts(t *testing.T) {
 			t.Fatalf("stale write: %v, want ErrConflict", err)
 		}
 		_, got, _ := svc.GetItem(ctx, admin, typ.EntityTypeID, it.ID)
-		if got.Get("title") != "v2" || got.Version != it.Version+1 {
-			t.Errorf("after conflict: title %v version %d", got.Get("title"), got.Version)
+		if got.Get(crm.FieldTitle) != "v2" || got.Version != it.Version+1 {
+			t.Errorf("after conflict: title %v version %d", got.Get(crm.FieldTitle), got.Version)
 		}
 	})
 }
@@ -91,7 +84,7 @@ func TestFailedTypeCreationLeavesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.AddType(ctx, admin, fields("title", "Doomed", "entityTypeId", 1030)); err == nil {
+		if _, err := svc.AddType(ctx, admin, crm.TypeSpec{Title: ptr("Doomed"), EntityTypeID: 1030}); err == nil {
 			t.Fatal("type creation over an existing table succeeded")
 		}
 		n, err := st.CountTypes(ctx, emptyFilter())
@@ -106,11 +99,11 @@ func TestFailedTypeCreationLeavesNothing(t *testing.T) {
 		if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.DropItemTable(ctx, 1030) }); err != nil {
 			t.Fatal(err)
 		}
-		typ, err := svc.AddType(ctx, admin, fields("title", "Fine", "entityTypeId", 1030))
+		typ, err := svc.AddType(ctx, admin, crm.TypeSpec{Title: ptr("Fine"), EntityTypeID: 1030})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := svc.AddItem(ctx, admin, typ.EntityTypeID, fields()); err != nil {
+		if _, _, err := svc.AddItem(ctx, admin, typ.EntityTypeID, crm.Patch{}); err != nil {
 			t.Fatal(err)
 		}
 	})

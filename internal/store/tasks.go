@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 )
 
@@ -41,29 +41,6 @@ var taskColumns = []Column{
 	{"deadline", field.StorageTime}, {"status", field.StorageInt}, {"priority", field.StorageInt},
 	{"created_date", field.StorageTime}, {"changed_date", field.StorageTime}, {"closed_date", field.StorageTime},
 	{"closed_by", field.StorageInt},
-}
-
-// TaskColumns is the catalog tasks.task.list filters and orders by, under the
-// UPPER_CASE names of the task methods. UF_CRM_TASK is answered from the bindings table
-// (see TaskCRMBinding).
-func TaskColumns() []query.Field {
-	user := field.Integer{TypeName: "user"}
-	return []query.Field{
-		{Name: "ID", Column: "id", Type: field.Integer{}},
-		{Name: "TITLE", Column: "title", Type: field.Text{}},
-		{Name: "DESCRIPTION", Column: "description", Type: field.Text{}, NoOrder: true},
-		{Name: "RESPONSIBLE_ID", Column: "responsible_id", Type: user},
-		{Name: "CREATED_BY", Column: "created_by", Type: user},
-		{Name: "CHANGED_BY", Column: "changed_by", Type: user},
-		{Name: "DEADLINE", Column: "deadline", Type: field.DateTime{}},
-		{Name: "STATUS", Column: "status", Type: field.Integer{}},
-		{Name: "PRIORITY", Column: "priority", Type: field.Integer{}},
-		{Name: "CREATED_DATE", Column: "created_date", Type: field.DateTime{}},
-		{Name: "CHANGED_DATE", Column: "changed_date", Type: field.DateTime{}},
-		{Name: "CLOSED_DATE", Column: "closed_date", Type: field.DateTime{}},
-		{Name: "CLOSED_BY", Column: "closed_by", Type: user},
-		{Name: "UF_CRM_TASK", Column: "id", Type: TaskCRMBinding{}, NoOrder: true},
-	}
 }
 
 func taskValues(t *TaskRecord) []any {
@@ -215,46 +192,6 @@ func (c conn) loadTaskBindings(ctx context.Context, tasks []*TaskRecord) error {
 	return rows.Err()
 }
 
-// TaskCRMBinding is the filter type of UF_CRM_TASK: a condition on it asks whether a
-// task is bound to one of the given items ("D_12", "T408_7"), or to any item at all
-// (`UF_CRM_TASK: ""` asks for tasks bound to nothing). The store answers it from
-// task_crm_bindings through its (entity_type_id, entity_id, task_id) index.
-type TaskCRMBinding struct{}
-
-// Name implements field.Type.
-func (TaskCRMBinding) Name() string { return "crm" }
-
-// Storage implements field.Type; the values never reach a column of their own.
-func (TaskCRMBinding) Storage() field.Storage { return field.StorageInt }
-
-// Parse implements field.Type: a binding string becomes a TaskBinding.
-func (TaskCRMBinding) Parse(v any) (any, error) {
-	if v == nil || v == "" {
-		return nil, nil
-	}
-	s, ok := v.(string)
-	if !ok {
-		return nil, fmt.Errorf("%w: a binding like D_12 or T408_7 is expected", field.ErrInvalid)
-	}
-	etid, id, ok := field.ParseAnyBinding(s)
-	if !ok {
-		return nil, fmt.Errorf("%w: %q is not a binding like D_12 or T408_7", field.ErrInvalid, s)
-	}
-	return TaskBinding{EntityTypeID: etid, EntityID: id}, nil
-}
-
-// ParseElement implements field.ElementParser: UF_CRM_TASK holds several values, so a
-// filter value is one of them.
-func (t TaskCRMBinding) ParseElement(v any) (any, error) { return t.Parse(v) }
-
-// Format implements field.Type.
-func (TaskCRMBinding) Format(v any) any { return v }
-
-// Ops implements field.Type.
-func (TaskCRMBinding) Ops() []field.Op {
-	return []field.Op{field.OpEq, field.OpNotEq, field.OpIn, field.OpNotIn}
-}
-
 // compileTaskBindings writes a UF_CRM_TASK condition: the task id (c.Field.Column) in,
 // or not in, the tasks bound to the given items.
 func compileTaskBindings(b *strings.Builder, c query.Cond, args []any) ([]any, error) {
@@ -283,7 +220,7 @@ func compileTaskBindings(b *strings.Builder, c query.Cond, args []any) ([]any, e
 	}
 	b.WriteString(" IN (SELECT task_id FROM task_crm_bindings")
 	for i, v := range list {
-		tb, ok := v.(TaskBinding)
+		tb, ok := v.(field.Binding)
 		if !ok {
 			return nil, fmt.Errorf("UF_CRM_TASK: unexpected value %T", v)
 		}
@@ -293,33 +230,8 @@ func compileTaskBindings(b *strings.Builder, c query.Cond, args []any) ([]any, e
 			b.WriteString(" OR ")
 		}
 		b.WriteString("(entity_type_id = ? AND entity_id = ?)")
-		args = append(args, tb.EntityTypeID, tb.EntityID)
+		args = append(args, tb.EntityTypeID, tb.ID)
 	}
 	b.WriteByte(')')
 	return args, nil
-}
-
-// TaskEvent is an outbox row of a task event.
-type TaskEvent struct {
-	Topic   string
-	Payload string
-}
-
-// TaskEvents lists the outbox rows of a task's events, oldest first (tasks' rows carry
-// entity type 0: tasks are not CRM items).
-func (c conn) TaskEvents(ctx context.Context, taskID int64) ([]TaskEvent, error) {
-	rows, err := c.query(ctx, `SELECT topic, payload FROM outbox WHERE entity_type_id = 0 AND item_id = ? ORDER BY id`, taskID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []TaskEvent
-	for rows.Next() {
-		var e TaskEvent
-		if err := rows.Scan(&e.Topic, &e.Payload); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }

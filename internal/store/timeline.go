@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 )
 

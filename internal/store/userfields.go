@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"regexp"
 
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 )
 
 // UserFieldRecord is a custom field of a type.

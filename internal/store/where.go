@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"smartcrm/internal/crm/field"
+	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 )
 
@@ -62,7 +62,7 @@ func (d *dialect) compileCond(b *strings.Builder, c query.Cond, args []any) ([]a
 	if k, ok := c.Field.Type.(field.MultifieldKind); ok {
 		return d.compileMultifield(b, c, k.Kind, args)
 	}
-	if _, ok := c.Field.Type.(TaskCRMBinding); ok {
+	if _, ok := c.Field.Type.(field.ItemBindings); ok {
 		return compileTaskBindings(b, c, args)
 	}
 	col := c.Field.Column

@@ -1,20 +1,17 @@
-// Package tasks is the tasks module: to-dos with a responsible person, a deadline and a
-// status, bound to CRM items through UF_CRM_TASK. It is what a "create task" robot
-// creates, and a task bound to an item shows on that item's timeline: every change is
-// one transaction that writes the task, the timeline entries of the items it is bound
-// to and the outbox rows of its events. Like the crm package it knows nothing of HTTP.
+// Package tasks is the tasks module: work with a responsible person, a deadline and a
+// status, bound to CRM items (UF_CRM_TASK). It is what a "create task" robot creates,
+// and a task bound to an item shows on that item's timeline: every change is one unit
+// that writes the task, the timeline entries of the items it is bound to and its
+// Change. It follows the entity pattern of items: a typed model, a query catalog, the
+// store below.
 package tasks
 
 import (
-	"errors"
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
-	"unicode"
 
-	"smartcrm/internal/crm/field"
-	"smartcrm/internal/jsonx"
+	"smartcrm/internal/crm"
+	"smartcrm/internal/field"
+	"smartcrm/internal/query"
 	"smartcrm/internal/store"
 )
 
@@ -44,128 +41,112 @@ const (
 
 // Timeline entry kinds the module writes on the items a task is bound to.
 const (
-	EntryTask          = "task"           // a task was created for the item, or bound to it
-	EntryTaskCompleted = "task_completed" // a task bound to the item was completed
+	KindTask          = "task"           // a task was created for the item, or bound to it
+	KindTaskCompleted = "task_completed" // a task bound to the item was completed
 )
 
-// Outbox topics, as Bitrix24 names the task events.
-const (
-	EventTaskAdd    = "OnTaskAdd"
-	EventTaskUpdate = "OnTaskUpdate"
-	EventTaskDelete = "OnTaskDelete"
-)
-
-// ErrorKind classifies the module's errors; the protocol layer picks the wire code.
-type ErrorKind int
-
-// Error kinds.
-const (
-	ErrNotFound ErrorKind = iota + 1 // no such task
-	ErrInvalid                       // a field value or parameter the task cannot take
-)
-
-// Error is a client mistake, with the field it concerns when there is one.
-type Error struct {
-	Kind  ErrorKind
-	Field string // UPPER_CASE field name
-	Msg   string
+// Task is a task with the CRM items it is bound to.
+type Task struct {
+	ID            int64
+	Title         string
+	Description   string
+	ResponsibleID int64
+	CreatedBy     int64
+	ChangedBy     int64
+	Deadline      time.Time // zero: none
+	Status        int64
+	Priority      int64
+	CreatedDate   time.Time
+	ChangedDate   time.Time
+	ClosedDate    time.Time // zero: not closed
+	ClosedBy      int64     // 0: not closed
+	Bindings      []crm.Owner
 }
 
-func (e *Error) Error() string { return e.Msg }
-
-func invalid(fieldName, format string, a ...any) *Error {
-	msg := fmt.Sprintf(format, a...)
-	if fieldName != "" {
-		msg = fieldName + ": " + msg
+func fromRecord(r *store.TaskRecord) *Task {
+	t := &Task{ID: r.ID, Title: r.Title, Description: r.Description, ResponsibleID: r.ResponsibleID, CreatedBy: r.CreatedBy,
+		ChangedBy: r.ChangedBy, Deadline: r.Deadline, Status: r.Status, Priority: r.Priority, CreatedDate: r.CreatedDate,
+		ChangedDate: r.ChangedDate, ClosedDate: r.ClosedDate, ClosedBy: r.ClosedBy, Bindings: []crm.Owner{}}
+	for _, b := range r.Bindings {
+		t.Bindings = append(t.Bindings, crm.Owner{EntityTypeID: b.EntityTypeID, ID: b.EntityID})
 	}
-	return &Error{Kind: ErrInvalid, Field: fieldName, Msg: msg}
+	return t
 }
 
-func notFound(id int64) *Error {
-	return &Error{Kind: ErrNotFound, Msg: fmt.Sprintf("Task %d not found", id)}
+func (t *Task) record() *store.TaskRecord {
+	r := &store.TaskRecord{ID: t.ID, Title: t.Title, Description: t.Description, ResponsibleID: t.ResponsibleID,
+		CreatedBy: t.CreatedBy, ChangedBy: t.ChangedBy, Deadline: t.Deadline, Status: t.Status, Priority: t.Priority,
+		CreatedDate: t.CreatedDate, ChangedDate: t.ChangedDate, ClosedDate: t.ClosedDate, ClosedBy: t.ClosedBy}
+	for _, b := range t.Bindings {
+		r.Bindings = append(r.Bindings, bindingOf(b))
+	}
+	return r
 }
 
-// KindOf returns the kind of a module error, or 0 for any other error.
-func KindOf(err error) ErrorKind {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return 0
+func bindingOf(o crm.Owner) store.TaskBinding {
+	return store.TaskBinding{EntityTypeID: o.EntityTypeID, EntityID: o.ID}
 }
 
-// wireFields are the output fields in wire order, camelCase; the UPPER_CASE name of
-// each is what `select`, `filter` and `order` use.
-var wireFields = []string{
-	"id", "title", "description", "responsibleId", "createdBy", "changedBy", "deadline", "status", "priority",
-	"createdDate", "changedDate", "closedDate", "closedBy", "ufCrmTask",
+// QueryFields is the catalog task lists filter and order on. ufCrmTask asks whether a
+// task is bound to an item (field.ItemBindings).
+func QueryFields() []query.Field {
+	user := field.Integer{TypeName: "user"}
+	return []query.Field{
+		{Name: "id", Column: "id", Type: field.Integer{}},
+		{Name: "title", Column: "title", Type: field.Text{}},
+		{Name: "description", Column: "description", Type: field.Text{}, NoOrder: true},
+		{Name: "responsibleId", Column: "responsible_id", Type: user},
+		{Name: "createdBy", Column: "created_by", Type: user},
+		{Name: "changedBy", Column: "changed_by", Type: user},
+		{Name: "deadline", Column: "deadline", Type: field.DateTime{}},
+		{Name: "status", Column: "status", Type: field.Integer{}},
+		{Name: "priority", Column: "priority", Type: field.Integer{}},
+		{Name: "createdDate", Column: "created_date", Type: field.DateTime{}},
+		{Name: "changedDate", Column: "changed_date", Type: field.DateTime{}},
+		{Name: "closedDate", Column: "closed_date", Type: field.DateTime{}},
+		{Name: "closedBy", Column: "closed_by", Type: user},
+		{Name: "ufCrmTask", Column: "id", Type: field.ItemBindings{}, NoOrder: true},
+	}
 }
 
-// UpperName turns a camelCase field name into the UPPER_CASE of the task methods
-// (responsibleId → RESPONSIBLE_ID); UPPER_CASE names come back unchanged.
-func UpperName(name string) string {
-	var b strings.Builder
-	for i, r := range name {
-		if unicode.IsUpper(r) && i > 0 && !unicode.IsUpper(rune(name[i-1])) && name[i-1] != '_' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(unicode.ToUpper(r))
-	}
-	return b.String()
+// Patch is what a call sets on a task; nil leaves a value as it is.
+type Patch struct {
+	Title, Description       *string
+	ResponsibleID, CreatedBy *int64
+	Deadline                 *time.Time // the zero time clears it
+	Status, Priority         *int64
+	Bindings                 *[]crm.Owner
 }
 
-// Wire is a task as the tasks.task.* methods answer it. Like Bitrix24's REST v1 task
-// methods, ids and numbers go out as strings ("id": "12", "status": "2"), so clients
-// written against Bitrix24 parse them unchanged; moments are ISO 8601 with the server's
-// offset, null when unset (deadline, closedDate, and closedBy while the task is open);
-// ufCrmTask is a list of binding strings ([] when none). Bitrix24 answers ufCrmTask
-// only when it is selected; here it is always there unless `select` leaves it out,
-// which no client can mistake. sel holds UPPER_CASE names; nil means every field.
-func Wire(t *store.TaskRecord, sel map[string]bool) jsonx.Obj {
-	str := func(n int64) string { return strconv.FormatInt(n, 10) }
-	moment := func(tm time.Time) any {
-		if tm.IsZero() {
-			return nil
-		}
-		return field.DateTime{}.Format(tm)
-	}
-	bindings := make([]string, len(t.Bindings))
-	for i, b := range t.Bindings {
-		bindings[i] = field.FormatBinding(b.EntityTypeID, b.EntityID)
-	}
-	var closedBy any
-	if t.ClosedBy > 0 {
-		closedBy = str(t.ClosedBy)
-	}
-	values := map[string]any{
-		"id": str(t.ID), "title": t.Title, "description": t.Description, "responsibleId": str(t.ResponsibleID),
-		"createdBy": str(t.CreatedBy), "changedBy": str(t.ChangedBy), "deadline": moment(t.Deadline),
-		"status": str(t.Status), "priority": str(t.Priority), "createdDate": moment(t.CreatedDate),
-		"changedDate": moment(t.ChangedDate), "closedDate": moment(t.ClosedDate), "closedBy": closedBy,
-		"ufCrmTask": bindings,
-	}
-	out := make(jsonx.Obj, 0, len(wireFields))
-	for _, name := range wireFields {
-		if sel == nil || name == "id" || sel[UpperName(name)] {
-			out.Add(name, values[name])
+func (p *Patch) apply(t *Task) {
+	set := func(dst *int64, v *int64) {
+		if v != nil {
+			*dst = *v
 		}
 	}
-	return out
+	if p.Title != nil {
+		t.Title = *p.Title
+	}
+	if p.Description != nil {
+		t.Description = *p.Description
+	}
+	set(&t.ResponsibleID, p.ResponsibleID)
+	set(&t.CreatedBy, p.CreatedBy)
+	set(&t.Status, p.Status)
+	set(&t.Priority, p.Priority)
+	if p.Deadline != nil {
+		t.Deadline = *p.Deadline
+	}
+	if p.Bindings != nil {
+		t.Bindings = *p.Bindings
+	}
 }
 
-// ParseSelect reads `select`: a list of UPPER_CASE (or camelCase) field names; "*" or
-// an empty list selects every field. Unknown names are ignored, as Bitrix24 does.
-func ParseSelect(names []string) map[string]bool {
-	if len(names) == 0 {
-		return nil
-	}
-	sel := map[string]bool{}
-	for _, n := range names {
-		n = strings.TrimSpace(n)
-		if n == "*" {
-			return nil
-		}
-		sel[UpperName(n)] = true
-	}
-	return sel
+// invalid is a value the task cannot take, about one of its fields.
+func invalid(fieldName, format string, a ...any) error {
+	e := crm.NewError(crm.ErrInvalidValue, format, a...)
+	e.Field = fieldName
+	return e
 }
+
+func notFound(id int64) error { return crm.NewError(crm.ErrItemNotFound, "Task %d not found", id) }
