@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/change"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/field"
 	"smartcrm/internal/jsonx"
@@ -246,10 +247,10 @@ func (ch *toDoChange) apply(a *Activity) (completedNow bool, err error) {
 	return completedNow, nil
 }
 
-// change is the Change of an activity.
-func change(kind crm.ChangeKind, a *Activity) crm.Change {
+// changeOf is the Change of an activity.
+func changeOf(kind change.Kind, a *Activity) change.Change {
 	o := a.Owner
-	return crm.Change{Entity: crm.EntityActivity, Kind: kind, EntityTypeID: o.EntityTypeID, ID: a.ID, Owner: &o}
+	return change.Change{Entity: change.Activity, Kind: kind, EntityTypeID: o.EntityTypeID, ID: a.ID, Owner: &o}
 }
 
 // AddToDo adds a to-do to an item and returns its id.
@@ -291,7 +292,7 @@ func (s *Service) AddToDo(ctx context.Context, actor access.Actor, o crm.Owner, 
 		if err := u.Tx().UpdateActivity(u.Ctx(), a.record()); err != nil {
 			return err
 		}
-		return u.Emit(change(crm.Added, a))
+		return u.Emit(changeOf(change.Added, a))
 	})
 	return id, err
 }
@@ -364,7 +365,7 @@ func (s *Service) update(ctx context.Context, actor access.Actor, id int64, seen
 				return err
 			}
 		}
-		return u.Emit(change(crm.Updated, a))
+		return u.Emit(changeOf(change.Updated, a))
 	})
 }
 
@@ -513,7 +514,7 @@ func remove(u *crm.Unit, a *Activity) error {
 			return err
 		}
 	}
-	return u.Emit(change(crm.Deleted, a))
+	return u.Emit(changeOf(change.Deleted, a))
 }
 
 // checkOwner refuses a call about an item that does not exist, after the access step.

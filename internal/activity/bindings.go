@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/change"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/store"
 	"smartcrm/internal/timeline"
@@ -53,7 +54,7 @@ func (s *Service) AddBinding(ctx context.Context, actor access.Actor, id int64, 
 				return err
 			}
 		}
-		return u.Emit(change(crm.Updated, a))
+		return u.Emit(changeOf(change.Updated, a))
 	})
 }
 
@@ -129,7 +130,7 @@ func (s *Service) MoveBinding(ctx context.Context, actor access.Actor, id int64,
 				return err
 			}
 		}
-		return u.Emit(change(crm.Updated, a))
+		return u.Emit(changeOf(change.Updated, a))
 	})
 }
 
@@ -174,13 +175,13 @@ func unbind(u *crm.Unit, a *Activity, o crm.Owner, bindings []crm.Owner) error {
 			return err
 		}
 	}
-	return u.Emit(change(crm.Updated, a))
+	return u.Emit(changeOf(change.Updated, a))
 }
 
 // ItemChanged implements crm.ItemListener: when an item is deleted, activities bound to
 // it alone are deleted, the others lose that binding, in the deletion's transaction.
 func (s *Service) ItemChanged(u *crm.Unit, ev *crm.ItemEvent) error {
-	if ev.Kind != crm.Deleted {
+	if ev.Kind != change.Deleted {
 		return nil
 	}
 	o := crm.Owner{EntityTypeID: ev.Type.EntityTypeID, ID: ev.After.ID}

@@ -19,6 +19,7 @@ import (
 	"smartcrm/internal/access"
 	"smartcrm/internal/activity"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/customfield"
 	"smartcrm/internal/files"
 	"smartcrm/internal/rest"
 	"smartcrm/internal/store"
@@ -83,7 +84,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	for name, pool := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
-	api := rest.New(rest.Services{CRM: a.CRM, Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks},
+	api := rest.New(rest.Services{CRM: a.CRM, CustomField: customfield.New(a.CRM), Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks},
 		access.NewWebhooks(st), log, rest.NewMetrics(reg))
 
 	mux := http.NewServeMux()

@@ -7,6 +7,7 @@ import (
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/customfield"
 	"smartcrm/internal/field"
 	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
@@ -83,8 +84,8 @@ func BenchmarkAddUserFieldOn200kItems(b *testing.B) {
 			admin := access.Actor{UserID: 1, IsAdmin: true}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				spec := crm.UserFieldSpec{Name: fmt.Sprintf("UF_CRM_%d_FIELD%d", typ.ID, i), Kind: []string{"string", "double", "date", "enumeration"}[i%4]}
-				if _, err := svc.AddUserField(ctx, admin, typ.EntityTypeID, spec); err != nil {
+				spec := customfield.Spec{Name: fmt.Sprintf("UF_CRM_%d_FIELD%d", typ.ID, i), Kind: []string{"string", "double", "date", "enumeration"}[i%4]}
+				if _, err := customfield.New(svc).Add(ctx, admin, typ.EntityTypeID, spec); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -108,12 +109,12 @@ func BenchmarkAddItemWith15UserFields(b *testing.B) {
 				"datetime": "2026-03-01T10:00:00+00:00", "money": "300|EUR", "url": "https://example.org", "employee": "1", "address": "Main st. 1"}
 			names := make([]string, len(kinds))
 			for i, k := range kinds {
-				spec := crm.UserFieldSpec{Name: fmt.Sprintf("UF_CRM_%d_F%c", typ.ID, 'A'+i), Kind: k}
+				spec := customfield.Spec{Name: fmt.Sprintf("UF_CRM_%d_F%c", typ.ID, 'A'+i), Kind: k}
 				if k == "enumeration" {
 					one := "One"
-					spec.Enums = []crm.EnumChange{{Value: &one}}
+					spec.Enums = []customfield.EnumChange{{Value: &one}}
 				}
-				rec, err := svc.AddUserField(ctx, admin, typ.EntityTypeID, spec)
+				rec, err := customfield.New(svc).Add(ctx, admin, typ.EntityTypeID, spec)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/change"
 	"smartcrm/internal/store"
 )
 
@@ -95,7 +96,7 @@ func (u *Unit) AddCategory(etid int64, spec CategorySpec) (*Category, error) {
 	if err != nil {
 		return nil, err
 	}
-	return added, u.Emit(Change{Entity: EntityCategory, Kind: Added, EntityTypeID: etid, ID: added.ID})
+	return added, u.Emit(change.Change{Entity: change.Category, Kind: change.Added, EntityTypeID: etid, ID: added.ID})
 }
 
 // UpdateCategory renames, re-sorts or makes a funnel the default one.
@@ -138,8 +139,8 @@ func (u *Unit) UpdateCategory(etid, id int64, spec CategorySpec) (*Category, err
 	if err := u.tx.UpdateCategory(u.ctx, c.record()); err != nil {
 		return nil, err
 	}
-	u.registryChange()
-	return &c, u.Emit(Change{Entity: EntityCategory, Kind: Updated, EntityTypeID: etid, ID: id})
+	u.RegistryChanged()
+	return &c, u.Emit(change.Change{Entity: change.Category, Kind: change.Updated, EntityTypeID: etid, ID: id})
 }
 
 // DeleteCategory removes a funnel that is not the default and holds no items.
@@ -169,8 +170,8 @@ func (u *Unit) DeleteCategory(etid, id int64) error {
 	if err := u.tx.DeleteCategory(u.ctx, c.record()); err != nil {
 		return err
 	}
-	u.registryChange()
-	return u.Emit(Change{Entity: EntityCategory, Kind: Deleted, EntityTypeID: etid, ID: id})
+	u.RegistryChanged()
+	return u.Emit(change.Change{Entity: change.Category, Kind: change.Deleted, EntityTypeID: etid, ID: id})
 }
 
 // funnelType reads, inside the unit, the type whose funnels or stages change, after the

@@ -2,6 +2,7 @@ package crm
 
 import (
 	"slices"
+	"smartcrm/internal/change"
 	"time"
 
 	"smartcrm/internal/field"
@@ -18,10 +19,7 @@ type Item struct {
 }
 
 // Owner names an item: its type and id. Comments, activities and tasks are about one.
-type Owner struct {
-	EntityTypeID int64 `json:"entityTypeId"`
-	ID           int64 `json:"id"`
-}
+type Owner = change.Ref
 
 func newItem() *Item { return &Item{values: map[FieldName]any{}} }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/change"
 	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 	"smartcrm/internal/store"
@@ -53,7 +54,7 @@ type ItemListener interface {
 // ItemEvent is an item change as listeners see it.
 type ItemEvent struct {
 	Type    *Type
-	Kind    ChangeKind
+	Kind    change.Kind
 	Before  *Item // nil on add
 	After   *Item // the deleted item on delete
 	Changed []*Field
@@ -231,7 +232,7 @@ func (u *Unit) addItem(ch *itemChange) (*Item, error) {
 	if err := u.tx.SetFileItem(u.ctx, newFiles, id); err != nil {
 		return nil, err
 	}
-	if err := op.writeDerived(Added); err != nil {
+	if err := op.writeDerived(change.Added); err != nil {
 		return nil, err
 	}
 	return op.after, nil
@@ -324,7 +325,7 @@ func (op *operation) update(values map[*Field]any) error {
 		return err
 	}
 	op.after.Version = op.before.Version + 1
-	return op.writeDerived(Updated)
+	return op.writeDerived(change.Updated)
 }
 
 // DeleteItem removes an item.
@@ -360,7 +361,7 @@ func (u *Unit) DeleteItem(etid, id int64) error {
 		return err
 	}
 	op.after = op.before
-	return op.writeDerived(Deleted)
+	return op.writeDerived(change.Deleted)
 }
 
 // unlinkChildren clears the links of a deleted item's children, each through the update
@@ -792,7 +793,7 @@ func (op *operation) changedColumns() ([]store.Column, []any) {
 
 // writeDerived writes what accompanies the item row in its transaction: the stage
 // history, the per-stage counters, what listeners record, and the Change.
-func (op *operation) writeDerived(kind ChangeKind) error {
+func (op *operation) writeDerived(kind change.Kind) error {
 	u, t := op.u, op.t
 	if err := op.writeStageHistory(kind); err != nil {
 		return err
@@ -808,19 +809,19 @@ func (op *operation) writeDerived(kind ChangeKind) error {
 	}
 	etid := t.EntityTypeID
 	u.AfterCommit(func() { u.s.counts.changed(etid) })
-	return u.Emit(op.change(kind))
+	return u.Emit(op.changeOf(kind))
 }
 
-// change is the Change an item operation emits.
-func (op *operation) change(kind ChangeKind) Change {
-	c := Change{Entity: EntityItem, Kind: kind, EntityTypeID: op.t.EntityTypeID, ID: op.after.ID}
+// changeOf is the Change an item operation emits.
+func (op *operation) changeOf(kind change.Kind) change.Change {
+	c := change.Change{Entity: change.Item, Kind: kind, EntityTypeID: op.t.EntityTypeID, ID: op.after.ID}
 	switch kind {
-	case Added:
+	case change.Added:
 		c.After = make(map[string]any, len(op.changed))
 		for _, f := range op.changed {
 			c.After[string(f.Name)] = op.after.values[f.Name]
 		}
-	case Updated:
+	case change.Updated:
 		c.Changed = make([]string, len(op.changed))
 		c.Before, c.After = make(map[string]any, len(op.changed)), make(map[string]any, len(op.changed))
 		for i, f := range op.changed {
@@ -828,8 +829,8 @@ func (op *operation) change(kind ChangeKind) Change {
 			c.Before[string(f.Name)], c.After[string(f.Name)] = op.before.values[f.Name], op.after.values[f.Name]
 		}
 	}
-	if op.t.hasStages() && kind != Deleted {
-		s := &StageChange{To: op.after.StageID(), ToCategory: op.after.CategoryID(),
+	if op.t.hasStages() && kind != change.Deleted {
+		s := &change.StageMove{To: op.after.StageID(), ToCategory: op.after.CategoryID(),
 			Semantics: string(op.t.semanticOf(op.after.CategoryID(), op.after.StageID()))}
 		if op.before != nil {
 			s.From, s.FromCategory = op.before.StageID(), op.before.CategoryID()
@@ -851,8 +852,8 @@ const (
 
 // writeStageHistory appends a history row when an item is created in a stage, moves
 // to another stage or changes funnel.
-func (op *operation) writeStageHistory(kind ChangeKind) error {
-	if kind == Deleted || !op.t.hasStages() {
+func (op *operation) writeStageHistory(kind change.Kind) error {
+	if kind == change.Deleted || !op.t.hasStages() {
 		return nil
 	}
 	cat, stage := op.after.CategoryID(), op.after.StageID()
@@ -884,7 +885,7 @@ func (op *operation) writeStageHistory(kind ChangeKind) error {
 // writeStageCounts keeps the per-stage counters of items and amounts. Deltas are
 // applied in a fixed order of (funnel, stage): two opposite moves running at once on
 // PostgreSQL then lock the counter rows in the same order and cannot deadlock.
-func (op *operation) writeStageCounts(kind ChangeKind) error {
+func (op *operation) writeStageCounts(kind change.Kind) error {
 	if !op.t.hasStages() {
 		return nil
 	}
@@ -908,7 +909,7 @@ func (op *operation) writeStageCounts(kind ChangeKind) error {
 	if op.before != nil {
 		move(op.before, -1)
 	}
-	if kind != Deleted {
+	if kind != change.Deleted {
 		move(op.after, +1)
 	}
 	slots := make([]slot, 0, len(deltas))

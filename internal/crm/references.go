@@ -49,7 +49,7 @@ func (op *operation) checkItemLink(f *Field, id int64) error {
 func (op *operation) checkRef(f *Field, ref field.Ref) error {
 	switch ref.Kind {
 	case field.RefUser:
-		ok, err := op.u.s.users.exists(op.u.ctx, ref.ID)
+		ok, err := op.u.s.users.Exists(op.u.ctx, ref.ID)
 		if err != nil || ok {
 			return err
 		}
@@ -90,8 +90,5 @@ func (u *Unit) ItemExists(etid, id int64) (bool, error) {
 // UserExists reports whether id is an active user, for the packages beside this one
 // that name people; it shares the item fields' cache.
 func (s *Service) UserExists(ctx context.Context, id int64) (bool, error) {
-	if id <= 0 {
-		return false, nil
-	}
-	return s.users.exists(ctx, id)
+	return s.users.Exists(ctx, id)
 }

@@ -53,7 +53,7 @@ func (u *Unit) RequireFromStage(etid int64, fieldName, stageID string) error {
 	if from.Semantics == Failure {
 		return &Error{Kind: ErrInvalidArg, Field: "stageId", Msg: "Failure stages never demand fields; choose a stage in progress or the success stage"}
 	}
-	u.registryChange()
+	u.RegistryChanged()
 	return u.tx.SetStageRequirement(u.ctx, etid, store.StageRequirement{CategoryID: from.CategoryID, FieldName: string(f.Name), FromStageID: from.StatusID})
 }
 
@@ -72,7 +72,7 @@ func (u *Unit) DropRequirement(etid, categoryID int64, fieldName string) error {
 	if err == nil && !found {
 		err = newErr(ErrItemNotFound, "No rule makes %s required in pipeline %d", f.Name, categoryID)
 	}
-	u.registryChange()
+	u.RegistryChanged()
 	return err
 }
 

@@ -27,7 +27,7 @@ type Service struct {
 
 	mu     sync.Mutex
 	types  map[int64]*cachedType // by entityTypeId
-	users  *userCache
+	users  *access.Users
 	counts *countCache
 }
 
@@ -50,7 +50,7 @@ func New(st *store.Store) *Service {
 		DefaultCurrency: "USD",
 		policy:          access.AllowAll{},
 		types:           map[int64]*cachedType{},
-		users:           &userCache{st: st},
+		users:           access.NewUsers(st),
 		counts:          newCountCache(),
 	}
 }
@@ -140,7 +140,7 @@ func (s *Service) loadType(ctx context.Context, q typeReader, id int64, byEntity
 	}
 	t.userFields = make([]*UserField, 0, len(ufs))
 	for _, rec := range ufs {
-		uf, err := userFieldFromRecord(rec)
+		uf, err := UserFieldFromRecord(rec)
 		if err != nil {
 			continue // a field whose kind this server does not know: left out of the catalog
 		}

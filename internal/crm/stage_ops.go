@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/change"
 	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 	"smartcrm/internal/store"
@@ -262,8 +263,8 @@ func (u *Unit) AddStage(spec StageSpec) (*Stage, error) {
 		return nil, err
 	}
 	st.ID = rec.ID
-	u.registryChange()
-	return st, u.Emit(Change{Entity: EntityStage, Kind: Added, EntityTypeID: t.EntityTypeID, ID: st.ID})
+	u.RegistryChanged()
+	return st, u.Emit(change.Change{Entity: change.Stage, Kind: change.Added, EntityTypeID: t.EntityTypeID, ID: st.ID})
 }
 
 // UpdateStage changes a stage's name, sort or colour.
@@ -296,8 +297,8 @@ func (u *Unit) UpdateStage(id int64, spec StageSpec) error {
 	if err := u.tx.UpdateStage(u.ctx, changed.record()); err != nil {
 		return err
 	}
-	u.registryChange()
-	return u.Emit(Change{Entity: EntityStage, Kind: Updated, EntityTypeID: t.EntityTypeID, ID: id})
+	u.RegistryChanged()
+	return u.Emit(change.Change{Entity: change.Stage, Kind: change.Updated, EntityTypeID: t.EntityTypeID, ID: id})
 }
 
 // DeleteStage removes a stage that holds no items. System stages need forced, and a
@@ -334,8 +335,8 @@ func (u *Unit) DeleteStage(id int64, forced bool) error {
 	if err := u.tx.DeleteStage(u.ctx, t.EntityTypeID, st.record()); err != nil {
 		return err
 	}
-	u.registryChange()
-	return u.Emit(Change{Entity: EntityStage, Kind: Deleted, EntityTypeID: t.EntityTypeID, ID: id})
+	u.RegistryChanged()
+	return u.Emit(change.Change{Entity: change.Stage, Kind: change.Deleted, EntityTypeID: t.EntityTypeID, ID: id})
 }
 
 // lockStage reads a stage and its type for change inside the unit.

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/change"
 	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 	"smartcrm/internal/store"
@@ -121,8 +122,8 @@ func (u *Unit) AddType(spec TypeSpec) (*Type, error) {
 	if err := syncLinkColumns(u.ctx, u.tx, before); err != nil {
 		return nil, err
 	}
-	u.registryChange()
-	if err := u.Emit(Change{Entity: EntityType, Kind: Added, EntityTypeID: t.EntityTypeID, ID: t.ID}); err != nil {
+	u.RegistryChanged()
+	if err := u.Emit(change.Change{Entity: change.Type, Kind: change.Added, EntityTypeID: t.EntityTypeID, ID: t.ID}); err != nil {
 		return nil, err
 	}
 	return u.s.loadType(u.ctx, u.tx, t.ID, false)
@@ -147,7 +148,7 @@ func (u *Unit) addCategoryRecord(t *Type, c *store.CategoryRecord) (*Category, e
 			return nil, err
 		}
 	}
-	u.registryChange()
+	u.RegistryChanged()
 	return categoryFromRecord(c), nil
 }
 
@@ -194,8 +195,8 @@ func (u *Unit) UpdateType(id int64, spec TypeSpec) (*Type, error) {
 			return nil, err
 		}
 	}
-	u.registryChange()
-	if err := u.Emit(Change{Entity: EntityType, Kind: Updated, EntityTypeID: t.EntityTypeID, ID: t.ID}); err != nil {
+	u.RegistryChanged()
+	if err := u.Emit(change.Change{Entity: change.Type, Kind: change.Updated, EntityTypeID: t.EntityTypeID, ID: t.ID}); err != nil {
 		return nil, err
 	}
 	return u.s.loadType(u.ctx, u.tx, t.ID, false)
@@ -236,8 +237,8 @@ func (u *Unit) DeleteType(id int64, byEntityType bool) error {
 	if err := u.tx.DropItemTable(u.ctx, t.EntityTypeID); err != nil {
 		return err
 	}
-	u.registryChange()
-	return u.Emit(Change{Entity: EntityType, Kind: Deleted, EntityTypeID: t.EntityTypeID, ID: t.ID})
+	u.RegistryChanged()
+	return u.Emit(change.Change{Entity: change.Type, Kind: change.Deleted, EntityTypeID: t.EntityTypeID, ID: t.ID})
 }
 
 // GetType reads a type by its id or its entityTypeId (the built-in types too).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/change"
 	"smartcrm/internal/store"
 )
 
@@ -99,12 +100,24 @@ func (u *Unit) typeOf(etid int64) (*Type, error) {
 // TypeOf is typeOf for the domain packages beside this one.
 func (u *Unit) TypeOf(etid int64) (*Type, error) { return u.typeOf(etid) }
 
-// registryChange notes that the unit changed the registry: later reads in the unit see
-// the change, and the service's cache is dropped when the unit commits.
-func (u *Unit) registryChange() {
+// RegistryChanged notes that the unit changed the registry (a type, field, funnel or
+// stage): later reads in the unit see the change, and the service's cache is dropped
+// when the unit commits.
+func (u *Unit) RegistryChanged() {
 	if !u.registryChanged {
 		u.AfterCommit(u.s.forgetTypes)
 	}
 	u.registryChanged = true
 	u.types = nil
+}
+
+// Emit writes a change to the outbox in the unit's transaction, stamped with the unit's
+// actor and time.
+func (u *Unit) Emit(c change.Change) error {
+	c.UserID, c.Origin, c.Depth, c.Time = u.actor.UserID, u.actor.Origin.String(), u.actor.Depth, u.now
+	b, err := c.Encode()
+	if err != nil {
+		return err
+	}
+	return u.tx.InsertOutbox(u.ctx, c.Topic(), c.EntityTypeID, c.ID, string(b))
 }

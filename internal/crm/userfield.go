@@ -3,6 +3,7 @@ package crm
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"unicode"
 
@@ -75,11 +76,12 @@ func (l Labels) Languages() []string {
 	for lang := range seen {
 		out = append(out, lang)
 	}
-	sortStrings(out)
+	sort.Strings(out)
 	return out
 }
 
-func userFieldFromRecord(rec *store.UserFieldRecord) (*UserField, error) {
+// UserFieldFromRecord reads a custom field from its registry row.
+func UserFieldFromRecord(rec *store.UserFieldRecord) (*UserField, error) {
 	kind, ok := field.KindByID(rec.UserTypeID)
 	if !ok {
 		return nil, fmt.Errorf("custom field %s has unknown type %q", rec.FieldName, rec.UserTypeID)
@@ -108,7 +110,8 @@ func userFieldFromRecord(rec *store.UserFieldRecord) (*UserField, error) {
 	return uf, nil
 }
 
-func (uf *UserField) record() *store.UserFieldRecord {
+// Record is the registry row of a custom field.
+func (uf *UserField) Record() *store.UserFieldRecord {
 	settings, _ := json.Marshal(field.PlainSettings(uf.Settings))
 	labels, _ := json.Marshal(uf.Labels)
 	rec := &store.UserFieldRecord{

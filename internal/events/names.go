@@ -7,59 +7,59 @@ package events
 import (
 	"strconv"
 
-	"smartcrm/internal/crm"
+	"smartcrm/internal/change"
 	"smartcrm/internal/jsonx"
 )
 
 // standardWords are the event words of the built-in types.
 var standardWords = map[int64]string{1: "Lead", 2: "Deal", 3: "Contact", 4: "Company"}
 
-var kindWords = map[crm.ChangeKind]string{crm.Added: "Add", crm.Updated: "Update", crm.Deleted: "Delete", crm.EnumChanged: "SetEnumValues"}
+var kindWords = map[change.Kind]string{change.Added: "Add", change.Updated: "Update", change.Deleted: "Delete", change.EnumChanged: "SetEnumValues"}
 
 // Name is the event a change is delivered as, in the spelling of Bitrix24's
 // documentation (onCrmDealUpdate); event names match without regard to letter case.
 // "" for changes no event announces.
-func Name(c *crm.Change) string {
+func Name(c *change.Change) string {
 	kind := kindWords[c.Kind]
 	switch c.Entity {
-	case crm.EntityItem:
+	case change.Item:
 		if w, ok := standardWords[c.EntityTypeID]; ok {
 			return "onCrm" + w + kind
 		}
 		return "onCrmDynamicItem" + kind
-	case crm.EntityType:
+	case change.Type:
 		return "onCrmType" + kind
-	case crm.EntityField:
+	case change.Field:
 		return "onCrmTypeUserField" + kind
-	case crm.EntityComment:
+	case change.Comment:
 		return "onCrmTimelineComment" + kind
-	case crm.EntityActivity:
+	case change.Activity:
 		return "onCrmActivity" + kind
-	case crm.EntityTask:
+	case change.Task:
 		return "OnTask" + kind
 	}
 	return ""
 }
 
 // Data is the `data` member of a change's event, as Bitrix24 sends it.
-func Data(c *crm.Change) jsonx.Map {
+func Data(c *change.Change) jsonx.Map {
 	switch c.Entity {
-	case crm.EntityItem:
+	case change.Item:
 		if _, std := standardWords[c.EntityTypeID]; std {
 			return jsonx.Map{{K: "FIELDS", V: jsonx.Map{{K: "ID", V: c.ID}}}}
 		}
 		return jsonx.Map{{K: "FIELDS", V: jsonx.Map{{K: "ID", V: c.ID}, {K: "ENTITY_TYPE_ID", V: c.EntityTypeID}}}}
-	case crm.EntityType:
+	case change.Type:
 		return jsonx.Map{{K: "FIELDS", V: jsonx.Map{{K: "ID", V: c.ID}, {K: "ENTITY_TYPE_ID", V: c.EntityTypeID}}}}
-	case crm.EntityField:
+	case change.Field:
 		return jsonx.Map{{K: "FIELDS", V: jsonx.Map{{K: "ID", V: c.ID}, {K: "ENTITY_TYPE_ID", V: c.EntityTypeID}}}}
-	case crm.EntityComment:
+	case change.Comment:
 		return jsonx.Map{{K: "ID", V: c.ID}}
-	case crm.EntityActivity:
+	case change.Activity:
 		return jsonx.Map{{K: "FIELDS", V: jsonx.Map{{K: "ID", V: strconv.FormatInt(c.ID, 10)}}}}
-	case crm.EntityTask:
+	case change.Task:
 		key := "FIELDS_AFTER"
-		if c.Kind == crm.Deleted {
+		if c.Kind == change.Deleted {
 			key = "FIELDS_BEFORE"
 		}
 		return jsonx.Map{{K: key, V: jsonx.Map{{K: "ID", V: c.ID}}}}

@@ -17,6 +17,7 @@ import (
 	"smartcrm/internal/access"
 	"smartcrm/internal/activity"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/customfield"
 	"smartcrm/internal/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
@@ -55,27 +56,29 @@ type method struct {
 
 // Services are the domain services the methods call.
 type Services struct {
-	CRM      *crm.Service
-	Timeline *timeline.Service
-	Activity *activity.Service
-	Tasks    *tasks.Service
+	CRM         *crm.Service
+	CustomField *customfield.Service
+	Timeline    *timeline.Service
+	Activity    *activity.Service
+	Tasks       *tasks.Service
 }
 
 // Server serves /rest/.
 type Server struct {
-	crm      *crm.Service
-	timeline *timeline.Service
-	activity *activity.Service
-	tasks    *tasks.Service
-	auth     *access.Webhooks
-	log      *slog.Logger
-	metrics  *Metrics
-	methods  map[string]method
+	crm         *crm.Service
+	customField *customfield.Service
+	timeline    *timeline.Service
+	activity    *activity.Service
+	tasks       *tasks.Service
+	auth        *access.Webhooks
+	log         *slog.Logger
+	metrics     *Metrics
+	methods     map[string]method
 }
 
 // New builds the REST server.
 func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{crm: svc.CRM, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, auth: auth, log: log,
+	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, auth: auth, log: log,
 		metrics: metrics, methods: map[string]method{}}
 	s.registerTypes()
 	s.registerItems()

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"smartcrm/internal/crm"
+	"smartcrm/internal/customfield"
 	"smartcrm/internal/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
@@ -145,7 +146,7 @@ func (s *Server) userFieldAdd(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	uf, err := s.crm.AddUserField(c.Ctx, c.Actor, etid, spec)
+	uf, err := s.customField.Add(c.Ctx, c.Actor, etid, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +165,7 @@ func (s *Server) userFieldUpdate(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cur, err := s.crm.GetUserField(c.Ctx, c.Actor, id)
+	cur, err := s.customField.Get(c.Ctx, c.Actor, id)
 	if err != nil {
 		if crm.KindOf(err) == crm.ErrInvalidArg {
 			return nil, crm.NewError(crm.ErrInvalidArg, "You cannot change the settings of the user field: field %d not found", id)
@@ -175,7 +176,7 @@ func (s *Server) userFieldUpdate(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	uf, err := s.crm.UpdateUserField(c.Ctx, c.Actor, id, spec)
+	uf, err := s.customField.Update(c.Ctx, c.Actor, id, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +191,7 @@ func (s *Server) userFieldGet(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	uf, err := s.crm.GetUserField(c.Ctx, c.Actor, id)
+	uf, err := s.customField.Get(c.Ctx, c.Actor, id)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +214,7 @@ func (s *Server) userFieldList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.crm.ListUserFields(c.Ctx, c.Actor, f)
+	list, err := s.customField.List(c.Ctx, c.Actor, f)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +250,7 @@ func (s *Server) userFieldDelete(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.DeleteUserField(c.Ctx, c.Actor, id); err != nil {
+	if err := s.customField.Delete(c.Ctx, c.Actor, id); err != nil {
 		return nil, err
 	}
 	return &Result{Result: nil}, nil
@@ -323,8 +324,8 @@ func (s *Server) userFieldOwner(c *Call, f *params.Object) (int64, error) {
 
 // userFieldSpec reads a userfieldconfig field object. entityId, fieldName, userTypeId
 // and multiple are fixed after add and ignored on update (cur is the field then).
-func userFieldSpec(in *params.Object, cur *crm.UserField) (crm.UserFieldSpec, error) {
-	var spec crm.UserFieldSpec
+func userFieldSpec(in *params.Object, cur *crm.UserField) (customfield.Spec, error) {
+	var spec customfield.Spec
 	ufErr := func(format string, a ...any) error { return crm.NewError(crm.ErrInvalidArg, format, a...) }
 	text := func(name string) string {
 		v, _ := params.Lookup(in, name)
@@ -436,7 +437,7 @@ func langMap(v any, name string) (map[string]string, error) {
 
 // enumChanges reads `enum`: items without id are added; with an id they are changed, or
 // deleted with del=Y.
-func enumChanges(in *params.Object) ([]crm.EnumChange, error) {
+func enumChanges(in *params.Object) ([]customfield.EnumChange, error) {
 	raw, ok := params.Lookup(in, "enum")
 	if !ok || raw == nil || params.IsEmptyContainer(raw) {
 		return nil, nil
@@ -445,14 +446,14 @@ func enumChanges(in *params.Object) ([]crm.EnumChange, error) {
 	if !isList {
 		return nil, crm.NewError(crm.ErrInvalidArg, "enum must be a list of items")
 	}
-	var out []crm.EnumChange
+	var out []customfield.EnumChange
 	for _, it := range items {
 		obj, isObj := it.(*params.Object)
 		if !isObj {
 			return nil, crm.NewError(crm.ErrInvalidArg, "each enum item must be an object")
 		}
 		get := func(k string) any { v, _ := params.Lookup(obj, k); return v }
-		var ch crm.EnumChange
+		var ch customfield.EnumChange
 		if idv := get("id"); idv != nil && idv != "" {
 			id, ok := params.Int(idv)
 			if !ok || id <= 0 {
@@ -484,8 +485,8 @@ func enumChanges(in *params.Object) ([]crm.EnumChange, error) {
 }
 
 // userFieldFilter reads the equality filter of userfieldconfig.list.
-func (s *Server) userFieldFilter(c *Call, filter *params.Object) (crm.UserFieldFilter, error) {
-	var f crm.UserFieldFilter
+func (s *Server) userFieldFilter(c *Call, filter *params.Object) (customfield.Filter, error) {
+	var f customfield.Filter
 	for _, k := range filter.Keys() {
 		v, _ := filter.Get(k)
 		str, _ := params.String(v)

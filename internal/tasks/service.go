@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/change"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/field"
 	"smartcrm/internal/jsonx"
@@ -95,7 +96,7 @@ func (s *Service) AddIn(u *crm.Unit, p Patch) (*Task, error) {
 			return nil, err
 		}
 	}
-	return t, u.Emit(crm.Change{Entity: crm.EntityTask, Kind: crm.Added, ID: t.ID})
+	return t, u.Emit(change.Change{Entity: change.Task, Kind: change.Added, ID: t.ID})
 }
 
 // Update changes the given fields of a task. A change that changes nothing writes
@@ -171,7 +172,7 @@ func (s *Service) UpdateIn(u *crm.Unit, id int64, p Patch) (*Task, error) {
 			return nil, err
 		}
 	}
-	return &t, u.Emit(crm.Change{Entity: crm.EntityTask, Kind: crm.Updated, ID: id})
+	return &t, u.Emit(change.Change{Entity: change.Task, Kind: change.Updated, ID: id})
 }
 
 // Delete deletes a task. The entries it left on timelines stay: they are history.
@@ -187,7 +188,7 @@ func (s *Service) Delete(ctx context.Context, actor access.Actor, id int64) erro
 		if err != nil {
 			return err
 		}
-		return u.Emit(crm.Change{Entity: crm.EntityTask, Kind: crm.Deleted, ID: id})
+		return u.Emit(change.Change{Entity: change.Task, Kind: change.Deleted, ID: id})
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/change"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/field"
 	"smartcrm/internal/jsonx"
@@ -38,8 +39,8 @@ func commentText(text string) (string, error) {
 }
 
 // commentChange is the Change of a comment of item o.
-func commentChange(kind crm.ChangeKind, o crm.Owner, id int64) crm.Change {
-	return crm.Change{Entity: crm.EntityComment, Kind: kind, EntityTypeID: o.EntityTypeID, ID: id, Owner: &o}
+func commentChange(kind change.Kind, o crm.Owner, id int64) change.Change {
+	return change.Change{Entity: change.Comment, Kind: kind, EntityTypeID: o.EntityTypeID, ID: id, Owner: &o}
 }
 
 // Attachment is a file sent with a comment: its name and bytes (saved before the
@@ -71,7 +72,7 @@ func (s *Service) AddComment(ctx context.Context, actor access.Actor, o crm.Owne
 			return err
 		}
 		id = rec.ID
-		return u.Emit(commentChange(crm.Added, o, id))
+		return u.Emit(commentChange(change.Added, o, id))
 	})
 	return id, err
 }
@@ -108,7 +109,7 @@ func (s *Service) UpdateComment(ctx context.Context, actor access.Actor, id int6
 		if err := u.Tx().UpdateTimelineEntry(u.Ctx(), e.record()); err != nil {
 			return err
 		}
-		return u.Emit(commentChange(crm.Updated, o, id))
+		return u.Emit(commentChange(change.Updated, o, id))
 	})
 }
 
@@ -202,7 +203,7 @@ func (s *Service) DeleteComment(ctx context.Context, actor access.Actor, id int6
 			if !ok {
 				return crm.NewError(crm.ErrItemNotFound, "The comment is not bound to %s %d", EntityTypeName(from.EntityTypeID), from.ID)
 			}
-			return u.Emit(commentChange(crm.Deleted, *from, id))
+			return u.Emit(commentChange(change.Deleted, *from, id))
 		}
 		if err := u.Tx().DeleteFiles(u.Ctx(), e.Files); err != nil {
 			return err
@@ -210,7 +211,7 @@ func (s *Service) DeleteComment(ctx context.Context, actor access.Actor, id int6
 		if err := u.Tx().DeleteTimelineEntry(u.Ctx(), id); err != nil {
 			return err
 		}
-		return u.Emit(commentChange(crm.Deleted, e.Owner(), id))
+		return u.Emit(commentChange(change.Deleted, e.Owner(), id))
 	})
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/change"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/store"
@@ -146,9 +147,9 @@ func (s *Service) ItemChanged(u *crm.Unit, ev *crm.ItemEvent) error {
 		return nil
 	}
 	switch ev.Kind {
-	case crm.Added:
+	case change.Added:
 		return entry(KindCreated, jsonx.Map{{K: "title", V: title()}})
-	case crm.Deleted:
+	case change.Deleted:
 		return entry(KindDeleted, jsonx.Map{{K: "title", V: title()}})
 	}
 	for _, f := range ev.Changed {

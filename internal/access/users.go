@@ -1,4 +1,4 @@
-package crm
+package access
 
 import (
 	"context"
@@ -8,9 +8,10 @@ import (
 	"smartcrm/internal/store"
 )
 
-// userCache answers "does this user exist" for user fields without a query per value.
-// Users change rarely; a miss reloads, so a user created a moment ago is found.
-type userCache struct {
+// Users answers "does this user exist and is active" for the fields and tasks that name
+// people, without a query per value. Users change rarely; a miss reloads, so a user
+// created a moment ago is found.
+type Users struct {
 	st       *store.Store
 	mu       sync.Mutex
 	ids      map[int64]bool
@@ -19,7 +20,14 @@ type userCache struct {
 
 const userCacheTTL = 30 * time.Second
 
-func (c *userCache) exists(ctx context.Context, id int64) (bool, error) {
+// NewUsers returns the user reader over the store.
+func NewUsers(st *store.Store) *Users { return &Users{st: st} }
+
+// Exists reports whether id is an active user.
+func (c *Users) Exists(ctx context.Context, id int64) (bool, error) {
+	if id <= 0 {
+		return false, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ids != nil && c.ids[id] && time.Since(c.loadedAt) < userCacheTTL {
