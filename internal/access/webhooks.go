@@ -15,11 +15,11 @@ import (
 	"smartcrm/internal/store"
 )
 
-// Authentication failures.
-var (
-	ErrNoAuth    = errors.New("unknown webhook secret")
-	ErrWrongUser = errors.New("the webhook belongs to another user")
-)
+// ErrNoAuth is every authentication failure: an unknown secret, a secret of another
+// user, an inactive user. They are one error on purpose: a caller who could tell "this
+// secret exists, but not for this user" from "no such secret" would learn which guessed
+// secrets are real.
+var ErrNoAuth = errors.New("wrong authorization data")
 
 // Webhooks authenticates inbound webhook calls. Secrets are stored as SHA-256 hashes
 // (they are long random strings, so a slow hash adds nothing); a verified secret is
@@ -85,9 +85,8 @@ func (w *Webhooks) Authenticate(ctx context.Context, userID int64, secret string
 		matched |= subtle.ConstantTimeCompare([]byte(h), []byte(hash))
 	}
 	if matched != 1 {
-		if owner, err := w.st.WebhookUser(ctx, hash); err == nil && owner != userID {
-			return Actor{}, ErrWrongUser
-		}
+		// Whether the secret belongs to someone else is not looked up: the answer must
+		// not depend on it (nor take longer when it does).
 		return Actor{}, ErrNoAuth
 	}
 	users, err := w.st.Users(ctx)

@@ -109,10 +109,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor, err := s.auth.Authenticate(r.Context(), userID, secret)
-	if errors.Is(err, access.ErrWrongUser) {
-		s.writeError(w, metricName, started, errBadCredentials)
-		return
-	}
 	if err != nil {
 		if !errors.Is(err, access.ErrNoAuth) {
 			s.log.Error("authenticating", "err", err)
