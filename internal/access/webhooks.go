@@ -28,6 +28,8 @@ type Webhooks struct {
 	st    *store.Store
 	mu    sync.Mutex
 	cache map[string]cachedHook
+	// Throttle counts failed authentications per client address (AuthenticateFrom).
+	Throttle *Throttle
 }
 
 type cachedHook struct {
@@ -39,7 +41,32 @@ const hookCacheTTL = 30 * time.Second
 
 // NewWebhooks returns the authenticator.
 func NewWebhooks(st *store.Store) *Webhooks {
-	return &Webhooks{st: st, cache: map[string]cachedHook{}}
+	return &Webhooks{st: st, cache: map[string]cachedHook{},
+		Throttle: NewThrottle(DefaultFailureLimit, DefaultFailureWindow, DefaultMaxAddrs)}
+}
+
+// ThrottledError is the answer to an address that failed to authenticate too often:
+// its credentials were not checked.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return "too many failed authentications from this address"
+}
+
+// AuthenticateFrom is Authenticate for a call from a client address: an address the
+// throttle blocks gets a *ThrottledError whatever it sends (so a right guess during the
+// block looks like any other), and each ErrNoAuth counts against its address.
+func (w *Webhooks) AuthenticateFrom(ctx context.Context, addr string, userID int64, secret string) (Actor, error) {
+	if wait, blocked := w.Throttle.Blocked(addr); blocked {
+		return Actor{}, &ThrottledError{RetryAfter: wait}
+	}
+	actor, err := w.Authenticate(ctx, userID, secret)
+	if errors.Is(err, ErrNoAuth) {
+		w.Throttle.Failed(addr)
+	}
+	return actor, err
 }
 
 // HashSecret is how a secret is stored.

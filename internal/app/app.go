@@ -30,7 +30,9 @@ type App struct {
 	Store  *store.Store
 	CRM    *crm.Service
 	Tasks  *tasks.Service
-	Log    *slog.Logger
+	// Auth checks webhook secrets and throttles addresses that fail too often.
+	Auth *access.Webhooks
+	Log  *slog.Logger
 	// AdminWebhook is the secret created on the first start ("" on later starts).
 	AdminWebhook string
 	handler      http.Handler
@@ -75,7 +77,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	for name, pool := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
-	api := rest.New(a.CRM, a.Tasks, access.NewWebhooks(st), log, rest.NewMetrics(reg))
+	a.Auth = access.NewWebhooks(st)
+	api := rest.New(a.CRM, a.Tasks, a.Auth, log, rest.NewMetrics(reg))
 
 	mux := http.NewServeMux()
 	mux.Handle("/rest/", api)

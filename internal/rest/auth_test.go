@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
 
+	"smartcrm/internal/access"
 	"smartcrm/internal/apitest"
 	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
@@ -47,6 +51,98 @@ func TestBadCredentialsAnswerAlike(t *testing.T) {
 			} else if !bytes.Equal(r.Raw, first) {
 				t.Errorf("%s answers differently from a wrong secret:\n%s\n%s", p, r.Raw, first)
 			}
+		}
+	})
+}
+
+// clock is a time source tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// After access.DefaultFailureLimit failures within a minute an address gets 429 for
+// every call, right secret or wrong, until the minute has passed. A success in between
+// does not reset the count, and other addresses are not affected.
+func TestAuthFailuresThrottled(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		s := apitest.Start(t, dialect)
+		clk := newClock()
+		s.App.Auth.Throttle.SetClock(clk.Now)
+		good := s.Base + "crm.type.list"
+		bad := s.HTTP.URL + "/rest/1/guess/crm.type.list"
+		get := func(u string) *apitest.Response { return s.Do(http.MethodGet, u, "", nil) }
+		// From another address: the same handler, called in-process with that address.
+		from := func(addr, u string) int {
+			req := httptest.NewRequest(http.MethodGet, u, nil)
+			req.RemoteAddr = addr
+			rec := httptest.NewRecorder()
+			s.App.Handler().ServeHTTP(rec, req)
+			return rec.Code
+		}
+
+		for i := 1; i < access.DefaultFailureLimit; i++ {
+			if r := get(bad); r.Status != http.StatusUnauthorized {
+				t.Fatalf("failure %d: %d %s", i, r.Status, r.Raw)
+			}
+			clk.Advance(time.Second)
+		}
+		if r := get(good); r.Status != http.StatusOK {
+			t.Fatalf("a right secret before the limit: %d %s", r.Status, r.Raw)
+		}
+		if r := get(bad); r.Status != http.StatusUnauthorized {
+			t.Fatalf("the failure that reaches the limit is still checked: %d %s", r.Status, r.Raw)
+		}
+		for _, u := range []string{good, bad} {
+			r := get(u)
+			code, _ := r.Error()
+			if r.Status != http.StatusTooManyRequests || code != "QUERY_LIMIT_EXCEEDED" {
+				t.Errorf("blocked address, %s: want 429 QUERY_LIMIT_EXCEEDED, got %d %s", u, r.Status, r.Raw)
+			}
+		}
+		req, _ := http.NewRequest(http.MethodGet, good, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if ra := resp.Header.Get("Retry-After"); ra != "60" {
+			t.Errorf("Retry-After: %q, want 60", ra)
+		}
+
+		// Another address, IPv4 or IPv6, is checked as usual.
+		if code := from("192.0.2.7:4000", good); code != http.StatusOK {
+			t.Errorf("another address with a right secret: %d", code)
+		}
+		if code := from("[2001:db8::1]:4000", bad); code != http.StatusUnauthorized {
+			t.Errorf("another address with a wrong secret: %d", code)
+		}
+
+		// Just before the minute is over the block holds; after it, calls are checked.
+		clk.Advance(time.Minute - time.Second)
+		if r := get(good); r.Status != http.StatusTooManyRequests {
+			t.Errorf("a second before the block ends: %d", r.Status)
+		}
+		clk.Advance(time.Second)
+		if r := get(good); r.Status != http.StatusOK {
+			t.Errorf("after the block: %d %s", r.Status, r.Raw)
+		}
+		if r := get(bad); r.Status != http.StatusUnauthorized {
+			t.Errorf("a wrong secret after the block: %d %s", r.Status, r.Raw)
 		}
 	})
 }

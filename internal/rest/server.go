@@ -108,14 +108,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, metricName, started, errNoAuth)
 		return
 	}
-	actor, err := s.auth.Authenticate(r.Context(), userID, secret)
-	if err != nil {
-		if !errors.Is(err, access.ErrNoAuth) {
-			s.log.Error("authenticating", "err", err)
-			s.writeError(w, metricName, started, errInternal)
-			return
-		}
-		s.writeError(w, metricName, started, errNoAuth)
+	actor, ok := s.authenticate(w, r, metricName, started, userID, secret)
+	if !ok {
 		return
 	}
 	if !known {
