@@ -47,6 +47,7 @@ func main() {
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   smartcrm serve [--addr 127.0.0.1:8080] [--db ./data/smartcrm.db | postgres://…] [--data-dir ./data]
+                 [--metrics-addr 127.0.0.1:9090 | off]
   smartcrm webhook create --user N [--db …] [--addr …]
 `)
 }
@@ -73,6 +74,9 @@ func serve(args []string) error {
 	defer a.Close()
 	return a.Serve(ctx, func(addr string) {
 		log.Info("smartcrm listening", "addr", addr, "db", a.Store.Dialect())
+		if a.MetricsAddr != "" {
+			log.Info("metrics listening", "addr", a.MetricsAddr, "path", "/metrics")
+		}
 		if a.AdminWebhook != "" {
 			fmt.Printf("Administrator webhook: %s\n", app.WebhookURL(addr, 1, a.AdminWebhook))
 		}

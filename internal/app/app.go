@@ -35,7 +35,11 @@ type App struct {
 	Log  *slog.Logger
 	// AdminWebhook is the secret created on the first start ("" on later starts).
 	AdminWebhook string
-	handler      http.Handler
+	// MetricsAddr is the address the metrics listener is bound to, set by Serve before
+	// it calls ready; "" when metrics are off or their address could not be bound.
+	MetricsAddr string
+	handler     http.Handler
+	metrics     http.Handler
 }
 
 // Open connects to the database, migrates it and, on the first start, creates the
@@ -91,7 +95,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	a.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	mux.Handle("GET /files/{id}", a.CRM.Files.Handler(func(ctx context.Context, id int64) (string, string, error) {
 		f, err := st.File(ctx, id)
 		if err != nil {
@@ -103,8 +107,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Handler is the HTTP handler of the whole server.
+// Handler is the HTTP handler of the API port: the REST API, file downloads and
+// /healthz. Metrics are not on it (see MetricsHandler).
 func (a *App) Handler() http.Handler { return a.handler }
+
+// MetricsHandler serves the Prometheus metrics; Serve puts it on its own listener.
+func (a *App) MetricsHandler() http.Handler { return a.metrics }
 
 // Close releases the database.
 func (a *App) Close() error { return a.Store.Close() }
@@ -151,6 +159,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if a.Config.Pprof != "" {
 		go a.servePprof()
 	}
+	metricsSrv := a.listenMetrics()
 	go a.sweepFiles(ctx)
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -159,13 +168,21 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		if metricsSrv != nil {
+			_ = metricsSrv.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	// Metrics stay up while the API drains, so the drain itself can be watched.
+	err = srv.Shutdown(shutdownCtx)
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(shutdownCtx)
+	}
+	if err != nil {
 		return err
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
@@ -177,6 +194,34 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 // WebhookURL is the base URL of a webhook on addr.
 func WebhookURL(addr string, userID int64, secret string) string {
 	return fmt.Sprintf("http://%s/rest/%d/%s/", addr, userID, secret)
+}
+
+// listenMetrics serves /metrics on the metrics address and returns its server, or nil
+// when metrics are off or the address cannot be bound. A taken metrics port is logged
+// and does not stop the server: the API is what the CRM is for, and two servers on one
+// host (tests, a blue/green switch) would otherwise refuse to start over a port
+// nobody asked for.
+func (a *App) listenMetrics() *http.Server {
+	if a.Config.metricsOff() {
+		return nil
+	}
+	ln, err := net.Listen("tcp", a.Config.MetricsAddr)
+	if err != nil {
+		a.Log.Error("metrics are not served: cannot listen on the metrics address; set --metrics-addr (or off)",
+			"addr", a.Config.MetricsAddr, "err", err)
+		return nil
+	}
+	a.MetricsAddr = ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Log.Error("metrics listener", "err", err)
+		}
+	}()
+	return srv
 }
 
 // servePprof serves the profiler on its own listener, apart from the API.
