@@ -2,6 +2,7 @@
 //
 //	smartcrm serve                     run the server
 //	smartcrm webhook create --user N   make an inbound webhook for user N
+//	smartcrm keys rotate               replace the key that signs file download links
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/app"
+	"smartcrm/internal/files"
 	"smartcrm/internal/store"
 )
 
@@ -31,6 +33,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "webhook":
 		err = webhook(os.Args[2:], os.Stdout)
+	case "keys":
+		err = keys(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -49,7 +53,31 @@ func usage() {
   smartcrm serve [--addr 127.0.0.1:8080] [--db ./data/smartcrm.db | postgres://…] [--data-dir ./data]
                  [--metrics-addr 127.0.0.1:9090 | off]
   smartcrm webhook create --user N [--db …] [--addr …]
+  smartcrm keys rotate [--db …]
 `)
+}
+
+// keys rotate replaces the file link signing key. Links handed out before stop working,
+// in running servers too, within files.KeyRefresh.
+func keys(args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return fmt.Errorf("usage: smartcrm keys rotate [--db …]")
+	}
+	var cfg app.Config
+	fs := flag.NewFlagSet("keys rotate", flag.ExitOnError)
+	cfg.Flags(fs)
+	_ = fs.Parse(args[1:])
+	ctx := context.Background()
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.ReplaceSigningKey(ctx); err != nil {
+		return fmt.Errorf("replacing the link signing key: %w", err)
+	}
+	fmt.Fprintf(out, "The file link signing key was replaced: links signed before no longer work (running servers notice within %s).\n", files.KeyRefresh)
+	return nil
 }
 
 func serve(args []string) error {

@@ -48,13 +48,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
-	st, err := store.Open(ctx, cfg.DB)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("opening the database: %w", err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("migrating the database: %w", err)
+		return nil, err
 	}
 	a := &App{Config: cfg, Store: st, CRM: crm.New(st), Log: log}
 	if err := a.CRM.EnsureStandardTypes(ctx); err != nil {
@@ -71,6 +67,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		publicURL = "http://" + cfg.Addr
 	}
 	a.CRM.Files = files.New(cfg.DataDir, key, publicURL)
+	a.CRM.Files.ReloadKeyFrom(st.SigningKey) // `smartcrm keys rotate` replaces it while we run
 	a.Tasks = tasks.New(st, a.CRM)
 	if a.AdminWebhook, err = bootstrap(ctx, st, cfg.AdminToken); err != nil {
 		st.Close()
@@ -105,6 +102,21 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}))
 	a.handler = mux
 	return a, nil
+}
+
+// OpenStore opens and migrates the configured database without starting anything or
+// creating the administrator: for the administration commands, which must not leave a
+// first-start webhook nobody has seen behind.
+func OpenStore(ctx context.Context, cfg Config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("opening the database: %w", err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrating the database: %w", err)
+	}
+	return st, nil
 }
 
 // Handler is the HTTP handler of the API port: the REST API, file downloads and

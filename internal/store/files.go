@@ -93,3 +93,17 @@ func (s *Store) SigningKey(ctx context.Context) ([]byte, error) {
 	}
 	return s.SigningKey(ctx) // another process may have won the race: use its key
 }
+
+// ReplaceSigningKey replaces the key for download links with a new random one: every
+// link signed before stops working (`smartcrm keys rotate`).
+func (s *Store) ReplaceSigningKey(ctx context.Context) error {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	return s.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `INSERT INTO app_settings (name, value) VALUES ('file_signing_key', ?)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value`, hex.EncodeToString(key))
+		return err
+	})
+}
