@@ -76,6 +76,7 @@ func New(svc *crm.Service, taskSvc *tasks.Service, auth *access.Webhooks, log *s
 	s.registerEnums()
 	s.registerTasks()
 	s.registerActivities()
+	s.registerUsers()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }
