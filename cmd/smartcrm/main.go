@@ -2,6 +2,7 @@
 //
 //	smartcrm serve                     run the server
 //	smartcrm webhook create --user N   make an inbound webhook for user N
+//	smartcrm webhook list              list the webhooks (not their secrets)
 //	smartcrm keys rotate               replace the key that signs file download links
 package main
 
@@ -15,6 +16,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"text/tabwriter"
+	"time"
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/app"
@@ -52,7 +55,8 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   smartcrm serve [--addr 127.0.0.1:8080] [--db ./data/smartcrm.db | postgres://…] [--data-dir ./data]
                  [--metrics-addr 127.0.0.1:9090 | off]
-  smartcrm webhook create --user N [--db …] [--addr …]
+  smartcrm webhook create --user N [--title …] [--db …] [--addr …]
+  smartcrm webhook list [--db …]
   smartcrm keys rotate [--db …]
 `)
 }
@@ -112,8 +116,11 @@ func serve(args []string) error {
 }
 
 func webhook(args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "list" {
+		return webhookList(args[1:], out)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: smartcrm webhook create --user N")
+		return fmt.Errorf("usage: smartcrm webhook create --user N | smartcrm webhook list")
 	}
 	var cfg app.Config
 	fs := flag.NewFlagSet("webhook create", flag.ExitOnError)
@@ -147,5 +154,39 @@ func webhook(args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, app.WebhookURL(cfg.Addr, *user, secret))
+	return nil
+}
+
+// webhookList prints every webhook: id, user, title, creation time. Secrets are kept
+// only as SHA-256 hashes, so no URL can be printed; it says how to make a new one.
+func webhookList(args []string, out io.Writer) error {
+	var cfg app.Config
+	fs := flag.NewFlagSet("webhook list", flag.ExitOnError)
+	cfg.Flags(fs)
+	_ = fs.Parse(args)
+	ctx := context.Background()
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	hooks, err := st.Webhooks(ctx)
+	if err != nil {
+		return err
+	}
+	if len(hooks) == 0 {
+		fmt.Fprintln(out, "No webhooks yet: the first `smartcrm serve` creates the administrator's and prints its URL.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tUSER\tTITLE\tCREATED")
+	for _, h := range hooks {
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\n", h.ID, h.UserID, h.Title, h.Created.Format(time.RFC3339))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nSecrets are stored as SHA-256 hashes, so their URLs cannot be shown again."+
+		"\nFor a URL to use, make a new webhook: smartcrm webhook create --user N [--title …]")
 	return nil
 }

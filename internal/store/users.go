@@ -94,3 +94,36 @@ func (c conn) UserProfiles(ctx context.Context) ([]*UserProfile, error) {
 	}
 	return out, rows.Err()
 }
+
+// WebhookRecord is an inbound webhook as `smartcrm webhook list` shows it; its secret
+// is stored only as a hash, so it is not here.
+type WebhookRecord struct {
+	ID      int64
+	UserID  int64
+	Title   string
+	Created time.Time
+}
+
+// Webhooks lists every inbound webhook by id.
+func (c conn) Webhooks(ctx context.Context) ([]*WebhookRecord, error) {
+	rows, err := c.query(ctx, `SELECT id, user_id, title, created_time FROM webhooks ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*WebhookRecord
+	for rows.Next() {
+		var w WebhookRecord
+		created := c.d.scanTarget(field.StorageTime)
+		if err := rows.Scan(&w.ID, &w.UserID, &w.Title, created); err != nil {
+			return nil, err
+		}
+		t, err := c.d.decode(field.StorageTime, created)
+		if err != nil {
+			return nil, err
+		}
+		w.Created, _ = t.(time.Time)
+		out = append(out, &w)
+	}
+	return out, rows.Err()
+}
