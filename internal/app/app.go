@@ -67,7 +67,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		publicURL = "http://" + cfg.Addr
 	}
 	a.CRM.Files = files.New(cfg.DataDir, key, publicURL)
-	a.CRM.Files.ReloadKeyFrom(st.SigningKey) // `smartcrm keys rotate` replaces it while we run
+	a.CRM.Files.ReloadKeyFrom(st.CurrentSigningKey) // `smartcrm keys rotate` replaces it while we run
 	a.Tasks = tasks.New(st, a.CRM)
 	if a.AdminWebhook, err = bootstrap(ctx, st, cfg.AdminToken); err != nil {
 		st.Close()

@@ -94,6 +94,18 @@ func (s *Store) SigningKey(ctx context.Context) ([]byte, error) {
 	return s.SigningKey(ctx) // another process may have won the race: use its key
 }
 
+// CurrentSigningKey reads the key for download links without ever creating one (it is
+// made at start by SigningKey): running servers read it again and again, possibly while
+// a write transaction of theirs is open, and a read never waits for the writer.
+func (c conn) CurrentSigningKey(ctx context.Context) ([]byte, error) {
+	var value string
+	err := c.queryRow(ctx, `SELECT value FROM app_settings WHERE name = 'file_signing_key'`).Scan(&value)
+	if err = errNoRows(err); err != nil {
+		return nil, err
+	}
+	return hex.DecodeString(value)
+}
+
 // ReplaceSigningKey replaces the key for download links with a new random one: every
 // link signed before stops working (`smartcrm keys rotate`).
 func (s *Store) ReplaceSigningKey(ctx context.Context) error {
