@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -36,7 +40,8 @@ func (c *clock) Advance(d time.Duration) {
 
 // A download link works; `smartcrm keys rotate` (another process, on the same database)
 // replaces the key; within files.KeyRefresh the running server refuses that link and
-// serves a newly signed one.
+// serves a newly signed one. A link forged with the right key but an expiry beyond
+// files.MaxLinkAge is refused.
 func TestKeysRotate(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
@@ -89,6 +94,28 @@ func TestKeysRotate(t *testing.T) {
 		}
 		if code, body := get(a.CRM.Files.Link(rec.ID)); code != 200 || body != string(content) {
 			t.Errorf("a link signed after rotation: %d %q", code, body)
+		}
+
+		// Links forged with the right key: within the 24-hour cap one works (so the
+		// forging is right), beyond it one is refused however valid its signature.
+		key, err := a.Store.CurrentSigningKey(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forge := func(ahead time.Duration) string {
+			expires := clk.Now().Add(ahead).Unix()
+			m := hmac.New(sha256.New, key)
+			fmt.Fprintf(m, "%d|%d", rec.ID, expires)
+			return fmt.Sprintf("%s/files/%d?expires=%d&token=%s", srv.URL, rec.ID, expires, hex.EncodeToString(m.Sum(nil)))
+		}
+		if code, _ := get(forge(time.Hour)); code != 200 {
+			t.Errorf("a link signed with the current key, an hour ahead: %d", code)
+		}
+		if code, _ := get(forge(files.MaxLinkAge + time.Minute)); code != http.StatusForbidden {
+			t.Errorf("a link expiring beyond the cap: %d, want 403", code)
+		}
+		if code, _ := get(forge(10 * 365 * 24 * time.Hour)); code != http.StatusForbidden {
+			t.Errorf("a link expiring in ten years: %d, want 403", code)
 		}
 
 		if err := keys([]string{"spin"}, io.Discard); err == nil {
