@@ -8,7 +8,9 @@ run:
 build:
 	go build -o smartcrm ./cmd/smartcrm
 
-# Every test, on SQLite and PostgreSQL, after installing what the tests need.
+# Every test, on SQLite and PostgreSQL, after installing what the tests need. Each step
+# is announced as it starts; staticcheck is built once per version into
+# $SMARTCRM_TOOLS (default ~/.cache/smartcrm-tools), the npm packages once per lock file.
 test:
 	./scripts/test.sh
 

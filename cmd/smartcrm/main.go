@@ -2,6 +2,8 @@
 //
 //	smartcrm serve                     run the server
 //	smartcrm webhook create --user N   make an inbound webhook for user N
+//	smartcrm webhook list              list the webhooks (not their secrets)
+//	smartcrm keys rotate               replace the key that signs file download links
 package main
 
 import (
@@ -14,9 +16,12 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"text/tabwriter"
+	"time"
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/app"
+	"smartcrm/internal/files"
 	"smartcrm/internal/store"
 )
 
@@ -31,6 +36,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "webhook":
 		err = webhook(os.Args[2:], os.Stdout)
+	case "keys":
+		err = keys(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -47,8 +54,34 @@ func main() {
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   smartcrm serve [--addr 127.0.0.1:8080] [--db ./data/smartcrm.db | postgres://…] [--data-dir ./data]
-  smartcrm webhook create --user N [--db …] [--addr …]
+                 [--metrics-addr 127.0.0.1:9090 | off]
+  smartcrm webhook create --user N [--title …] [--db …] [--addr …]
+  smartcrm webhook list [--db …]
+  smartcrm keys rotate [--db …]
 `)
+}
+
+// keys rotate replaces the file link signing key. Links handed out before stop working,
+// in running servers too, within files.KeyRefresh.
+func keys(args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return fmt.Errorf("usage: smartcrm keys rotate [--db …]")
+	}
+	var cfg app.Config
+	fs := flag.NewFlagSet("keys rotate", flag.ExitOnError)
+	cfg.Flags(fs)
+	_ = fs.Parse(args[1:])
+	ctx := context.Background()
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.ReplaceSigningKey(ctx); err != nil {
+		return fmt.Errorf("replacing the link signing key: %w", err)
+	}
+	fmt.Fprintf(out, "The file link signing key was replaced: links signed before no longer work (running servers notice within %s).\n", files.KeyRefresh)
+	return nil
 }
 
 func serve(args []string) error {
@@ -73,6 +106,9 @@ func serve(args []string) error {
 	defer a.Close()
 	return a.Serve(ctx, func(addr string) {
 		log.Info("smartcrm listening", "addr", addr, "db", a.Store.Dialect())
+		if a.MetricsAddr != "" {
+			log.Info("metrics listening", "addr", a.MetricsAddr, "path", "/metrics")
+		}
 		if a.AdminWebhook != "" {
 			fmt.Printf("Administrator webhook: %s\n", app.WebhookURL(addr, 1, a.AdminWebhook))
 		}
@@ -80,8 +116,11 @@ func serve(args []string) error {
 }
 
 func webhook(args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "list" {
+		return webhookList(args[1:], out)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: smartcrm webhook create --user N")
+		return fmt.Errorf("usage: smartcrm webhook create --user N | smartcrm webhook list")
 	}
 	var cfg app.Config
 	fs := flag.NewFlagSet("webhook create", flag.ExitOnError)
@@ -115,5 +154,39 @@ func webhook(args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, app.WebhookURL(cfg.Addr, *user, secret))
+	return nil
+}
+
+// webhookList prints every webhook: id, user, title, creation time. Secrets are kept
+// only as SHA-256 hashes, so no URL can be printed; it says how to make a new one.
+func webhookList(args []string, out io.Writer) error {
+	var cfg app.Config
+	fs := flag.NewFlagSet("webhook list", flag.ExitOnError)
+	cfg.Flags(fs)
+	_ = fs.Parse(args)
+	ctx := context.Background()
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	hooks, err := st.Webhooks(ctx)
+	if err != nil {
+		return err
+	}
+	if len(hooks) == 0 {
+		fmt.Fprintln(out, "No webhooks yet: the first `smartcrm serve` creates the administrator's and prints its URL.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tUSER\tTITLE\tCREATED")
+	for _, h := range hooks {
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\n", h.ID, h.UserID, h.Title, h.Created.Format(time.RFC3339))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nSecrets are stored as SHA-256 hashes, so their URLs cannot be shown again."+
+		"\nFor a URL to use, make a new webhook: smartcrm webhook create --user N [--title …]")
 	return nil
 }

@@ -15,8 +15,8 @@ import (
 )
 
 // The first start creates the administrator and its webhook from SMARTCRM_ADMIN_TOKEN;
-// later starts create nothing; `webhook create` adds a working webhook; the health and
-// metrics endpoints answer.
+// later starts create nothing; `webhook create` adds a working webhook; the health
+// endpoint answers on the API port, the metrics only on their own handler.
 func TestBootstrapWebhooksHealthMetrics(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
@@ -59,8 +59,10 @@ func TestBootstrapWebhooksHealthMetrics(t *testing.T) {
 
 		srv := httptest.NewServer(a.Handler())
 		defer srv.Close()
-		get := func(path string) (int, string) {
-			resp, err := http.Get(srv.URL + path)
+		metricsSrv := httptest.NewServer(a.MetricsHandler())
+		defer metricsSrv.Close()
+		getFrom := func(base, path string) (int, string) {
+			resp, err := http.Get(base + path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,6 +70,7 @@ func TestBootstrapWebhooksHealthMetrics(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			return resp.StatusCode, string(b)
 		}
+		get := func(path string) (int, string) { return getFrom(srv.URL, path) }
 		newPath := strings.TrimPrefix(url, "http://crm.example:8080")
 		for _, path := range []string{newPath + "crm.type.list", "/rest/1/first-token/crm.type.list"} {
 			if code, body := get(path); code != 200 {
@@ -80,7 +83,10 @@ func TestBootstrapWebhooksHealthMetrics(t *testing.T) {
 		if code, _ := get("/healthz"); code != 200 {
 			t.Errorf("healthz: %d", code)
 		}
-		code, metrics := get("/metrics")
+		if code, _ := get("/metrics"); code != http.StatusNotFound {
+			t.Errorf("the API port serves /metrics: %d", code)
+		}
+		code, metrics := getFrom(metricsSrv.URL, "/metrics")
 		for _, want := range []string{
 			`smartcrm_rest_requests_total{method="crm.type.list",status="200"} 2`,
 			`smartcrm_rest_requests_total{method="crm.type.list",status="401"} 1`,

@@ -2,47 +2,33 @@ package access
 
 import (
 	"context"
-	"sync"
 	"time"
-
-	"smartcrm/internal/store"
 )
 
-// Users answers "does this user exist and is active" for the fields and tasks that name
-// people, without a query per value. Users change rarely; a miss reloads, so a user
-// created a moment ago is found.
-type Users struct {
-	st       *store.Store
-	mu       sync.Mutex
-	ids      map[int64]bool
-	loadedAt time.Time
+// User is a person who works in the CRM, as the user.* methods and `profile` show them.
+type User struct {
+	ID         int64
+	Name       string
+	LastName   string
+	Email      string
+	Active     bool
+	IsAdmin    bool
+	Registered time.Time
 }
 
-const userCacheTTL = 30 * time.Second
-
-// NewUsers returns the user reader over the store.
-func NewUsers(st *store.Store) *Users { return &Users{st: st} }
-
-// Exists reports whether id is an active user.
-func (c *Users) Exists(ctx context.Context, id int64) (bool, error) {
-	if id <= 0 {
-		return false, nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ids != nil && c.ids[id] && time.Since(c.loadedAt) < userCacheTTL {
-		return true, nil
-	}
-	users, err := c.st.Users(ctx)
+// Users lists every user by id. Webhooks act as users, so the authenticator is also the
+// protocol layer's reader of them: the REST server needs no store of its own for it.
+// The whole list is read at once: a CRM has tens to thousands of users, and user.get
+// filters them in memory.
+func (w *Webhooks) Users(ctx context.Context) ([]User, error) {
+	rows, err := w.st.UserProfiles(ctx)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	c.ids = make(map[int64]bool, len(users))
-	for _, u := range users {
-		if u.Active {
-			c.ids[u.ID] = true
-		}
+	out := make([]User, len(rows))
+	for i, r := range rows {
+		out[i] = User{ID: r.ID, Name: r.Name, LastName: r.LastName, Email: r.Email,
+			Active: r.Active, IsAdmin: r.IsAdmin, Registered: r.Created}
 	}
-	c.loadedAt = time.Now()
-	return c.ids[id], nil
+	return out, nil
 }

@@ -15,11 +15,11 @@ import (
 	"smartcrm/internal/store"
 )
 
-// Authentication failures.
-var (
-	ErrNoAuth    = errors.New("unknown webhook secret")
-	ErrWrongUser = errors.New("the webhook belongs to another user")
-)
+// ErrNoAuth is every authentication failure: an unknown secret, a secret of another
+// user, an inactive user. They are one error on purpose: a caller who could tell "this
+// secret exists, but not for this user" from "no such secret" would learn which guessed
+// secrets are real.
+var ErrNoAuth = errors.New("wrong authorization data")
 
 // Webhooks authenticates inbound webhook calls. Secrets are stored as SHA-256 hashes
 // (they are long random strings, so a slow hash adds nothing); a verified secret is
@@ -28,6 +28,8 @@ type Webhooks struct {
 	st    *store.Store
 	mu    sync.Mutex
 	cache map[string]cachedHook
+	// Throttle counts failed authentications per client address (AuthenticateFrom).
+	Throttle *Throttle
 }
 
 type cachedHook struct {
@@ -39,7 +41,32 @@ const hookCacheTTL = 30 * time.Second
 
 // NewWebhooks returns the authenticator.
 func NewWebhooks(st *store.Store) *Webhooks {
-	return &Webhooks{st: st, cache: map[string]cachedHook{}}
+	return &Webhooks{st: st, cache: map[string]cachedHook{},
+		Throttle: NewThrottle(DefaultFailureLimit, DefaultFailureWindow, DefaultMaxAddrs)}
+}
+
+// ThrottledError is the answer to an address that failed to authenticate too often:
+// its credentials were not checked.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return "too many failed authentications from this address"
+}
+
+// AuthenticateFrom is Authenticate for a call from a client address: an address the
+// throttle blocks gets a *ThrottledError whatever it sends (so a right guess during the
+// block looks like any other), and each ErrNoAuth counts against its address.
+func (w *Webhooks) AuthenticateFrom(ctx context.Context, addr string, userID int64, secret string) (Actor, error) {
+	if wait, blocked := w.Throttle.Blocked(addr); blocked {
+		return Actor{}, &ThrottledError{RetryAfter: wait}
+	}
+	actor, err := w.Authenticate(ctx, userID, secret)
+	if errors.Is(err, ErrNoAuth) {
+		w.Throttle.Failed(addr)
+	}
+	return actor, err
 }
 
 // HashSecret is how a secret is stored.
@@ -85,9 +112,8 @@ func (w *Webhooks) Authenticate(ctx context.Context, userID int64, secret string
 		matched |= subtle.ConstantTimeCompare([]byte(h), []byte(hash))
 	}
 	if matched != 1 {
-		if owner, err := w.st.WebhookUser(ctx, hash); err == nil && owner != userID {
-			return Actor{}, ErrWrongUser
-		}
+		// Whether the secret belongs to someone else is not looked up: the answer must
+		// not depend on it (nor take longer when it does).
 		return Actor{}, ErrNoAuth
 	}
 	users, err := w.st.Users(ctx)

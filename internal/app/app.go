@@ -35,10 +35,16 @@ type App struct {
 	Timeline *timeline.Service
 	Activity *activity.Service
 	Tasks    *tasks.Service
-	Log      *slog.Logger
+	// Auth checks webhook secrets and throttles addresses that fail too often.
+	Auth *access.Webhooks
+	Log  *slog.Logger
 	// AdminWebhook is the secret created on the first start ("" on later starts).
 	AdminWebhook string
-	handler      http.Handler
+	// MetricsAddr is the address the metrics listener is bound to, set by Serve before
+	// it calls ready; "" when metrics are off or their address could not be bound.
+	MetricsAddr string
+	handler     http.Handler
+	metrics     http.Handler
 }
 
 // Open connects to the database, migrates it and, on the first start, creates the
@@ -47,13 +53,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
-	st, err := store.Open(ctx, cfg.DB)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("opening the database: %w", err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("migrating the database: %w", err)
+		return nil, err
 	}
 	a := &App{Config: cfg, Store: st, CRM: crm.New(st), Log: log}
 	if err := a.CRM.EnsureStandardTypes(ctx); err != nil {
@@ -70,6 +72,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		publicURL = "http://" + cfg.Addr
 	}
 	a.CRM.Files = files.New(cfg.DataDir, key, publicURL)
+	a.CRM.Files.ReloadKeyFrom(st.CurrentSigningKey) // `smartcrm keys rotate` replaces it while we run
 	// The timeline and activities listen to the item write path; they register here,
 	// once, before anything is written.
 	a.Timeline = timeline.New(a.CRM)
@@ -84,8 +87,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	for name, pool := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
+	a.Auth = access.NewWebhooks(st)
 	api := rest.New(rest.Services{CRM: a.CRM, CustomField: customfield.New(a.CRM), Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks},
-		access.NewWebhooks(st), log, rest.NewMetrics(reg))
+		a.Auth, log, rest.NewMetrics(reg))
 
 	mux := http.NewServeMux()
 	mux.Handle("/rest/", api)
@@ -98,7 +102,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	a.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	mux.Handle("GET /files/{id}", a.CRM.Files.Handler(func(ctx context.Context, id int64) (string, string, error) {
 		f, err := st.File(ctx, id)
 		if err != nil {
@@ -110,8 +114,27 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Handler is the HTTP handler of the whole server.
+// OpenStore opens and migrates the configured database without starting anything or
+// creating the administrator: for the administration commands, which must not leave a
+// first-start webhook nobody has seen behind.
+func OpenStore(ctx context.Context, cfg Config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("opening the database: %w", err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrating the database: %w", err)
+	}
+	return st, nil
+}
+
+// Handler is the HTTP handler of the API port: the REST API, file downloads and
+// /healthz. Metrics are not on it (see MetricsHandler).
 func (a *App) Handler() http.Handler { return a.handler }
+
+// MetricsHandler serves the Prometheus metrics; Serve puts it on its own listener.
+func (a *App) MetricsHandler() http.Handler { return a.metrics }
 
 // Close releases the database.
 func (a *App) Close() error { return a.Store.Close() }
@@ -158,6 +181,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if a.Config.Pprof != "" {
 		go a.servePprof()
 	}
+	metricsSrv := a.listenMetrics()
 	go a.sweepFiles(ctx)
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -166,13 +190,21 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		if metricsSrv != nil {
+			_ = metricsSrv.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	// Metrics stay up while the API drains, so the drain itself can be watched.
+	err = srv.Shutdown(shutdownCtx)
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(shutdownCtx)
+	}
+	if err != nil {
 		return err
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
@@ -184,6 +216,34 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 // WebhookURL is the base URL of a webhook on addr.
 func WebhookURL(addr string, userID int64, secret string) string {
 	return fmt.Sprintf("http://%s/rest/%d/%s/", addr, userID, secret)
+}
+
+// listenMetrics serves /metrics on the metrics address and returns its server, or nil
+// when metrics are off or the address cannot be bound. A taken metrics port is logged
+// and does not stop the server: the API is what the CRM is for, and two servers on one
+// host (tests, a blue/green switch) would otherwise refuse to start over a port
+// nobody asked for.
+func (a *App) listenMetrics() *http.Server {
+	if a.Config.metricsOff() {
+		return nil
+	}
+	ln, err := net.Listen("tcp", a.Config.MetricsAddr)
+	if err != nil {
+		a.Log.Error("metrics are not served: cannot listen on the metrics address; set --metrics-addr (or off)",
+			"addr", a.Config.MetricsAddr, "err", err)
+		return nil
+	}
+	a.MetricsAddr = ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Log.Error("metrics listener", "err", err)
+		}
+	}()
+	return srv
 }
 
 // servePprof serves the profiler on its own listener, apart from the API.

@@ -22,7 +22,19 @@ type Config struct {
 	// PublicURL is how clients reach the server, for download links
 	// (SMARTCRM_PUBLIC_URL); http://{addr} when empty.
 	PublicURL string
+	// MetricsAddr is where GET /metrics is served (SMARTCRM_METRICS_ADDR), apart from
+	// the API: metrics carry no authentication and show internals (method names, call
+	// rates, pool sizes), so by default they are on loopback only. "off" (or "")
+	// serves none.
+	MetricsAddr string
 }
+
+// DefaultMetricsAddr is where metrics are served unless configured: loopback, so that
+// only the host (a local Prometheus or an SSH tunnel) can scrape them.
+const DefaultMetricsAddr = "127.0.0.1:9090"
+
+// metricsOff reports whether the configuration asks for no metrics listener.
+func (c *Config) metricsOff() bool { return c.MetricsAddr == "" || c.MetricsAddr == "off" }
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -39,5 +51,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", envOr("SMARTCRM_DATA_DIR", "data"), "directory for uploaded files (SMARTCRM_DATA_DIR)")
 	fs.StringVar(&c.Pprof, "pprof", os.Getenv("SMARTCRM_PPROF"), "serve the Go profiler on this address, e.g. 127.0.0.1:6060 (SMARTCRM_PPROF)")
 	fs.StringVar(&c.PublicURL, "public-url", os.Getenv("SMARTCRM_PUBLIC_URL"), "how clients reach the server, for download links (SMARTCRM_PUBLIC_URL); default http://{addr}")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", envOr("SMARTCRM_METRICS_ADDR", DefaultMetricsAddr),
+		`serve GET /metrics on this address, apart from the API, or "off" (SMARTCRM_METRICS_ADDR)`)
 	c.AdminToken = os.Getenv("SMARTCRM_ADMIN_TOKEN")
 }

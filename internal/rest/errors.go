@@ -26,7 +26,6 @@ func apiErr(status int, code any, desc string) *APIError {
 var (
 	errMethodNotFound = apiErr(http.StatusNotFound, "ERROR_METHOD_NOT_FOUND", "Method not found!")
 	errNoAuth         = apiErr(http.StatusUnauthorized, "NO_AUTH_FOUND", "Wrong authorization data")
-	errBadCredentials = apiErr(http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid request credentials")
 	errBatchLength    = apiErr(http.StatusBadRequest, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
 	errBatchMethod    = apiErr(http.StatusMethodNotAllowed, "ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage")
 	errInternal       = apiErr(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "Internal server error")

@@ -62,7 +62,7 @@ func TestAuthentication(t *testing.T) {
 			{"/rest/1/wrong-secret/crm.type.list", "NO_AUTH_FOUND"},
 			{"/rest/1//crm.type.list", "NO_AUTH_FOUND"},
 			{"/rest/x/" + apitest.Secret + "/crm.type.list", "NO_AUTH_FOUND"},
-			{"/rest/2/" + apitest.Secret + "/crm.type.list", "INVALID_CREDENTIALS"},
+			{"/rest/2/" + apitest.Secret + "/crm.type.list", "NO_AUTH_FOUND"},
 			{"/rest/crm.type.list", "NO_AUTH_FOUND"},
 		}
 		for _, c := range cases {

@@ -92,6 +92,7 @@ func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics
 	s.registerEnums()
 	s.registerTasks()
 	s.registerActivities()
+	s.registerUsers()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }
@@ -124,18 +125,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, metricName, started, errNoAuth)
 		return
 	}
-	actor, err := s.auth.Authenticate(r.Context(), userID, secret)
-	if errors.Is(err, access.ErrWrongUser) {
-		s.writeError(w, metricName, started, errBadCredentials)
-		return
-	}
-	if err != nil {
-		if !errors.Is(err, access.ErrNoAuth) {
-			s.log.Error("authenticating", "err", err)
-			s.writeError(w, metricName, started, errInternal)
-			return
-		}
-		s.writeError(w, metricName, started, errNoAuth)
+	actor, ok := s.authenticate(w, r, metricName, started, userID, secret)
+	if !ok {
 		return
 	}
 	if !known {

@@ -93,3 +93,29 @@ func (s *Store) SigningKey(ctx context.Context) ([]byte, error) {
 	}
 	return s.SigningKey(ctx) // another process may have won the race: use its key
 }
+
+// CurrentSigningKey reads the key for download links without ever creating one (it is
+// made at start by SigningKey): running servers read it again and again, possibly while
+// a write transaction of theirs is open, and a read never waits for the writer.
+func (c conn) CurrentSigningKey(ctx context.Context) ([]byte, error) {
+	var value string
+	err := c.queryRow(ctx, `SELECT value FROM app_settings WHERE name = 'file_signing_key'`).Scan(&value)
+	if err = errNoRows(err); err != nil {
+		return nil, err
+	}
+	return hex.DecodeString(value)
+}
+
+// ReplaceSigningKey replaces the key for download links with a new random one: every
+// link signed before stops working (`smartcrm keys rotate`).
+func (s *Store) ReplaceSigningKey(ctx context.Context) error {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	return s.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `INSERT INTO app_settings (name, value) VALUES ('file_signing_key', ?)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value`, hex.EncodeToString(key))
+		return err
+	})
+}

@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"time"
+
+	"smartcrm/internal/field"
 )
 
 // UserRecord is a person who works in the CRM.
@@ -58,4 +61,69 @@ func (c conn) WebhookUser(ctx context.Context, secretHash string) (int64, error)
 // WebhookHashes returns the secret hashes of a user's webhooks.
 func (c conn) WebhookHashes(ctx context.Context, userID int64) ([]string, error) {
 	return queryColumn[string](ctx, c, `SELECT secret_hash FROM webhooks WHERE user_id = ?`, userID)
+}
+
+// UserProfile is a user with the time it was created, for the user.* REST methods.
+type UserProfile struct {
+	UserRecord
+	Created time.Time
+}
+
+// UserProfiles lists every user by id with its creation time.
+func (c conn) UserProfiles(ctx context.Context) ([]*UserProfile, error) {
+	rows, err := c.query(ctx, `SELECT id, name, last_name, email, active, is_admin, created_time FROM users ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*UserProfile
+	for rows.Next() {
+		var u UserProfile
+		var active, admin string
+		created := c.d.scanTarget(field.StorageTime)
+		if err := rows.Scan(&u.ID, &u.Name, &u.LastName, &u.Email, &active, &admin, created); err != nil {
+			return nil, err
+		}
+		u.Active, u.IsAdmin = active == "Y", admin == "Y"
+		t, err := c.d.decode(field.StorageTime, created)
+		if err != nil {
+			return nil, err
+		}
+		u.Created, _ = t.(time.Time)
+		out = append(out, &u)
+	}
+	return out, rows.Err()
+}
+
+// WebhookRecord is an inbound webhook as `smartcrm webhook list` shows it; its secret
+// is stored only as a hash, so it is not here.
+type WebhookRecord struct {
+	ID      int64
+	UserID  int64
+	Title   string
+	Created time.Time
+}
+
+// Webhooks lists every inbound webhook by id.
+func (c conn) Webhooks(ctx context.Context) ([]*WebhookRecord, error) {
+	rows, err := c.query(ctx, `SELECT id, user_id, title, created_time FROM webhooks ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*WebhookRecord
+	for rows.Next() {
+		var w WebhookRecord
+		created := c.d.scanTarget(field.StorageTime)
+		if err := rows.Scan(&w.ID, &w.UserID, &w.Title, created); err != nil {
+			return nil, err
+		}
+		t, err := c.d.decode(field.StorageTime, created)
+		if err != nil {
+			return nil, err
+		}
+		w.Created, _ = t.(time.Time)
+		out = append(out, &w)
+	}
+	return out, rows.Err()
 }
