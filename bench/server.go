@@ -46,18 +46,24 @@ func buildServer(ctx context.Context, root, out string) (time.Duration, error) {
 
 // serverProc is the running server child.
 type serverProc struct {
-	cmd     *exec.Cmd
-	pid     int
-	addr    string
-	logPath string
-	exited  chan struct{} // closed when the child has exited
-	waitErr error
-	rss     *rssSampler
+	cmd  *exec.Cmd
+	pid  int
+	addr string
+	// metricsAddr is where the server serves /metrics (its own listener, on a
+	// kernel-chosen port).
+	metricsAddr string
+	logPath     string
+	exited      chan struct{} // closed when the child has exited
+	waitErr     error
+	rss         *rssSampler
 	// hwmKB is VmHWM read just before SIGTERM: after exit /proc has nothing.
 	hwmKB int64
 }
 
-var listeningRe = regexp.MustCompile(`msg="smartcrm listening" addr=(\S+)`)
+var (
+	listeningRe = regexp.MustCompile(`msg="smartcrm listening" addr=(\S+)`)
+	metricsRe   = regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
+)
 
 // startServer runs `smartcrm serve` on a kernel-chosen port (--addr 127.0.0.1:0, read
 // back from the server's "listening" log line, so there is no port race) and returns
@@ -69,7 +75,7 @@ func startServer(ctx context.Context, bin, db, dataDir, token, logPath string) (
 	}
 	// Not CommandContext: the server must get SIGTERM and time to shut down, not the
 	// SIGKILL CommandContext sends when ctx ends; stop() does that.
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--data-dir", dataDir)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--db", db, "--data-dir", dataDir)
 	cmd.Env = append(os.Environ(), "SMARTCRM_ADMIN_TOKEN="+token)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -80,7 +86,7 @@ func startServer(ctx context.Context, bin, db, dataDir, token, logPath string) (
 		return nil, err
 	}
 	p := &serverProc{cmd: cmd, pid: cmd.Process.Pid, logPath: logPath, exited: make(chan struct{})}
-	addrc := make(chan string, 1)
+	addrc, metricsc := make(chan string, 1), make(chan string, 1)
 	var copyDone sync.WaitGroup
 	copyDone.Add(1)
 	go func() {
@@ -92,10 +98,12 @@ func startServer(ctx context.Context, bin, db, dataDir, token, logPath string) (
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(logf, line)
-			if m := listeningRe.FindStringSubmatch(line); m != nil {
-				select {
-				case addrc <- m[1]:
-				default:
+			for re, c := range map[*regexp.Regexp]chan string{listeningRe: addrc, metricsRe: metricsc} {
+				if m := re.FindStringSubmatch(line); m != nil {
+					select {
+					case c <- m[1]:
+					default:
+					}
 				}
 			}
 		}
@@ -120,6 +128,11 @@ func startServer(ctx context.Context, bin, db, dataDir, token, logPath string) (
 	case <-ctx.Done():
 		_, _ = p.stop(5 * time.Second)
 		return nil, ctx.Err()
+	}
+	// The server logs its metrics address right after the API's.
+	select {
+	case p.metricsAddr = <-metricsc:
+	case <-time.After(5 * time.Second):
 	}
 	if err := p.waitHealthy(ctx, deadline.C); err != nil {
 		_, _ = p.stop(5 * time.Second)
@@ -209,7 +222,7 @@ var metricNames = []string{
 
 // scrapeMetrics reads selected gauges and counters from /metrics.
 func (p *serverProc) scrapeMetrics(ctx context.Context) map[string]float64 {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+"/metrics", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.metricsAddr+"/metrics", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil
