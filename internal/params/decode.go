@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/url"
 	"strings"
 )
 
@@ -24,7 +23,8 @@ func malformed(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
 }
 
-// ParseQuery decodes an URL query string with PHP bracket syntax into root.
+// ParseQuery decodes an URL query string with PHP bracket syntax into root. Escapes are
+// decoded as PHP's parse_str does (see urldecode), so no escape is ever an error.
 func ParseQuery(root *Object, query string) error {
 	count := 0
 	for query != "" {
@@ -34,14 +34,7 @@ func ParseQuery(root *Object, query string) error {
 			continue
 		}
 		rawKey, rawVal, _ := strings.Cut(pair, "=")
-		key, err := url.QueryUnescape(rawKey)
-		if err != nil {
-			return malformed("bad escape in key %q", rawKey)
-		}
-		val, err := url.QueryUnescape(rawVal)
-		if err != nil {
-			return malformed("bad escape in value of %q", key)
-		}
+		key, val := urldecode(rawKey), urldecode(rawVal)
 		count++
 		if count > MaxKeys {
 			return malformed("too many parameters")
@@ -51,6 +44,46 @@ func ParseQuery(root *Object, query string) error {
 		}
 	}
 	return nil
+}
+
+// urldecode decodes like PHP's urldecode, which parse_str applies to every key and
+// value: '+' is a space, '%' and two hex digits is that byte, and any other '%' stays as
+// written. Bitrix24 parses queries and batch commands this way, so hand-written
+// `filter[%title]=x` (the substring filter, unescaped) works there and must work here.
+func urldecode(s string) string {
+	i := strings.IndexAny(s, "%+")
+	if i < 0 {
+		return s // the common case: nothing to decode, nothing to allocate
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // SetBracket stores value under a PHP bracket key such as `filter[0][>=id]` or `select[]`.

@@ -45,9 +45,45 @@ func TestParseQueryBrackets(t *testing.T) {
 			t.Errorf("%q: got %s, want %s", c.query, got, c.want)
 		}
 	}
-	for _, bad := range []string{"a[b=1", "a=%zz", "%zz=1", "[x]=1", "a" + strings.Repeat("[x]", MaxDepth+1) + "=1"} {
+	for _, bad := range []string{"a[b=1", "[x]=1", "a" + strings.Repeat("[x]", MaxDepth+1) + "=1"} {
 		if err := ParseQuery(NewObject(), bad); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%q: err %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+// PHP's urldecode keeps a '%' that does not start a two-digit hex escape, and Bitrix24
+// parses every query (batch commands included) with it; so must we.
+func TestParseQueryDecodesPercentLikePHP(t *testing.T) {
+	cases := []struct {
+		query, key string
+		want       string
+	}{
+		{"filter[%title]=x", "filter.%title", "x"},
+		{"filter[%25title]=x", "filter.%title", "x"},
+		{"a=100%", "a", "100%"},
+		{"a=%zz", "a", "%zz"},
+		{"%zz=1", "%zz", "1"},
+		{"a=%2", "a", "%2"},
+		{"a=%%41", "a", "%A"},
+		{"a=%41%4", "a", "A%4"},
+		{"a=x+y%2By", "a", "x y+y"},
+		{"a=%e9t%C3%A9", "a", "\xe9t\u00e9"},
+		{"a%5Bb%5D=1", "a.b", "1"},
+		{"a[%]=1", "a.%", "1"},
+	}
+	for _, c := range cases {
+		root := NewObject()
+		if err := ParseQuery(root, c.query); err != nil {
+			t.Errorf("%q: %v", c.query, err)
+			continue
+		}
+		var cur any = root
+		for _, seg := range strings.Split(c.key, ".") {
+			cur, _ = cur.(*Object).Get(seg)
+		}
+		if cur != c.want {
+			t.Errorf("%q: %s = %q, want %q (tree %s)", c.query, c.key, cur, c.want, mustJSON(t, root))
 		}
 	}
 }
@@ -163,6 +199,7 @@ func FuzzParseQuery(f *testing.F) {
 	for _, s := range []string{
 		"a=1", "fields[TITLE]=x&select[]=id", "filter[0][logic]=OR&filter[0][0][%25title]=a",
 		"a[]=1&a[]=2&a[5]=3&a[]=4", "cmd[x]=crm.item.get%3Fid%3D1", "a[b=1", "%zz", "a[][][]=1",
+		"filter[%title]=x", "filter[%25title]=x", "a=100%", "a=%2", "%%41=%41%4", "a=x+y%2By%", "%5B%5D=1", "a[%]=%e9",
 	} {
 		f.Add(s)
 	}
