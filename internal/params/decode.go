@@ -150,8 +150,8 @@ func ParseJSON(root *Object, body []byte) error {
 	}
 	switch t := v.(type) {
 	case *Object:
-		for _, k := range t.keys {
-			root.Set(k, t.vals[k])
+		for i, k := range t.keys {
+			root.Set(k, t.vals[i])
 		}
 	case []any:
 		if len(t) != 0 {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -167,8 +168,11 @@ func checkTree(t *testing.T, v any, depth int) {
 		if len(x.keys) != len(x.vals) {
 			t.Fatalf("object keys and values disagree")
 		}
-		for _, k := range x.keys {
-			checkTree(t, x.vals[k], depth+1)
+		for i, k := range x.keys {
+			if j := x.find(k); j != i {
+				t.Fatalf("key %q found at %d, stored at %d", k, j, i)
+			}
+			checkTree(t, x.vals[i], depth+1)
 		}
 	case []any:
 		for _, e := range x {
@@ -274,4 +278,62 @@ func TestManyAppendsStayLinear(t *testing.T) {
 	if last, _ := a.(*Object).Get("99999"); last != "x" {
 		t.Errorf("last element: %v", last)
 	}
+}
+
+// Objects switch from scanning to a hash index past scanLimit keys; order, lookups,
+// overwrites and PHP's next index must not notice.
+func TestObjectAcrossScanLimit(t *testing.T) {
+	o := NewObject()
+	const n = 3 * scanLimit
+	for i := range n {
+		o.Set(fmt.Sprint(i*2), i)
+		o.Set("k"+fmt.Sprint(i), -i)
+	}
+	o.Set("0", "again") // overwrite keeps the first position
+	if o.Len() != 2*n || o.Keys()[0] != "0" || o.Keys()[1] != "k0" {
+		t.Fatalf("keys %v", o.Keys())
+	}
+	for i := range n {
+		v, ok := o.Get("k" + fmt.Sprint(i))
+		if !ok || v != -i {
+			t.Errorf("k%d = %v %v", i, v, ok)
+		}
+	}
+	if v, _ := o.Get("0"); v != "again" {
+		t.Errorf("overwritten value %v", v)
+	}
+	if _, ok := o.Get("missing"); ok {
+		t.Error("found a missing key")
+	}
+	if o.nextIndex() != fmt.Sprint(2*(n-1)+1) {
+		t.Errorf("next index %s", o.nextIndex())
+	}
+	if v, ok := Lookup(o, "K5"); !ok || v != -5 {
+		t.Errorf("case-insensitive lookup: %v %v", v, ok)
+	}
+	keys, vals, _ := Entries(o)
+	vals[0] = "changed"
+	if v, _ := o.Get(keys[0]); v != "again" {
+		t.Error("Entries shares its values with the object")
+	}
+}
+
+// A one-key object must cost about a hundred bytes, not a map's few hundred: a request
+// may build MaxKeys of them.
+func TestSmallObjectsAreSmall(t *testing.T) {
+	q := strings.Repeat("a"+strings.Repeat("[]", MaxDepth)+"=1&", 3000) // ~99,000 objects
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	root := NewObject()
+	if err := ParseQuery(root, q); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	perObject := (after.TotalAlloc - before.TotalAlloc) / (3000 * MaxDepth)
+	t.Logf("%d bytes allocated per object", perObject)
+	if perObject > 160 {
+		t.Errorf("%d bytes allocated per object of a bracket path", perObject)
+	}
+	runtime.KeepAlive(root)
 }
