@@ -78,7 +78,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	api := rest.New(a.CRM, a.Tasks, access.NewWebhooks(st), log, rest.NewMetrics(reg))
 
 	mux := http.NewServeMux()
-	mux.Handle("/rest/", api)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -96,8 +95,22 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		return f.Name, f.SHA256, nil
 	}))
-	a.handler = mux
+	a.handler = restFirst(api, mux)
 	return a, nil
+}
+
+// restFirst hands every /rest path to the API as it came. http.ServeMux cleans paths
+// and redirects `/rest//1/…` (which clients that join URLs produce) to the clean path,
+// and a client following that redirect with a POST drops the body; the API reads its
+// path segments itself and tolerates doubled slashes.
+func restFirst(api, mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := strings.TrimLeft(r.URL.Path, "/"); p == "rest" || strings.HasPrefix(p, "rest/") {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // Handler is the HTTP handler of the whole server.

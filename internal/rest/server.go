@@ -164,9 +164,10 @@ func (s *Server) toAPIError(f family, c *Call, err error) *APIError {
 }
 
 // splitPath reads /rest/{user}/{secret}/{method}, tolerating `.json`, a trailing slash
-// and doubled slashes (the PHP SDK can produce `//`).
+// and doubled slashes anywhere, leading ones included (the PHP SDK and URLs joined by
+// hand produce `//`).
 func splitPath(path string) (user, secret, method string, ok bool) {
-	rest, found := strings.CutPrefix(path, "/rest/")
+	rest, found := strings.CutPrefix(strings.TrimLeft(path, "/"), "rest/")
 	if !found {
 		return "", "", "", false
 	}
