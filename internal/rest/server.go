@@ -59,11 +59,13 @@ type Server struct {
 	log     *slog.Logger
 	metrics *Metrics
 	methods map[string]method
+	bodies  *bodyBudget
 }
 
 // New builds the REST server.
 func New(svc *crm.Service, taskSvc *tasks.Service, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{crm: svc, tasks: taskSvc, auth: auth, log: log, metrics: metrics, methods: map[string]method{}}
+	s := &Server{crm: svc, tasks: taskSvc, auth: auth, log: log, metrics: metrics, methods: map[string]method{},
+		bodies: newBodyBudget(DefaultBodyMemory, DefaultBodyMemoryWait)}
 	s.registerTypes()
 	s.registerItems()
 	s.registerLegacy()
@@ -126,11 +128,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, metricName, started, errMethodNotFound)
 		return
 	}
-	p, apiErr := readParams(r)
+	p, release, apiErr := s.readParams(r)
 	if apiErr != nil {
 		s.writeError(w, metricName, started, apiErr)
 		return
 	}
+	defer release()
 	call := &Call{Ctx: r.Context(), Actor: actor, Params: p, Method: methodName}
 	res, err := s.invoke(m, call)
 	if err != nil {
@@ -185,32 +188,48 @@ func splitPath(path string) (user, secret, method string, ok bool) {
 }
 
 // readParams merges the query string and the body into one tree. Body values win over
-// query values of the same name, as in PHP's $_REQUEST.
-func readParams(r *http.Request) (*params.Object, *APIError) {
-	p := params.NewObject()
+// query values of the same name, as in PHP's $_REQUEST. A body first reserves its size
+// in the body memory budget; release ends the reservation once the call is done with
+// the parameters (it is never nil).
+func (s *Server) readParams(r *http.Request) (p *params.Object, release func(), _ *APIError) {
+	noop := func() {}
+	p = params.NewObject()
 	if err := params.ParseQuery(p, r.URL.RawQuery); err != nil {
-		return nil, apiErr(http.StatusBadRequest, 100, err.Error())
+		return nil, noop, apiErr(http.StatusBadRequest, 100, err.Error())
 	}
-	if r.Body == nil || r.Method == http.MethodGet {
-		return p, nil
+	if r.Body == nil || r.Body == http.NoBody || r.Method == http.MethodGet || r.ContentLength == 0 {
+		return p, noop, nil
+	}
+	if r.ContentLength > MaxBodyBytes {
+		return nil, noop, errTooLarge // before reserving or reading anything
+	}
+	size := r.ContentLength
+	if size < 0 {
+		size = MaxBodyBytes // not declared: it may be as large as allowed
+	}
+	release, err := s.bodies.acquire(r.Context(), size)
+	if errors.Is(err, errBodyMemoryWait) {
+		return nil, noop, errBodyMemory
+	}
+	if err != nil {
+		return nil, noop, apiErr(499, "REQUEST_CANCELLED", "The client closed the request")
 	}
 	body, apiError := readBody(r)
 	if apiError != nil {
-		return nil, apiError
+		release()
+		return nil, noop, apiError
 	}
 	if err := params.ParseBody(p, r.Header.Get("Content-Type"), body); err != nil {
-		return nil, apiErr(http.StatusBadRequest, 100, err.Error())
+		release()
+		return nil, noop, apiErr(http.StatusBadRequest, 100, err.Error())
 	}
-	return p, nil
+	return p, release, nil
 }
 
-// readBody reads the whole body. A declared length is read into one buffer of that
-// size: io.ReadAll grows its buffer step by step, which for a body of tens of MB leaves
-// several times its size in garbage.
+// readBody reads the whole body, whose declared length the caller has checked. A
+// declared length is read into one buffer of that size: io.ReadAll grows its buffer
+// step by step, which for a body of tens of MB leaves several times its size in garbage.
 func readBody(r *http.Request) ([]byte, *APIError) {
-	if r.ContentLength > MaxBodyBytes {
-		return nil, errTooLarge
-	}
 	var body []byte
 	var err error
 	if r.ContentLength >= 0 {
