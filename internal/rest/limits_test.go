@@ -84,14 +84,14 @@ func TestHostileBodiesCostBoundedMemory(t *testing.T) {
 			q := strings.Repeat(deepPair, (900<<10)/len(deepPair))
 			refused("GET query", s.Do(http.MethodGet, s.Base+"crm.item.add?"+q, "", nil))
 		}
-		peak, after := rssGrowth(t, burst)
+		peak, after, measured := rssGrowth(t, burst)
 		t.Logf("%s: resident memory grew %d MB at the peak, %d MB after", dialect, peak>>20, after>>20)
 		// One body is held at a time by the client and once by the server, plus at most
 		// MaxKeys nodes of tree: tens of MB. The unbounded parsers took GBs.
-		if peak > 100<<20 {
+		if measured && peak > 100<<20 {
 			t.Errorf("resident memory grew %d MB during the burst (limit 100 MB)", peak>>20)
 		}
-		if after > 30<<20 {
+		if measured && after > 30<<20 {
 			t.Errorf("resident memory stayed %d MB above its baseline after the burst (limit 30 MB)", after>>20)
 		}
 		if n := apitest.Int(s.Call("crm.item.list", map[string]any{"entityTypeId": etid}).Body, "total"); n != 0 {
