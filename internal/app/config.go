@@ -3,8 +3,12 @@ package app
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // Config is how the server is run. Every flag has an environment equivalent; a flag
@@ -27,6 +31,19 @@ type Config struct {
 	// rates, pool sizes), so by default they are on loopback only. "off" (or "")
 	// serves none.
 	MetricsAddr string
+	// MaxBodyMemory is how many bytes of request bodies may be held at once
+	// (SMARTCRM_MAX_BODY_MEMORY); 0 means rest.DefaultBodyMemory. Calls decode their
+	// parameters from the body and keep them while they run, so peak memory follows
+	// this figure (see README, Limits).
+	MaxBodyMemory int64
+	// BodyMemoryWait is how long a request waits for its share of MaxBodyMemory before
+	// it is refused with 503; 0 means rest.DefaultBodyMemoryWait. No flag: tests and
+	// embedders set it.
+	BodyMemoryWait time.Duration
+
+	// envErr is an environment variable that could not be read, reported by Open (Flags
+	// cannot return it).
+	envErr error
 }
 
 // DefaultMetricsAddr is where metrics are served unless configured: loopback, so that
@@ -54,4 +71,44 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", envOr("SMARTCRM_METRICS_ADDR", DefaultMetricsAddr),
 		`serve GET /metrics on this address, apart from the API, or "off" (SMARTCRM_METRICS_ADDR)`)
 	c.AdminToken = os.Getenv("SMARTCRM_ADMIN_TOKEN")
+	if env := os.Getenv("SMARTCRM_MAX_BODY_MEMORY"); env != "" {
+		n, err := ParseSize(env)
+		if err != nil {
+			c.envErr = fmt.Errorf("SMARTCRM_MAX_BODY_MEMORY: %w", err)
+		}
+		c.MaxBodyMemory = n
+	}
+	fs.Func("max-body-memory", "bytes of request bodies held at once, e.g. 128MB; more requests wait, then get 503 (SMARTCRM_MAX_BODY_MEMORY; default 128MB)",
+		func(s string) error {
+			n, err := ParseSize(s)
+			c.MaxBodyMemory = n
+			return err
+		})
+}
+
+// ParseSize reads a byte count: a number with an optional unit K, M or G, binary
+// (1K = 1024), optionally followed by B or iB: "134217728", "128M", "128MB", "1GiB".
+func ParseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(t, "B")
+	if u := strings.TrimSuffix(t, "I"); u != t && u != "" && strings.ContainsAny(u[len(u)-1:], "KMG") {
+		t = u // KiB, MiB, GiB
+	}
+	shift := 0
+	switch {
+	case strings.HasSuffix(t, "K"):
+		shift = 10
+	case strings.HasSuffix(t, "M"):
+		shift = 20
+	case strings.HasSuffix(t, "G"):
+		shift = 30
+	}
+	if shift > 0 {
+		t = t[:len(t)-1]
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64)
+	if err != nil || n < 0 || n > (1<<62)>>shift {
+		return 0, fmt.Errorf("%q is not a size such as 134217728, 128MB or 1G", s)
+	}
+	return n << shift, nil
 }

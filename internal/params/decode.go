@@ -7,14 +7,22 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/url"
 	"strings"
 )
 
-// Limits that keep a hostile request from building an enormous tree.
+// Limits that keep a hostile request from building an enormous tree. They apply to
+// every transport alike, and each decoder checks them as it goes, so a refused request
+// never costs more than the limit's worth of tree.
 const (
+	// MaxDepth is how deeply containers may nest.
 	MaxDepth = 32
-	MaxKeys  = 100000
+	// MaxKeys bounds the nodes of one parameter tree: every object key and list
+	// element at every level, and every object a bracket path creates (each `[]` of
+	// `a[][]=1` makes one). Form pairs and multipart parts count too, even when they
+	// overwrite an earlier key, since each costs work to decode.
+	MaxKeys = 100000
+	// MaxBytes bounds the text one decoder call accepts (a body, a query string).
+	MaxBytes = 64 << 20
 )
 
 // ErrMalformed wraps every decoding failure, so callers can answer with one error code.
@@ -24,9 +32,41 @@ func malformed(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
 }
 
-// ParseQuery decodes an URL query string with PHP bracket syntax into root.
+var errTooManyNodes = malformed("more than %d parameters (keys and list elements at every level)", MaxKeys)
+
+// budget counts the nodes one decoding builds against MaxKeys. A nil budget is
+// unlimited.
+type budget struct{ left int }
+
+func newBudget() *budget { return &budget{left: MaxKeys} }
+
+func (b *budget) spend() error {
+	if b == nil {
+		return nil
+	}
+	if b.left--; b.left < 0 {
+		return errTooManyNodes
+	}
+	return nil
+}
+
+func tooLong(what string, n int) error {
+	if n > MaxBytes {
+		return malformed("%s larger than %d bytes", what, MaxBytes)
+	}
+	return nil
+}
+
+// ParseQuery decodes an URL query string with PHP bracket syntax into root. Escapes are
+// decoded as PHP's parse_str does (see urldecode), so no escape is ever an error.
 func ParseQuery(root *Object, query string) error {
-	count := 0
+	if err := tooLong("query", len(query)); err != nil {
+		return err
+	}
+	return parseQuery(root, query, newBudget())
+}
+
+func parseQuery(root *Object, query string, b *budget) error {
 	for query != "" {
 		var pair string
 		pair, query, _ = strings.Cut(query, "&")
@@ -34,29 +74,65 @@ func ParseQuery(root *Object, query string) error {
 			continue
 		}
 		rawKey, rawVal, _ := strings.Cut(pair, "=")
-		key, err := url.QueryUnescape(rawKey)
-		if err != nil {
-			return malformed("bad escape in key %q", rawKey)
+		if err := b.spend(); err != nil {
+			return err
 		}
-		val, err := url.QueryUnescape(rawVal)
-		if err != nil {
-			return malformed("bad escape in value of %q", key)
-		}
-		count++
-		if count > MaxKeys {
-			return malformed("too many parameters")
-		}
-		if err := SetBracket(root, key, val); err != nil {
+		if err := setBracket(root, urldecode(rawKey), urldecode(rawVal), b); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// urldecode decodes like PHP's urldecode, which parse_str applies to every key and
+// value: '+' is a space, '%' and two hex digits is that byte, and any other '%' stays as
+// written. Bitrix24 parses queries and batch commands this way, so hand-written
+// `filter[%title]=x` (the substring filter, unescaped) works there and must work here.
+func urldecode(s string) string {
+	i := strings.IndexAny(s, "%+")
+	if i < 0 {
+		return s // the common case: nothing to decode, nothing to allocate
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
 // SetBracket stores value under a PHP bracket key such as `filter[0][>=id]` or `select[]`.
 // As in PHP, a later assignment to the same key wins and a leaf is replaced by a
 // container when a deeper key needs one.
 func SetBracket(root *Object, key string, value any) error {
+	return setBracket(root, key, value, nil)
+}
+
+// setBracket is SetBracket charging the objects it creates to b.
+func setBracket(root *Object, key string, value any, b *budget) error {
 	name, rest, hasBracket := strings.Cut(key, "[")
 	if name == "" {
 		if !hasBracket {
@@ -90,6 +166,9 @@ func SetBracket(root *Object, key string, value any) error {
 		child, ok := cur.Get(segment)
 		obj, isObj := child.(*Object)
 		if !ok || !isObj {
+			if err := b.spend(); err != nil {
+				return err
+			}
 			obj = NewObject()
 			cur.Set(segment, obj)
 		}
@@ -106,8 +185,14 @@ func SetBracket(root *Object, key string, value any) error {
 // ParseJSON decodes a JSON body into an ordered tree. The top level must be an object
 // (an empty list is accepted as an empty object, as PHP clients send `[]`).
 func ParseJSON(root *Object, body []byte) error {
-	p := &jsonParser{data: body}
+	if err := tooLong("JSON body", len(body)); err != nil {
+		return err
+	}
+	p := &jsonParser{data: body, budget: newBudget()}
 	v, err := p.value(0)
+	if errors.Is(err, ErrMalformed) {
+		return err // a limit, already worded
+	}
 	if err != nil {
 		return malformed("invalid JSON: %v", err)
 	}
@@ -117,8 +202,8 @@ func ParseJSON(root *Object, body []byte) error {
 	}
 	switch t := v.(type) {
 	case *Object:
-		for _, k := range t.keys {
-			root.Set(k, t.vals[k])
+		for i, k := range t.keys {
+			root.Set(k, t.vals[i])
 		}
 	case []any:
 		if len(t) != 0 {
@@ -135,6 +220,9 @@ func ParseJSON(root *Object, body []byte) error {
 // Unknown content types are tried as JSON when the body looks like JSON, otherwise as
 // a form, because real clients are careless with the header.
 func ParseBody(root *Object, contentType string, body []byte) error {
+	if err := tooLong("body", len(body)); err != nil {
+		return err
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
@@ -159,7 +247,7 @@ func parseMultipart(root *Object, body []byte, boundary string) error {
 		return malformed("multipart body without boundary")
 	}
 	r := multipart.NewReader(bytes.NewReader(body), boundary)
-	count := 0
+	b := newBudget()
 	for {
 		part, err := r.NextPart()
 		if err == io.EOF {
@@ -173,14 +261,13 @@ func parseMultipart(root *Object, body []byte, boundary string) error {
 		if err != nil {
 			return malformed("bad multipart body: %v", err)
 		}
-		count++
-		if count > MaxKeys {
-			return malformed("too many parameters")
+		if err := b.spend(); err != nil {
+			return err
 		}
 		if name == "" {
 			continue
 		}
-		if err := SetBracket(root, name, string(data)); err != nil {
+		if err := setBracket(root, name, string(data), b); err != nil {
 			return err
 		}
 	}

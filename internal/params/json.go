@@ -13,6 +13,9 @@ import (
 type jsonParser struct {
 	data []byte
 	pos  int
+	// budget is charged for every key and element as it is read, so a document with
+	// millions of them is refused after MaxKeys, before it is built.
+	budget *budget
 }
 
 var errJSONDepth = fmt.Errorf("nesting deeper than %d", MaxDepth)
@@ -83,6 +86,9 @@ func (p *jsonParser) object(depth int) (any, error) {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return nil, p.fail("looking for beginning of object key string")
 		}
+		if err := p.budget.spend(); err != nil {
+			return nil, err
+		}
 		key, err := p.str()
 		if err != nil {
 			return nil, err
@@ -130,6 +136,9 @@ func (p *jsonParser) list(depth int) (any, error) {
 		return list, nil
 	}
 	for {
+		if err := p.budget.spend(); err != nil {
+			return nil, err
+		}
 		v, err := p.value(depth + 1)
 		if err != nil {
 			return nil, err

@@ -111,9 +111,9 @@ func Lookup(o *Object, name string) (any, bool) {
 	if v, ok := o.Get(name); ok {
 		return v, true
 	}
-	for _, k := range o.Keys() {
+	for i, k := range o.Keys() {
 		if strings.EqualFold(k, name) {
-			return o.vals[k], true
+			return o.vals[i], true
 		}
 	}
 	return nil, false

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -45,9 +46,45 @@ func TestParseQueryBrackets(t *testing.T) {
 			t.Errorf("%q: got %s, want %s", c.query, got, c.want)
 		}
 	}
-	for _, bad := range []string{"a[b=1", "a=%zz", "%zz=1", "[x]=1", "a" + strings.Repeat("[x]", MaxDepth+1) + "=1"} {
+	for _, bad := range []string{"a[b=1", "[x]=1", "a" + strings.Repeat("[x]", MaxDepth+1) + "=1"} {
 		if err := ParseQuery(NewObject(), bad); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%q: err %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+// PHP's urldecode keeps a '%' that does not start a two-digit hex escape, and Bitrix24
+// parses every query (batch commands included) with it; so must we.
+func TestParseQueryDecodesPercentLikePHP(t *testing.T) {
+	cases := []struct {
+		query, key string
+		want       string
+	}{
+		{"filter[%title]=x", "filter.%title", "x"},
+		{"filter[%25title]=x", "filter.%title", "x"},
+		{"a=100%", "a", "100%"},
+		{"a=%zz", "a", "%zz"},
+		{"%zz=1", "%zz", "1"},
+		{"a=%2", "a", "%2"},
+		{"a=%%41", "a", "%A"},
+		{"a=%41%4", "a", "A%4"},
+		{"a=x+y%2By", "a", "x y+y"},
+		{"a=%e9t%C3%A9", "a", "\xe9t\u00e9"},
+		{"a%5Bb%5D=1", "a.b", "1"},
+		{"a[%]=1", "a.%", "1"},
+	}
+	for _, c := range cases {
+		root := NewObject()
+		if err := ParseQuery(root, c.query); err != nil {
+			t.Errorf("%q: %v", c.query, err)
+			continue
+		}
+		var cur any = root
+		for _, seg := range strings.Split(c.key, ".") {
+			cur, _ = cur.(*Object).Get(seg)
+		}
+		if cur != c.want {
+			t.Errorf("%q: %s = %q, want %q (tree %s)", c.query, c.key, cur, c.want, mustJSON(t, root))
 		}
 	}
 }
@@ -131,8 +168,11 @@ func checkTree(t *testing.T, v any, depth int) {
 		if len(x.keys) != len(x.vals) {
 			t.Fatalf("object keys and values disagree")
 		}
-		for _, k := range x.keys {
-			checkTree(t, x.vals[k], depth+1)
+		for i, k := range x.keys {
+			if j := x.find(k); j != i {
+				t.Fatalf("key %q found at %d, stored at %d", k, j, i)
+			}
+			checkTree(t, x.vals[i], depth+1)
 		}
 	case []any:
 		for _, e := range x {
@@ -163,6 +203,7 @@ func FuzzParseQuery(f *testing.F) {
 	for _, s := range []string{
 		"a=1", "fields[TITLE]=x&select[]=id", "filter[0][logic]=OR&filter[0][0][%25title]=a",
 		"a[]=1&a[]=2&a[5]=3&a[]=4", "cmd[x]=crm.item.get%3Fid%3D1", "a[b=1", "%zz", "a[][][]=1",
+		"filter[%title]=x", "filter[%25title]=x", "a=100%", "a=%2", "%%41=%41%4", "a=x+y%2By%", "%5B%5D=1", "a[%]=%e9",
 	} {
 		f.Add(s)
 	}
@@ -206,8 +247,8 @@ func FuzzParseJSONAgreesWithEncodingJSON(f *testing.F) {
 			return
 		}
 		if err != nil {
-			if strings.Contains(err.Error(), "nesting deeper") {
-				return
+			if strings.Contains(err.Error(), "nesting deeper") || errors.Is(err, errTooManyNodes) {
+				return // within the limits only
 			}
 			t.Fatalf("refused valid JSON %q: %v", s, err)
 		}
@@ -225,16 +266,75 @@ func FuzzParseJSONAgreesWithEncodingJSON(f *testing.F) {
 // Appending with `a[]=` must stay linear: a body of many appends is a cheap attack
 // (a quadratic append made this input take minutes; the test timeout catches that).
 func TestManyAppendsStayLinear(t *testing.T) {
-	q := strings.Repeat("a[]=x&", MaxKeys)
+	const n = MaxKeys - 1 // and the object they go into: the whole budget
+	q := strings.Repeat("a[]=x&", n)
 	root := NewObject()
 	if err := ParseQuery(root, q); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := root.Get("a")
-	if a.(*Object).Len() != MaxKeys {
+	if a.(*Object).Len() != n {
 		t.Fatalf("%d elements", a.(*Object).Len())
 	}
-	if last, _ := a.(*Object).Get("99999"); last != "x" {
+	if last, _ := a.(*Object).Get(fmt.Sprint(n - 1)); last != "x" {
 		t.Errorf("last element: %v", last)
 	}
+}
+
+// Objects switch from scanning to a hash index past scanLimit keys; order, lookups,
+// overwrites and PHP's next index must not notice.
+func TestObjectAcrossScanLimit(t *testing.T) {
+	o := NewObject()
+	const n = 3 * scanLimit
+	for i := range n {
+		o.Set(fmt.Sprint(i*2), i)
+		o.Set("k"+fmt.Sprint(i), -i)
+	}
+	o.Set("0", "again") // overwrite keeps the first position
+	if o.Len() != 2*n || o.Keys()[0] != "0" || o.Keys()[1] != "k0" {
+		t.Fatalf("keys %v", o.Keys())
+	}
+	for i := range n {
+		v, ok := o.Get("k" + fmt.Sprint(i))
+		if !ok || v != -i {
+			t.Errorf("k%d = %v %v", i, v, ok)
+		}
+	}
+	if v, _ := o.Get("0"); v != "again" {
+		t.Errorf("overwritten value %v", v)
+	}
+	if _, ok := o.Get("missing"); ok {
+		t.Error("found a missing key")
+	}
+	if o.nextIndex() != fmt.Sprint(2*(n-1)+1) {
+		t.Errorf("next index %s", o.nextIndex())
+	}
+	if v, ok := Lookup(o, "K5"); !ok || v != -5 {
+		t.Errorf("case-insensitive lookup: %v %v", v, ok)
+	}
+	keys, vals, _ := Entries(o)
+	vals[0] = "changed"
+	if v, _ := o.Get(keys[0]); v != "again" {
+		t.Error("Entries shares its values with the object")
+	}
+}
+
+// A one-key object must cost about a hundred bytes, not a map's few hundred: a request
+// may build MaxKeys of them.
+func TestSmallObjectsAreSmall(t *testing.T) {
+	q := strings.Repeat("a"+strings.Repeat("[]", MaxDepth)+"=1&", 3000) // ~99,000 objects
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	root := NewObject()
+	if err := ParseQuery(root, q); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	perObject := (after.TotalAlloc - before.TotalAlloc) / (3000 * MaxDepth)
+	t.Logf("%d bytes allocated per object", perObject)
+	if perObject > 160 {
+		t.Errorf("%d bytes allocated per object of a bracket path", perObject)
+	}
+	runtime.KeepAlive(root)
 }

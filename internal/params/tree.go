@@ -15,16 +15,26 @@ import (
 )
 
 // Object is an ordered string-keyed map, the tree's only map type.
+//
+// Most objects hold a few keys (a bracket path like `a[][][]=1` makes one object per
+// level with a single key each), so keys are found by a linear scan and a hash index is
+// built only once an object outgrows it: a Go map costs a few hundred bytes even for
+// one entry, which made small objects dominate the memory of a large request.
 type Object struct {
 	keys []string
-	vals map[string]any
+	vals []any // vals[i] is the value of keys[i]
+	// index maps a key to its position, once there are more than scanLimit keys.
+	index map[string]int
 	// next is PHP's next free index for `a[]=`: one more than the largest integer key
 	// so far. Kept as keys are added, so appending stays O(1).
 	next int
 }
 
+// scanLimit is the most keys an object looks up by scanning; beyond it, by index.
+const scanLimit = 8
+
 // NewObject returns an empty object.
-func NewObject() *Object { return &Object{vals: map[string]any{}} }
+func NewObject() *Object { return &Object{} }
 
 // Len is the number of keys.
 func (o *Object) Len() int {
@@ -42,24 +52,53 @@ func (o *Object) Keys() []string {
 	return o.keys
 }
 
+// find returns the position of key, or -1.
+func (o *Object) find(key string) int {
+	if o.index != nil {
+		if i, ok := o.index[key]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, k := range o.keys {
+		if k == key {
+			return i
+		}
+	}
+	return -1
+}
+
 // Get returns the value under key.
 func (o *Object) Get(key string) (any, bool) {
 	if o == nil {
 		return nil, false
 	}
-	v, ok := o.vals[key]
-	return v, ok
+	if i := o.find(key); i >= 0 {
+		return o.vals[i], true
+	}
+	return nil, false
 }
 
 // Set stores a value, keeping the key's first position when it already exists.
 func (o *Object) Set(key string, v any) {
-	if _, ok := o.vals[key]; !ok {
-		o.keys = append(o.keys, key)
-		if i, err := strconv.Atoi(key); err == nil && i >= o.next && i < 1<<31 {
-			o.next = i + 1
+	if i := o.find(key); i >= 0 {
+		o.vals[i] = v
+		return
+	}
+	o.keys = append(o.keys, key)
+	o.vals = append(o.vals, v)
+	switch {
+	case o.index != nil:
+		o.index[key] = len(o.keys) - 1
+	case len(o.keys) > scanLimit:
+		o.index = make(map[string]int, 2*len(o.keys))
+		for i, k := range o.keys {
+			o.index[k] = i
 		}
 	}
-	o.vals[key] = v
+	if i, err := strconv.Atoi(key); err == nil && i >= o.next && i < 1<<31 {
+		o.next = i + 1
+	}
 }
 
 // nextIndex is PHP's rule for `a[]=`.
@@ -72,7 +111,7 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 	}
 	m := make(jsonx.Map, len(o.keys))
 	for i, k := range o.keys {
-		m[i] = jsonx.KV{K: k, V: o.vals[k]}
+		m[i] = jsonx.KV{K: k, V: o.vals[i]}
 	}
 	return m.MarshalJSON()
 }
@@ -82,11 +121,8 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 func Entries(v any) (keys []string, vals []any, ok bool) {
 	switch t := v.(type) {
 	case *Object:
-		vals = make([]any, len(t.keys))
-		for i, k := range t.keys {
-			vals[i] = t.vals[k]
-		}
-		return t.keys, vals, true
+		// A copy: callers may reorder or change what they get without touching t.
+		return t.keys, append([]any(nil), t.vals...), true
 	case []any:
 		keys = make([]string, len(t))
 		for i := range t {

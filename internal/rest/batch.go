@@ -3,6 +3,7 @@ package rest
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +15,22 @@ import (
 
 // MaxBatchCommands is Bitrix24's limit on commands in one batch.
 const MaxBatchCommands = 50
+
+// Limits on the text `$result[…]` references insert. A reference is replaced by the
+// whole referenced value, so a short command can ask for gigabytes: 8 commands of 3,000
+// references to a 50-item list took 4.4 GB and 26 s. The bytes a command's references
+// would insert are counted before any of them is substituted, and a command over either
+// limit fails alone (in result_error; later commands run unless halt).
+const (
+	MaxReferenceBytesPerCommand = 4 << 20
+	MaxReferenceBytesPerBatch   = 16 << 20
+)
+
+// errReferencesTooLarge is the result_error of a command whose references exceed a limit.
+func errReferencesTooLarge(what string, limit int) *APIError {
+	return apiErr(http.StatusBadRequest, "ERROR_BATCH_REFERENCES_TOO_LARGE",
+		fmt.Sprintf("$result references would insert more than %d bytes into %s", limit, what))
+}
 
 // BatchCommand is one parsed command of a batch.
 type BatchCommand struct {
@@ -68,9 +85,9 @@ func (s *Server) batch(c *Call) (*Result, error) {
 	}
 	var results, errs, totals, nexts, times phpArray
 	done := map[string]*doneResult{} // command key → its result, for $result[…]
+	refs := newReferences(done)
 	for _, cmd := range cmds {
 		started := time.Now()
-		resolveReferences(cmd.Params, done)
 		call := &Call{Ctx: c.Ctx, Actor: c.Actor, Params: cmd.Params, Method: cmd.Method, InBatch: true}
 		var res *Result
 		var apiError *APIError
@@ -81,6 +98,9 @@ func (s *Server) batch(c *Call) (*Result, error) {
 		case m.noBatch:
 			apiError = errBatchMethod
 		default:
+			if apiError = refs.resolve(cmd.Key, cmd.Params); apiError != nil {
+				break
+			}
 			var err error
 			if res, err = s.invoke(m, call); err != nil {
 				apiError = s.toAPIError(m.family, call, err)
@@ -171,15 +191,100 @@ func treeOf(v any) any {
 
 var referencePattern = regexp.MustCompile(`\$result\[([^\[\]]*)\]((?:\[[^\[\]]*\])*)`)
 
-// resolveReferences replaces `$result[cmd][path…]` in every value of p with the value
-// found in an earlier command's result. A value that is exactly one reference takes the
-// referenced value itself; a reference inside longer text is replaced by its text.
-// References to commands that did not run, or paths that do not exist, stay as written,
-// so the command fails on a visible value instead of an invented one.
-func resolveReferences(p *params.Object, done map[string]*doneResult) {
-	if len(done) == 0 {
-		return
+// references resolves `$result[cmd][path…]` in the commands of one batch: in every
+// parameter value, a value that is exactly one reference takes the referenced value
+// itself; a reference inside longer text is replaced by the value's text (JSON for a
+// container). References to commands that did not run, or paths that do not exist,
+// stay as written, so the command fails on a visible value instead of an invented one.
+type references struct {
+	done map[string]*doneResult
+	// found caches resolved references by their text, with the text they insert, so a
+	// reference repeated thousands of times is looked up and rendered once. Only found
+	// ones are kept: a command that has not run yet may run before the next lookup.
+	found map[string]reference
+	// inserted is what the batch's references have inserted so far, in bytes.
+	inserted int
+}
+
+type reference struct {
+	value any
+	text  string // the value as inserted into longer text; its length is its cost
+}
+
+func newReferences(done map[string]*doneResult) *references {
+	return &references{done: done, found: map[string]reference{}}
+}
+
+func (r *references) lookup(ref string) (reference, bool) {
+	if found, ok := r.found[ref]; ok {
+		return found, true
 	}
+	v, ok := lookupReference(ref, r.done)
+	if !ok {
+		return reference{}, false
+	}
+	text, isScalar := params.String(v)
+	if !isScalar {
+		b, _ := json.Marshal(v)
+		text = string(b)
+	}
+	found := reference{value: v, text: text}
+	r.found[ref] = found
+	return found, true
+}
+
+// resolve substitutes the references in p, the parameters of command key, after
+// checking what they insert against the limits; over a limit it changes nothing.
+// A value that is exactly one reference counts its value's text too: it shares the
+// value rather than copying it, but handlers may write it out (into a field, an
+// event), and a limit that only some spellings are subject to would be no limit.
+func (r *references) resolve(key string, p *params.Object) *APIError {
+	if len(r.done) == 0 {
+		return nil
+	}
+	// First count, with a running total that stops at the first limit it passes; each
+	// distinct reference is rendered once, so counting costs at most the referenced
+	// values themselves, never their repetitions.
+	size, over := 0, false
+	var count func(v any)
+	count = func(v any) {
+		switch t := v.(type) {
+		case *params.Object:
+			for _, k := range t.Keys() {
+				child, _ := t.Get(k)
+				if count(child); over {
+					return
+				}
+			}
+		case []any:
+			for _, e := range t {
+				if count(e); over {
+					return
+				}
+			}
+		case string:
+			for rest := t; !over; {
+				loc := referencePattern.FindStringIndex(rest)
+				if loc == nil {
+					return
+				}
+				if found, ok := r.lookup(rest[loc[0]:loc[1]]); ok {
+					size += len(found.text)
+					over = size > MaxReferenceBytesPerCommand || r.inserted+size > MaxReferenceBytesPerBatch
+				}
+				rest = rest[loc[1]:]
+			}
+		}
+	}
+	count(p)
+	if over {
+		if size > MaxReferenceBytesPerCommand {
+			return errReferencesTooLarge(fmt.Sprintf("command %q", key), MaxReferenceBytesPerCommand)
+		}
+		return errReferencesTooLarge(fmt.Sprintf("this batch (command %q)", key), MaxReferenceBytesPerBatch)
+	}
+	r.inserted += size
+
 	var walk func(v any) any
 	walk = func(v any) any {
 		switch t := v.(type) {
@@ -198,28 +303,23 @@ func resolveReferences(p *params.Object, done map[string]*doneResult) {
 			if !strings.Contains(t, "$result[") {
 				return t
 			}
-			if m := referencePattern.FindStringSubmatchIndex(t); m != nil && m[0] == 0 && m[1] == len(t) {
-				if val, ok := lookupReference(t, done); ok {
-					return val
+			if m := referencePattern.FindStringIndex(t); m != nil && m[0] == 0 && m[1] == len(t) {
+				if found, ok := r.lookup(t); ok {
+					return found.value
 				}
 				return t
 			}
 			return referencePattern.ReplaceAllStringFunc(t, func(ref string) string {
-				val, ok := lookupReference(ref, done)
-				if !ok {
-					return ref
+				if found, ok := r.lookup(ref); ok {
+					return found.text
 				}
-				s, ok := params.String(val)
-				if !ok {
-					b, _ := json.Marshal(val)
-					return string(b)
-				}
-				return s
+				return ref
 			})
 		}
 		return v
 	}
 	walk(p)
+	return nil
 }
 
 func lookupReference(ref string, done map[string]*doneResult) (any, bool) {

@@ -74,12 +74,13 @@ type Server struct {
 	log         *slog.Logger
 	metrics     *Metrics
 	methods     map[string]method
+	bodies      *bodyBudget
 }
 
 // New builds the REST server.
 func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
 	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, auth: auth, log: log,
-		metrics: metrics, methods: map[string]method{}}
+		metrics: metrics, methods: map[string]method{}, bodies: newBodyBudget(DefaultBodyMemory, DefaultBodyMemoryWait)}
 	s.registerTypes()
 	s.registerItems()
 	s.registerLegacy()
@@ -133,11 +134,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, metricName, started, errMethodNotFound)
 		return
 	}
-	p, apiErr := readParams(r)
+	p, release, apiErr := s.readParams(r)
 	if apiErr != nil {
 		s.writeError(w, metricName, started, apiErr)
 		return
 	}
+	defer release()
 	call := &Call{Ctx: r.Context(), Actor: actor, Params: p, Method: methodName}
 	res, err := s.invoke(m, call)
 	if err != nil {
@@ -171,9 +173,10 @@ func (s *Server) toAPIError(f family, c *Call, err error) *APIError {
 }
 
 // splitPath reads /rest/{user}/{secret}/{method}, tolerating `.json`, a trailing slash
-// and doubled slashes (the PHP SDK can produce `//`).
+// and doubled slashes anywhere, leading ones included (the PHP SDK and URLs joined by
+// hand produce `//`).
 func splitPath(path string) (user, secret, method string, ok bool) {
-	rest, found := strings.CutPrefix(path, "/rest/")
+	rest, found := strings.CutPrefix(strings.TrimLeft(path, "/"), "rest/")
 	if !found {
 		return "", "", "", false
 	}
@@ -191,16 +194,56 @@ func splitPath(path string) (user, secret, method string, ok bool) {
 }
 
 // readParams merges the query string and the body into one tree. Body values win over
-// query values of the same name, as in PHP's $_REQUEST.
-func readParams(r *http.Request) (*params.Object, *APIError) {
-	p := params.NewObject()
+// query values of the same name, as in PHP's $_REQUEST. A body first reserves its size
+// in the body memory budget; release ends the reservation once the call is done with
+// the parameters (it is never nil).
+func (s *Server) readParams(r *http.Request) (p *params.Object, release func(), _ *APIError) {
+	noop := func() {}
+	p = params.NewObject()
 	if err := params.ParseQuery(p, r.URL.RawQuery); err != nil {
-		return nil, apiErr(http.StatusBadRequest, 100, err.Error())
+		return nil, noop, apiErr(http.StatusBadRequest, 100, err.Error())
 	}
-	if r.Body == nil || r.Method == http.MethodGet {
-		return p, nil
+	if r.Body == nil || r.Body == http.NoBody || r.Method == http.MethodGet || r.ContentLength == 0 {
+		return p, noop, nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if r.ContentLength > MaxBodyBytes {
+		return nil, noop, errTooLarge // before reserving or reading anything
+	}
+	size := r.ContentLength
+	if size < 0 {
+		size = MaxBodyBytes // not declared: it may be as large as allowed
+	}
+	release, err := s.bodies.acquire(r.Context(), size)
+	if errors.Is(err, errBodyMemoryWait) {
+		return nil, noop, errBodyMemory
+	}
+	if err != nil {
+		return nil, noop, apiErr(499, "REQUEST_CANCELLED", "The client closed the request")
+	}
+	body, apiError := readBody(r)
+	if apiError != nil {
+		release()
+		return nil, noop, apiError
+	}
+	if err := params.ParseBody(p, r.Header.Get("Content-Type"), body); err != nil {
+		release()
+		return nil, noop, apiErr(http.StatusBadRequest, 100, err.Error())
+	}
+	return p, release, nil
+}
+
+// readBody reads the whole body, whose declared length the caller has checked. A
+// declared length is read into one buffer of that size: io.ReadAll grows its buffer
+// step by step, which for a body of tens of MB leaves several times its size in garbage.
+func readBody(r *http.Request) ([]byte, *APIError) {
+	var body []byte
+	var err error
+	if r.ContentLength >= 0 {
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	}
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -208,10 +251,7 @@ func readParams(r *http.Request) (*params.Object, *APIError) {
 		}
 		return nil, apiErr(http.StatusBadRequest, 100, "could not read the request body")
 	}
-	if err := params.ParseBody(p, r.Header.Get("Content-Type"), body); err != nil {
-		return nil, apiErr(http.StatusBadRequest, 100, err.Error())
-	}
-	return p, nil
+	return body, nil
 }
 
 // timing is the `time` member of every envelope. b24jssdk reads operating and
