@@ -1,4 +1,6 @@
-// Package access holds who may call: users and their inbound webhooks.
+// Package access is who acts and what they may do: the Actor every read and write of
+// the domain takes, the Policy the domain asks before each, users, inbound webhooks and
+// the throttle of failed authentications. It sits below the domain.
 package access
 
 import (

@@ -1,6 +1,10 @@
-// Package crm is the domain: smart-process types, their items, funnels and stages, and
-// the one operation through which every item change is made. It knows nothing of HTTP;
-// the REST layer turns its errors into the wire codes of each method family.
+// Package crm is the core of the domain: smart-process and built-in types, their items,
+// funnels, stages and relations, and the one operation through which every item change
+// is made (operation.go). It takes and returns Go values — Patch, TypeSpec,
+// CategorySpec, StageSpec, ItemQuery — so the REST API, the web UI, robots and process
+// files all call the same functions; changes compose in a Unit, one transaction. It
+// knows nothing of HTTP or wire names; the protocols shape its answers and turn its
+// errors into their codes.
 package crm
 
 import (

@@ -1,7 +1,10 @@
 // Package field holds the value types of CRM fields, one file per type. Each type knows
-// how to read a value from the wire (any transport's spelling), how it is stored, how it
-// is written back to the wire, and which filter operators make sense for it. The domain,
-// the filter parser and the storage layer all ask the type instead of switching on names.
+// how to read a plain value (values.go: text, numbers, lists and objects, whoever sent
+// them), how it is stored, how it is formatted for an answer, which filter operators
+// make sense for it and what its values point at (refs.go); a custom-field kind keeps
+// its settings struct, defaults and how it builds its type in the same file (kind.go is
+// the registry). The domain, the filter parsers and the storage layer all ask the type
+// instead of switching on names.
 package field
 
 import (

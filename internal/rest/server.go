@@ -1,7 +1,8 @@
 // Package rest speaks the Bitrix24 REST protocol: webhook URLs, parameters in any
 // transport, the success and error envelopes, and batch. Each method family lives in a
-// file of its own (type.go, item.go, …) as thin adapters: decode parameters, call the
-// domain, shape the answer.
+// file of its own (type.go, item.go, …) as thin adapters: turn parameters into the
+// domain's Go values, call the domain, shape the answer. This package alone knows wire
+// names (names.go) and wire codes (errors.go).
 package rest
 
 import (
