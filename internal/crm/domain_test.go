@@ -244,7 +244,7 @@ func TestUpdateIfVersion(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, _, err = svc.UpdateItem(ctx, admin, 2, it.ID, crm.Patch{crm.FieldTitle: "v3"}, crm.WriteOptions{IfVersion: it.Version})
-		if crm.KindOf(err) != crm.ErrConflict {
+		if crm.KindOf(err) != crm.ErrStaleVersion {
 			t.Fatalf("stale version: %v", err)
 		}
 		if _, got, _ := svc.GetItem(ctx, admin, 2, it.ID); got.Get(crm.FieldTitle) != "v2" {

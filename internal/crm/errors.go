@@ -41,6 +41,7 @@ const (
 	ErrLastBinding                             // an activity keeps at least one binding
 	ErrBindingTypesDiffer                      // a binding moves within one entity type only
 	ErrBindingSameItem                         // a binding moves to another item
+	ErrStaleVersion                            // the item changed since the version the caller read
 )
 
 // Error is a domain error with the field it concerns, if any.

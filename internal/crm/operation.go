@@ -40,7 +40,7 @@ type Patch map[FieldName]any
 // WriteOptions qualify an update.
 type WriteOptions struct {
 	// IfVersion, when not 0, is the version the caller read: the update is refused
-	// (ErrConflict) when the item has changed since, instead of overwriting.
+	// (ErrStaleVersion) when the item has changed since, instead of overwriting.
 	IfVersion int64
 }
 
@@ -283,7 +283,7 @@ func (u *Unit) updateItem(ch *itemChange, id int64, opt WriteOptions) (*Item, er
 		return nil, err
 	}
 	if opt.IfVersion != 0 && opt.IfVersion != op.before.Version {
-		return nil, &Error{Kind: ErrConflict, Field: "version",
+		return nil, &Error{Kind: ErrStaleVersion, Field: "version",
 			Msg: fmt.Sprintf("The item has changed since version %d (it is at version %d now): read it again and redo the change", opt.IfVersion, op.before.Version)}
 	}
 	if err := op.allow(access.ActUpdate, op.before); err != nil {

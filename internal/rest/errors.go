@@ -34,8 +34,9 @@ var (
 
 // errorTable is how one method family spells domain errors (spec §1.5, §11): the
 // `error` value per kind, a code for the kinds it does not list, fixed descriptions
-// where the family has them. Every error is HTTP 400 but a conflict, which is 409
-// CONFLICT in every family.
+// where the family has them. Every error is HTTP 400 but a conflict, which is 409 in
+// every family: CONFLICT when concurrent writers collided, VERSION_CONFLICT when the
+// item changed since the version the caller said it read.
 type errorTable struct {
 	codes map[crm.ErrorKind]any
 	// other is the code of kinds not in codes; messageCode answers the message itself
@@ -142,8 +143,11 @@ func (f family) wire(err error) *APIError {
 	if !errors.As(err, &de) {
 		return nil
 	}
-	if de.Kind == crm.ErrConflict {
+	switch de.Kind {
+	case crm.ErrConflict:
 		return apiErr(http.StatusConflict, "CONFLICT", de.Msg)
+	case crm.ErrStaleVersion:
+		return apiErr(http.StatusConflict, "VERSION_CONFLICT", de.Msg)
 	}
 	table := errorTables[f]
 	msg := de.Msg

@@ -4,6 +4,7 @@ import (
 	"smartcrm/internal/crm"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
+	"strings"
 )
 
 // crm.item.* — items of smart processes and the built-in types (spec §4).
@@ -22,7 +23,7 @@ func (s *Server) registerItems() {
 }
 
 func itemResult(c *Call, t *crm.Type, it *crm.Item) *Result {
-	return &Result{Result: jsonx.Map{{K: "item", V: itemWire(t, it, nil, originalUFNames(c))}}}
+	return &Result{Result: jsonx.Map{{K: "item", V: itemWire(t, it, nil, originalUFNames(c), true)}}}
 }
 
 // originalUFNames reads useOriginalUfNames: Y answers custom fields as UF_CRM_….
@@ -81,11 +82,37 @@ func (s *Server) itemUpdate(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, it, err := s.crm.UpdateItem(c.Ctx, c.Actor, etid, id, patch, crm.WriteOptions{})
+	opt, err := writeOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	t, it, err := s.crm.UpdateItem(c.Ctx, c.Actor, etid, id, patch, opt)
 	if err != nil {
 		return nil, err
 	}
 	return itemResult(c, t, it), nil
+}
+
+// writeOptions reads `version`, the item version the caller read (our own parameter,
+// at the top level or among the fields, in any letter case): an update then refuses
+// to overwrite a change made since, answering 409 VERSION_CONFLICT.
+func writeOptions(c *Call) (crm.WriteOptions, error) {
+	v, ok := lookup(c, "version")
+	if !ok {
+		if fields, isObj := c.Params.Get("fields"); isObj {
+			if o, _ := fields.(*params.Object); o != nil {
+				v, ok = params.Lookup(o, "version")
+			}
+		}
+	}
+	if !ok || v == nil || v == "" {
+		return crm.WriteOptions{}, nil
+	}
+	n, isInt := params.Int(v)
+	if !isInt || n <= 0 {
+		return crm.WriteOptions{}, wrongParamType("version", "int")
+	}
+	return crm.WriteOptions{IfVersion: n}, nil
 }
 
 func (s *Server) itemGet(c *Call) (*Result, error) {
@@ -127,17 +154,21 @@ func (s *Server) itemQuery(c *Call, etid int64) (*crm.Type, crm.ItemQuery, error
 
 // itemSelect reads `select`: a list of names, "*" for all, or nothing for all. Unknown
 // names are ignored; id and entityTypeId always come back, because clients page by id.
-func itemSelect(t *crm.Type, c *Call) map[*crm.Field]bool {
+// version says whether the item's version is asked for (always, without a select).
+func itemSelect(t *crm.Type, c *Call) (sel map[*crm.Field]bool, version bool) {
 	v, _ := lookup(c, "select")
 	list := names(v)
 	if len(list) == 0 {
-		return nil
+		return nil, true
 	}
 	wn := namesOf(t)
-	sel := map[*crm.Field]bool{}
+	sel = map[*crm.Field]bool{}
 	for _, n := range list {
 		if n == "*" {
-			return nil
+			return nil, true
+		}
+		if strings.EqualFold(n, "version") {
+			version = true
 		}
 		if f, ok := wn.field(n); ok {
 			sel[f] = true
@@ -147,7 +178,7 @@ func itemSelect(t *crm.Type, c *Call) map[*crm.Field]bool {
 		f, _ := t.FieldByName(string(name))
 		sel[f] = true
 	}
-	return sel
+	return sel, version
 }
 
 func (s *Server) itemList(c *Call) (*Result, error) {
@@ -159,7 +190,7 @@ func (s *Server) itemList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sel := itemSelect(t, c)
+	sel, version := itemSelect(t, c)
 	for f := range sel {
 		q.Select = append(q.Select, f)
 	}
@@ -169,7 +200,7 @@ func (s *Server) itemList(c *Call) (*Result, error) {
 	}
 	rows := make([]jsonx.Obj, len(list.Items))
 	for i, it := range list.Items {
-		rows[i] = itemWire(t, it, sel, originalUFNames(c))
+		rows[i] = itemWire(t, it, sel, originalUFNames(c), version)
 	}
 	total, next := pageInfo(startParam(c.Params), len(rows), list.Total)
 	return &Result{Result: jsonx.Map{{K: "items", V: rows}}, Total: total, Next: next}, nil

@@ -15,9 +15,9 @@ import (
 // crm.item.fields (spec §5).
 
 // itemWire is an item as crm.item.get answers it, with only the selected fields when
-// sel is not nil. Switched-off fields are null (spec §11.10). originalUF names custom
+// sel is not nil, and its version when asked. Switched-off fields are null (spec §11.10). originalUF names custom
 // fields UF_CRM_… instead of ufCrm… (useOriginalUfNames=Y).
-func itemWire(t *crm.Type, it *crm.Item, sel map[*crm.Field]bool, originalUF bool) jsonx.Obj {
+func itemWire(t *crm.Type, it *crm.Item, sel map[*crm.Field]bool, originalUF, version bool) jsonx.Obj {
 	names := namesOf(t)
 	o := make(jsonx.Obj, 0, len(t.Fields()))
 	for _, f := range t.Fields() {
@@ -43,6 +43,11 @@ func itemWire(t *crm.Type, it *crm.Item, sel map[*crm.Field]bool, originalUF boo
 			name = names.upper[f]
 		}
 		o = append(o, jsonx.KV{K: name, V: v})
+	}
+	// Ours, beside Bitrix24's fields: the version to send back with an update, so a
+	// read-modify-write cannot overwrite a change made in between.
+	if version {
+		o = append(o, jsonx.KV{K: "version", V: it.Version})
 	}
 	return o
 }
@@ -202,6 +207,9 @@ func legacyWire(t *crm.Type, it *crm.Item, sel *legacySelect) jsonx.Obj {
 			v = legacyValue(f, it.Get(f.Name))
 		}
 		o = append(o, jsonx.KV{K: name, V: v})
+	}
+	if sel.fields == nil || sel.fields[t.Fields()[0]] {
+		o = append(o, jsonx.KV{K: "VERSION", V: strconv.FormatInt(it.Version, 10)})
 	}
 	if fm, ok := it.Get(crm.FieldFM).([]field.MultiValue); ok {
 		for _, kind := range field.MultifieldKindOrder {

@@ -114,7 +114,11 @@ func legacyUpdate(etid int64) handlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		if _, _, err := s.crm.UpdateItem(c.Ctx, c.Actor, etid, id, patch, crm.WriteOptions{}); err != nil {
+		opt, err := writeOptions(c)
+		if err != nil {
+			return nil, err
+		}
+		if _, _, err := s.crm.UpdateItem(c.Ctx, c.Actor, etid, id, patch, opt); err != nil {
 			return nil, err
 		}
 		return &Result{Result: true}, nil
