@@ -2,9 +2,9 @@ package field
 
 import "time"
 
-// Boolean is a yes/no custom field. It is stored and answered as 1/0, which is how
-// clients filter on it (spec §4.5: boolean filters take 1 and 0, not Y/N); writes take
-// every boolean spelling, Y/N included.
+// Boolean is a yes/no custom field. It is stored as 1/0, which is how clients filter on
+// it (spec §4.5: boolean filters take 1 and 0; Y/N work too), and formatted as "Y"/"N",
+// as Bitrix24's REST converter answers crm.item.*; writes take every boolean spelling.
 type Boolean struct{}
 
 // Name implements Type.
@@ -29,7 +29,15 @@ func (Boolean) Parse(v any) (any, error) {
 }
 
 // Format implements Type.
-func (Boolean) Format(v any) any { return v }
+func (Boolean) Format(v any) any {
+	switch v {
+	case int64(1):
+		return "Y"
+	case int64(0):
+		return "N"
+	}
+	return v
+}
 
 // Ops implements Type.
 func (Boolean) Ops() []Op { return []Op{OpEq, OpNotEq, OpIn, OpNotIn} }

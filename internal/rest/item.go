@@ -215,7 +215,7 @@ func (s *Server) itemFields(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Result: jsonx.Map{{K: "fields", V: fieldsWire(t)}}}, nil
+	return &Result{Result: jsonx.Map{{K: "fields", V: fieldsWire(t, originalUFNames(c))}}}, nil
 }
 
 // itemChildren answers {children: [{entityTypeId, id, title, createdTime}]}, newest

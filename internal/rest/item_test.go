@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -403,13 +404,23 @@ func TestItemListSelectOrderPaging(t *testing.T) {
 		if len(apitest.Path(r.Result(), "items").([]any)) != 0 || apitest.Int(r.Body, "total") != 123 {
 			t.Errorf("past the end: %s", r.Raw[:200])
 		}
-		keys := []string{}
-		for k := range apitest.Path(s.MustOK("crm.item.fields", map[string]any{"entityTypeId": etid}), "fields").(map[string]any) {
-			keys = append(keys, k)
+		// crm.item.fields lists what a client can use: the fields of switched-off
+		// features (stages, client) are left out until the type switches them on.
+		fieldKeys := func() []string {
+			keys := []string{}
+			for k := range apitest.Path(s.MustOK("crm.item.fields", map[string]any{"entityTypeId": etid}), "fields").(map[string]any) {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			return keys
 		}
-		sort.Strings(keys)
-		if len(keys) < 30 {
-			t.Errorf("fields: %v", keys)
+		if keys := fieldKeys(); len(keys) < 20 || slices.Contains(keys, "stageId") || slices.Contains(keys, "contactIds") || !slices.Contains(keys, "opportunity") {
+			t.Errorf("fields with stages and client off: %v", keys)
+		}
+		s.MustOK("crm.type.update", map[string]any{"id": apitest.Int(s.MustOK("crm.type.getByEntityTypeId", map[string]any{"entityTypeId": etid}), "type.id"),
+			"fields": map[string]any{"isStagesEnabled": "Y", "isClientEnabled": "Y"}})
+		if keys := fieldKeys(); len(keys) < 25 || !slices.Contains(keys, "stageId") || !slices.Contains(keys, "contactIds") {
+			t.Errorf("fields with stages and client on: %v", keys)
 		}
 		f := apitest.Path(s.MustOK("crm.item.fields", map[string]any{"entityTypeId": etid}), "fields")
 		if apitest.Str(f, "stageId.statusType") != fmt.Sprintf("DYNAMIC_%d_STAGE_1", etid) || apitest.Path(f, "opened.isRequired") != true ||

@@ -52,13 +52,22 @@ func itemWire(t *crm.Type, it *crm.Item, sel map[*crm.Field]bool, originalUF, ve
 	return o
 }
 
-// fieldsWire describes a type's fields as crm.item.fields does (spec §5).
-func fieldsWire(t *crm.Type) jsonx.Map {
+// fieldsWire describes a type's fields as crm.item.fields does (spec §5): the fields a
+// client can use. Those a type's settings switch off (opportunity without
+// isLinkWithProductsEnabled…) are left out: a client that writes them would see its
+// values dropped. originalUF names custom fields UF_CRM_… (useOriginalUfNames=Y).
+func fieldsWire(t *crm.Type, originalUF bool) jsonx.Map {
+	names := namesOf(t)
 	out := jsonx.Map{}
 	for _, f := range t.Fields() {
-		if !f.Hidden {
-			out = append(out, jsonx.KV{K: string(f.Name), V: fieldDescriptor(t, f)})
+		if f.Hidden || !t.Enabled(f) {
+			continue
 		}
+		name := string(f.Name)
+		if originalUF && f.UserField() != nil {
+			name = names.upper[f]
+		}
+		out = append(out, jsonx.KV{K: name, V: fieldDescriptor(t, f)})
 	}
 	return out
 }
@@ -236,6 +245,9 @@ func legacyWire(t *crm.Type, it *crm.Item, sel *legacySelect) jsonx.Obj {
 // legacyValue spells a value the legacy way: numbers and ids as strings, amounts with
 // two decimals, dates as midnight datetimes, lists of ids as lists of strings.
 func legacyValue(f *crm.Field, v any) any {
+	if _, yesNo := f.Type.(field.Boolean); yesNo {
+		return legacyScalars(v) // the legacy methods answer a yes/no custom field as "1"/"0"
+	}
 	if f.UserField() != nil {
 		return legacyScalars(f.Type.Format(v))
 	}

@@ -75,7 +75,7 @@ func TestUserFieldsOnItems(t *testing.T) {
 			t.Fatalf("add: %s", r.Raw)
 		}
 		it := apitest.Path(r.Result(), "item")
-		checks := map[string]string{"ufCrm1Amount": "1234.6", "ufCrm1Code": "AB-12", "ufCrm1Signed": "1", "ufCrm1Price": "300|EUR",
+		checks := map[string]string{"ufCrm1Amount": "1234.6", "ufCrm1Code": "AB-12", "ufCrm1Signed": "Y", "ufCrm1Price": "300|EUR",
 			"ufCrm1Site": "https://example.org/x", "ufCrm1Manager": "1", "ufCrm1Kind": fmt.Sprint(lease)}
 		for k, v := range checks {
 			if got := fmt.Sprint(apitest.Path(it, k)); got != v {
@@ -91,6 +91,10 @@ func TestUserFieldsOnItems(t *testing.T) {
 		r = s.Call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "useOriginalUfNames": "Y", "fields": map[string]any{"UF_CRM_1_CODE": "CD-7"}})
 		if apitest.Str(r.Result(), "item.UF_CRM_1_CODE") != "CD-7" || apitest.Path(r.Result(), "item.ufCrm1Code") != nil {
 			t.Errorf("original names: %s", r.Raw)
+		}
+		described := apitest.Path(s.MustOK("crm.item.fields", map[string]any{"entityTypeId": etid, "useOriginalUfNames": "Y"}), "fields")
+		if apitest.Str(described, "UF_CRM_1_CODE.type") != "string" || apitest.Path(described, "ufCrm1Code") != nil || apitest.Str(described, "title.type") != "string" {
+			t.Errorf("crm.item.fields with original names: %v", described)
 		}
 		// Validation names the field's title.
 		for name, fields := range map[string]map[string]any{
@@ -522,7 +526,7 @@ func TestUserFieldDefaultsAndAddress(t *testing.T) {
 		it := apitest.Path(s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{
 			"ufCrm1Place": map[string]any{"ADDRESS_1": "Main st. 1", "POSTAL_CODE": "10115", "CITY": "Berlin", "COUNTRY": "Germany", "LATITUDE": "52.52", "LONGITUDE": "13.40"},
 		}}), "item")
-		if apitest.Str(it, "ufCrm1Note") != "n/a" || fmt.Sprint(apitest.Path(it, "ufCrm1Ok")) != "1" || !strings.HasPrefix(apitest.Str(it, "ufCrm1When"), "2026-12-31T00:00:00") {
+		if apitest.Str(it, "ufCrm1Note") != "n/a" || fmt.Sprint(apitest.Path(it, "ufCrm1Ok")) != "Y" || !strings.HasPrefix(apitest.Str(it, "ufCrm1When"), "2026-12-31T00:00:00") {
 			t.Errorf("defaults: %v", it)
 		}
 		if seen, err := time.Parse(time.RFC3339, apitest.Str(it, "ufCrm1Seen")); err != nil || time.Since(seen) > time.Minute {
@@ -536,7 +540,7 @@ func TestUserFieldDefaultsAndAddress(t *testing.T) {
 		}
 		// A value given wins over the default.
 		it = apitest.Path(s.MustOK("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Note": "given", "ufCrm1Ok": "N", "ufCrm1Place": "Hauptstr. 5"}}), "item")
-		if apitest.Str(it, "ufCrm1Note") != "given" || fmt.Sprint(apitest.Path(it, "ufCrm1Ok")) != "0" || apitest.Str(it, "ufCrm1Place") != "Hauptstr. 5" {
+		if apitest.Str(it, "ufCrm1Note") != "given" || fmt.Sprint(apitest.Path(it, "ufCrm1Ok")) != "N" || apitest.Str(it, "ufCrm1Place") != "Hauptstr. 5" {
 			t.Errorf("given values: %v", it)
 		}
 		s.MustFail("crm.item.add", map[string]any{"entityTypeId": etid, "fields": map[string]any{"ufCrm1Place": map[string]any{"CITY": "X", "LATITUDE": "north", "LONGITUDE": "1"}}}, 400, "CRM_FIELD_ERROR_VALUE_NOT_VALID")
