@@ -173,7 +173,8 @@ var taskOutFields = []string{
 // task methods, ids and numbers go out as strings ("id": "12", "status": "2"); moments
 // are ISO 8601 with the server's offset, null when unset (deadline, closedDate, and
 // closedBy while the task is open); ufCrmTask is a list of binding strings ([] when
-// none). sel holds UPPER_CASE names; nil means every field.
+// none), answered only when selected (UF_CRM_TASK or UF_*), as Bitrix24 answers user
+// fields. sel holds UPPER_CASE names; nil means every field but the user fields.
 func taskWire(t *tasks.Task, sel map[string]bool) jsonx.Obj {
 	moment := func(tm time.Time) any {
 		if tm.IsZero() {
@@ -198,7 +199,9 @@ func taskWire(t *tasks.Task, sel map[string]bool) jsonx.Obj {
 	}
 	out := make(jsonx.Obj, 0, len(taskOutFields))
 	for _, name := range taskOutFields {
-		if sel == nil || name == "id" || sel[upperName(name)] {
+		up := upperName(name)
+		userField := strings.HasPrefix(up, "UF_")
+		if name == "id" || (userField && (sel["UF_*"] || sel[up])) || (!userField && (sel == nil || sel["*"] || sel[up])) {
 			out.Add(name, values[name])
 		}
 	}
@@ -206,7 +209,8 @@ func taskWire(t *tasks.Task, sel map[string]bool) jsonx.Obj {
 }
 
 // taskSelect reads `select`: a list of UPPER_CASE (or camelCase) field names; "*" or an
-// empty list selects every field. Unknown names are ignored, as Bitrix24 does.
+// empty list selects every field but the user fields, which "UF_*" or their names
+// select. Unknown names are ignored, as Bitrix24 does.
 func taskSelect(c *Call) (map[string]bool, error) {
 	v, ok := lookup(c, "select")
 	if !ok || v == nil || v == "" || params.IsEmptyContainer(v) {
@@ -222,11 +226,7 @@ func taskSelect(c *Call) (map[string]bool, error) {
 		if !ok {
 			return nil, wrongParamType("select", "array")
 		}
-		n = strings.TrimSpace(n)
-		if n == "*" {
-			return nil, nil
-		}
-		sel[upperName(n)] = true
+		sel[upperName(strings.TrimSpace(n))] = true
 	}
 	return sel, nil
 }

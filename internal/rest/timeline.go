@@ -430,7 +430,7 @@ func (s *Server) logMessageList(c *Call) (*Result, error) {
 		n := int(max(start, 0)) + timeline.LogMessagePageSize
 		next = &n
 	}
-	return &Result{Result: jsonx.Map{{K: "logMessages", V: rows}}, Total: &t, Next: next}, nil
+	return &Result{Result: rows, Total: &t, Next: next}, nil // a bare list, as the docs show
 }
 
 func (s *Server) logMessageDelete(c *Call) (*Result, error) {

@@ -135,6 +135,12 @@ func TestTimelineComments(t *testing.T) {
 		if kinds(dealTimeline) != fmt.Sprintf("comment/%d created/2", spa) {
 			t.Errorf("deal timeline with the bound comment: %s", kinds(dealTimeline))
 		}
+		// …and in the deal's list of comments, as it was written.
+		dealComments := s.Call("crm.timeline.comment.list", map[string]any{"filter": map[string]any{"ENTITY_ID": deal, "ENTITY_TYPE": "deal"}})
+		if rows := dealComments.Result().([]any); apitest.Int(dealComments.Body, "total") != 1 || len(rows) != 1 ||
+			apitest.Str(rows[0], "ID") != fmt.Sprint(id) || apitest.Str(rows[0], "ENTITY_ID") != fmt.Sprint(item) {
+			t.Errorf("the deal's comments: %s", dealComments.Raw)
+		}
 		s.MustFail("crm.timeline.comment.delete", map[string]any{"id": id}, 400, "MULTIPLE_BINDINGS")
 		s.MustOK("crm.timeline.comment.delete", map[string]any{"id": id, "ownerTypeId": 2, "ownerId": deal})
 		if b := s.MustOK("crm.timeline.bindings.list", map[string]any{"filter": map[string]any{"OWNER_ID": id}}).([]any); len(b) != 1 {
@@ -209,7 +215,7 @@ func TestLogMessagesAndTimelinePaging(t *testing.T) {
 		s.MustFail("crm.timeline.logmessage.add", map[string]any{"fields": map[string]any{"entityTypeId": 2, "entityId": deal, "title": "x", "text": "y"}}, 400, "100")
 		s.MustFail("crm.timeline.logmessage.add", map[string]any{"fields": map[string]any{"entityTypeId": 2, "entityId": 999, "title": "x", "text": "y", "iconCode": "info"}}, 400, "OWNER_NOT_FOUND")
 		page := s.Call("crm.timeline.logmessage.list", map[string]any{"entityTypeId": 2, "entityId": deal})
-		msgs := apitest.Path(page.Body, "result.logMessages").([]any)
+		msgs, _ := page.Result().([]any) // a bare list, as the docs show
 		if len(msgs) != 10 || apitest.Int(page.Body, "total") != 12 || apitest.Int(page.Body, "next") != 10 || apitest.Str(msgs[0], "title") != "Sync 11" {
 			t.Fatalf("log message page: %v", page.Body)
 		}

@@ -146,14 +146,16 @@ WHERE b.entity_type_id = ? AND b.entity_id = ?`
 	return c.timelineRows(ctx, q, args...)
 }
 
-// TimelineByKind lists one kind of entries about an item (comments, log messages), in
+// TimelineByKind lists one kind of entries on an item's timeline (comments, log messages), in
 // the given order, for the Bitrix24 list methods. They are found through the item's
 // bindings, so the timeline table needs no index of its own (each index costs every
 // write of every item).
 func (c conn) TimelineByKind(ctx context.Context, kind string, entityTypeID, itemID int64, order []query.Order, page Page) ([]*TimelineEntry, int, error) {
 	from := `crm_timeline_bindings b JOIN crm_timeline t ON t.id = b.timeline_id`
-	cond := ` WHERE b.entity_type_id = ? AND b.entity_id = ? AND t.entity_type_id = ? AND t.item_id = ? AND t.kind = ?`
-	args := []any{entityTypeID, itemID, entityTypeID, itemID, kind}
+	// Every entry of the kind on the item's timeline: its own, and those bound to it
+	// later (a comment on a child bound to the deal belongs in the deal's comments).
+	cond := ` WHERE b.entity_type_id = ? AND b.entity_id = ? AND t.kind = ?`
+	args := []any{entityTypeID, itemID, kind}
 	var n int
 	if err := c.queryRow(ctx, `SELECT COUNT(*) FROM `+from+cond, args...).Scan(&n); err != nil {
 		return nil, 0, err
