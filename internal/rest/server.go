@@ -85,6 +85,7 @@ func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics
 	s.registerTypes()
 	s.registerItems()
 	s.registerLegacy()
+	s.registerLegacyUserFields()
 	s.registerTimeline()
 	s.registerCategories()
 	s.registerStatuses()
