@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"cmp"
 	"net/http"
 	"sort"
 	"strconv"
@@ -508,75 +509,31 @@ func idRange(f *customfield.Filter, op string, id int64) {
 // legacyUserFieldOrder reads `order` (ID, FIELD_NAME, USER_TYPE_ID, XML_ID, SORT, each
 // ASC or DESC; by default SORT then ID), always ending with ID so the order is total.
 func legacyUserFieldOrder(c *Call) (func(a, b *crm.UserField) bool, error) {
-	type key struct {
-		name string
-		desc bool
+	keys, err := readOrderKeys(c, []string{"ID", "FIELD_NAME", "USER_TYPE_ID", "XML_ID", "SORT"}, []orderKey{{"SORT", false}})
+	if err != nil {
+		return nil, err
 	}
-	keys := []key{{"SORT", false}}
-	if v, ok := lookup(c, "order"); ok && v != nil && v != "" && !params.IsEmptyContainer(v) {
-		o, isObj := v.(*params.Object)
-		if !isObj {
-			return nil, apiErr(http.StatusBadRequest, "", "Parameter 'order' must be array.")
-		}
-		keys = keys[:0]
-		for _, k := range o.Keys() {
-			val, _ := o.Get(k)
-			dir, _ := params.String(val)
-			name := strings.ToUpper(strings.TrimSpace(k))
-			switch name {
-			case "ID", "FIELD_NAME", "USER_TYPE_ID", "XML_ID", "SORT":
-			default:
-				return nil, crm.NewError(crm.ErrInvalidArg, "Invalid order: field '%s' is not allowed in order", k)
-			}
-			switch strings.ToUpper(strings.TrimSpace(dir)) {
-			case "ASC":
-				keys = append(keys, key{name, false})
-			case "DESC":
-				keys = append(keys, key{name, true})
-			default:
-				return nil, crm.NewError(crm.ErrInvalidArg, "Invalid order: the direction of %s must be ASC or DESC", k)
-			}
-		}
-	}
-	keys = append(keys, key{"ID", false})
-	cmp := func(k string, a, b *crm.UserField) int {
+	return orderBy(append(keys, orderKey{"ID", false}), func(k string, a, b *crm.UserField) int {
 		switch k {
 		case "ID":
-			return compareInt(a.ID, b.ID)
+			return cmp.Compare(a.ID, b.ID)
 		case "SORT":
-			return compareInt(a.Sort, b.Sort)
+			return cmp.Compare(a.Sort, b.Sort)
 		case "FIELD_NAME":
 			return strings.Compare(a.Name, b.Name)
 		case "USER_TYPE_ID":
 			return strings.Compare(a.Kind, b.Kind)
 		}
-		ax, bx := "", ""
-		if a.XMLID != nil {
-			ax = *a.XMLID
-		}
-		if b.XMLID != nil {
-			bx = *b.XMLID
-		}
-		return strings.Compare(ax, bx)
-	}
-	return func(a, b *crm.UserField) bool {
-		for _, k := range keys {
-			if d := cmp(k.name, a, b); d != 0 {
-				return d < 0 != k.desc
-			}
-		}
-		return false
-	}, nil
+		return strings.Compare(deref(a.XMLID), deref(b.XMLID))
+	}), nil
 }
 
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// deref reads an optional text, "" when absent.
+func deref(s *string) string {
+	if s == nil {
+		return ""
 	}
-	return 0
+	return *s
 }
 
 // legacyUserFieldWire is a custom field as crm.deal.userfield.get answers it: UPPER_CASE

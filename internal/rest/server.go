@@ -86,6 +86,7 @@ func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics
 	s.registerItems()
 	s.registerLegacy()
 	s.registerLegacyUserFields()
+	s.registerCurrencies()
 	s.registerTimeline()
 	s.registerCategories()
 	s.registerStatuses()
