@@ -87,6 +87,7 @@ func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics
 	s.registerLegacy()
 	s.registerLegacyUserFields()
 	s.registerCurrencies()
+	s.registerLegacyLinks()
 	s.registerTimeline()
 	s.registerCategories()
 	s.registerStatuses()
