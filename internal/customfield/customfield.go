@@ -195,6 +195,7 @@ func apply(uf *crm.UserField, spec Spec) error {
 // applyEnums applies list-item changes to uf.Enums. Items keep their ids; new ones get
 // theirs when stored.
 func applyEnums(uf *crm.UserField, changes []EnumChange) error {
+	touched := map[string]bool{} // the codes of the items added or changed
 	for _, ch := range changes {
 		i := -1
 		if ch.ID != 0 {
@@ -234,20 +235,24 @@ func applyEnums(uf *crm.UserField, changes []EnumChange) error {
 		if e.XMLID == "" {
 			e.XMLID = randomXMLID()
 		}
+		touched[e.XMLID] = true
 		if i >= 0 {
 			uf.Enums[i] = e
 		} else {
 			uf.Enums = append(uf.Enums, e)
 		}
 	}
-	// Clients find list items by their external code (imports map codes to ids), so two
-	// items of one field never share one.
-	seen := make(map[string]bool, len(uf.Enums))
+	// Clients find list items by their external code (imports map codes to ids), so an
+	// item added or changed never takes a code another item of the field has. Items the
+	// call leaves alone are not checked: a field stored with a shared code stays editable.
+	count := make(map[string]int, len(uf.Enums))
 	for _, e := range uf.Enums {
-		if seen[e.XMLID] {
+		count[e.XMLID]++
+	}
+	for _, e := range uf.Enums {
+		if touched[e.XMLID] && count[e.XMLID] > 1 {
 			return invalid("List element with value XML_ID='%s' already exists", e.XMLID)
 		}
-		seen[e.XMLID] = true
 	}
 	return nil
 }

@@ -225,8 +225,8 @@ func TestLegacyUserFieldsBadInput(t *testing.T) {
 			{"update without fields", "crm.lead.userfield.update", map[string]any{"id": kind}, "Parameter 'fields' must be array."},
 			{"another field's item", "crm.lead.userfield.update", map[string]any{"id": kind, "fields": map[string]any{"MANDATORY": "Y",
 				"LIST": []any{map[string]any{"ID": foreignItem, "VALUE": "stolen"}}}}, fmt.Sprintf("Enum item %s does not belong to this field", foreignItem)},
-			{"xml id taken on update", "crm.lead.userfield.update", map[string]any{"id": other, "fields": map[string]any{
-				"LIST": []any{map[string]any{"VALUE": "Hot too", "XML_ID": "a"}, map[string]any{"VALUE": "Hot three", "XML_ID": "a"}}}}, "List element with value XML_ID='a' already exists"},
+			{"xml id taken on update", "crm.lead.userfield.update", map[string]any{"id": kind, "fields": map[string]any{
+				"LIST": []any{map[string]any{"VALUE": "Warm", "XML_ID": "hot"}}}}, "List element with value XML_ID='hot' already exists"},
 			{"delete missing", "crm.lead.userfield.delete", map[string]any{"id": 999999}, "The entity with ID '999999' is not found."},
 			{"filter key", "crm.lead.userfield.list", map[string]any{"filter": map[string]any{"TITLE": "x"}}, "Invalid filter: field 'TITLE' is not allowed in filter"},
 			{"filter operator", "crm.lead.userfield.list", map[string]any{"filter": map[string]any{">SORT": 1}}, "Invalid filter: operator \">\" is not supported for SORT"},
