@@ -63,12 +63,11 @@ func (s *Server) registerLegacyLinks() {
 
 // binding is one binding a caller sends.
 type binding struct {
-	id           int64
-	sort         int64
-	sortGiven    bool
-	primary      bool
-	primaryGiven bool
-	position     int
+	id        int64
+	sort      int64
+	sortGiven bool
+	primary   bool
+	position  int // in the call's list
 }
 
 // ownerID reads `id`, the item whose bindings the call is about.
@@ -103,7 +102,7 @@ func (lf linkFamily) readBinding(o *params.Object, bad func(why string) error) (
 		if !ok {
 			return b, bad("IS_PRIMARY must be Y or N")
 		}
-		b.primary, b.primaryGiven = p, true
+		b.primary = p
 	}
 	return b, nil
 }
