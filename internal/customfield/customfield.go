@@ -195,6 +195,7 @@ func apply(uf *crm.UserField, spec Spec) error {
 // applyEnums applies list-item changes to uf.Enums. Items keep their ids; new ones get
 // theirs when stored.
 func applyEnums(uf *crm.UserField, changes []EnumChange) error {
+	touched := map[string]bool{} // the codes of the items added or changed
 	for _, ch := range changes {
 		i := -1
 		if ch.ID != 0 {
@@ -234,10 +235,23 @@ func applyEnums(uf *crm.UserField, changes []EnumChange) error {
 		if e.XMLID == "" {
 			e.XMLID = randomXMLID()
 		}
+		touched[e.XMLID] = true
 		if i >= 0 {
 			uf.Enums[i] = e
 		} else {
 			uf.Enums = append(uf.Enums, e)
+		}
+	}
+	// Clients find list items by their external code (imports map codes to ids), so an
+	// item added or changed never takes a code another item of the field has. Items the
+	// call leaves alone are not checked: a field stored with a shared code stays editable.
+	count := make(map[string]int, len(uf.Enums))
+	for _, e := range uf.Enums {
+		count[e.XMLID]++
+	}
+	for _, e := range uf.Enums {
+		if touched[e.XMLID] && count[e.XMLID] > 1 {
+			return invalid("List element with value XML_ID='%s' already exists", e.XMLID)
 		}
 	}
 	return nil
@@ -401,6 +415,30 @@ type Filter struct {
 	Kind         string
 	Multiple     *bool
 	Mandatory    *bool
+	// MinID and MaxID bound the ids (both inclusive) when not 0: clients that page by
+	// id ask for the fields after the last one they saw.
+	MinID, MaxID int64
+	XMLID        *string
+	Sort         *int64
+	ShowFilter   *crm.ShowFilter
+	ShowInList   *bool
+	EditInList   *bool
+	IsSearchable *bool
+}
+
+// matches reports whether a registry row passes the filter.
+func (f Filter) matches(rec *store.UserFieldRecord) bool {
+	flag := func(want *bool, got bool) bool { return want == nil || *want == got }
+	xml := ""
+	if rec.XMLID != nil {
+		xml = *rec.XMLID
+	}
+	return (f.ID == 0 || rec.ID == f.ID) && (f.MinID == 0 || rec.ID >= f.MinID) && (f.MaxID == 0 || rec.ID <= f.MaxID) &&
+		(f.Name == "" || rec.FieldName == f.Name) && (f.Kind == "" || rec.UserTypeID == f.Kind) &&
+		flag(f.Multiple, rec.Multiple) && flag(f.Mandatory, rec.Mandatory) && flag(f.ShowInList, rec.ShowInList) &&
+		flag(f.EditInList, rec.EditInList) && flag(f.IsSearchable, rec.IsSearchable) &&
+		(f.XMLID == nil || *f.XMLID == xml) && (f.Sort == nil || *f.Sort == rec.Sort) &&
+		(f.ShowFilter == nil || strings.EqualFold(string(*f.ShowFilter), rec.ShowFilter))
 }
 
 // List lists the custom fields of every type, or those the filter names.
@@ -414,8 +452,7 @@ func (s *Service) List(ctx context.Context, actor access.Actor, f Filter) ([]*cr
 	}
 	var out []*crm.UserField
 	for _, rec := range recs {
-		if (f.ID != 0 && rec.ID != f.ID) || (f.Name != "" && rec.FieldName != f.Name) || (f.Kind != "" && rec.UserTypeID != f.Kind) ||
-			(f.Multiple != nil && rec.Multiple != *f.Multiple) || (f.Mandatory != nil && rec.Mandatory != *f.Mandatory) {
+		if !f.matches(rec) {
 			continue
 		}
 		if uf, err := crm.UserFieldFromRecord(rec); err == nil {

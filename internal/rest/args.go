@@ -2,6 +2,7 @@ package rest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"smartcrm/internal/crm"
@@ -144,4 +145,54 @@ func names(v any) []string {
 		}
 	}
 	return out
+}
+
+// orderKey is one key of an `order` parameter read by readOrderKeys.
+type orderKey struct {
+	name string // upper case
+	desc bool
+}
+
+// readOrderKeys reads an `order` object of families that sort a fixed catalog in
+// memory: each key one of allowed (any letter case), each direction ASC or DESC. Without
+// an order the answer is def.
+func readOrderKeys(c *Call, allowed []string, def []orderKey) ([]orderKey, error) {
+	v, ok := lookup(c, "order")
+	if !ok || v == nil || v == "" || params.IsEmptyContainer(v) {
+		return def, nil
+	}
+	o, isObj := v.(*params.Object)
+	if !isObj {
+		return nil, apiErr(400, "", "Parameter 'order' must be array.")
+	}
+	var keys []orderKey
+	for _, k := range o.Keys() {
+		val, _ := o.Get(k)
+		dir, _ := params.String(val)
+		name := strings.ToUpper(strings.TrimSpace(k))
+		if !slices.Contains(allowed, name) {
+			return nil, crm.NewError(crm.ErrInvalidArg, "Invalid order: field '%s' is not allowed in order", k)
+		}
+		switch strings.ToUpper(strings.TrimSpace(dir)) {
+		case "ASC":
+			keys = append(keys, orderKey{name, false})
+		case "DESC":
+			keys = append(keys, orderKey{name, true})
+		default:
+			return nil, crm.NewError(crm.ErrInvalidArg, "Invalid order: the direction of %s must be ASC or DESC", k)
+		}
+	}
+	return keys, nil
+}
+
+// orderBy makes a less function from order keys and a comparison of two values by key.
+func orderBy[T any](keys []orderKey, cmp func(key string, a, b T) int) func(a, b T) bool {
+	return func(a, b T) bool {
+		for _, k := range keys {
+			if d := cmp(k.name, a, b); d != 0 {
+				return d < 0 != k.desc
+			}
+		}
+		return false
+	}
 }
