@@ -24,6 +24,7 @@ type Service struct {
 
 	policy    access.Policy
 	listeners []ItemListener
+	onChange  []func()
 
 	mu     sync.Mutex
 	types  map[int64]*cachedType // by entityTypeId

@@ -31,6 +31,8 @@ type Unit struct {
 	// then on types are read through the transaction, which sees those changes.
 	registryChanged bool
 	types           map[int64]*Type
+	// emitted is set once the unit wrote a change to the outbox.
+	emitted bool
 }
 
 type unitKey struct{}
@@ -55,7 +57,28 @@ func (s *Service) Run(ctx context.Context, actor access.Actor, fn func(u *Unit) 
 	for _, f := range u.after {
 		f()
 	}
+	if u.emitted {
+		s.notifyCommitted()
+	}
 	return nil
+}
+
+// OnChange registers fn to run after every unit that wrote a change commits: the
+// readers of the outbox (triggers, event delivery, live pages) wake on it instead of
+// polling. fn must not block.
+func (s *Service) OnChange(fn func()) {
+	s.mu.Lock()
+	s.onChange = append(s.onChange, fn)
+	s.mu.Unlock()
+}
+
+func (s *Service) notifyCommitted() {
+	s.mu.Lock()
+	fns := s.onChange
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 // Ctx is the unit's context.
@@ -119,5 +142,6 @@ func (u *Unit) Emit(c change.Change) error {
 	if err != nil {
 		return err
 	}
+	u.emitted = true
 	return u.tx.InsertOutbox(u.ctx, c.Topic(), c.EntityTypeID, c.ID, string(b))
 }

@@ -172,7 +172,13 @@ func (s *Service) UpdateIn(u *crm.Unit, id int64, p Patch) (*Task, error) {
 			return nil, err
 		}
 	}
-	return &t, u.Emit(change.Change{Entity: change.Task, Kind: change.Updated, ID: id})
+	c := change.Change{Entity: change.Task, Kind: change.Updated, ID: id}
+	if t.Status != before.Status {
+		// Automation's taskCompleted trigger reads the status from the change.
+		c.Changed = []string{"status"}
+		c.Before, c.After = map[string]any{"status": before.Status}, map[string]any{"status": t.Status}
+	}
+	return &t, u.Emit(c)
 }
 
 // Delete deletes a task. The entries it left on timelines stay: they are history.

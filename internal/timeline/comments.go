@@ -60,21 +60,41 @@ func (s *Service) AddComment(ctx context.Context, actor access.Actor, o crm.Owne
 		return 0, err
 	}
 	var id int64
-	err = s.crm.Run(ctx, actor, func(u *crm.Unit) error {
-		ids, err := recordAttachments(u, o, files)
-		if err != nil {
-			return err
-		}
-		e := &Entry{EntityTypeID: o.EntityTypeID, ItemID: o.ID, Kind: KindComment, AuthorID: actor.UserID,
-			CreatedTime: u.Now(), Data: []byte("{}"), Text: &text, Files: ids}
-		rec := e.record()
-		if err := u.Tx().InsertTimelineEntry(u.Ctx(), rec, []store.TimelineBinding{binding(o)}); err != nil {
-			return err
-		}
-		id = rec.ID
-		return u.Emit(commentChange(change.Added, o, id))
+	err = s.crm.Run(ctx, actor, func(u *crm.Unit) (err error) {
+		id, err = s.addComment(u, o, text, files)
+		return err
 	})
 	return id, err
+}
+
+// AddCommentIn writes a comment on an item's timeline inside the unit (a robot's
+// comment, with no attachments).
+func (s *Service) AddCommentIn(u *crm.Unit, o crm.Owner, text string) (int64, error) {
+	text, err := commentText(text)
+	if err != nil {
+		return 0, err
+	}
+	if ok, err := u.ItemExists(o.EntityTypeID, o.ID); err != nil || !ok {
+		if err == nil {
+			err = crm.NewError(crm.ErrOwnerNotFound, "The item %s %d does not exist", EntityTypeName(o.EntityTypeID), o.ID)
+		}
+		return 0, err
+	}
+	return s.addComment(u, o, text, nil)
+}
+
+func (s *Service) addComment(u *crm.Unit, o crm.Owner, text string, files []*Attachment) (int64, error) {
+	ids, err := recordAttachments(u, o, files)
+	if err != nil {
+		return 0, err
+	}
+	e := &Entry{EntityTypeID: o.EntityTypeID, ItemID: o.ID, Kind: KindComment, AuthorID: u.Actor().UserID,
+		CreatedTime: u.Now(), Data: []byte("{}"), Text: &text, Files: ids}
+	rec := e.record()
+	if err := u.Tx().InsertTimelineEntry(u.Ctx(), rec, []store.TimelineBinding{binding(o)}); err != nil {
+		return 0, err
+	}
+	return rec.ID, u.Emit(commentChange(change.Added, o, rec.ID))
 }
 
 // UpdateComment changes a comment's text and, when files is not nil, its attachments.

@@ -35,6 +35,7 @@ const (
 	KindDeleted    = "deleted"    // the item was deleted (kept on its parents' timelines)
 	KindComment    = "comment"    // a person's comment
 	KindLogMessage = "logmessage" // an application's message
+	KindAutomation = "automation" // a robot's run ended, or automation stopped a loop: {event, runId, robotId, status, error}
 )
 
 // Entry is one entry of a timeline.

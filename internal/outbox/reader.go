@@ -1,0 +1,197 @@
+// Package outbox reads the changes the domain wrote to the outbox, in order, from a
+// durable cursor: what a reader does with a change commits in the same transaction
+// that moves its cursor past it, so each change is handled exactly once, whatever
+// crashes in between. Automation's triggers read it; outbound events will too.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"smartcrm/internal/access"
+	"smartcrm/internal/change"
+	"smartcrm/internal/crm"
+)
+
+// Handler is what a reader does with changes.
+type Handler interface {
+	// Prepare runs before each batch, outside any unit: a handler refreshes what Wants
+	// consults.
+	Prepare(ctx context.Context) error
+	// Wants tells, without touching the database, whether a change needs handling;
+	// the others are passed over in batches.
+	Wants(c *change.Change) bool
+	// Actor is who acts on a change: the unit Handle runs in is the actor's.
+	Actor(c *change.Change) access.Actor
+	// Handle acts on a change inside the unit that advances the cursor.
+	Handle(u *crm.Unit, c *change.Change) error
+	// Failed records, in the unit that advances the cursor past it, a change Handle
+	// refused with a domain error (a move the stage's rules forbid): such a change is
+	// never handled again.
+	Failed(u *crm.Unit, c *change.Change, err error) error
+}
+
+// Reader follows the outbox under a name of its own.
+type Reader struct {
+	name    string
+	crm     *crm.Service
+	handler Handler
+	log     *slog.Logger
+	wake    chan struct{}
+	// gapGrace is how long a hole in the ids may stay before the reader passes it. On
+	// PostgreSQL ids are taken when rows are written and committed later, possibly out
+	// of order, so a hole may be a change still committing; one that stays is a
+	// rolled-back change and is passed.
+	gapGrace time.Duration
+	gapSince time.Time
+	batch    int
+}
+
+// NewReader returns a reader that wakes whenever a change commits.
+func NewReader(name string, svc *crm.Service, h Handler, log *slog.Logger) *Reader {
+	r := &Reader{name: name, crm: svc, handler: h, log: log, wake: make(chan struct{}, 1), gapGrace: 5 * time.Second, batch: 500}
+	svc.OnChange(r.Wake)
+	return r
+}
+
+// Wake makes the reader look at the outbox now.
+func (r *Reader) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run reads until ctx ends: after every commit, and every poll interval for changes
+// written by other processes.
+func (r *Reader) Run(ctx context.Context, poll time.Duration) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		for {
+			more, err := r.Step(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.log.Error("reading the outbox", "reader", r.name, "err", err)
+				}
+				break
+			}
+			if !more {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// Step handles the next batch of changes; more says whether a full batch was read.
+func (r *Reader) Step(ctx context.Context) (more bool, err error) {
+	var pos int64
+	var rows []row
+	err = r.crm.Run(ctx, access.System, func(u *crm.Unit) error {
+		if pos, err = u.Tx().LockCursor(u.Ctx(), r.name); err != nil {
+			return err
+		}
+		recs, err := u.Tx().OutboxAfter(u.Ctx(), pos, r.batch)
+		if err != nil {
+			return err
+		}
+		rows = make([]row, 0, len(recs))
+		for _, rec := range recs {
+			c, err := change.Decode([]byte(rec.Payload))
+			if err != nil {
+				r.log.Error("an outbox row does not decode; passed", "reader", r.name, "id", rec.ID, "err", err)
+				c = nil
+			}
+			rows = append(rows, row{id: rec.ID, c: c})
+		}
+		return nil
+	})
+	if err != nil || len(rows) == 0 {
+		return false, err
+	}
+	if err := r.handler.Prepare(ctx); err != nil {
+		return false, err
+	}
+	// Handle in order up to the first hole that is too young to pass.
+	last := pos
+	for _, rw := range rows {
+		if rw.id != last+1 {
+			if r.gapSince.IsZero() {
+				r.gapSince = time.Now()
+			}
+			if time.Since(r.gapSince) < r.gapGrace {
+				break
+			}
+		}
+		r.gapSince = time.Time{}
+		if rw.c != nil && r.handler.Wants(rw.c) {
+			if err := r.flush(ctx, pos, last); err != nil {
+				return false, err
+			}
+			if err := r.handle(ctx, last, rw); err != nil {
+				return false, err
+			}
+			pos = rw.id
+		}
+		last = rw.id
+	}
+	if err := r.flush(ctx, pos, last); err != nil {
+		return false, err
+	}
+	return len(rows) == r.batch && last == rows[len(rows)-1].id, nil
+}
+
+type row struct {
+	id int64
+	c  *change.Change
+}
+
+// errMoved is the cursor found elsewhere than expected: another process reads too.
+var errMoved = errors.New("the outbox cursor moved: another reader is at work")
+
+// flush moves the cursor past changes nobody wanted.
+func (r *Reader) flush(ctx context.Context, from, to int64) error {
+	if to == from {
+		return nil
+	}
+	return r.crm.Run(ctx, access.System, func(u *crm.Unit) error { return r.advance(u, from, to) })
+}
+
+func (r *Reader) advance(u *crm.Unit, from, to int64) error {
+	pos, err := u.Tx().LockCursor(u.Ctx(), r.name)
+	if err != nil {
+		return err
+	}
+	if pos != from {
+		return errMoved
+	}
+	return u.Tx().SetCursor(u.Ctx(), r.name, to)
+}
+
+// handle acts on one change and moves the cursor to it, in one unit; a change the
+// domain refuses is recorded as failed, the cursor moving past it all the same.
+func (r *Reader) handle(ctx context.Context, from int64, rw row) error {
+	err := r.crm.Run(ctx, r.handler.Actor(rw.c), func(u *crm.Unit) error {
+		if err := r.advance(u, from, rw.id); err != nil {
+			return err
+		}
+		return r.handler.Handle(u, rw.c)
+	})
+	if err == nil || crm.KindOf(err) == 0 {
+		return err
+	}
+	return r.crm.Run(ctx, access.System, func(u *crm.Unit) error {
+		if err := r.advance(u, from, rw.id); err != nil {
+			return err
+		}
+		return r.handler.Failed(u, rw.c, err)
+	})
+}
