@@ -129,12 +129,14 @@ func webhook(args []string, out io.Writer) error {
 	title := fs.String("title", "", "what the webhook is for")
 	_ = fs.Parse(args[1:])
 	ctx := context.Background()
-	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	// The store alone: a running server may be using the database (and, on SQLite,
+	// working its job queue).
+	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	users, err := a.Store.Users(ctx)
+	defer st.Close()
+	users, err := st.Users(ctx)
 	if err != nil {
 		return err
 	}
@@ -143,10 +145,10 @@ func webhook(args []string, out io.Writer) error {
 		found = found || u.ID == *user
 	}
 	if !found {
-		return fmt.Errorf("user %d does not exist", *user)
+		return fmt.Errorf("user %d does not exist (on a new database, start the server once: it creates the administrator, user 1)", *user)
 	}
 	var secret string
-	err = a.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = st.InTx(ctx, func(tx *store.Tx) error {
 		secret, err = access.Create(ctx, tx, *user, "", *title)
 		return err
 	})

@@ -35,14 +35,24 @@ type Server struct {
 // Start runs a server on a fresh database of the given dialect.
 func Start(t testing.TB, dialect string) *Server {
 	t.Helper()
+	return StartWith(t, dialect, nil)
+}
+
+// StartWith is Start with the configuration adjusted by configure first (a clock, an
+// SMTP server for robots).
+func StartWith(t testing.TB, dialect string, configure func(*app.Config)) *Server {
+	t.Helper()
 	cfg := app.Config{DB: testdb.DSN(t, dialect), DataDir: t.TempDir(), AdminToken: Secret}
+	if configure != nil {
+		configure(&cfg)
+	}
 	log := slog.New(slog.NewTextHandler(testLogOutput(), nil))
 	a, err := app.Open(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("starting the app: %v", err)
 	}
 	hs := httptest.NewServer(a.Handler())
-	a.CRM.Files.SetPublicURL(hs.URL)
+	a.SetPublicURL(hs.URL)
 	t.Cleanup(func() {
 		hs.Close()
 		a.Close()

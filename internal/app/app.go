@@ -19,6 +19,7 @@ import (
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/activity"
+	"smartcrm/internal/automation"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/customfield"
 	"smartcrm/internal/files"
@@ -36,6 +37,8 @@ type App struct {
 	Timeline *timeline.Service
 	Activity *activity.Service
 	Tasks    *tasks.Service
+	// Automation runs robots and triggers.
+	Automation *automation.Service
 	// Auth checks webhook secrets and throttles addresses that fail too often.
 	Auth *access.Webhooks
 	Log  *slog.Logger
@@ -48,6 +51,8 @@ type App struct {
 	metrics     http.Handler
 	// bodyMemory is the REST API's body memory budget in effect, in bytes.
 	bodyMemory int64
+	// releaseQueue lets another process work the SQLite database's job queue.
+	releaseQueue func()
 }
 
 // Open connects to the database, migrates it and, on the first start, creates the
@@ -88,13 +93,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	a.Auth = access.NewWebhooks(st)
+	if err := a.startAutomation(ctx, publicURL); err != nil {
+		st.Close()
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for name, pool := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
-	a.Auth = access.NewWebhooks(st)
-	api := rest.New(rest.Services{CRM: a.CRM, CustomField: customfield.New(a.CRM), Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks},
+	api := rest.New(rest.Services{CRM: a.CRM, CustomField: customfield.New(a.CRM), Timeline: a.Timeline, Activity: a.Activity,
+		Tasks: a.Tasks, Automation: a.Automation},
 		a.Auth, log, rest.NewMetrics(reg))
 	bodyMemory, bodyWait := cfg.MaxBodyMemory, cfg.BodyMemoryWait
 	if bodyMemory <= 0 {
@@ -174,8 +184,72 @@ func (a *App) Handler() http.Handler { return a.handler }
 // MetricsHandler serves the Prometheus metrics; Serve puts it on its own listener.
 func (a *App) MetricsHandler() http.Handler { return a.metrics }
 
-// Close releases the database.
-func (a *App) Close() error { return a.Store.Close() }
+// Close stops the robots (letting running ones finish, up to 30 s) and releases the
+// database.
+func (a *App) Close() error {
+	if a.Automation != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := a.Automation.Stop(ctx); err != nil {
+			a.Log.Warn("stopping automation", "err", err)
+		}
+		cancel()
+	}
+	if a.releaseQueue != nil {
+		a.releaseQueue()
+	}
+	return a.Store.Close()
+}
+
+// SetPublicURL is how clients reach the server, for download links and the item links
+// robots write ({{url}}).
+func (a *App) SetPublicURL(u string) {
+	a.CRM.Files.SetPublicURL(u)
+	a.Automation.SetPublicURL(u)
+}
+
+// startAutomation builds the robots' service, prepares its job queue and starts it.
+// On SQLite one process works a database's queue: it holds a lock on a file beside
+// the database, so jobs it finds running were running in a process that died, and go
+// back to the queue at once.
+func (a *App) startAutomation(ctx context.Context, publicURL string) error {
+	cfg := a.Config
+	mailer, err := automation.NewMailer(cfg.SMTPURL, cfg.MailFrom)
+	if err != nil {
+		return err
+	}
+	cal := automation.DefaultCalendar
+	if cfg.WorkingHours != "" {
+		if cal, err = automation.ParseCalendar(cfg.WorkingHours); err != nil {
+			return err
+		}
+	}
+	svc, err := automation.New(a.CRM, a.Timeline, a.Tasks, a.Auth.Users, automation.Options{
+		Mailer: mailer, PublicURL: publicURL, Calendar: cal, Log: a.Log, RobotTimeout: cfg.RobotTimeout,
+		Clock: cfg.Clock, RetryBase: cfg.RobotRetryBase})
+	if err != nil {
+		return err
+	}
+	if err := svc.Migrate(ctx); err != nil {
+		return fmt.Errorf("preparing the job queue: %w", err)
+	}
+	if !a.Store.IsPostgres() {
+		if a.releaseQueue, err = lockQueue(cfg.DB); err != nil {
+			return err
+		}
+		if err := a.Store.ReviveInterruptedJobs(ctx); err != nil {
+			a.releaseQueue()
+			return fmt.Errorf("reviving interrupted jobs: %w", err)
+		}
+	}
+	if err := svc.Start(ctx); err != nil {
+		if a.releaseQueue != nil {
+			a.releaseQueue()
+		}
+		return fmt.Errorf("starting automation: %w", err)
+	}
+	a.Automation = svc
+	return nil
+}
 
 // bootstrap creates user 1, the administrator, and a webhook for it when the database
 // has no user yet. It returns the new secret, or "" when users existed.
@@ -214,7 +288,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
 	if a.Config.PublicURL == "" {
-		a.CRM.Files.SetPublicURL("http://" + ln.Addr().String()) // the real port, when asked for :0
+		a.SetPublicURL("http://" + ln.Addr().String()) // the real port, when asked for :0
 	}
 	a.limitHeap()
 	if a.Config.Pprof != "" {

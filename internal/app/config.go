@@ -41,6 +41,23 @@ type Config struct {
 	// embedders set it.
 	BodyMemoryWait time.Duration
 
+	// SMTPURL is where e-mail robots send (SMARTCRM_SMTP_URL): smtp://[user:pass@]host[:port]
+	// or smtps://…; empty, e-mail robots fail saying e-mail is not configured.
+	SMTPURL string
+	// MailFrom is the sender of robots' e-mail (SMARTCRM_MAIL_FROM).
+	MailFrom string
+	// WorkingHours is the calendar of robots delayed to working time
+	// (SMARTCRM_WORKING_HOURS): "mon-fri 09:00-18:00 Europe/Berlin".
+	WorkingHours string
+	// RobotTimeout bounds one call of a webhook robot or one e-mail
+	// (SMARTCRM_ROBOT_TIMEOUT); 30 s when zero.
+	RobotTimeout time.Duration
+
+	// Clock and RobotRetryBase let tests drive automation's time and retries (no flags:
+	// tests and embedders set them). Zero: the real clock, a 5-second first retry.
+	Clock          func() time.Time
+	RobotRetryBase time.Duration
+
 	// envErr is an environment variable that could not be read, reported by Open (Flags
 	// cannot return it).
 	envErr error
@@ -70,7 +87,19 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PublicURL, "public-url", os.Getenv("SMARTCRM_PUBLIC_URL"), "how clients reach the server, for download links (SMARTCRM_PUBLIC_URL); default http://{addr}")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", envOr("SMARTCRM_METRICS_ADDR", DefaultMetricsAddr),
 		`serve GET /metrics on this address, apart from the API, or "off" (SMARTCRM_METRICS_ADDR)`)
+	fs.StringVar(&c.SMTPURL, "smtp-url", os.Getenv("SMARTCRM_SMTP_URL"), "where e-mail robots send: smtp://[user:password@]host[:port] or smtps://… (SMARTCRM_SMTP_URL)")
+	fs.StringVar(&c.MailFrom, "mail-from", os.Getenv("SMARTCRM_MAIL_FROM"), "the sender address of robots' e-mail (SMARTCRM_MAIL_FROM)")
+	fs.StringVar(&c.WorkingHours, "working-hours", envOr("SMARTCRM_WORKING_HOURS", "mon-fri 09:00-18:00"),
+		`when robots delayed to working time run, e.g. "mon-fri 09:00-18:00 Europe/Berlin" (SMARTCRM_WORKING_HOURS)`)
 	c.AdminToken = os.Getenv("SMARTCRM_ADMIN_TOKEN")
+	if env := os.Getenv("SMARTCRM_ROBOT_TIMEOUT"); env != "" {
+		d, err := time.ParseDuration(env)
+		if err != nil || d <= 0 {
+			c.envErr = fmt.Errorf("SMARTCRM_ROBOT_TIMEOUT: %q is not a duration such as 30s", env)
+		}
+		c.RobotTimeout = d
+	}
+	fs.DurationVar(&c.RobotTimeout, "robot-timeout", c.RobotTimeout, "how long one webhook call or e-mail of a robot may take (SMARTCRM_ROBOT_TIMEOUT; default 30s)")
 	if env := os.Getenv("SMARTCRM_MAX_BODY_MEMORY"); env != "" {
 		n, err := ParseSize(env)
 		if err != nil {

@@ -107,7 +107,7 @@ func (s *Server) batch(c *Call) (*Result, error) {
 			}
 		}
 		if apiError != nil {
-			errs.add(cmd.Key, jsonx.Map{{K: "error", V: apiError.Code}, {K: "error_description", V: apiError.Desc}})
+			errs.add(cmd.Key, apiError.envelope())
 			if halt {
 				break
 			}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"smartcrm/internal/crm"
+	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 )
 
@@ -14,6 +15,18 @@ type APIError struct {
 	Status int
 	Code   any
 	Desc   string
+	// Problems, when set, goes out beside the description as `problems`: the list a
+	// refused automation document (or process file) names each mistake in.
+	Problems any
+}
+
+// envelope is the error as the body (or a batch's result_error entry) carries it.
+func (e *APIError) envelope() jsonx.Map {
+	m := jsonx.Map{{K: "error", V: e.Code}, {K: "error_description", V: e.Desc}}
+	if e.Problems != nil {
+		m = append(m, jsonx.KV{K: "problems", V: e.Problems})
+	}
+	return m
 }
 
 func (e *APIError) Error() string { return e.Desc }
@@ -90,12 +103,16 @@ const (
 	familyTimelineText               // crm.timeline.comment reads and bindings: the code is "", the text says what
 	familyTask                       // tasks.task.*: ERROR_CORE with the text; a missing task is the integer 0
 	familyActivity                   // crm.activity.*: string codes of spec automation §3.6, 100 for missing parameters
+	familyAutomation                 // smartcrm.automation.*: item codes; AUTOMATION_INVALID lists problems
+	familyTrigger                    // crm.automation.trigger*: the code is "" (ACCESS_DENIED for rights), the text says what
 )
 
 var errorTables = map[family]errorTable{
-	familyItem:     {codes: itemCodes, other: "ERROR"},
-	familyType:     {codes: with(map[crm.ErrorKind]any{crm.ErrTypeNotFound: 0}), other: "ERROR"},
-	familyCategory: {codes: with(map[crm.ErrorKind]any{crm.ErrRequired: 0}), other: "ERROR"},
+	familyAutomation: {codes: with(map[crm.ErrorKind]any{crm.ErrNotSupported: "AUTOMATION_NOT_ENABLED"}), other: "ERROR"},
+	familyTrigger:    {codes: map[crm.ErrorKind]any{crm.ErrAccessDenied: "ACCESS_DENIED"}, other: ""},
+	familyItem:       {codes: itemCodes, other: "ERROR"},
+	familyType:       {codes: with(map[crm.ErrorKind]any{crm.ErrTypeNotFound: 0}), other: "ERROR"},
+	familyCategory:   {codes: with(map[crm.ErrorKind]any{crm.ErrRequired: 0}), other: "ERROR"},
 	familyStatus: {codes: map[crm.ErrorKind]any{crm.ErrDuplicate: "ERROR_CORE", crm.ErrAccessDenied: "Access denied."},
 		messageCode: true},
 	familyStatusAdd: {codes: map[crm.ErrorKind]any{crm.ErrDuplicate: "ERROR_CORE", crm.ErrAccessDenied: "Access denied."},

@@ -17,6 +17,7 @@ import (
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/activity"
+	"smartcrm/internal/automation"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/customfield"
 	"smartcrm/internal/field"
@@ -62,6 +63,8 @@ type Services struct {
 	Timeline    *timeline.Service
 	Activity    *activity.Service
 	Tasks       *tasks.Service
+	// Automation is nil where robots do not run (tools that only read).
+	Automation *automation.Service
 }
 
 // Server serves /rest/.
@@ -71,6 +74,7 @@ type Server struct {
 	timeline    *timeline.Service
 	activity    *activity.Service
 	tasks       *tasks.Service
+	automation  *automation.Service
 	auth        *access.Webhooks
 	log         *slog.Logger
 	metrics     *Metrics
@@ -80,7 +84,7 @@ type Server struct {
 
 // New builds the REST server.
 func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, auth: auth, log: log,
+	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, auth: auth, log: log,
 		metrics: metrics, methods: map[string]method{}, bodies: newBodyBudget(DefaultBodyMemory, DefaultBodyMemoryWait)}
 	s.registerTypes()
 	s.registerItems()
@@ -98,6 +102,7 @@ func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics
 	s.registerTasks()
 	s.registerActivities()
 	s.registerUsers()
+	s.registerAutomation()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }
@@ -292,7 +297,7 @@ func successEnvelope(res *Result, started time.Time) jsonx.Map {
 }
 
 func (s *Server) writeError(w http.ResponseWriter, method string, started time.Time, e *APIError) {
-	s.writeJSON(w, method, started, e.Status, jsonx.Map{{K: "error", V: e.Code}, {K: "error_description", V: e.Desc}})
+	s.writeJSON(w, method, started, e.Status, e.envelope())
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, method string, started time.Time, status int, body jsonx.Map) {
