@@ -26,3 +26,7 @@ fuzz:
 	go test ./internal/rest/wirequery -run '^$$' -fuzz FuzzParseFilter -fuzztime $(FUZZTIME)
 	go test ./internal/rest -run '^$$' -fuzz FuzzParseBatch -fuzztime $(FUZZTIME)
 	go test ./internal/field -run '^$$' -fuzz FuzzMultifield -fuzztime $(FUZZTIME)
+	go test ./internal/automation -run '^$$' -fuzz FuzzAutomationSet -fuzztime $(FUZZTIME)
+	go test ./internal/automation -run '^$$' -fuzz FuzzParseDuration -fuzztime $(FUZZTIME)
+	go test ./internal/automation -run '^$$' -fuzz FuzzParseCalendar -fuzztime $(FUZZTIME)
+	go test ./internal/automation -run '^$$' -fuzz FuzzPlaceholders -fuzztime $(FUZZTIME)
