@@ -22,6 +22,7 @@ var shippedMigrations = map[string]string{
 	"0008_timeline.sql":                 "faa6cfab05f40be4d9c86ec67031f4eaf3f07ced7073496d5a2a41aad9b185d9",
 	"0009_activities.sql":               "292577841ef3c61b85497d2b5c98d78c98f68806b3abfbff60a7ae7556161795",
 	"0010_tasks.sql":                    "ef91dcf6e141aca20167750894791db263ab988a370c7c3e7778509ce7a75e7a",
+	"0011_web_ui.sql":                   "5254e597573d2fbea5e3dc89d8adeca319e865f04418c60ce4b3feacdf2192a7",
 }
 
 // The embedded migration files are the ones that shipped, byte for byte; a new one
