@@ -348,3 +348,21 @@ func tokenHash(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
 }
+
+// Preference reads a person's preference (a JSON text; "" when unset): the columns of
+// a list, saved filters.
+func (a *Accounts) Preference(ctx context.Context, userID int64, key string) (string, error) {
+	v, err := a.st.Preference(ctx, userID, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return v, err
+}
+
+// SetPreference stores a person's preference (a JSON text).
+func (a *Accounts) SetPreference(ctx context.Context, userID int64, key, value string) error {
+	if len(value) > 64<<10 {
+		return &InputError{Field: key, Msg: "The setting is too large"}
+	}
+	return a.st.InTx(ctx, func(tx *store.Tx) error { return tx.SetPreference(ctx, userID, key, value) })
+}

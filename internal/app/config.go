@@ -20,6 +20,10 @@ type Config struct {
 	// AdminToken, when set on the first start, becomes the administrator's webhook
 	// secret (SMARTCRM_ADMIN_TOKEN), so scripts and CI can know the URL in advance.
 	AdminToken string
+	// AdminPassword, when set on the first start, becomes the administrator's sign-in
+	// password (login "admin"; SMARTCRM_ADMIN_PASSWORD); else one is generated and
+	// printed once.
+	AdminPassword string
 	// Pprof, when set, serves Go's profiler on this address (SMARTCRM_PPROF). Keep it
 	// on loopback: profiles expose internals.
 	Pprof string
@@ -71,6 +75,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", envOr("SMARTCRM_METRICS_ADDR", DefaultMetricsAddr),
 		`serve GET /metrics on this address, apart from the API, or "off" (SMARTCRM_METRICS_ADDR)`)
 	c.AdminToken = os.Getenv("SMARTCRM_ADMIN_TOKEN")
+	c.AdminPassword = os.Getenv("SMARTCRM_ADMIN_PASSWORD")
 	if env := os.Getenv("SMARTCRM_MAX_BODY_MEMORY"); env != "" {
 		n, err := ParseSize(env)
 		if err != nil {
