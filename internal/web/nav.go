@@ -181,6 +181,9 @@ func categoryOf(t *crm.Type, tg target, i int) (cat int64, rest []string, ok boo
 	rest = tg.rest[min(i, len(tg.rest)):]
 	if tg.seg(i) == "category" {
 		n, isNum := tg.num(i + 1)
+		if isNum && n == 0 && t.Category(0) == nil {
+			n = cat // category/0 is the default funnel, whatever its id
+		}
 		if !isNum || t.Category(n) == nil {
 			return 0, nil, false
 		}

@@ -40,7 +40,7 @@ func parseTemplates() map[string]*template.Template {
 }
 
 var funcs = template.FuncMap{
-	"itoa": itoa,
+	"itoa":  itoa,
 	"money": func(f float64) string { return formatMoney(f) },
 	"pct":   func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
 	"dur":   formatDuration,
@@ -50,7 +50,7 @@ var funcs = template.FuncMap{
 		b, err := json.Marshal(v)
 		return string(b), err
 	},
-	"add": func(a, b int) int { return a + b },
+	"add":  func(a, b int) int { return a + b },
 	"dict": func(p any, i int, f any) map[string]any { return map[string]any{"p": p, "i": i, "f": f} },
 	"eq64": func(a, b int64) bool { return a == b },
 }
