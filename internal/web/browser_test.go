@@ -135,7 +135,7 @@ func artifactsDir(t testing.TB) string {
 
 func screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG (lower is JPEG)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

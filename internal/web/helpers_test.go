@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -153,3 +154,5 @@ func (e *env) add(etid int64, p crm.Patch) *crm.Item {
 func accountsNewUser(login, name string) access.NewUser {
 	return access.NewUser{Login: login, Name: name, Email: login + "@example.com", Password: login + "-pass"}
 }
+
+func itoa(n int64) string { return fmt.Sprint(n) }
