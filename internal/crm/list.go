@@ -24,8 +24,9 @@ type ItemQuery struct {
 	Offset int
 	// NoCount skips the total (keyset paging asks for none).
 	NoCount bool
-	// Limit, between 1 and PageSize, reads a shorter page (a Kanban column shows a
-	// few cards at first); 0 reads PageSize.
+	// Limit, between 1 and PageSize+1, reads a shorter page (a Kanban column shows a
+	// few cards at first) or one more row than a page (which tells a keyset reader
+	// whether another page follows); 0 reads PageSize.
 	Limit int
 }
 
@@ -95,7 +96,7 @@ func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64,
 		}
 	}
 	page := store.Page{Limit: PageSize, Offset: max(q.Offset, 0)}
-	if q.Limit > 0 && q.Limit < PageSize {
+	if q.Limit > 0 && q.Limit <= PageSize+1 {
 		page.Limit = q.Limit
 	}
 	rows, err := s.st.ListItems(ctx, t.EntityTypeID, readColumns(fs), where, order, page)

@@ -95,6 +95,7 @@ func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics
 	s.registerTasks()
 	s.registerActivities()
 	s.registerUsers()
+	s.registerCardLayout()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"smartcrm/internal/crm"
@@ -192,6 +193,9 @@ type listOrder struct {
 // own query with the emptiness condition spelled out.
 func (q *request) page(t *crm.Type, where query.Group, o listOrder, cur *cursor, sel []*crm.Field, n int) ([]*crm.Item, *cursor, error) {
 	idf := t.QueryField(mustField(t, crm.FieldID))
+	if sel != nil && !slices.Contains(sel, o.f) {
+		sel = append(sel[:len(sel):len(sel)], o.f) // the cursor needs the sort value
+	}
 	cmpOp := func(desc bool) field.Op {
 		if desc {
 			return field.OpLt

@@ -156,3 +156,8 @@ func accountsNewUser(login, name string) access.NewUser {
 }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+func jsonMarshal(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
