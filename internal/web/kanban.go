@@ -36,6 +36,7 @@ type kanbanPage struct {
 	ColumnURL  string
 	NewURL     string
 	HasAmount  bool
+	Stages     []optionView
 }
 
 type columnView struct {
@@ -58,10 +59,7 @@ type cardView struct {
 	Amount      string
 	Extra       []kv
 	StageID     string
-	Stages      []optionView
 	MoveURL     string
-	CSRF        string
-	Back        string
 }
 
 type kv struct{ Key, Value string }
@@ -109,6 +107,7 @@ func (s *Server) kanban(q *request, t *crm.Type, cat int64) {
 		p.Categories = append(p.Categories, linkView{Text: c.Name, URL: KanbanPath(t.EntityTypeID, c.ID)})
 	}
 	stageOpts := stageOptions(t, cat)
+	p.Stages = stageOpts
 	for _, st := range stats {
 		col := columnView{StageID: st.Stage.StatusID, Name: st.Stage.Name, Color: st.Stage.Color, Semantics: string(st.Stage.Semantics),
 			Items: st.Items, Amount: formatMoney(st.Amount)}
@@ -185,8 +184,7 @@ func (s *Server) columnCards(q *request, t *crm.Type, cat int64, stageID string,
 // card is one item as its Kanban card shows it.
 func (q *request) card(t *crm.Type, it *crm.Item, extra []*crm.Field, tt titles, stageOpts []optionView) cardView {
 	c := cardView{ID: it.ID, Version: it.Version, Title: it.Title(t), URL: DetailsPath(t.EntityTypeID, it.ID),
-		Responsible: q.s.userName(q.ctx, it.AssignedByID()), StageID: it.StageID(), MoveURL: DetailsPath(t.EntityTypeID, it.ID) + "stage",
-		CSRF: q.sess.CSRF, Back: KanbanPath(t.EntityTypeID, it.CategoryID())}
+		Responsible: q.s.userName(q.ctx, it.AssignedByID()), StageID: it.StageID(), MoveURL: DetailsPath(t.EntityTypeID, it.ID) + "stage"}
 	if c.Title == "" {
 		c.Title = "#" + itoa(it.ID)
 	}
@@ -204,11 +202,6 @@ func (q *request) card(t *crm.Type, it *crm.Item, extra []*crm.Field, tt titles,
 		if !v.Empty {
 			c.Extra = append(c.Extra, kv{Key: f.Title, Value: text})
 		}
-	}
-	c.Stages = make([]optionView, len(stageOpts))
-	for i, o := range stageOpts {
-		o.Selected = o.Value == c.StageID
-		c.Stages[i] = o
 	}
 	return c
 }

@@ -44,7 +44,7 @@ func TestBrowserWorkday(t *testing.T) {
 		screenshot(t, a, dialect+"-login")
 		checkAxe(t, a, "sign-in")
 		run(t, a, "sign in", chromedp.SendKeys(chromedp.ID("login"), "admin"), chromedp.SendKeys(chromedp.ID("password"), "admin-password-1"),
-			chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS(".board")))
+			chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS(".board[data-ready]")))
 
 		// Quick add two visits at the top of the first column.
 		run(t, a, "open quick add", chromedp.Click(chromedp.CSS(col(newStage)+" .quick-add summary")))
@@ -64,7 +64,7 @@ func TestBrowserWorkday(t *testing.T) {
 		b := tab(t)
 		run(t, b, "second person signs in", desktop(), chromedp.Navigate(e.s.HTTP.URL+"/login?next="+web.KanbanPath(v.EntityTypeID, cat)),
 			chromedp.SendKeys(chromedp.ID("login"), "installer"), chromedp.SendKeys(chromedp.ID("password"), "installer-pass"),
-			chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS(".board")),
+			chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS(".board[data-ready]")),
 			waitJS(`document.querySelector('.board').getAttribute('data-live') === 'on'`))
 
 		// Drag the boiler card to Preparation: counts change, history is written,

@@ -69,6 +69,7 @@
       if (!col) { card.remove(); return; }
       const list = col.querySelector(".cards");
       list.insertBefore(card, list.firstElementChild);
+      if (!card.querySelector("form[data-move]")) { wireMove(card); }
       const sel = card.querySelector('select[name="stage"]');
       if (sel) { sel.value = stage; }
     }
@@ -138,6 +139,20 @@
       }
     }
 
+    // The move control: one template for the board, a copy in every card.
+    const moveTpl = document.getElementById("move-control");
+    function addMoveControl(card) {
+      if (!moveTpl || card.querySelector("form[data-move]")) { return; }
+      const f = moveTpl.content.firstElementChild.cloneNode(true);
+      f.action = card.getAttribute("data-move-url");
+      f.querySelector('input[name="version"]').value = card.getAttribute("data-version");
+      const col = card.closest(".column");
+      if (col) { f.querySelector("select").value = col.getAttribute("data-stage-id"); }
+      const title = card.querySelector(".card-title").textContent;
+      f.querySelector("label .vh").textContent = "Move “" + title + "” to stage";
+      card.insertBefore(f, card.querySelector(".card-error"));
+    }
+
     function wireCard(card) {
       card.addEventListener("dragstart", function (e) {
         e.dataTransfer.setData("text/plain", card.getAttribute("data-item-id"));
@@ -145,16 +160,26 @@
         card.classList.add("dragging");
       });
       card.addEventListener("dragend", function () { card.classList.remove("dragging"); });
+      wireMove(card);
+      card.tabIndex = -1;
+    }
+    function wireMove(card) {
+      if (!card.closest(".column")) { return; }
+      addMoveControl(card);
       const f = card.querySelector("form[data-move]");
-      if (f) {
+      if (f && !f.hasAttribute("data-wired")) {
+        f.setAttribute("data-wired", "");
         f.addEventListener("submit", function (e) {
           e.preventDefault();
           move(card, f.querySelector('select[name="stage"]').value);
         });
       }
-      card.tabIndex = -1;
     }
-    board.querySelectorAll(".card").forEach(wireCard);
+    // The cards' controls are added after the first paint: the board shows at once,
+    // and is usable a frame later.
+    requestAnimationFrame(function () {
+      setTimeout(function () { board.querySelectorAll(".card").forEach(wireCard); board.setAttribute("data-ready", ""); }, 0);
+    });
 
     board.querySelectorAll(".column").forEach(function (col) {
       col.addEventListener("dragover", function (e) { e.preventDefault(); col.classList.add("over"); });
@@ -207,11 +232,11 @@
         });
       }
       btn.addEventListener("click", load);
-      if ("IntersectionObserver" in window) {
-        new IntersectionObserver(function (entries) {
-          entries.forEach(function (en) { if (en.isIntersecting) { load(); } });
-        }, { root: col.querySelector(".cards") ? null : null }).observe(btn);
-      }
+      // On scroll: when the column's list is scrolled to its end.
+      const list = col.querySelector(".cards");
+      list.addEventListener("scroll", function () {
+        if (btn.isConnected && list.scrollTop + list.clientHeight >= list.scrollHeight - 40) { load(); }
+      }, { passive: true });
     }
 
     // Live: other people's moves, additions and deletions.
