@@ -286,7 +286,7 @@ func TestUserFieldsMethodsScope(t *testing.T) {
 			t.Errorf("full=true: %d methods, without %d", len(got), len(all))
 		}
 		users := list(map[string]any{"scope": "user"})
-		if !reflect.DeepEqual(users, []string{"user.current", "user.fields", "user.get"}) {
+		if !reflect.DeepEqual(users, []string{"user.current", "user.fields", "user.get", "user.search"}) {
 			t.Errorf("scope=user: %v", users)
 		}
 		if basic := list(map[string]any{"scope": ""}); !reflect.DeepEqual(basic, []string{"app.info", "batch", "methods", "profile", "scope"}) {

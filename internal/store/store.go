@@ -100,19 +100,22 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("creating the database directory: %w", err)
 		}
 	}
+	// The driver reads the DSN as a URI: a '#' or '?' in the path (a test's temporary
+	// directory "TestXsqlite#01") would cut it short and open another file.
+	uri := "file:" + strings.NewReplacer("%", "%25", "#", "%23", "?", "%3F").Replace(path)
 	// Page caches are per connection and live outside the Go heap: the writer gets a
 	// large one (it touches every index it writes), each reader a modest one, so that
 	// memory stays bounded however many readers run.
 	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
-	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate")
+	write, err := sql.Open("sqlite", uri+"?"+pragmas+"&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
-	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-8192)&_pragma=query_only(1)")
+	read, err := sql.Open("sqlite", uri+"?"+pragmas+"&_pragma=cache_size(-8192)&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -124,7 +127,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s := &Store{write: write, read: read, writeStmts: newStmtCache(write)}
 	s.conn = conn{q: read, d: dialectSQLite, stmts: newStmtCache(read)}
 	s.group = newCommitter(write, dialectSQLite, s.writeStmts)
-	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-1024)")
+	ckpt, err := sql.Open("sqlite", uri+"?"+pragmas+"&_pragma=cache_size(-1024)")
 	if err != nil {
 		s.Close()
 		return nil, err

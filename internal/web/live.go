@@ -18,8 +18,8 @@ import (
 // is a row there) and fans item changes out to the browsers watching that type's
 // Kanban, as server-sent events. It reads right after a change of this process commits
 // (the hub is an ItemListener that wakes it after commit) and every pollEvery besides,
-// for changes made by another server on the same database. The tailer runs while
-// someone watches.
+// for changes made by another server on the same database. The tailer starts with the
+// first watcher and runs until the server stops.
 
 const (
 	pollEvery = time.Second

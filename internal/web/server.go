@@ -130,6 +130,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if !pagePath(path) {
+		// Paths the UI does not serve are not found, signed in or not (/metrics lives
+		// on its own listener; a scanner learns nothing from a sign-in redirect).
+		http.NotFound(w, r)
+		return
+	}
 	if err := s.xorigin.Check(r); err != nil {
 		http.Error(w, "Cross-origin request refused", http.StatusForbidden)
 		return
@@ -156,6 +162,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.route(req)
+}
+
+// pagePath reports whether a path is one of the UI's.
+func pagePath(p string) bool {
+	switch {
+	case p == "/", p == "/login", p == "/logout", p == "/search", p == "/users", p == "/crm":
+		return true
+	}
+	return strings.HasPrefix(p, "/crm/") || strings.HasPrefix(p, "/users/")
 }
 
 // request is one signed-in request.
