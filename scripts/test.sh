@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test on a machine of the project's kind, installing what the tests need
-# first: PostgreSQL running, the npm packages of the SDK conformance test, staticcheck.
+# first: PostgreSQL running, the npm packages of the SDK conformance test and of the
+# web UI's accessibility check (axe-core), Debian's chromium for the browser tests,
+# staticcheck.
 # `make test` and .ci/run call this.
 #
 # Each step is announced as it starts, with the time since the start, so that a slow
 # step is never silent. What can be kept between runs is kept:
-#   - the npm packages, reinstalled only when sdktest/package-lock.json changes;
+#   - the npm packages, reinstalled only when sdktest/package-lock.json or
+#     uitest/package-lock.json changes;
+#   - chromium, installed with apt-get only when /usr/bin/chromium is missing;
 #   - the staticcheck binary, built once per version into $SMARTCRM_TOOLS
 #     (default ~/.cache/smartcrm-tools; CI can keep that directory between runs);
 #   - Go's build and module caches, as always.
@@ -65,6 +69,25 @@ else
   cp sdktest/package-lock.json sdktest/node_modules/.installed-lock.json
 fi
 
+step "Node packages for the web UI's accessibility check (axe-core)"
+if cmp -s uitest/package-lock.json uitest/node_modules/.installed-lock.json 2>/dev/null; then
+  echo "up to date with uitest/package-lock.json"
+else
+  echo "npm ci (uitest/package-lock.json changed or first run)"
+  npm ci --prefix uitest --no-audit --no-fund --loglevel=error
+  cp uitest/package-lock.json uitest/node_modules/.installed-lock.json
+fi
+
+step "Chromium for the browser tests"
+# The web UI's tests drive Debian's chromium headless (chromedp); SMARTCRM_CHROMIUM
+# points them at another binary.
+if [ -n "${SMARTCRM_CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1; then
+  echo "present: ${SMARTCRM_CHROMIUM:-$(command -v chromium)}"
+else
+  echo "installing chromium (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 step "staticcheck $STATICCHECK_VERSION"
 mkdir -p "$TOOLS"
 # `staticcheck -version` prints e.g. "staticcheck 2026.2.2 (0.8.2)".
@@ -98,7 +121,7 @@ fi
 step "go vet"
 go vet ./...
 
-step "go test (SQLite and PostgreSQL, SDK conformance, fuzz seed corpora)"
+step "go test (SQLite and PostgreSQL, SDK conformance, browser tests, fuzz seed corpora)"
 go test -count=1 -timeout 12m ./...
 
 if [ -n "$build_pid" ]; then

@@ -4,6 +4,8 @@
 //	smartcrm webhook create --user N   make an inbound webhook for user N
 //	smartcrm webhook list              list the webhooks (not their secrets)
 //	smartcrm keys rotate               replace the key that signs file download links
+//	smartcrm user add --login L --name N --email E [--password P]
+//	                                   add a person who signs in to the web UI
 package main
 
 import (
@@ -38,6 +40,8 @@ func main() {
 		err = webhook(os.Args[2:], os.Stdout)
 	case "keys":
 		err = keys(os.Args[2:], os.Stdout)
+	case "user":
+		err = user(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -58,6 +62,8 @@ func usage() {
   smartcrm webhook create --user N [--title …] [--db …] [--addr …]
   smartcrm webhook list [--db …]
   smartcrm keys rotate [--db …]
+  smartcrm user add --login L --name N [--last-name L] --email E [--password P] [--admin] [--db …]
+  smartcrm user password --login L [--password P] [--db …]
 `)
 }
 
@@ -111,6 +117,9 @@ func serve(args []string) error {
 		}
 		if a.AdminWebhook != "" {
 			fmt.Printf("Administrator webhook: %s\n", app.WebhookURL(addr, 1, a.AdminWebhook))
+		}
+		if a.AdminPassword != "" {
+			fmt.Printf("Sign in at http://%s/login as admin with the password %s (shown this once; set SMARTCRM_ADMIN_PASSWORD on the first start to choose it)\n", addr, a.AdminPassword)
 		}
 	})
 }
@@ -190,5 +199,59 @@ func webhookList(args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "\nSecrets are stored as SHA-256 hashes, so their URLs cannot be shown again."+
 		"\nFor a URL to use, make a new webhook: smartcrm webhook create --user N [--title …]")
+	return nil
+}
+
+// user adds a person who signs in to the web UI, or sets a password. A password left
+// out is generated and printed once.
+func user(args []string, out io.Writer) error {
+	if len(args) == 0 || (args[0] != "add" && args[0] != "password") {
+		return fmt.Errorf("usage: smartcrm user add --login L --name N --email E [--password P] | smartcrm user password --login L [--password P]")
+	}
+	var cfg app.Config
+	fs := flag.NewFlagSet("user "+args[0], flag.ExitOnError)
+	cfg.Flags(fs)
+	login := fs.String("login", "", "the login to sign in with")
+	name := fs.String("name", "", "first name")
+	lastName := fs.String("last-name", "", "last name")
+	email := fs.String("email", "", "e-mail address")
+	password := fs.String("password", "", "password (at least 8 characters; empty: generate one)")
+	admin := fs.Bool("admin", false, "make the user an administrator")
+	_ = fs.Parse(args[1:])
+	ctx := context.Background()
+	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if a.AdminPassword != "" {
+		fmt.Fprintf(out, "First start: the administrator signs in as admin with the password %s (shown this once)\n", a.AdminPassword)
+	}
+	if args[0] == "password" {
+		acc, err := a.Store.AccountByLogin(ctx, *login)
+		if err != nil {
+			return fmt.Errorf("no user has the login %q", *login)
+		}
+		pw, err := a.Accounts.SetPassword(ctx, access.System, acc.ID, *password)
+		if err != nil {
+			return err
+		}
+		if *password == "" {
+			fmt.Fprintf(out, "New password of %s: %s (shown this once)\n", *login, pw)
+		} else {
+			fmt.Fprintf(out, "Password of %s changed\n", *login)
+		}
+		return nil
+	}
+	u, pw, err := a.Accounts.AddUser(ctx, access.System, access.NewUser{Login: *login, Name: *name, LastName: *lastName,
+		Email: *email, Password: *password, IsAdmin: *admin})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "User %d added: %s signs in as %s", u.ID, *name, *login)
+	if *password == "" {
+		fmt.Fprintf(out, " with the password %s (shown this once)", pw)
+	}
+	fmt.Fprintln(out)
 	return nil
 }

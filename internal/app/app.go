@@ -27,6 +27,7 @@ import (
 	"smartcrm/internal/store"
 	"smartcrm/internal/tasks"
 	"smartcrm/internal/timeline"
+	"smartcrm/internal/web"
 )
 
 // App is a running server's parts.
@@ -44,6 +45,13 @@ type App struct {
 	Log  *slog.Logger
 	// AdminWebhook is the secret created on the first start ("" on later starts).
 	AdminWebhook string
+	// AdminPassword is the administrator's sign-in password when this start generated
+	// it (shown once), "" otherwise.
+	AdminPassword string
+	// Accounts signs people in to the web UI.
+	Accounts *access.Accounts
+	// Web is the browser UI, served at / beside the API.
+	Web *web.Server
 	// MetricsAddr is the address the metrics listener is bound to, set by Serve before
 	// it calls ready; "" when metrics are off or their address could not be bound.
 	MetricsAddr string
@@ -93,8 +101,19 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	a.Accounts = access.NewAccounts(st)
+	if a.AdminPassword, err = a.Accounts.EnsureAdminLogin(ctx, cfg.AdminPassword); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.Auth = access.NewWebhooks(st)
+	a.Web = web.New(web.Services{CRM: a.CRM, Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks, Accounts: a.Accounts, People: a.Auth},
+		web.Options{Log: log})
+	a.CRM.Listen(a.Web.Listener())
+	// Automation registers its listener and starts working last: from then on robots
+	// and triggers may write.
 	if err := a.startAutomation(ctx, publicURL); err != nil {
+		a.Web.Close()
 		st.Close()
 		return nil, err
 	}
@@ -144,6 +163,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		return f.Name, f.SHA256, nil
 	}))
+	// The pages answer every path the API, /healthz and /files do not.
+	mux.Handle("/", a.Web)
 	a.handler = restFirst(api, mux)
 	return a, nil
 }
@@ -184,9 +205,10 @@ func (a *App) Handler() http.Handler { return a.handler }
 // MetricsHandler serves the Prometheus metrics; Serve puts it on its own listener.
 func (a *App) MetricsHandler() http.Handler { return a.metrics }
 
-// Close stops the robots (letting running ones finish, up to 30 s) and releases the
-// database.
+// Close stops the robots (letting running ones finish, up to 30 s), ends the UI's live
+// streams and releases the database.
 func (a *App) Close() error {
+	a.Web.Close()
 	if a.Automation != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := a.Automation.Stop(ctx); err != nil {
@@ -287,6 +309,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	// Live streams (server-sent events) last as long as a page is open: end them when
+	// the server shuts down, or the drain would wait for them.
+	srv.RegisterOnShutdown(a.Web.Close)
 	if a.Config.PublicURL == "" {
 		a.SetPublicURL("http://" + ln.Addr().String()) // the real port, when asked for :0
 	}

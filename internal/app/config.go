@@ -20,6 +20,10 @@ type Config struct {
 	// AdminToken, when set on the first start, becomes the administrator's webhook
 	// secret (SMARTCRM_ADMIN_TOKEN), so scripts and CI can know the URL in advance.
 	AdminToken string
+	// AdminPassword, when set on the first start, becomes the administrator's sign-in
+	// password (login "admin"; SMARTCRM_ADMIN_PASSWORD); else one is generated and
+	// printed once.
+	AdminPassword string
 	// Pprof, when set, serves Go's profiler on this address (SMARTCRM_PPROF). Keep it
 	// on loopback: profiles expose internals.
 	Pprof string
@@ -100,6 +104,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 		c.RobotTimeout = d
 	}
 	fs.DurationVar(&c.RobotTimeout, "robot-timeout", c.RobotTimeout, "how long one webhook call or e-mail of a robot may take (SMARTCRM_ROBOT_TIMEOUT; default 30s)")
+	c.AdminPassword = os.Getenv("SMARTCRM_ADMIN_PASSWORD")
 	if env := os.Getenv("SMARTCRM_MAX_BODY_MEMORY"); env != "" {
 		n, err := ParseSize(env)
 		if err != nil {

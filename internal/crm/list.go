@@ -24,6 +24,10 @@ type ItemQuery struct {
 	Offset int
 	// NoCount skips the total (keyset paging asks for none).
 	NoCount bool
+	// Limit, between 1 and PageSize+1, reads a shorter page (a Kanban column shows a
+	// few cards at first) or one more row than a page (which tells a keyset reader
+	// whether another page follows); 0 reads PageSize.
+	Limit int
 }
 
 // ItemList is a page of items.
@@ -92,6 +96,9 @@ func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64,
 		}
 	}
 	page := store.Page{Limit: PageSize, Offset: max(q.Offset, 0)}
+	if q.Limit > 0 && q.Limit <= PageSize+1 {
+		page.Limit = q.Limit
+	}
 	rows, err := s.st.ListItems(ctx, t.EntityTypeID, readColumns(fs), where, order, page)
 	if err != nil {
 		return nil, nil, err
@@ -101,7 +108,7 @@ func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64,
 		out.Items[i] = itemFromRow(fs, r)
 	}
 	if !q.NoCount {
-		if len(rows) < PageSize && (page.Offset == 0 || len(rows) > 0) {
+		if len(rows) < page.Limit && (page.Offset == 0 || len(rows) > 0) {
 			out.Total = page.Offset + len(rows) // the last page tells the count: no COUNT needed
 		} else if out.Total, err = s.countItems(ctx, t, where); err != nil {
 			return nil, nil, err

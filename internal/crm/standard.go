@@ -379,3 +379,6 @@ func concat(parts ...[]*Field) []*Field {
 	}
 	return out
 }
+
+// HasStages reports whether the type's items move through funnel stages.
+func (t *Type) HasStages() bool { return t.hasStages() }

@@ -103,6 +103,7 @@ func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics
 	s.registerActivities()
 	s.registerUsers()
 	s.registerAutomation()
+	s.registerCardLayout()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }

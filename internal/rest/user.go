@@ -24,10 +24,13 @@ func (s *Server) registerUsers() {
 		"profile":      (*Server).profile,
 		"user.current": (*Server).userCurrent,
 		"user.get":     (*Server).userGet,
-		"user.fields":  (*Server).userFields,
-		"methods":      (*Server).methodList,
-		"scope":        (*Server).scopeList,
-		"app.info":     (*Server).appInfo,
+		// user.search is user.get whose FIND looks for words in the name, last name and
+		// e-mail, as Bitrix24's does; the other filters and the answer are user.get's.
+		"user.search": (*Server).userGet,
+		"user.fields": (*Server).userFields,
+		"methods":     (*Server).methodList,
+		"scope":       (*Server).scopeList,
+		"app.info":    (*Server).appInfo,
 	})
 }
 
@@ -346,7 +349,7 @@ func parseUserCond(key string, v any) (userCond, bool, error) {
 		}
 	}
 	cond := userCond{field: name, op: op}
-	if name == "NAME_SEARCH" {
+	if name == "NAME_SEARCH" || name == "FIND" {
 		cond.search = true
 	} else if _, known := userValue(access.User{}, name); !known {
 		return cond, false, nil

@@ -190,6 +190,12 @@ func TestUserGet(t *testing.T) {
 		expect("@ID", call(map[string]any{"FILTER": map[string]any{"@ID": []int{8, 9}}}), "8", "9")
 		expect("no such id", call(map[string]any{"ID": 999}))
 
+		// user.search: FIND looks for every word in the name, last name and e-mail; the
+		// answer is user.get's.
+		expect("user.search FIND", ids(s.Call("user.search", map[string]any{"FILTER": map[string]any{"FIND": "ivan petrov"}})), "2", "3")
+		expect("user.search by e-mail", ids(s.Call("user.search", map[string]any{"FIND": "u60@example"})), "60")
+		expect("user.search with ACTIVE", ids(s.Call("user.search", map[string]any{"FILTER": map[string]any{"FIND": "user 1", "ACTIVE": "N"}})), "10", "15")
+
 		// Operators, text patterns and the ACTIVE flag.
 		expect(">=ID", call(map[string]any{"filter": map[string]any{">=ID": 59}}), "59", "60", "61")
 		expect("ID range", call(map[string]any{"filter": map[string]any{">ID": 10, "<=ID": 12}}), "11", "12")
@@ -280,7 +286,7 @@ func TestUserFieldsMethodsScope(t *testing.T) {
 			t.Errorf("full=true: %d methods, without %d", len(got), len(all))
 		}
 		users := list(map[string]any{"scope": "user"})
-		if !reflect.DeepEqual(users, []string{"user.current", "user.fields", "user.get"}) {
+		if !reflect.DeepEqual(users, []string{"user.current", "user.fields", "user.get", "user.search"}) {
 			t.Errorf("scope=user: %v", users)
 		}
 		if basic := list(map[string]any{"scope": ""}); !reflect.DeepEqual(basic, []string{"app.info", "batch", "methods", "profile", "scope"}) {

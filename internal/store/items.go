@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -186,4 +187,12 @@ func (c conn) OutboxAfter(ctx context.Context, afterID int64, limit int) ([]Outb
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// OutboxLastID is the id of the newest outbox row (0 when there is none): a reader that
+// wants only what happens from now on starts after it.
+func (c conn) OutboxLastID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	err := c.queryRow(ctx, `SELECT MAX(id) FROM outbox`).Scan(&id)
+	return id.Int64, err
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -152,4 +153,43 @@ func (c conn) StageCounts(ctx context.Context, entityTypeID, categoryID int64) (
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// FunnelMove is a stage-history row as funnel analytics read it.
+type FunnelMove struct {
+	ItemID   int64
+	TypeID   int64
+	StageID  string
+	Semantic string
+	Time     time.Time
+}
+
+// EachFunnelMove calls fn for every history row of a funnel, by item and then in the
+// order the rows were written, without holding them all in memory: analytics pair each
+// row with the item's next one to measure time spent in a stage.
+func (c conn) EachFunnelMove(ctx context.Context, entityTypeID, categoryID int64, fn func(FunnelMove) error) error {
+	rows, err := c.q.QueryContext(ctx, c.d.rebind(`SELECT item_id, type_id, stage_id, stage_semantic_id, created_time FROM `+stageHistoryTable+
+		` WHERE entity_type_id = ? AND category_id = ? ORDER BY item_id, id`), entityTypeID, categoryID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	created := c.d.scanTarget(field.StorageTime)
+	var sem sql.NullString
+	for rows.Next() {
+		var m FunnelMove
+		if err := rows.Scan(&m.ItemID, &m.TypeID, &m.StageID, &sem, created); err != nil {
+			return err
+		}
+		v, err := c.d.decode(field.StorageTime, created)
+		if err != nil {
+			return err
+		}
+		m.Time, _ = v.(time.Time)
+		m.Semantic = sem.String
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

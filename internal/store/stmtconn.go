@@ -26,12 +26,19 @@ const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pr
 // benchmarks open River's bare baseline with it too, so both measure the same
 // connection.
 func SQLiteWriter(path string) *sql.DB {
-	db := sql.OpenDB(stmtConnector{driver: registeredSQLite(), dsn: "file:" + path + "?" + sqlitePragmas +
+	db := sql.OpenDB(stmtConnector{driver: registeredSQLite(), dsn: sqliteURI(path) + "?" + sqlitePragmas +
 		"&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate"})
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	return db
+}
+
+// sqliteURI is a file path as the driver reads it, a URI: a '#' or '?' in the path (a
+// test's temporary directory "TestXsqlite#01") would cut it short and open another
+// file.
+func sqliteURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "#", "%23", "?", "%3F").Replace(path)
 }
 
 // registeredSQLite is the driver registered as "sqlite", with the functions the

@@ -100,11 +100,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("creating the database directory: %w", err)
 		}
 	}
+	uri := sqliteURI(path)
 	// Page caches are per connection and live outside the Go heap: the writer gets a
 	// large one (it touches every index it writes), each reader a modest one, so that
 	// memory stays bounded however many readers run.
 	write := SQLiteWriter(path)
-	read, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_pragma=cache_size(-8192)&_pragma=query_only(1)")
+	read, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-8192)&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -116,7 +117,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s := &Store{write: write, read: read, writeStmts: newStmtCache(write)}
 	s.conn = conn{q: read, d: dialectSQLite, stmts: newStmtCache(read)}
 	s.group = newCommitter(write, dialectSQLite, s.writeStmts)
-	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_pragma=cache_size(-1024)")
+	ckpt, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-1024)")
 	if err != nil {
 		s.Close()
 		return nil, err
