@@ -124,7 +124,7 @@ func (w *Webhooks) Authenticate(ctx context.Context, userID int64, secret string
 	}
 	for _, u := range users {
 		if u.ID == userID && u.Active {
-			actor := Actor{UserID: userID, IsAdmin: u.IsAdmin}
+			actor := Actor{UserID: userID, IsAdmin: u.IsAdmin, Origin: OriginWebhook}
 			w.mu.Lock()
 			if len(w.cache) > 10000 {
 				w.cache = map[string]cachedHook{}

@@ -107,15 +107,20 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.Auth = access.NewWebhooks(st)
-	a.Web = web.New(web.Services{CRM: a.CRM, Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks, Accounts: a.Accounts, People: a.Auth},
-		web.Options{Log: log})
-	a.CRM.Listen(a.Web.Listener())
-	// Automation registers its listener and starts working last: from then on robots
-	// and triggers may write.
-	if err := a.startAutomation(ctx, publicURL); err != nil {
-		a.Web.Close()
+	if err := a.prepareAutomation(ctx, publicURL); err != nil {
 		st.Close()
 		return nil, err
+	}
+	a.Web = web.New(web.Services{CRM: a.CRM, Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks, Accounts: a.Accounts, People: a.Auth,
+		Automation: a.Automation}, web.Options{Log: log})
+	a.CRM.Listen(a.Web.Listener())
+	// Automation starts working once every listener is registered: from then on robots
+	// and triggers may write.
+	if err := a.Automation.Start(ctx); err != nil {
+		a.Web.Close()
+		a.releaseQueue()
+		st.Close()
+		return nil, fmt.Errorf("starting automation: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -229,11 +234,11 @@ func (a *App) SetPublicURL(u string) {
 	a.Automation.SetPublicURL(u)
 }
 
-// startAutomation builds the robots' service, prepares its job queue and starts it.
-// On SQLite one process works a database's queue: it holds a lock on a file beside
+// prepareAutomation builds the robots' service and prepares its job queue; Open starts
+// it. On SQLite one process works a database's queue: it holds a lock on a file beside
 // the database, so jobs it finds running were running in a process that died, and go
 // back to the queue at once.
-func (a *App) startAutomation(ctx context.Context, publicURL string) error {
+func (a *App) prepareAutomation(ctx context.Context, publicURL string) error {
 	cfg := a.Config
 	mailer, err := automation.NewMailer(cfg.SMTPURL, cfg.MailFrom)
 	if err != nil {
@@ -254,6 +259,7 @@ func (a *App) startAutomation(ctx context.Context, publicURL string) error {
 	if err := svc.Migrate(ctx); err != nil {
 		return fmt.Errorf("preparing the job queue: %w", err)
 	}
+	a.releaseQueue = func() {}
 	if !a.Store.IsPostgres() {
 		if a.releaseQueue, err = lockQueue(cfg.DB); err != nil {
 			return err
@@ -262,12 +268,6 @@ func (a *App) startAutomation(ctx context.Context, publicURL string) error {
 			a.releaseQueue()
 			return fmt.Errorf("reviving interrupted jobs: %w", err)
 		}
-	}
-	if err := svc.Start(ctx); err != nil {
-		if a.releaseQueue != nil {
-			a.releaseQueue()
-		}
-		return fmt.Errorf("starting automation: %w", err)
 	}
 	a.Automation = svc
 	return nil

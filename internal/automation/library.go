@@ -13,7 +13,10 @@ import (
 // change?" from memory — most changes of a busy server touch no trigger and no wait
 // robot, and must not pay a query to learn it.
 type library struct {
-	at   time.Time
+	at time.Time
+	// gen is the service's generation when the documents were read: a document saved
+	// since makes the library stale at once.
+	gen  int64
 	docs map[docKey]*Document
 	// triggers holds, per entityTypeId, the trigger types its funnels use.
 	triggers map[int64]map[string]bool
@@ -37,19 +40,15 @@ type docLister interface {
 // library returns the documents, reading them again through q when they are older
 // than libraryTTL.
 func (s *Service) library(ctx context.Context, q docLister) (*library, error) {
-	if l := s.lib.Load(); l != nil && time.Since(l.at) < libraryTTL {
-		return l, nil
-	}
-	s.libMu.Lock()
-	defer s.libMu.Unlock()
-	if l := s.lib.Load(); l != nil && time.Since(l.at) < libraryTTL {
+	gen := s.libGen.Load()
+	if l := s.lib.Load(); l != nil && l.gen == gen && time.Since(l.at) < libraryTTL {
 		return l, nil
 	}
 	recs, err := q.AutomationDocuments(ctx)
 	if err != nil {
 		return nil, err
 	}
-	l := &library{at: time.Now(), docs: map[docKey]*Document{}, triggers: map[int64]map[string]bool{},
+	l := &library{at: time.Now(), gen: gen, docs: map[docKey]*Document{}, triggers: map[int64]map[string]bool{},
 		waits: map[int64]bool{}, childOf: map[int64]bool{}}
 	for _, rec := range recs {
 		doc, err := decodeDocument(rec)
@@ -61,7 +60,11 @@ func (s *Service) library(ctx context.Context, q docLister) (*library, error) {
 		l.docs[docKey{rec.EntityTypeID, rec.CategoryID}] = doc
 		l.index(doc)
 	}
-	s.lib.Store(l)
+	// A read that began before a save finished must not be kept: it may miss the
+	// saved document. The caller still uses it — its own read began before the save.
+	if s.libGen.Load() == gen {
+		s.lib.Store(l)
+	}
 	return l, nil
 }
 
@@ -107,11 +110,11 @@ func (s *Service) documentIn(u *crm.Unit, etid, cat int64) (*Document, error) {
 }
 
 // forget makes the next read of the documents go to the database: this process saved
-// one.
-func (s *Service) forget() { s.lib.Store(nil) }
+// one, and committed it.
+func (s *Service) forget() { s.libGen.Add(1) }
 
 // mayWait tells, from memory, whether a type has wait robots; true while unknown.
 func (s *Service) mayWait(etid int64) bool {
 	l := s.lib.Load()
-	return l == nil || l.waits[etid]
+	return l == nil || l.gen != s.libGen.Load() || l.waits[etid]
 }

@@ -71,11 +71,11 @@ type Service struct {
 	retry    retryPolicy
 
 	// lib is every funnel's automation, read whole and kept for libraryTTL.
-	lib   atomic.Pointer[library]
-	libMu sync.Mutex
-	mu    sync.Mutex // guards opts.PublicURL
-	stop  context.CancelFunc
-	done  chan struct{}
+	lib    atomic.Pointer[library]
+	libGen atomic.Int64
+	mu     sync.Mutex // guards opts.PublicURL
+	stop   context.CancelFunc
+	done   chan struct{}
 }
 
 // RunArgs is the queue job of a run.

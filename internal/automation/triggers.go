@@ -41,8 +41,8 @@ func (tr *triggerReader) Actor(c *change.Change) access.Actor {
 
 func (tr *triggerReader) Wants(c *change.Change) bool {
 	l := tr.s.lib.Load()
-	if l == nil {
-		return true
+	if l == nil || l.gen != tr.s.libGen.Load() {
+		return true // not known yet: let Handle look
 	}
 	switch c.Entity {
 	case change.Item:

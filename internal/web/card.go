@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
+	"smartcrm/internal/automation"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/field"
 	"smartcrm/internal/query"
@@ -296,11 +298,44 @@ type automationRun struct {
 	Robot, Stage, Status, When string
 }
 
-// automationRuns lists the automation runs of an item for its card. Robots and
-// triggers are being built apart from the UI (DESIGN.md, Automation); until their runs
-// can be read, the card shows the section empty. Fill this in with the runs of
-// (entity type, item), newest first.
-func (s *Server) automationRuns(*request, *crm.Type, *crm.Item) []automationRun { return nil }
+// automationRuns lists the newest automation runs of an item for its card: the robot,
+// the stage it ran for, how it went, and when.
+func (s *Server) automationRuns(q *request, t *crm.Type, it *crm.Item) []automationRun {
+	if s.auto == nil {
+		return nil
+	}
+	runs, _, err := s.auto.Runs(q.ctx, q.actor, automation.RunQuery{EntityTypeID: t.EntityTypeID, ItemID: it.ID, Limit: 20})
+	if err != nil {
+		s.log.Warn("reading automation runs for a card", "entityTypeId", t.EntityTypeID, "id", it.ID, "err", err)
+		return nil
+	}
+	out := make([]automationRun, len(runs))
+	for i, r := range runs {
+		robot := r.Title
+		if robot == "" {
+			robot = r.RobotID + " (" + r.RobotType + ")"
+		}
+		stage := r.StageID
+		if st := t.Stage(r.CategoryID, r.StageID); st != nil {
+			stage = st.Name
+		}
+		status := r.Status
+		if r.Error != "" {
+			status += ": " + r.Error
+		}
+		when := r.FinishedTime
+		switch {
+		case when.IsZero() && !r.StartedTime.IsZero():
+			when = r.StartedTime
+		case when.IsZero() && !r.ScheduledTime.IsZero():
+			when = r.ScheduledTime
+		case when.IsZero():
+			when = r.CreatedTime
+		}
+		out[i] = automationRun{Robot: robot, Stage: stage, Status: status, When: when.In(time.Local).Format("2006-01-02 15:04")}
+	}
+	return out
+}
 
 // newItem renders the form of a new item, prefilled from the query (a stage, a parent
 // link), with an error from a refused save.

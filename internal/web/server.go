@@ -25,6 +25,7 @@ import (
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/activity"
+	"smartcrm/internal/automation"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/tasks"
 	"smartcrm/internal/timeline"
@@ -45,6 +46,8 @@ type Services struct {
 	Accounts *access.Accounts
 	// People lists the users (names of the responsible, the users page).
 	People *access.Webhooks
+	// Automation shows the runs of robots on the card; nil shows none.
+	Automation *automation.Service
 }
 
 // Options tune the server.
@@ -70,6 +73,7 @@ type Server struct {
 	tasks    *tasks.Service
 	accounts *access.Accounts
 	people   *access.Webhooks
+	auto     *automation.Service
 	log      *slog.Logger
 	pages    map[string]*template.Template
 	static   http.Handler
@@ -93,7 +97,7 @@ func New(svc Services, opt Options) *Server {
 	}
 	sub, _ := fs.Sub(staticFiles, "static")
 	s := &Server{crm: svc.CRM, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, accounts: svc.Accounts,
-		people: svc.People, log: opt.Log, maxUp: opt.MaxUpload, static: http.StripPrefix("/static/", http.FileServerFS(sub)),
+		people: svc.People, auto: svc.Automation, log: opt.Log, maxUp: opt.MaxUpload, static: http.StripPrefix("/static/", http.FileServerFS(sub)),
 		xorigin: http.NewCrossOriginProtection()}
 	s.xorigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Cross-origin request refused", http.StatusForbidden)
