@@ -3,6 +3,7 @@ package automation
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -80,20 +81,23 @@ func (s *Service) enter(u *crm.Unit, t *crm.Type, it *crm.Item) error {
 		if err != nil {
 			return err
 		}
+		now := s.now()
 		run := &store.AutomationRun{
 			EntityTypeID: t.EntityTypeID, ItemID: it.ID, CategoryID: it.CategoryID(), StageID: it.StageID(),
 			EntryVersion: it.Version, RobotID: r.ID, RobotType: r.Type, Position: int64(i), Status: StatusWaiting,
-			Robot: string(snapshot), UserID: actor.UserID, Depth: int64(actor.Depth + 1), CreatedTime: s.now(),
+			Robot: string(snapshot), UserID: actor.UserID, Depth: int64(actor.Depth + 1), CreatedTime: now,
 		}
 		if i > 0 && !r.Parallel {
 			run.AfterRunID = prev
+		} else {
+			run.Status, run.ScheduledTime = StatusQueued, s.dueTime(r.Delay, t, it, now)
 		}
 		if err := u.Tx().InsertRun(u.Ctx(), run); err != nil {
 			return err
 		}
 		prev = run.ID
-		if run.AfterRunID == 0 {
-			if err := s.schedule(u, run, r, t, it); err != nil {
+		if run.Status == StatusQueued {
+			if err := s.enqueue(u, run, now); err != nil {
 				return err
 			}
 		}
@@ -105,34 +109,29 @@ func (s *Service) enter(u *crm.Unit, t *crm.Type, it *crm.Item) error {
 // inserted in the unit's transaction, so it exists exactly when the unit commits.
 func (s *Service) schedule(u *crm.Unit, run *store.AutomationRun, r *Robot, t *crm.Type, it *crm.Item) error {
 	now := s.now()
-	at := s.dueTime(r.Delay, t, it, now)
 	run.Status = StatusQueued
-	run.ScheduledTime = at
+	run.ScheduledTime = s.dueTime(r.Delay, t, it, now)
 	if err := u.Tx().UpdateRun(u.Ctx(), run); err != nil {
 		return err
 	}
+	return s.enqueue(u, run, now)
+}
+
+// enqueue inserts a queued run's job in the unit's transaction: it exists exactly when
+// the unit commits.
+func (s *Service) enqueue(u *crm.Unit, run *store.AutomationRun, now time.Time) error {
 	opts := &river.InsertOpts{}
-	if at.After(now) {
-		opts.ScheduledAt = at
+	if run.ScheduledTime.After(now) {
+		opts.ScheduledAt = run.ScheduledTime
 	}
 	_, err := s.river.InsertTx(u.Ctx(), u.Tx().JobTx(), RunArgs{RunID: run.ID}, opts)
 	return err
 }
 
-// startAfter queues the runs that waited for run to finish.
-func (s *Service) startAfter(u *crm.Unit, run *store.AutomationRun) error {
+// startAfter queues the runs that waited for run to finish; t and it are the item as
+// it is now.
+func (s *Service) startAfter(u *crm.Unit, run *store.AutomationRun, t *crm.Type, it *crm.Item) error {
 	next, err := u.Tx().Runs(u.Ctx(), whereRuns(runFilter{afterRunID: run.ID, status: StatusWaiting}), 100, true)
-	if err != nil || len(next) == 0 {
-		return err
-	}
-	t, err := u.TypeOf(run.EntityTypeID)
-	if err != nil {
-		return err
-	}
-	it, err := u.LoadItem(t, run.ItemID)
-	if crm.KindOf(err) == crm.ErrItemNotFound {
-		return nil // deletion cancelled them
-	}
 	if err != nil {
 		return err
 	}

@@ -103,17 +103,32 @@ func (s *Service) finish(u *crm.Unit, run *store.AutomationRun, r *Robot, status
 	if err := u.Tx().UpdateRun(u.Ctx(), run); err != nil {
 		return err
 	}
+	// The item as it is now, read once for the timeline entry and the next robots.
+	t, err := u.TypeOf(run.EntityTypeID)
+	if crm.KindOf(err) == crm.ErrTypeNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	it, err := u.LoadItem(t, run.ItemID)
+	if crm.KindOf(err) == crm.ErrItemNotFound {
+		return nil // deleted: its runs were cancelled with it, and it has no timeline to write on
+	}
+	if err != nil {
+		return err
+	}
 	if status != StatusCancelled {
 		data := jsonx.Map{{K: "event", V: "run"}, {K: "runId", V: run.ID}, {K: "robotId", V: run.RobotID},
 			{K: "robotType", V: run.RobotType}, {K: "title", V: r.Title}, {K: "stageId", V: run.StageID}, {K: "status", V: status}}
 		if errText != "" {
 			data = append(data, jsonx.KV{K: "error", V: errText})
 		}
-		if err := s.note(u, crm.Owner{EntityTypeID: run.EntityTypeID, ID: run.ItemID}, data, ""); err != nil {
+		if _, err := s.timeline.RecordOn(u, timeline.KindAutomation, t, it, data, nil); err != nil {
 			return err
 		}
 	}
-	return s.startAfter(u, run)
+	return s.startAfter(u, run, t, it)
 }
 
 // note writes an automation entry on an item's timeline.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -54,7 +55,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 	case internalRobot:
 		err = s.runInternal(ctx, actor, run.ID, k, job.Attempt)
 	case externalRobot:
-		err = s.runExternal(ctx, actor, run.ID, k, job.Attempt)
+		err = s.runExternal(ctx, actor, run, k, job.Attempt)
 	case waitRobot:
 		err = s.startWait(ctx, actor, run.ID, job.Attempt)
 	}
@@ -141,38 +142,67 @@ func (s *Service) runInternal(ctx context.Context, actor access.Actor, id int64,
 	})
 }
 
-// runExternal marks a run running, talks to the world, and records the outcome. A
-// crash between the call and the record makes the queue try again: the receiver sees
-// the same Idempotency-Key (an e-mail, the same Message-ID). A run recorded done is
-// never called again.
-func (s *Service) runExternal(ctx context.Context, actor access.Actor, id int64, k externalRobot, attempt int) error {
-	var rc *runCtx
-	err := s.crm.Run(ctx, actor, func(u *crm.Unit) error {
-		var ok bool
-		var err error
-		rc, ok, err = s.begin(u, id)
-		if !ok {
-			rc = nil
+// runExternal talks to the world and records the outcome. A crash between the call
+// and the record makes the queue try again: the receiver sees the same
+// Idempotency-Key (an e-mail, the same Message-ID). A run recorded done is never called
+// again.
+//
+// Most calls take milliseconds, so the run is not written before the call: a call that
+// is still going after markRunningAfter is marked running then, so that slow ones show.
+// The checks before the call (is the item still in the stage? does the condition
+// hold?) read without a transaction; when one fails, the run is ended in a unit that
+// checks again.
+func (s *Service) runExternal(ctx context.Context, actor access.Actor, queued *store.AutomationRun, k externalRobot, attempt int) error {
+	rc := s.precheck(ctx, queued)
+	if rc == nil {
+		// Something to record first (cancelled, skipped, a condition that fails):
+		// begin decides in a unit; a run it lets through is marked running there.
+		err := s.crm.Run(ctx, actor, func(u *crm.Unit) error {
+			var ok bool
+			var err error
+			rc, ok, err = s.begin(u, queued.ID)
+			if !ok {
+				rc = nil
+				return err
+			}
+			return s.markRunning(u, rc.run, attempt)
+		})
+		if err != nil || rc == nil {
 			return err
 		}
-		rc.run.Status, rc.run.Attempts = StatusRunning, int64(attempt)
-		if rc.run.StartedTime.IsZero() {
-			rc.run.StartedTime = s.now()
-		}
-		return u.Tx().UpdateRun(u.Ctx(), rc.run)
-	})
-	if err != nil || rc == nil {
-		return err
 	}
+	started := s.now()
+	marked := make(chan struct{})
+	timer := time.AfterFunc(markRunningAfter, func() {
+		defer close(marked)
+		err := s.crm.Run(context.WithoutCancel(ctx), actor, func(u *crm.Unit) error {
+			run, err := u.Tx().LockRun(u.Ctx(), queued.ID)
+			if err != nil || run.Status != StatusQueued {
+				return err
+			}
+			run.StartedTime = started
+			return s.markRunning(u, run, attempt)
+		})
+		if err != nil {
+			s.log.Warn("marking a run running", "run", queued.ID, "err", err)
+		}
+	})
 	rc.r = s.rendererFor(rc, poolSource{c: ctx, s: s})
 	result, callErr := k.call(ctx, rc)
-	err = s.crm.Run(ctx, actor, func(u *crm.Unit) error {
-		run, err := u.Tx().LockRun(u.Ctx(), id)
+	if !timer.Stop() {
+		<-marked // the mark is being written: let it finish first
+	}
+	err := s.crm.Run(ctx, actor, func(u *crm.Unit) error {
+		run, err := u.Tx().LockRun(u.Ctx(), queued.ID)
 		if err != nil {
 			return err
 		}
-		if run.Status != StatusRunning {
-			return errFinished
+		if run.Status != StatusQueued && run.Status != StatusRunning {
+			return errFinished // cancelled by a person while the call went on
+		}
+		run.Attempts = int64(attempt)
+		if run.StartedTime.IsZero() {
+			run.StartedTime = started
 		}
 		if callErr == nil {
 			return s.finish(u, run, rc.robot, StatusDone, result, "")
@@ -193,6 +223,35 @@ func (s *Service) runExternal(ctx context.Context, actor access.Actor, id int64,
 		return err
 	}
 	return callErr
+}
+
+// markRunningAfter is how long a call goes on before its run shows as running.
+const markRunningAfter = 250 * time.Millisecond
+
+func (s *Service) markRunning(u *crm.Unit, run *store.AutomationRun, attempt int) error {
+	run.Status, run.Attempts = StatusRunning, int64(attempt)
+	if run.StartedTime.IsZero() {
+		run.StartedTime = s.now()
+	}
+	return u.Tx().UpdateRun(u.Ctx(), run)
+}
+
+// precheck reads, without a transaction, what a run needs before its call: nil when
+// the item is gone or left the stage, or the condition does not hold — begin then
+// records that in a unit.
+func (s *Service) precheck(ctx context.Context, run *store.AutomationRun) *runCtx {
+	r, err := robotOf(run)
+	if err != nil {
+		return nil
+	}
+	t, it, err := s.crm.GetItem(ctx, access.System, run.EntityTypeID, run.ItemID)
+	if err != nil || it.StageID() != run.StageID || it.CategoryID() != run.CategoryID {
+		return nil
+	}
+	if ok, err := holds(t, it, r.Condition); err != nil || !ok {
+		return nil
+	}
+	return &runCtx{s: s, run: run, robot: r, t: t, it: it, actor: actorOf(run)}
 }
 
 // startWait begins a wait robot's waiting: done at once when the item already

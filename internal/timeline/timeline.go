@@ -224,12 +224,17 @@ func (s *Service) Record(u *crm.Unit, kind string, o crm.Owner, data jsonx.Map, 
 	if err != nil {
 		return 0, err
 	}
+	return s.RecordOn(u, kind, t, it, data, text)
+}
+
+// RecordOn is Record for an item the caller has already loaded in the unit.
+func (s *Service) RecordOn(u *crm.Unit, kind string, t *crm.Type, it *crm.Item, data jsonx.Map, text *string) (int64, error) {
 	b, err := jsonx.Append(nil, data)
 	if err != nil {
 		return 0, err
 	}
-	bindings := append([]store.TimelineBinding{binding(o)}, parentsOf(t, it)...)
-	e := &store.TimelineEntry{EntityTypeID: o.EntityTypeID, ItemID: o.ID, Kind: kind, AuthorID: u.Actor().UserID,
+	bindings := append([]store.TimelineBinding{binding(crm.Owner{EntityTypeID: t.EntityTypeID, ID: it.ID})}, parentsOf(t, it)...)
+	e := &store.TimelineEntry{EntityTypeID: t.EntityTypeID, ItemID: it.ID, Kind: kind, AuthorID: u.Actor().UserID,
 		CreatedTime: u.Now(), Data: string(b), Text: text}
 	if err := u.Tx().InsertTimelineEntry(u.Ctx(), e, bindings); err != nil {
 		return 0, err
