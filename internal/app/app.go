@@ -20,9 +20,12 @@ import (
 	"smartcrm/internal/access"
 	"smartcrm/internal/activity"
 	"smartcrm/internal/automation"
+	"smartcrm/internal/cardlayout"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/currency"
 	"smartcrm/internal/customfield"
 	"smartcrm/internal/files"
+	"smartcrm/internal/history"
 	"smartcrm/internal/rest"
 	"smartcrm/internal/store"
 	"smartcrm/internal/tasks"
@@ -40,6 +43,8 @@ type App struct {
 	Tasks    *tasks.Service
 	// Automation runs robots and triggers.
 	Automation *automation.Service
+	CardLayout *cardlayout.Service
+	History    *history.Service
 	// Auth checks webhook secrets and throttles addresses that fail too often.
 	Auth *access.Webhooks
 	Log  *slog.Logger
@@ -111,8 +116,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	a.CardLayout, a.History = cardlayout.New(a.CRM), history.New(a.CRM)
 	a.Web = web.New(web.Services{CRM: a.CRM, Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks, Accounts: a.Accounts, People: a.Auth,
-		Automation: a.Automation}, web.Options{Log: log})
+		Automation: a.Automation, CardLayout: a.CardLayout, History: a.History}, web.Options{Log: log})
 	a.CRM.Listen(a.Web.Listener())
 	// Automation starts working once every listener is registered: from then on robots
 	// and triggers may write.
@@ -128,7 +134,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		reg.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
 	api := rest.New(rest.Services{CRM: a.CRM, CustomField: customfield.New(a.CRM), Timeline: a.Timeline, Activity: a.Activity,
-		Tasks: a.Tasks, Automation: a.Automation},
+		Tasks: a.Tasks, Automation: a.Automation, CardLayout: a.CardLayout, Currency: currency.New(a.CRM), History: a.History},
 		a.Auth, log, rest.NewMetrics(reg))
 	bodyMemory, bodyWait := cfg.MaxBodyMemory, cfg.BodyMemoryWait
 	if bodyMemory <= 0 {

@@ -844,10 +844,10 @@ func (op *operation) changeOf(kind change.Kind) change.Change {
 
 // Stage history row kinds, as crm.stagehistory.list spells TYPE_ID.
 const (
-	historyCreated       = 1
-	historyMoved         = 2
-	historyFinal         = 3
-	historyFunnelChanged = 5
+	HistoryCreated       = 1
+	HistoryMoved         = 2
+	HistoryFinal         = 3
+	HistoryFunnelChanged = 5
 )
 
 // writeStageHistory appends a history row when an item is created in a stage, moves
@@ -863,7 +863,7 @@ func (op *operation) writeStageHistory(kind change.Kind) error {
 	}
 	switch {
 	case op.before == nil:
-		m.TypeID = historyCreated
+		m.TypeID = HistoryCreated
 	default:
 		oldCat, oldStage := op.before.CategoryID(), op.before.StageID()
 		if oldCat == cat && oldStage == stage {
@@ -872,11 +872,11 @@ func (op *operation) writeStageHistory(kind change.Kind) error {
 		m.FromStageID = oldStage
 		switch {
 		case oldCat != cat:
-			m.TypeID = historyFunnelChanged
+			m.TypeID = HistoryFunnelChanged
 		case m.Semantic == string(InProgress):
-			m.TypeID = historyMoved
+			m.TypeID = HistoryMoved
 		default:
-			m.TypeID = historyFinal
+			m.TypeID = HistoryFinal
 		}
 	}
 	return op.u.tx.InsertStageMove(op.u.ctx, m)

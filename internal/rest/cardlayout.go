@@ -3,6 +3,7 @@ package rest
 import (
 	"strings"
 
+	"smartcrm/internal/cardlayout"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
@@ -23,11 +24,11 @@ func (s *Server) registerCardLayout() {
 }
 
 // cardScope reads scope (P by default) and userId (the caller by default).
-func cardScope(c *Call) (crm.CardScope, int64) {
-	scope := crm.ScopePersonal
+func cardScope(c *Call) (cardlayout.Scope, int64) {
+	scope := cardlayout.ScopePersonal
 	if v, ok := lookup(c, "scope"); ok {
 		if str, _ := params.String(v); strings.EqualFold(strings.TrimSpace(str), "C") {
-			scope = crm.ScopeCommon
+			scope = cardlayout.ScopeCommon
 		}
 	}
 	user := c.Actor.UserID
@@ -45,14 +46,14 @@ func (s *Server) cardLayoutGet(c *Call) (*Result, error) {
 		return nil, err
 	}
 	scope, user := cardScope(c)
-	if scope == crm.ScopeCommon {
+	if scope == cardlayout.ScopeCommon {
 		user = 0
 	}
 	t, err := s.crm.ItemType(c.Ctx, c.Actor, etid)
 	if err != nil {
 		return nil, err
 	}
-	secs, _, err := s.crm.CardLayout(c.Ctx, c.Actor, etid, user)
+	secs, _, err := s.cardLayout.Get(c.Ctx, c.Actor, etid, user)
 	if err != nil {
 		return nil, err
 	}
@@ -88,13 +89,13 @@ func (s *Server) cardLayoutSet(c *Call) (*Result, error) {
 		return nil, wrongParamType("data", "array")
 	}
 	names := namesOf(t)
-	var secs []crm.CardSection
+	var secs []cardlayout.Section
 	for _, e := range list {
 		o, isObj := e.(*params.Object)
 		if !isObj {
 			return nil, wrongParamType("data", "array of sections")
 		}
-		var sec crm.CardSection
+		var sec cardlayout.Section
 		if v, ok := params.Lookup(o, "name"); ok {
 			sec.Name, _ = params.String(v)
 		}
@@ -121,7 +122,7 @@ func (s *Server) cardLayoutSet(c *Call) (*Result, error) {
 		secs = append(secs, sec)
 	}
 	scope, user := cardScope(c)
-	if err := s.crm.SetCardLayout(c.Ctx, c.Actor, etid, scope, user, secs); err != nil {
+	if err := s.cardLayout.Set(c.Ctx, c.Actor, etid, scope, user, secs); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
@@ -133,7 +134,7 @@ func (s *Server) cardLayoutReset(c *Call) (*Result, error) {
 		return nil, err
 	}
 	scope, user := cardScope(c)
-	if err := s.crm.ResetCardLayout(c.Ctx, c.Actor, etid, scope, user); err != nil {
+	if err := s.cardLayout.Reset(c.Ctx, c.Actor, etid, scope, user); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
@@ -144,7 +145,7 @@ func (s *Server) cardLayoutForceCommon(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.ForceCommonCardLayout(c.Ctx, c.Actor, etid); err != nil {
+	if err := s.cardLayout.ForceCommon(c.Ctx, c.Actor, etid); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"smartcrm/internal/crm"
+	"smartcrm/internal/currency"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 )
@@ -34,7 +34,7 @@ func (s *Server) currencyList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.crm.Currencies(c.Actor)
+	list, err := s.currency.List(c.Actor)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (s *Server) currencyGet(c *Call) (*Result, error) {
 	if strings.TrimSpace(code) == "" {
 		return nil, apiErr(http.StatusBadRequest, "", "The parameter 'id' is not defined or invalid.")
 	}
-	cur, err := s.crm.CurrencyByCode(c.Actor, code)
+	cur, err := s.currency.ByCode(c.Actor, code)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func (s *Server) currencyGet(c *Call) (*Result, error) {
 
 // currencyBase answers the base currency's code, a bare string.
 func (s *Server) currencyBase(c *Call) (*Result, error) {
-	list, err := s.crm.Currencies(c.Actor)
+	list, err := s.currency.List(c.Actor)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ var thousandsVariants = map[string]string{"": "N", ".": "D", ",": "C", " ": "S",
 // currencyWire is a currency as crm.currency.list (withLang false) and get answer it:
 // every scalar a string. No exchange rates are kept, so AMOUNT is 1 for the base
 // currency and null for the others rather than a rate nobody maintains.
-func currencyWire(cur crm.Currency, withLang bool) jsonx.Map {
+func currencyWire(cur currency.Currency, withLang bool) jsonx.Map {
 	var amount, sep any
 	if cur.Base {
 		amount = "1.0000"
@@ -133,12 +133,12 @@ func currencyWire(cur crm.Currency, withLang bool) jsonx.Map {
 
 // currencyOrder reads `order` of crm.currency.list: CURRENCY, SORT, BASE, FULL_NAME or
 // DECIMALS, each asc or desc; by SORT when absent, the code breaking ties.
-func currencyOrder(c *Call) (func(a, b crm.Currency) bool, error) {
+func currencyOrder(c *Call) (func(a, b currency.Currency) bool, error) {
 	keys, err := readOrderKeys(c, []string{"CURRENCY", "SORT", "BASE", "FULL_NAME", "DECIMALS"}, []orderKey{{"SORT", false}})
 	if err != nil {
 		return nil, err
 	}
-	return orderBy(append(keys, orderKey{"CURRENCY", false}), func(k string, a, b crm.Currency) int {
+	return orderBy(append(keys, orderKey{"CURRENCY", false}), func(k string, a, b currency.Currency) int {
 		switch k {
 		case "SORT":
 			return cmp.Compare(a.Sort, b.Sort)

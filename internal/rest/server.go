@@ -18,9 +18,12 @@ import (
 	"smartcrm/internal/access"
 	"smartcrm/internal/activity"
 	"smartcrm/internal/automation"
+	"smartcrm/internal/cardlayout"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/currency"
 	"smartcrm/internal/customfield"
 	"smartcrm/internal/field"
+	"smartcrm/internal/history"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 	"smartcrm/internal/tasks"
@@ -65,6 +68,9 @@ type Services struct {
 	Tasks       *tasks.Service
 	// Automation is nil where robots do not run (tools that only read).
 	Automation *automation.Service
+	CardLayout *cardlayout.Service
+	Currency   *currency.Service
+	History    *history.Service
 }
 
 // Server serves /rest/.
@@ -75,6 +81,9 @@ type Server struct {
 	activity    *activity.Service
 	tasks       *tasks.Service
 	automation  *automation.Service
+	cardLayout  *cardlayout.Service
+	currency    *currency.Service
+	history     *history.Service
 	auth        *access.Webhooks
 	log         *slog.Logger
 	metrics     *Metrics
@@ -84,7 +93,7 @@ type Server struct {
 
 // New builds the REST server.
 func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, auth: auth, log: log,
+	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, cardLayout: svc.CardLayout, currency: svc.Currency, history: svc.History, auth: auth, log: log,
 		metrics: metrics, methods: map[string]method{}, bodies: newBodyBudget(DefaultBodyMemory, DefaultBodyMemoryWait)}
 	s.registerTypes()
 	s.registerItems()

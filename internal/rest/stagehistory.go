@@ -3,7 +3,7 @@ package rest
 import (
 	"strconv"
 
-	"smartcrm/internal/crm"
+	"smartcrm/internal/history"
 	"smartcrm/internal/jsonx"
 )
 
@@ -16,7 +16,7 @@ func (s *Server) registerStageHistory() {
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
 
 // stageMoveWire is a history row; select (UPPER_CASE names) keeps only those asked.
-func stageMoveWire(m *crm.HistoryEntry, sel map[string]bool) jsonx.Map {
+func stageMoveWire(m *history.Entry, sel map[string]bool) jsonx.Map {
 	all := jsonx.Map{
 		{K: "ID", V: m.ID}, {K: "TYPE_ID", V: m.Kind}, {K: "OWNER_ID", V: m.ItemID},
 		{K: "CREATED_TIME", V: m.CreatedTime.Format(wireTime)}, {K: "CATEGORY_ID", V: m.CategoryID},
@@ -39,12 +39,12 @@ func (s *Server) stageHistoryList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	where, order, err := parseQuery(c, upperResolver(crm.HistoryQueryFields()))
+	where, order, err := parseQuery(c, upperResolver(history.QueryFields()))
 	if err != nil {
 		return nil, err
 	}
 	start := startParam(c.Params)
-	rows, total, err := s.crm.StageHistory(c.Ctx, c.Actor, etid, crm.HistoryQuery{Where: where, Order: order,
+	rows, total, err := s.history.StageMoves(c.Ctx, c.Actor, etid, history.Query{Where: where, Order: order,
 		Offset: int(max(start, 0)), NoCount: start == -1})
 	if err != nil {
 		return nil, err

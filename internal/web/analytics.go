@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"smartcrm/internal/crm"
+	"smartcrm/internal/history"
 )
 
 // Analytics of a funnel, drawn as SVG bar charts by the server (no script), each with
@@ -32,13 +33,13 @@ type analyticsPage struct {
 	Type       *crm.Type
 	Category   *crm.Category
 	Categories []linkView
-	Report     *crm.FunnelReport
+	Report     *history.FunnelReport
 	Stages     chart
 	Outcome    chart
 	Time       chart
 	Weeks      chart
 	StageRows  []stageRow
-	WeekRows   []crm.WeekStat
+	WeekRows   []history.WeekStat
 	KanbanURL  string
 }
 
@@ -85,7 +86,7 @@ func (s *Server) analyticsRoute(q *request, tg target) {
 	if !q.method(http.MethodGet) {
 		return
 	}
-	r, err := s.crm.FunnelReport(q.ctx, q.actor, t.EntityTypeID, cat, 12)
+	r, err := s.history.FunnelReport(q.ctx, q.actor, t.EntityTypeID, cat, 12)
 	if err != nil {
 		q.fail(err)
 		return

@@ -352,7 +352,7 @@ func TestAnalytics(t *testing.T) {
 		move(ids[0], st[1].StatusID)
 		move(ids[0], st[3].StatusID) // success
 		move(ids[1], st[4].StatusID) // failure
-		r, err := e.s.App.CRM.FunnelReport(context.Background(), admin, v.EntityTypeID, 0, 4)
+		r, err := e.s.App.History.FunnelReport(context.Background(), admin, v.EntityTypeID, 0, 4)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,7 +26,9 @@ import (
 	"smartcrm/internal/access"
 	"smartcrm/internal/activity"
 	"smartcrm/internal/automation"
+	"smartcrm/internal/cardlayout"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/history"
 	"smartcrm/internal/tasks"
 	"smartcrm/internal/timeline"
 )
@@ -48,6 +50,8 @@ type Services struct {
 	People *access.Webhooks
 	// Automation shows the runs of robots on the card; nil shows none.
 	Automation *automation.Service
+	CardLayout *cardlayout.Service
+	History    *history.Service
 }
 
 // Options tune the server.
@@ -74,6 +78,8 @@ type Server struct {
 	accounts *access.Accounts
 	people   *access.Webhooks
 	auto     *automation.Service
+	layouts  *cardlayout.Service
+	history  *history.Service
 	log      *slog.Logger
 	pages    map[string]*template.Template
 	static   http.Handler
@@ -97,7 +103,7 @@ func New(svc Services, opt Options) *Server {
 	}
 	sub, _ := fs.Sub(staticFiles, "static")
 	s := &Server{crm: svc.CRM, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, accounts: svc.Accounts,
-		people: svc.People, auto: svc.Automation, log: opt.Log, maxUp: opt.MaxUpload, static: http.StripPrefix("/static/", http.FileServerFS(sub)),
+		people: svc.People, auto: svc.Automation, layouts: svc.CardLayout, history: svc.History, log: opt.Log, maxUp: opt.MaxUpload, static: http.StripPrefix("/static/", http.FileServerFS(sub)),
 		xorigin: http.NewCrossOriginProtection()}
 	s.xorigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Cross-origin request refused", http.StatusForbidden)

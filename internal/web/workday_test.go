@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"smartcrm/internal/crm"
+	"smartcrm/internal/history"
 	"smartcrm/internal/query"
 	"smartcrm/internal/testdb"
 	"smartcrm/internal/web"
@@ -73,7 +74,7 @@ func TestBrowserWorkday(t *testing.T) {
 		run(t, a, "drag", chromedp.DragAndDrop(chromedp.CSS(card+" .card-fields"), chromedp.CSS(col(prep)+" .col-head")),
 			waitJS(fmt.Sprintf(`document.querySelector('%s %s') !== null`, col(prep), card)),
 			waitJS(count(prep)+` === "1"`), waitJS(count(newStage)+` === "1"`))
-		hist, _, err := e.s.App.CRM.StageHistory(ctx, admin, v.EntityTypeID, crm.HistoryQuery{})
+		hist, _, err := e.s.App.History.StageMoves(ctx, admin, v.EntityTypeID, history.Query{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,10 +1,11 @@
-package crm
+package history
 
 import (
 	"context"
 	"time"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/crm"
 	"smartcrm/internal/store"
 )
 
@@ -13,9 +14,9 @@ import (
 
 // FunnelReport is what a funnel's analytics page shows.
 type FunnelReport struct {
-	Category *Category
+	Category *crm.Category
 	// Now are the funnel's stages with their items and amounts, from the counters.
-	Now []StageStat
+	Now []crm.StageStat
 	// Entered counts the items that were ever in the funnel; Succeeded and Failed those
 	// that reached a success or a failure stage (and may have left it since).
 	Entered, Succeeded, Failed int64
@@ -55,21 +56,21 @@ func share(n, of int64) float64 {
 // FunnelReport computes a funnel's analytics over its whole history, with weekly
 // figures for the last `weeks` weeks. Funnel 0 is the type's default one.
 func (s *Service) FunnelReport(ctx context.Context, actor access.Actor, etid, categoryID int64, weeks int) (*FunnelReport, error) {
-	t, err := s.ItemType(ctx, actor, etid)
+	t, err := s.crm.ItemType(ctx, actor, etid)
 	if err != nil {
 		return nil, err
 	}
-	if !t.hasStages() {
-		return nil, newErr(ErrNotSupported, "%s has no stages", t.Title)
+	if !t.HasStages() {
+		return nil, crm.NewError(crm.ErrNotSupported, "%s has no stages", t.Title)
 	}
 	if categoryID == 0 && t.Category(0) == nil {
 		categoryID = t.DefaultCategory().ID
 	}
 	cat := t.Category(categoryID)
 	if cat == nil {
-		return nil, newErr(ErrItemNotFound, "Pipeline %d not found", categoryID)
+		return nil, crm.NewError(crm.ErrItemNotFound, "Pipeline %d not found", categoryID)
 	}
-	now, err := s.StageStats(ctx, actor, etid, categoryID)
+	now, err := s.crm.StageStats(ctx, actor, etid, categoryID)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +78,7 @@ func (s *Service) FunnelReport(ctx context.Context, actor access.Actor, etid, ca
 	if weeks <= 0 {
 		weeks = 12
 	}
-	today := s.Now()
+	today := s.crm.Now()
 	monday := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.Local)
 	monday = monday.AddDate(0, 0, -((int(monday.Weekday()) + 6) % 7))
 	first := monday.AddDate(0, 0, -7*(weeks-1))
@@ -115,7 +116,7 @@ func (s *Service) FunnelReport(ctx context.Context, actor access.Actor, etid, ca
 			r.Failed++
 		}
 	}
-	err = s.st.EachFunnelMove(ctx, etid, categoryID, func(m store.FunnelMove) error {
+	err = s.crm.Store().EachFunnelMove(ctx, etid, categoryID, func(m store.FunnelMove) error {
 		if m.ItemID != cur {
 			flush()
 			cur, succeeded, failed = m.ItemID, false, false
@@ -128,18 +129,18 @@ func (s *Service) FunnelReport(ctx context.Context, actor access.Actor, etid, ca
 			t.sum += m.Time.Sub(prev.Time)
 			t.stays++
 		}
-		switch Semantics(m.Semantic) {
-		case Success:
+		switch crm.Semantics(m.Semantic) {
+		case crm.Success:
 			succeeded = true
-		case Failure:
+		case crm.Failure:
 			failed = true
 		}
-		if m.TypeID == historyCreated {
+		if m.TypeID == crm.HistoryCreated {
 			if w := week(m.Time); w != nil {
 				w.Created++
 			}
 		}
-		if m.TypeID == historyFinal || m.TypeID == historyCreated && Semantics(m.Semantic) != InProgress && m.Semantic != "" {
+		if m.TypeID == crm.HistoryFinal || m.TypeID == crm.HistoryCreated && crm.Semantics(m.Semantic) != crm.InProgress && m.Semantic != "" {
 			if w := week(m.Time); w != nil {
 				w.Closed++
 			}

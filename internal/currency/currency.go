@@ -1,15 +1,19 @@
-package crm
+// Package currency is the currencies amounts are kept in: a fixed list of ISO 4217
+// currencies with their names and formats, the base one being the currency new items
+// get.
+package currency
 
 import (
 	"strings"
 	"time"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/crm"
 )
 
 // Currency is a currency amounts are kept in: its ISO 4217 code, its English name and
-// how amounts in it are written. The base currency is the service's DefaultCurrency,
-// which new deals, leads and smart-process items get.
+// how amounts in it are written. The base currency is crm's DefaultCurrency,
+// which new deals, leads and smart-process items get (crm.Service.DefaultCurrency).
 //
 // No exchange rates are kept: amounts are never converted between currencies here, so
 // a rate would be a number nobody maintains.
@@ -61,22 +65,28 @@ func currency(code, name, format string, decimals int) Currency {
 	return Currency{Code: code, Name: name, Format: format, DecPoint: ".", ThousandsSep: ",", Decimals: decimals}
 }
 
-// Currencies lists the currencies in their order, the base one marked.
-func (s *Service) Currencies(actor access.Actor) ([]Currency, error) {
-	if err := s.allow(actor, access.ActRead, access.Resource{Kind: "currency"}); err != nil {
+// Service answers the currencies, the base one being crm's default currency.
+type Service struct{ crm *crm.Service }
+
+// New returns the currencies of crmSvc's items.
+func New(crmSvc *crm.Service) *Service { return &Service{crm: crmSvc} }
+
+// List lists the currencies in their order, the base one marked.
+func (s *Service) List(actor access.Actor) ([]Currency, error) {
+	if err := s.crm.Allow(actor, access.ActRead, access.Resource{Kind: "currency"}); err != nil {
 		return nil, err
 	}
 	out := make([]Currency, len(currencies))
 	for i, c := range currencies {
-		c.Sort, c.Base, c.Updated = (i+1)*100, c.Code == s.DefaultCurrency, currenciesRevised
+		c.Sort, c.Base, c.Updated = (i+1)*100, c.Code == s.crm.DefaultCurrency, currenciesRevised
 		out[i] = c
 	}
 	return out, nil
 }
 
-// CurrencyByCode returns one currency by its ISO 4217 code, in any letter case.
-func (s *Service) CurrencyByCode(actor access.Actor, code string) (Currency, error) {
-	list, err := s.Currencies(actor)
+// ByCode returns one currency by its ISO 4217 code, in any letter case.
+func (s *Service) ByCode(actor access.Actor, code string) (Currency, error) {
+	list, err := s.List(actor)
 	if err != nil {
 		return Currency{}, err
 	}
@@ -86,5 +96,5 @@ func (s *Service) CurrencyByCode(actor access.Actor, code string) (Currency, err
 			return c, nil
 		}
 	}
-	return Currency{}, newErr(ErrItemNotFound, "Currency %q not found", code)
+	return Currency{}, crm.NewError(crm.ErrItemNotFound, "Currency %q not found", code)
 }
