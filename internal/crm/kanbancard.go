@@ -1,0 +1,106 @@
+package crm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"smartcrm/internal/access"
+	"smartcrm/internal/store"
+)
+
+// The fields a type's Kanban cards show below the title, responsible and amount,
+// chosen in the card layout editor: common to everyone or a person's own, like the
+// card layout itself. Without a choice the cards show the first custom fields marked
+// "show in list" (KanbanDefault).
+
+// MaxKanbanFields bounds the fields a Kanban card shows: a card is a glance.
+const MaxKanbanFields = 5
+
+// KanbanFields returns the fields the user's cards show and the scope they come from:
+// the user's own, else the common choice, else the default (scope "").
+func (s *Service) KanbanFields(ctx context.Context, actor access.Actor, etid, userID int64) ([]*Field, CardScope, error) {
+	t, err := s.ItemType(ctx, actor, etid)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, c := range []struct {
+		user  int64
+		scope CardScope
+	}{{userID, ScopePersonal}, {0, ScopeCommon}} {
+		if c.user <= 0 && c.scope == ScopePersonal {
+			continue
+		}
+		raw, err := s.st.KanbanCardFields(ctx, etid, c.user)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		var names []string
+		if err := json.Unmarshal([]byte(raw), &names); err != nil {
+			return nil, "", err
+		}
+		out := []*Field{}
+		for _, n := range names {
+			// A field dropped since the choice was saved is left out.
+			if f, ok := t.FieldByName(n); ok && !f.Hidden && t.Enabled(f) {
+				out = append(out, f)
+			}
+		}
+		return out, c.scope, nil
+	}
+	return KanbanDefault(t), "", nil
+}
+
+// KanbanDefault is what cards show when nobody chose: the first custom fields marked
+// "show in list".
+func KanbanDefault(t *Type) []*Field {
+	var out []*Field
+	for _, f := range t.Fields() {
+		if uf := f.UserField(); uf != nil && uf.ShowInList && len(out) < 3 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// SetKanbanFields saves the fields cards show: the common choice (an administrator's
+// setting) or a user's own.
+func (s *Service) SetKanbanFields(ctx context.Context, actor access.Actor, etid int64, scope CardScope, userID int64, names []FieldName) error {
+	t, user, err := s.cardLayoutTarget(ctx, actor, etid, scope, userID)
+	if err != nil {
+		return err
+	}
+	if len(names) > MaxKanbanFields {
+		return &Error{Kind: ErrInvalidArg, Field: "kanban", Msg: fmt.Sprintf("A Kanban card shows at most %d fields", MaxKanbanFields)}
+	}
+	out := []string{}
+	seen := map[FieldName]bool{}
+	for _, n := range names {
+		f, ok := t.FieldByName(string(n))
+		if !ok || f.Hidden {
+			return &Error{Kind: ErrInvalidArg, Field: string(n), Msg: fmt.Sprintf("Unknown field %q of %q", n, t.Title)}
+		}
+		if !seen[f.Name] {
+			seen[f.Name] = true
+			out = append(out, string(f.Name))
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return s.st.InTx(ctx, func(tx *store.Tx) error { return tx.SetKanbanCardFields(ctx, etid, user, string(b)) })
+}
+
+// ResetKanbanFields drops a user's own choice or the common one.
+func (s *Service) ResetKanbanFields(ctx context.Context, actor access.Actor, etid int64, scope CardScope, userID int64) error {
+	_, user, err := s.cardLayoutTarget(ctx, actor, etid, scope, userID)
+	if err != nil {
+		return err
+	}
+	return s.st.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteKanbanCardFields(ctx, etid, user) })
+}
