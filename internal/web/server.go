@@ -27,6 +27,7 @@ import (
 	"smartcrm/internal/activity"
 	"smartcrm/internal/automation"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/customfield"
 	"smartcrm/internal/tasks"
 	"smartcrm/internal/timeline"
 )
@@ -46,8 +47,14 @@ type Services struct {
 	Accounts *access.Accounts
 	// People lists the users (names of the responsible, the users page).
 	People *access.Webhooks
-	// Automation shows the runs of robots on the card; nil shows none.
+	// Automation shows the runs of robots on the card and is what the automation
+	// editor edits; nil shows none.
 	Automation *automation.Service
+	// CustomField adds, changes and deletes custom fields (the fields pages).
+	CustomField *customfield.Service
+	// Processes offers presets and exports process files; nil offers neither (see
+	// SetProcesses).
+	Processes Processes
 }
 
 // Options tune the server.
@@ -74,6 +81,7 @@ type Server struct {
 	accounts *access.Accounts
 	people   *access.Webhooks
 	auto     *automation.Service
+	cf       *customfield.Service
 	log      *slog.Logger
 	pages    map[string]*template.Template
 	static   http.Handler
@@ -85,6 +93,9 @@ type Server struct {
 	users    map[int64]access.User
 	usersAt  time.Time
 	userList []access.User
+
+	procMu sync.Mutex
+	procs  Processes
 }
 
 // New builds the UI server. Call Close when the server stops, to end live streams.
@@ -97,7 +108,7 @@ func New(svc Services, opt Options) *Server {
 	}
 	sub, _ := fs.Sub(staticFiles, "static")
 	s := &Server{crm: svc.CRM, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, accounts: svc.Accounts,
-		people: svc.People, auto: svc.Automation, log: opt.Log, maxUp: opt.MaxUpload, static: http.StripPrefix("/static/", http.FileServerFS(sub)),
+		people: svc.People, auto: svc.Automation, cf: svc.CustomField, procs: svc.Processes, log: opt.Log, maxUp: opt.MaxUpload, static: http.StripPrefix("/static/", http.FileServerFS(sub)),
 		xorigin: http.NewCrossOriginProtection()}
 	s.xorigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Cross-origin request refused", http.StatusForbidden)
