@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"net/http"
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/crm"
@@ -65,11 +66,19 @@ func AutomationPath(etid, cat int64) string {
 // RunsPath is the queue of a type's automation runs.
 func RunsPath(etid int64) string { return basePath(etid) + "automation/runs/" }
 
-// admin refuses a person who may not configure the CRM.
+// admin refuses a person who may not configure the CRM, and reads a posted form (the
+// script's posts carry their token in a header, so nothing has read their body yet; a
+// JSON body is left to its handler).
 func (q *request) admin() bool {
 	if !q.actor.IsAdmin {
 		q.fail(access.ErrDenied)
 		return false
+	}
+	if q.r.Method == http.MethodPost {
+		if err := q.parseForm(); err != nil {
+			q.fail(err)
+			return false
+		}
 	}
 	return true
 }

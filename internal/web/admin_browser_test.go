@@ -3,12 +3,15 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"smartcrm/internal/automation"
+	"smartcrm/internal/crm"
+	"smartcrm/internal/customfield"
 	"smartcrm/internal/testdb"
 	"smartcrm/internal/web"
 )
@@ -193,6 +196,136 @@ func TestBrowserBlankProcess(t *testing.T) {
 		t.Logf("effort: a blank process with 3 fields, 5 stages and a robot, and an item through it: %d interactions (%s)", ef.n, dialect)
 		if ef.n >= 40 {
 			t.Errorf("the blank process took %d interactions", ef.n)
+		}
+	})
+}
+
+// Editing a process that exists: stages reordered by drag; a field with data deleted
+// after the warning; the condition builder writes an expression; a save with an
+// invalid condition shows the error on the robot's card and stores nothing; the card
+// layout edited and the card and Kanban changed. axe-core checks every settings page.
+func TestBrowserAdminEdits(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		e := start(t, dialect)
+		ctx := context.Background()
+		title := "Visits"
+		v, err := e.s.App.CRM.AddType(ctx, admin, crm.TypeSpec{Title: &title, Flags: crm.Flags{crm.FlagStages: true, crm.FlagAutomation: true,
+			crm.FlagLinkWithProducts: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf := customfield.New(e.s.App.CRM)
+		serial, err := cf.Add(ctx, admin, v.EntityTypeID, customfield.Spec{Name: v.UFPrefix() + "SERIAL", Kind: "string",
+			Labels: crm.Labels{EditForm: map[string]string{"en": "Serial"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Floor is not in the list, so Kanban cards do not show it until the layout says so.
+		notInList := false
+		floor, err := cf.Add(ctx, admin, v.EntityTypeID, customfield.Spec{Name: v.UFPrefix() + "FLOOR", Kind: "integer", ShowInList: &notInList,
+			Labels: crm.Labels{EditForm: map[string]string{"en": "Floor"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		floorName := crm.FieldName(crm.CamelUFName(floor.Name))
+		cat := v.DefaultCategory().ID
+		v, _ = e.s.App.CRM.ItemType(ctx, admin, v.EntityTypeID)
+		stages := v.StagesOf(cat)
+		_, err = e.s.App.Automation.Set(ctx, admin, &automation.Document{EntityTypeID: v.EntityTypeID, CategoryID: cat,
+			Stages: map[string]*automation.StageAutomation{stages[1].StatusID: {Robots: []*automation.Robot{
+				{ID: "notify", Type: automation.RobotComment, Params: map[string]any{"text": "Prepare {{title}}"}}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		serialName := crm.FieldName(crm.CamelUFName(serial.Name))
+		it := e.add(v.EntityTypeID, crm.Patch{crm.FieldTitle: "Boiler", serialName: "B-1", floorName: int64(3)})
+		e.add(v.EntityTypeID, crm.Patch{crm.FieldTitle: "Window", serialName: "W-7"})
+		a := signedIn(t, e)
+		base := e.s.HTTP.URL
+
+		// The general page and the list of types pass axe.
+		run(t, a, "general settings", chromedp.Navigate(base+web.SettingsPath(v.EntityTypeID, "")), chromedp.WaitVisible(chromedp.ID("ts-title")))
+		checkAxe(t, a, "general settings")
+		screenshot(t, a, dialect+"-admin-general")
+
+		// Drag Approval above Preparation: the funnel's new order is saved at once.
+		run(t, a, "funnels", chromedp.Navigate(base+web.SettingsPath(v.EntityTypeID, "funnels/")), chromedp.WaitVisible(chromedp.CSS(".stage-row")))
+		row := func(i int) string { return fmt.Sprintf(`.stage-row[data-stage-id="%s"]`, stages[i].StatusID) }
+		run(t, a, "drag a stage", chromedp.DragAndDrop(chromedp.CSS(row(2)+" .grip"), chromedp.CSS(row(0)+" .grip")),
+			waitJS(`document.querySelector('.funnel').hasAttribute('data-saved')`))
+		dom := eval[string](t, a, `[...document.querySelectorAll('.funnel .stage-row')].map(r => r.dataset.stageId).join(" ")`)
+		v, _ = e.s.App.CRM.ItemType(ctx, admin, v.EntityTypeID)
+		var saved []string
+		for _, st := range v.StagesOf(cat) {
+			saved = append(saved, st.StatusID)
+		}
+		if got := names(v.StagesOf(cat)); strings.Join(saved, " ") != dom || strings.Index(dom, stages[2].StatusID) > strings.Index(dom, stages[1].StatusID) {
+			t.Errorf("after dragging Approval up: saved %v, the page shows %s", got, dom)
+		}
+
+		// Delete the serial number: the warning counts the two items first.
+		fields := base + web.SettingsPath(v.EntityTypeID, "fields/")
+		run(t, a, "the field", chromedp.Navigate(fields), chromedp.WaitVisible(chromedp.CSS("table.items")))
+		checkAxe(t, a, "fields")
+		run(t, a, "open the field", chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-field-id="%d"] a`, serial.ID))), chromedp.WaitVisible(chromedp.CSS(".field-form")),
+			chromedp.Click(chromedp.CSS(`a[href$="/delete"]`)), chromedp.WaitVisible(chromedp.CSS(".warning")))
+		if w := eval[string](t, a, `document.querySelector('.warning').textContent`); !strings.Contains(w, "2 items hold a value") {
+			t.Errorf("the warning says %q", w)
+		}
+		checkAxe(t, a, "deleting a field")
+		run(t, a, "delete it", chromedp.Click(chromedp.CSS(".danger button")), waitJS(`document.querySelector('.flash') && document.querySelector('.flash').textContent.includes('Deleted')`))
+		if _, err := cf.Get(ctx, admin, serial.ID); err == nil {
+			t.Errorf("the field was not deleted")
+		}
+
+		// The automation: the builder writes a condition; an invalid typed one is shown
+		// on the robot's card and nothing is stored.
+		robot := `.robot[data-robot-id="notify"]`
+		run(t, a, "automation", chromedp.Navigate(base+web.AutomationPath(v.EntityTypeID, cat)), chromedp.WaitVisible(chromedp.CSS(robot)),
+			chromedp.Click(chromedp.CSS(robot+" .robot-edit summary")), chromedp.Click(chromedp.CSS(robot+" [data-cond-add]")),
+			chromedp.SetValue(chromedp.CSS(robot+" [data-cond-field]"), "opportunity"), chromedp.SetValue(chromedp.CSS(robot+" [data-cond-op]"), ">"),
+			chromedp.SendKeys(chromedp.CSS(robot+" [data-cond-value]"), "10000"), chromedp.Click(chromedp.CSS(robot+" [data-cond-write]")))
+		if got := eval[string](t, a, `document.querySelector('`+robot+` [data-robot="condition"]').value`); got != "opportunity > 10000" {
+			t.Errorf("the builder wrote %q", got)
+		}
+		run(t, a, "an invalid condition", chromedp.SetValue(chromedp.CSS(robot+` [data-robot="condition"]`), "opportunity >>> 5"),
+			chromedp.Click(chromedp.CSS("[data-save-automation]")),
+			waitJS(`!document.querySelector('`+robot+` .robot-error').hidden`))
+		if msg := eval[string](t, a, `document.querySelector('`+robot+` .robot-error').textContent`); !strings.Contains(msg, "condition") {
+			t.Errorf("the robot's card says %q", msg)
+		}
+		screenshot(t, a, dialect+"-admin-automation-invalid")
+		checkAxe(t, a, "the automation editor with a problem")
+		if doc, _ := e.s.App.Automation.Get(ctx, admin, v.EntityTypeID, cat); doc.Version != 1 || doc.Stages[stages[1].StatusID].Robots[0].Condition != "" {
+			t.Errorf("the invalid save stored something: %+v", doc.Stages[stages[1].StatusID].Robots[0])
+		}
+		run(t, a, "a valid condition", chromedp.Click(chromedp.CSS(robot+" [data-cond-write]")), chromedp.Click(chromedp.CSS("[data-save-automation]")),
+			waitJS(`document.querySelector('`+robot+` .summary') && document.querySelector('`+robot+` .summary').textContent.startsWith('If Amount > 10000: comment')`))
+		run(t, a, "runs", chromedp.Navigate(base+web.RunsPath(v.EntityTypeID)), chromedp.WaitVisible(chromedp.CSS("table.runs")))
+		checkAxe(t, a, "automation runs")
+
+		// The card layout: rename the first section, drag Floor into it, show Floor on
+		// Kanban cards; the card and the Kanban follow.
+		run(t, a, "card layout", chromedp.Navigate(base+web.SettingsPath(v.EntityTypeID, "card/")), chromedp.WaitVisible(chromedp.CSS(".layout-section")))
+		checkAxe(t, a, "card layout")
+		floorLi := fmt.Sprintf(`.layout-field[data-field="%s"]`, floorName)
+		run(t, a, "edit the layout", chromedp.SetValue(chromedp.ID("title-s0"), "The visit"),
+			chromedp.DragAndDrop(chromedp.CSS(floorLi+" .fname"), chromedp.CSS(`[data-section-key="s0"] .layout-field .fname`)),
+			waitJS(fmt.Sprintf(`document.querySelector('[data-section-key="s0"] %s') !== null`, floorLi)),
+			chromedp.Click(chromedp.CSS(fmt.Sprintf(`input[name=kanban][value="%s"]`, floorName))),
+			chromedp.Click(chromedp.CSS(".card-layout button[type=submit]:not([name])")),
+			waitJS(`document.querySelector('.flash') && document.querySelector('.flash').textContent.includes('Saved')`))
+		screenshot(t, a, dialect+"-admin-card-layout")
+		if shown, scope, _ := e.s.App.CRM.KanbanFields(ctx, admin, v.EntityTypeID, 1); len(shown) != 1 || shown[0].Name != floorName || scope != crm.ScopeCommon {
+			t.Errorf("the Kanban fields saved: %v %q", shown, scope)
+		}
+		run(t, a, "the card", chromedp.Navigate(base+web.DetailsPath(v.EntityTypeID, it.ID)), chromedp.WaitVisible(chromedp.CSS("section.fields")))
+		if got := eval[string](t, a, `document.querySelector('section.fields').textContent`); !strings.Contains(got, "The visit") || !strings.Contains(got, "Floor") {
+			t.Errorf("the card's first section: %q", got)
+		}
+		run(t, a, "the Kanban", chromedp.Navigate(base+web.KanbanPath(v.EntityTypeID, cat)), chromedp.WaitVisible(chromedp.CSS(".board")))
+		if got := eval[string](t, a, fmt.Sprintf(`document.querySelector('.card[data-item-id="%d"] .card-fields').textContent`, it.ID)); !strings.Contains(got, "Floor3") {
+			t.Errorf("the Kanban card shows %q", got)
 		}
 	})
 }

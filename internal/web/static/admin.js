@@ -38,8 +38,9 @@
     });
     if (next) { list.insertBefore(dragging, next); } else { list.appendChild(dragging); }
   });
-  document.addEventListener("drop", function (e) { if (dragging) { e.preventDefault(); } });
-  document.addEventListener("dragend", function () {
+  // The drag ends at the drop (a drag that a script drives may fire no dragend), or
+  // at dragend when it was dropped elsewhere.
+  function finish() {
     if (!dragging) { return; }
     const el = dragging, from = origin, was = before;
     dragging = null;
@@ -48,7 +49,9 @@
     const now = order(to);
     if (to === from && now.length === was.length && now.every(function (c, i) { return c === was[i]; })) { return; }
     sorted(to, el, from, was);
-  });
+  }
+  document.addEventListener("drop", function (e) { if (dragging) { e.preventDefault(); finish(); } });
+  document.addEventListener("dragend", finish);
 
   // sorted runs what a reorder means in its container.
   function sorted(list, el, from, was) {
@@ -73,7 +76,7 @@
   function saveStageOrder(list, from, was) {
     const funnel = list.closest(".funnel");
     const box = funnel.querySelector(".order-error");
-    const fd = new FormData();
+    const fd = new URLSearchParams();
     $$(funnel, ".stage-row[data-stage-id]").forEach(function (r) { fd.append("order", r.getAttribute("data-stage-id")); });
     funnel.setAttribute("data-saving", "");
     fetch(list.getAttribute("data-order-url"), { method: "POST", body: fd, credentials: "same-origin",
