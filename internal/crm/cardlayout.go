@@ -55,6 +55,35 @@ func (s *Service) CardLayout(ctx context.Context, actor access.Actor, etid, user
 	if err != nil {
 		return nil, "", err
 	}
+	raw, scope, err := ownOrCommon(userID, func(user int64) (string, error) { return s.st.CardLayout(ctx, etid, noCategory, user) })
+	if err != nil {
+		return nil, "", err
+	}
+	if scope == "" {
+		return DefaultCardLayout(t), "", nil
+	}
+	var secs []cardSectionJSON
+	if err := json.Unmarshal([]byte(raw), &secs); err != nil {
+		return nil, "", err
+	}
+	out := make([]CardSection, 0, len(secs))
+	for _, sec := range secs {
+		cs := CardSection{Name: sec.Name, Title: sec.Title}
+		for _, n := range sec.Fields {
+			// A field dropped since the layout was saved is left out.
+			if f, ok := t.FieldByName(n); ok {
+				cs.Fields = append(cs.Fields, f.Name)
+			}
+		}
+		out = append(out, cs)
+	}
+	return out, scope, nil
+}
+
+// ownOrCommon reads a per-type setting a person may have their own of (the card
+// layout, the Kanban card fields): the user's own, else the common one (user 0); scope
+// "" when there is neither.
+func ownOrCommon(userID int64, read func(user int64) (string, error)) (string, CardScope, error) {
 	for _, c := range []struct {
 		user  int64
 		scope CardScope
@@ -62,31 +91,16 @@ func (s *Service) CardLayout(ctx context.Context, actor access.Actor, etid, user
 		if c.user <= 0 && c.scope == ScopePersonal {
 			continue
 		}
-		raw, err := s.st.CardLayout(ctx, etid, noCategory, c.user)
+		raw, err := read(c.user)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, "", err
+			return "", "", err
 		}
-		var secs []cardSectionJSON
-		if err := json.Unmarshal([]byte(raw), &secs); err != nil {
-			return nil, "", err
-		}
-		out := make([]CardSection, 0, len(secs))
-		for _, sec := range secs {
-			cs := CardSection{Name: sec.Name, Title: sec.Title}
-			for _, n := range sec.Fields {
-				// A field dropped since the layout was saved is left out.
-				if f, ok := t.FieldByName(n); ok {
-					cs.Fields = append(cs.Fields, f.Name)
-				}
-			}
-			out = append(out, cs)
-		}
-		return out, c.scope, nil
+		return raw, c.scope, nil
 	}
-	return DefaultCardLayout(t), "", nil
+	return "", "", nil
 }
 
 // SetCardLayout saves a layout: the common one (an administrator's setting) or a

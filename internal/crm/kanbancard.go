@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"smartcrm/internal/access"
@@ -25,34 +24,25 @@ func (s *Service) KanbanFields(ctx context.Context, actor access.Actor, etid, us
 	if err != nil {
 		return nil, "", err
 	}
-	for _, c := range []struct {
-		user  int64
-		scope CardScope
-	}{{userID, ScopePersonal}, {0, ScopeCommon}} {
-		if c.user <= 0 && c.scope == ScopePersonal {
-			continue
-		}
-		raw, err := s.st.KanbanCardFields(ctx, etid, c.user)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		var names []string
-		if err := json.Unmarshal([]byte(raw), &names); err != nil {
-			return nil, "", err
-		}
-		out := []*Field{}
-		for _, n := range names {
-			// A field dropped since the choice was saved is left out.
-			if f, ok := t.FieldByName(n); ok && !f.Hidden && t.Enabled(f) {
-				out = append(out, f)
-			}
-		}
-		return out, c.scope, nil
+	raw, scope, err := ownOrCommon(userID, func(user int64) (string, error) { return s.st.KanbanCardFields(ctx, etid, user) })
+	if err != nil {
+		return nil, "", err
 	}
-	return KanbanDefault(t), "", nil
+	if scope == "" {
+		return KanbanDefault(t), "", nil
+	}
+	var names []string
+	if err := json.Unmarshal([]byte(raw), &names); err != nil {
+		return nil, "", err
+	}
+	out := []*Field{}
+	for _, n := range names {
+		// A field dropped since the choice was saved is left out.
+		if f, ok := t.FieldByName(n); ok && !f.Hidden && t.Enabled(f) {
+			out = append(out, f)
+		}
+	}
+	return out, scope, nil
 }
 
 // KanbanDefault is what cards show when nobody chose: the first custom fields marked

@@ -1,5 +1,5 @@
 // Package web is the browser UI: sign-in, navigation, Kanban, list, item card,
-// analytics and the users page, served from the same binary and port as the REST API.
+// analytics, the users page and the administrators' pages, served from the same binary and port as the REST API.
 // Like the REST handlers, its handlers are thin: they read the form into domain values
 // (crm.Patch, query.Group…), call the same domain operations as REST, as a person
 // (access.OriginPerson), and render html/template pages. The JavaScript and CSS are our
@@ -8,7 +8,9 @@
 // One file per page family: auth.go (sign-in, sessions, CSRF), nav.go (the URL scheme
 // and the sidebar), kanban.go, list.go (with export.go and filter.go), card.go (with
 // timeline.go), analytics.go, users.go, search.go, live.go (server-sent events fed by
-// one outbox tailer), values.go (how field values are shown and read back from forms).
+// one outbox tailer), values.go (how field values are shown and read back from forms),
+// and admin*.go, the administrators' pages (types, settings, fields, funnels and
+// stages, card layout, automation editor and runs; see admin.go).
 package web
 
 import (
