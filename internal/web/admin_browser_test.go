@@ -77,6 +77,16 @@ func TestBrowserPresetProcess(t *testing.T) {
 		it := itemByTitle(t, e, v, "Boiler at Elm St 4")
 		card := fmt.Sprintf(`.card[data-item-id="%d"]`, it.ID)
 		for i := 1; i < 4; i++ {
+			if i == 2 {
+				// The preset's robot on Preparation writes to the item: let it finish, and
+				// the board catch up with the item's version, before the next move.
+				waitRun(t, e, v.EntityTypeID, it.ID, "confirm")
+			}
+			_, cur, err := e.s.App.CRM.GetItem(context.Background(), admin, v.EntityTypeID, it.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run(t, a, "the board has the item's version", waitJS(fmt.Sprintf(`document.querySelector('%s') && document.querySelector('%s').getAttribute('data-version') === "%d"`, card, card, cur.Version)))
 			// The card's move control, chosen and sent in one step: the live stream may
 			// replace the card between two steps.
 			run(t, a, "move to "+stages[i].Name, waitJS(fmt.Sprintf(`document.querySelector('%s form.move') !== null`, card)),
@@ -88,7 +98,6 @@ func TestBrowserPresetProcess(t *testing.T) {
 		if err != nil || got.StageID() != stages[3].StatusID {
 			t.Fatalf("the item is in %v (%v)", got.StageID(), err)
 		}
-		waitRun(t, e, v.EntityTypeID, it.ID, "confirm")
 	})
 }
 
