@@ -149,3 +149,17 @@ func Create(ctx context.Context, tx *store.Tx, userID int64, secret, title strin
 	_, err := tx.InsertWebhook(ctx, userID, HashSecret(secret), title)
 	return secret, err
 }
+
+// CreateFor makes a webhook for the signed-in person and returns its secret, shown to
+// them once (the web UI's "webhook URL for triggers"): a person makes their own.
+func (w *Webhooks) CreateFor(ctx context.Context, actor Actor, title string) (string, error) {
+	if actor.UserID <= 0 {
+		return "", ErrDenied
+	}
+	var secret string
+	err := w.st.InTx(ctx, func(tx *store.Tx) (err error) {
+		secret, err = Create(ctx, tx, actor.UserID, "", title)
+		return err
+	})
+	return secret, err
+}

@@ -117,8 +117,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.CardLayout, a.History = cardlayout.New(a.CRM), history.New(a.CRM)
+	fields := customfield.New(a.CRM)
 	a.Web = web.New(web.Services{CRM: a.CRM, Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks, Accounts: a.Accounts, People: a.Auth,
-		Automation: a.Automation, CardLayout: a.CardLayout, History: a.History}, web.Options{Log: log})
+		Automation: a.Automation, CustomField: fields, CardLayout: a.CardLayout, History: a.History}, web.Options{Log: log})
 	a.CRM.Listen(a.Web.Listener())
 	// Automation starts working once every listener is registered: from then on robots
 	// and triggers may write.
@@ -133,7 +134,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	for name, pool := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
-	api := rest.New(rest.Services{CRM: a.CRM, CustomField: customfield.New(a.CRM), Timeline: a.Timeline, Activity: a.Activity,
+	api := rest.New(rest.Services{CRM: a.CRM, CustomField: fields, Timeline: a.Timeline, Activity: a.Activity,
 		Tasks: a.Tasks, Automation: a.Automation, CardLayout: a.CardLayout, Currency: currency.New(a.CRM), History: a.History},
 		a.Auth, log, rest.NewMetrics(reg))
 	bodyMemory, bodyWait := cfg.MaxBodyMemory, cfg.BodyMemoryWait

@@ -14,7 +14,9 @@ func TestCalendarNextWorkingTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	at := func(day, hour, minute int) time.Time { return time.Date(2026, time.December, day, hour, minute, 0, 0, berlin) }
+	at := func(day, hour, minute int) time.Time {
+		return time.Date(2026, time.December, day, hour, minute, 0, 0, berlin)
+	}
 	for _, c := range []struct{ from, want time.Time }{
 		{at(1, 10, 30), at(1, 10, 30)}, // Tuesday, working
 		{at(1, 7, 0), at(1, 9, 0)},     // Tuesday, early

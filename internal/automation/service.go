@@ -162,6 +162,10 @@ func (s *Service) SetPublicURL(u string) {
 	s.mu.Unlock()
 }
 
+// PublicURL is how people reach the server: the base of the webhook trigger URLs the
+// editor shows.
+func (s *Service) PublicURL() string { return s.publicURL() }
+
 func (s *Service) publicURL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

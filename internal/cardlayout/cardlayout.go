@@ -61,6 +61,35 @@ func (s *Service) Get(ctx context.Context, actor access.Actor, etid, userID int6
 	if err != nil {
 		return nil, "", err
 	}
+	raw, scope, err := ownOrCommon(userID, func(user int64) (string, error) { return s.crm.Store().CardLayout(ctx, etid, noCategory, user) })
+	if err != nil {
+		return nil, "", err
+	}
+	if scope == "" {
+		return Default(t), "", nil
+	}
+	var secs []sectionJSON
+	if err := json.Unmarshal([]byte(raw), &secs); err != nil {
+		return nil, "", err
+	}
+	out := make([]Section, 0, len(secs))
+	for _, sec := range secs {
+		cs := Section{Name: sec.Name, Title: sec.Title}
+		for _, n := range sec.Fields {
+			// A field dropped since the layout was saved is left out.
+			if f, ok := t.FieldByName(n); ok {
+				cs.Fields = append(cs.Fields, f.Name)
+			}
+		}
+		out = append(out, cs)
+	}
+	return out, scope, nil
+}
+
+// ownOrCommon reads a per-type setting a person may have their own of (the card
+// layout, the Kanban card fields): the user's own, else the common one (user 0); scope
+// "" when there is neither.
+func ownOrCommon(userID int64, read func(user int64) (string, error)) (string, Scope, error) {
 	for _, c := range []struct {
 		user  int64
 		scope Scope
@@ -68,31 +97,16 @@ func (s *Service) Get(ctx context.Context, actor access.Actor, etid, userID int6
 		if c.user <= 0 && c.scope == ScopePersonal {
 			continue
 		}
-		raw, err := s.crm.Store().CardLayout(ctx, etid, noCategory, c.user)
+		raw, err := read(c.user)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, "", err
+			return "", "", err
 		}
-		var secs []sectionJSON
-		if err := json.Unmarshal([]byte(raw), &secs); err != nil {
-			return nil, "", err
-		}
-		out := make([]Section, 0, len(secs))
-		for _, sec := range secs {
-			cs := Section{Name: sec.Name, Title: sec.Title}
-			for _, n := range sec.Fields {
-				// A field dropped since the layout was saved is left out.
-				if f, ok := t.FieldByName(n); ok {
-					cs.Fields = append(cs.Fields, f.Name)
-				}
-			}
-			out = append(out, cs)
-		}
-		return out, c.scope, nil
+		return raw, c.scope, nil
 	}
-	return Default(t), "", nil
+	return "", "", nil
 }
 
 // Set saves a layout: the common one (an administrator's setting) or a

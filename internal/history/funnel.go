@@ -16,7 +16,7 @@ import (
 type FunnelReport struct {
 	Category *crm.Category
 	// Now are the funnel's stages with their items and amounts, from the counters.
-	Now []crm.StageStat
+	Now []StageStat
 	// Entered counts the items that were ever in the funnel; Succeeded and Failed those
 	// that reached a success or a failure stage (and may have left it since).
 	Entered, Succeeded, Failed int64
@@ -70,7 +70,7 @@ func (s *Service) FunnelReport(ctx context.Context, actor access.Actor, etid, ca
 	if cat == nil {
 		return nil, crm.NewError(crm.ErrItemNotFound, "Pipeline %d not found", categoryID)
 	}
-	now, err := s.crm.StageStats(ctx, actor, etid, categoryID)
+	now, err := s.StageStats(ctx, actor, etid, categoryID)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package rest
 import (
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
+	"smartcrm/internal/stagerules"
 )
 
 // smartcrm.stage.* — our own methods around funnels, where Bitrix24 has none:
@@ -30,7 +31,7 @@ func (s *Server) stageCounts(c *Call) (*Result, error) {
 			return nil, wrongParamType("categoryId", "int")
 		}
 	}
-	stats, err := s.crm.StageStats(c.Ctx, c.Actor, etid, cat)
+	stats, err := s.history.StageStats(c.Ctx, c.Actor, etid, cat)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +53,7 @@ func (s *Server) requiredFieldsList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rules, err := s.crm.Requirements(c.Ctx, c.Actor, etid)
+	rules, err := stagerules.List(c.Ctx, s.crm, c.Actor, etid)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,7 @@ func (s *Server) requiredFieldsSet(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.RequireFromStage(c.Ctx, c.Actor, etid, s.fieldName(c, etid, field), stage); err != nil {
+	if err := stagerules.Require(c.Ctx, s.crm, c.Actor, etid, s.fieldName(c, etid, field), stage); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
@@ -109,7 +110,7 @@ func (s *Server) requiredFieldsDelete(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.crm.DropRequirement(c.Ctx, c.Actor, etid, cat, s.fieldName(c, etid, field)); err != nil {
+	if err := stagerules.Drop(c.Ctx, s.crm, c.Actor, etid, cat, s.fieldName(c, etid, field)); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil

@@ -428,8 +428,7 @@ func (s *Server) createItem(q *request, t *crm.Type) {
 		var it *crm.Item
 		if _, it, err = s.crm.AddItem(q.ctx, q.actor, t.EntityTypeID, patch); err == nil {
 			if q.wantsJSON() {
-				read, extra := cardFields(t)
-				_ = read
+				_, extra := q.cardFields(t)
 				c := q.card(t, it, extra, q.loadTitles(map[int64][]int64{}), stageOptions(t, it.CategoryID()))
 				html, ferr := s.fragment("card", c)
 				if ferr != nil {
@@ -603,7 +602,7 @@ func (s *Server) cardFragment(q *request, t *crm.Type, id int64) {
 		q.fail(err)
 		return
 	}
-	_, extra := cardFields(t)
+	_, extra := q.cardFields(t)
 	refs := map[int64][]int64{}
 	collectRefs(refs, extra, []*crm.Item{it})
 	html, err := s.fragment("card", q.card(t, it, extra, q.loadTitles(refs), stageOptions(t, it.CategoryID())))

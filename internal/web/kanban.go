@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"smartcrm/internal/cardlayout"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/field"
 	"smartcrm/internal/query"
@@ -18,9 +19,6 @@ import (
 // columnSize is how many cards a column shows at first and loads at a time: ten columns
 // of it keep the page small however many items the funnel holds.
 const columnSize = 20
-
-// maxCardExtras bounds the custom fields a card shows.
-const maxCardExtras = 3
 
 type kanbanPage struct {
 	csrfHolder
@@ -37,6 +35,8 @@ type kanbanPage struct {
 	NewURL     string
 	HasAmount  bool
 	Stages     []optionView
+	// SettingsURL links administrators to the type's settings.
+	SettingsURL string
 }
 
 type columnView struct {
@@ -93,7 +93,7 @@ func (s *Server) kanbanRoute(q *request, tg target) {
 }
 
 func (s *Server) kanban(q *request, t *crm.Type, cat int64) {
-	stats, err := s.crm.StageStats(q.ctx, q.actor, t.EntityTypeID, cat)
+	stats, err := s.history.StageStats(q.ctx, q.actor, t.EntityTypeID, cat)
 	if err != nil {
 		q.fail(err)
 		return
@@ -108,6 +108,12 @@ func (s *Server) kanban(q *request, t *crm.Type, cat int64) {
 	}
 	stageOpts := stageOptions(t, cat)
 	p.Stages = stageOpts
+	if q.actor.IsAdmin {
+		p.SettingsURL = SettingsPath(t.EntityTypeID, "fields/")
+		if !t.IsStandard() {
+			p.SettingsURL = SettingsPath(t.EntityTypeID, "")
+		}
+	}
 	for _, st := range stats {
 		col := columnView{StageID: st.Stage.StatusID, Name: st.Stage.Name, Color: st.Stage.Color, Semantics: string(st.Stage.Semantics),
 			Items: st.Items, Amount: formatMoney(st.Amount)}
@@ -132,26 +138,32 @@ func stageOptions(t *crm.Type, cat int64) []optionView {
 	return out
 }
 
-// cardFields are the fields a card reads.
-func cardFields(t *crm.Type) (read []*crm.Field, extra []*crm.Field) {
+// cardFields are the fields a card reads: its own, and the extra fields the person's
+// (or the common) Kanban choice names (crm.KanbanFields).
+func (q *request) cardFields(t *crm.Type) (read []*crm.Field, extra []*crm.Field) {
 	for _, n := range []crm.FieldName{crm.FieldTitle, crm.FieldFirstName, crm.FieldLastName, crm.FieldFullName, crm.FieldStageID,
 		crm.FieldCategoryID, crm.FieldAssignedByID, crm.FieldOpportunity, crm.FieldCurrencyID} {
 		if f := mustField(t, n); f != nil && f.Column != "" && t.Enabled(f) {
 			read = append(read, f)
 		}
 	}
-	for _, f := range t.Fields() {
-		if uf := f.UserField(); uf != nil && uf.ShowInList && len(extra) < maxCardExtras {
-			extra = append(extra, f)
+	extra, _, err := q.s.layouts.KanbanFields(q.ctx, q.actor, t.EntityTypeID, q.actor.UserID)
+	if err != nil {
+		q.s.log.Warn("reading the Kanban card fields", "entityTypeId", t.EntityTypeID, "err", err)
+		extra = cardlayout.KanbanDefault(t)
+	}
+	for _, f := range extra {
+		if f.Column != "" {
+			read = append(read, f)
 		}
 	}
-	return append(read, extra...), extra
+	return read, extra
 }
 
 // columnCards reads a column's cards below id `after` (0: the newest), newest first,
 // and the id to continue from (0 when there are no more).
 func (s *Server) columnCards(q *request, t *crm.Type, cat int64, stageID string, after int64, stageOpts []optionView) ([]cardView, int64, error) {
-	read, extra := cardFields(t)
+	read, extra := q.cardFields(t)
 	where := []query.Expr{
 		query.Cond{Field: t.QueryField(mustField(t, crm.FieldCategoryID)), Op: field.OpEq, Value: cat},
 		query.Cond{Field: t.QueryField(mustField(t, crm.FieldStageID)), Op: field.OpEq, Value: stageID},
@@ -229,7 +241,7 @@ func (s *Server) kanbanColumn(q *request, t *crm.Type, cat int64) {
 
 // kanbanCounts answers the columns' counts and amounts, from the counters.
 func (s *Server) kanbanCounts(q *request, t *crm.Type, cat int64) {
-	stats, err := s.crm.StageStats(q.ctx, q.actor, t.EntityTypeID, cat)
+	stats, err := s.history.StageStats(q.ctx, q.actor, t.EntityTypeID, cat)
 	if err != nil {
 		q.fail(err)
 		return

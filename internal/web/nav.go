@@ -135,6 +135,9 @@ func (s *Server) entity(q *request) {
 	segs := strings.Split(strings.Trim(strings.TrimPrefix(q.r.URL.Path, "/crm/"), "/"), "/")
 	var etid int64
 	switch {
+	case segs[0] == "type" && len(segs) == 1:
+		s.typesRoute(q)
+		return
 	case segs[0] == "type" && len(segs) >= 2:
 		n, err := strconv.ParseInt(segs[1], 10, 64)
 		if err != nil {
@@ -169,6 +172,10 @@ func (s *Server) entity(q *request) {
 		s.detailsRoute(q, tg)
 	case "analytics":
 		s.analyticsRoute(q, tg)
+	case "settings":
+		s.settingsRoute(q, tg)
+	case "automation":
+		s.automationRoute(q, tg)
 	default:
 		q.notFound()
 	}

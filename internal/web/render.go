@@ -53,6 +53,14 @@ var funcs = template.FuncMap{
 	"add":  func(a, b int) int { return a + b },
 	"dict": func(p any, i int, f any) map[string]any { return map[string]any{"p": p, "i": i, "f": f} },
 	"eq64": func(a, b int64) bool { return a == b },
+	// settingsOf is the base of a type's general settings forms.
+	"settingsOf": func(etid int64) string { return SettingsPath(etid, "") },
+	"fieldsOf":   func(etid int64) string { return SettingsPath(etid, "fields/") },
+	"funnelsOf":  func(etid int64) string { return SettingsPath(etid, "funnels/") },
+	"lower":      strings.ToLower,
+	"runsOf":     func(etid int64) string { return RunsPath(etid) },
+	// lf is a field of the card layout editor with its page and section.
+	"lf": func(p any, key string, f any) map[string]any { return map[string]any{"p": p, "key": key, "f": f} },
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,5 +1,5 @@
 // Package web is the browser UI: sign-in, navigation, Kanban, list, item card,
-// analytics and the users page, served from the same binary and port as the REST API.
+// analytics, the users page and the administrators' pages, served from the same binary and port as the REST API.
 // Like the REST handlers, its handlers are thin: they read the form into domain values
 // (crm.Patch, query.Group…), call the same domain operations as REST, as a person
 // (access.OriginPerson), and render html/template pages. The JavaScript and CSS are our
@@ -8,7 +8,9 @@
 // One file per page family: auth.go (sign-in, sessions, CSRF), nav.go (the URL scheme
 // and the sidebar), kanban.go, list.go (with export.go and filter.go), card.go (with
 // timeline.go), analytics.go, users.go, search.go, live.go (server-sent events fed by
-// one outbox tailer), values.go (how field values are shown and read back from forms).
+// one outbox tailer), values.go (how field values are shown and read back from forms),
+// and admin*.go, the administrators' pages (types, settings, fields, funnels and
+// stages, card layout, automation editor and runs; see admin.go).
 package web
 
 import (
@@ -28,6 +30,7 @@ import (
 	"smartcrm/internal/automation"
 	"smartcrm/internal/cardlayout"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/customfield"
 	"smartcrm/internal/history"
 	"smartcrm/internal/tasks"
 	"smartcrm/internal/timeline"
@@ -48,10 +51,16 @@ type Services struct {
 	Accounts *access.Accounts
 	// People lists the users (names of the responsible, the users page).
 	People *access.Webhooks
-	// Automation shows the runs of robots on the card; nil shows none.
+	// Automation shows the runs of robots on the card and is what the automation
+	// editor edits; nil shows none.
 	Automation *automation.Service
 	CardLayout *cardlayout.Service
 	History    *history.Service
+	// CustomField adds, changes and deletes custom fields (the fields pages).
+	CustomField *customfield.Service
+	// Processes offers presets and exports process files; nil offers neither (see
+	// SetProcesses).
+	Processes Processes
 }
 
 // Options tune the server.
@@ -80,6 +89,7 @@ type Server struct {
 	auto     *automation.Service
 	layouts  *cardlayout.Service
 	history  *history.Service
+	cf       *customfield.Service
 	log      *slog.Logger
 	pages    map[string]*template.Template
 	static   http.Handler
@@ -91,6 +101,9 @@ type Server struct {
 	users    map[int64]access.User
 	usersAt  time.Time
 	userList []access.User
+
+	procMu sync.Mutex
+	procs  Processes
 }
 
 // New builds the UI server. Call Close when the server stops, to end live streams.
@@ -103,7 +116,8 @@ func New(svc Services, opt Options) *Server {
 	}
 	sub, _ := fs.Sub(staticFiles, "static")
 	s := &Server{crm: svc.CRM, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, accounts: svc.Accounts,
-		people: svc.People, auto: svc.Automation, layouts: svc.CardLayout, history: svc.History, log: opt.Log, maxUp: opt.MaxUpload, static: http.StripPrefix("/static/", http.FileServerFS(sub)),
+		people: svc.People, auto: svc.Automation, layouts: svc.CardLayout, history: svc.History, cf: svc.CustomField, procs: svc.Processes,
+		log: opt.Log, maxUp: opt.MaxUpload, static: http.StripPrefix("/static/", http.FileServerFS(sub)),
 		xorigin: http.NewCrossOriginProtection()}
 	s.xorigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Cross-origin request refused", http.StatusForbidden)

@@ -11,6 +11,7 @@ import (
 	"smartcrm/internal/crm"
 	"smartcrm/internal/history"
 	"smartcrm/internal/query"
+	"smartcrm/internal/stagerules"
 	"smartcrm/internal/testdb"
 	"smartcrm/internal/web"
 )
@@ -30,7 +31,7 @@ func TestBrowserWorkday(t *testing.T) {
 		cat := v.DefaultCategory().ID
 		stages := v.StagesOf(cat)
 		newStage, prep, approval := stages[0].StatusID, stages[1].StatusID, stages[2].StatusID
-		if err := e.s.App.CRM.RequireFromStage(ctx, admin, v.EntityTypeID, "opportunity", approval); err != nil {
+		if err := stagerules.Require(ctx, e.s.App.CRM, admin, v.EntityTypeID, "opportunity", approval); err != nil {
 			t.Fatal(err)
 		}
 		kanban := e.s.HTTP.URL + web.KanbanPath(v.EntityTypeID, cat)

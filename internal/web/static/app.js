@@ -264,6 +264,7 @@
             if (old.closest(".column").getAttribute("data-stage-id") !== d.stage) { placeCard(old, d.stage); }
           } else if (old) {
             old.replaceWith(fresh);
+            wireMove(fresh); // in its column now: it gets its move control
             if (fresh.closest(".column").getAttribute("data-stage-id") !== d.stage) { placeCard(fresh, d.stage); }
           } else if (onBoard) {
             placeCard(fresh, d.stage);
