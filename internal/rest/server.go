@@ -20,6 +20,7 @@ import (
 	"smartcrm/internal/automation"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/customfield"
+	"smartcrm/internal/events"
 	"smartcrm/internal/field"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
@@ -65,6 +66,8 @@ type Services struct {
 	Tasks       *tasks.Service
 	// Automation is nil where robots do not run (tools that only read).
 	Automation *automation.Service
+	// Events keeps subscriptions and delivers events; nil where nothing is delivered.
+	Events *events.Service
 }
 
 // Server serves /rest/.
@@ -75,6 +78,7 @@ type Server struct {
 	activity    *activity.Service
 	tasks       *tasks.Service
 	automation  *automation.Service
+	events      *events.Service
 	auth        *access.Webhooks
 	log         *slog.Logger
 	metrics     *Metrics
@@ -84,7 +88,7 @@ type Server struct {
 
 // New builds the REST server.
 func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, auth: auth, log: log,
+	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, events: svc.Events, auth: auth, log: log,
 		metrics: metrics, methods: map[string]method{}, bodies: newBodyBudget(DefaultBodyMemory, DefaultBodyMemoryWait)}
 	s.registerTypes()
 	s.registerItems()
@@ -103,6 +107,8 @@ func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics
 	s.registerActivities()
 	s.registerUsers()
 	s.registerAutomation()
+	s.registerEvents()
+	s.registerBizproc()
 	s.registerCardLayout()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
@@ -150,6 +156,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	if v, ok := p.Get("auth_connector"); ok {
+		// The integration the call comes from: its offline queue will not record the
+		// changes the call makes.
+		actor.Connector, _ = params.String(v)
+	}
 	call := &Call{Ctx: r.Context(), Actor: actor, Params: p, Method: methodName}
 	res, err := s.invoke(m, call)
 	if err != nil {

@@ -24,6 +24,7 @@ var shippedMigrations = map[string]string{
 	"0010_tasks.sql":                    "ef91dcf6e141aca20167750894791db263ab988a370c7c3e7778509ce7a75e7a",
 	"0011_automation.sql":               "6304af6ccfe6fb2a3ea3fa0bab674ff9db4a2c7b0229146318003f9d9aadff7d",
 	"0012_web_ui.sql":                   "3e83946a4f25add673a4aec661aecd5374be53ec754617e7f924b5358f15ecde",
+	"0013_events.sql":                   "15ab268c2e0a5b64b1aeaf9a1d47b4530c8754516a538667bcf4feb0c86401fb",
 }
 
 // The embedded migration files are the ones that shipped, byte for byte; a new one

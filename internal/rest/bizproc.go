@@ -1,0 +1,3 @@
+package rest
+
+func (s *Server) registerBizproc() {}
