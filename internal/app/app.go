@@ -277,7 +277,7 @@ func (a *App) prepareAutomation(ctx context.Context, publicURL string) error {
 	}
 	svc, err := automation.New(a.CRM, a.Timeline, a.Tasks, a.Auth.Users, automation.Options{
 		Mailer: mailer, PublicURL: publicURL, Calendar: cal, Log: a.Log, RobotTimeout: cfg.RobotTimeout,
-		Clock: cfg.Clock, RetryBase: cfg.RobotRetryBase})
+		Clock: cfg.Clock, RetryBase: cfg.RobotRetryBase, AppAuth: a.Events.AuthForm})
 	if err != nil {
 		return err
 	}

@@ -103,6 +103,12 @@ func (s *Service) finish(u *crm.Unit, run *store.AutomationRun, r *Robot, status
 	if err := u.Tx().UpdateRun(u.Ctx(), run); err != nil {
 		return err
 	}
+	if run.RobotType == RobotApp {
+		// A finished run waits for nothing: its token is good no more.
+		if err := u.Tx().DeleteEventTokens(u.Ctx(), run.ID); err != nil {
+			return err
+		}
+	}
 	if status != StatusCancelled {
 		data := jsonx.Map{{K: "event", V: "run"}, {K: "runId", V: run.ID}, {K: "robotId", V: run.RobotID},
 			{K: "robotType", V: run.RobotType}, {K: "title", V: r.Title}, {K: "stageId", V: run.StageID}, {K: "status", V: status}}

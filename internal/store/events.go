@@ -502,3 +502,9 @@ func (c conn) EventTokenRun(ctx context.Context, tokenHash string) (int64, error
 	err := c.queryRow(ctx, `SELECT run_id FROM automation_event_tokens WHERE token_hash = ?`, tokenHash).Scan(&runID)
 	return runID, errNoRows(err)
 }
+
+// DeleteEventTokens deletes the token a run waits on.
+func (tx *Tx) DeleteEventTokens(ctx context.Context, runID int64) error {
+	_, err := tx.exec(ctx, `DELETE FROM automation_event_tokens WHERE run_id = ?`, runID)
+	return err
+}
