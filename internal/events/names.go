@@ -118,13 +118,15 @@ func Canonical(name string) (canonical string, typeID int64, ok bool) {
 
 // Data is the `data` member of a change's event, as Bitrix24 sends it.
 func Data(c *change.Change) jsonx.Map {
-	id := strconv.FormatInt(c.ID, 10)
+	// Numbers where the spec shows numbers, text where it shows text: what a handler
+	// gets is a form, where everything is text, but offline events keep this JSON.
+	id := c.ID
 	switch c.Entity {
 	case change.Item:
 		if _, std := standardWords[c.EntityTypeID]; std {
 			return jsonx.Map{{K: "FIELDS", V: jsonx.Map{{K: "ID", V: id}}}}
 		}
-		return jsonx.Map{{K: "FIELDS", V: jsonx.Map{{K: "ID", V: id}, {K: "ENTITY_TYPE_ID", V: strconv.FormatInt(c.EntityTypeID, 10)}}}}
+		return jsonx.Map{{K: "FIELDS", V: jsonx.Map{{K: "ID", V: id}, {K: "ENTITY_TYPE_ID", V: c.EntityTypeID}}}}
 	case change.Type:
 		// ID is the type's id, not its entityTypeId (spec core §9.2).
 		return jsonx.Map{{K: "FIELDS", V: jsonx.Map{{K: "ID", V: id}}}}
@@ -134,7 +136,7 @@ func Data(c *change.Change) jsonx.Map {
 	case change.Comment:
 		return jsonx.Map{{K: "ID", V: id}}
 	case change.Activity:
-		return jsonx.Map{{K: "FIELDS", V: jsonx.Map{{K: "ID", V: id}}}}
+		return jsonx.Map{{K: "FIELDS", V: jsonx.Map{{K: "ID", V: strconv.FormatInt(id, 10)}}}}
 	case change.Task:
 		fields := jsonx.Map{{K: "ID", V: id}}
 		switch c.Kind {

@@ -49,12 +49,12 @@ func TestOfflineEvents(t *testing.T) {
 			l := list("erp")
 			return len(l) == 1, fmt.Sprint(l)
 		})
-		if l := list("erp"); apitest.Str(l[0], "EVENT_DATA.FIELDS.ID") != fmt.Sprint(a) {
+		if l := list("erp"); fmt.Sprint(apitest.Path(l[0], "EVENT_DATA.FIELDS.ID")) != fmt.Sprint(a) {
 			t.Errorf("the ERP queue holds its own change: %v", l)
 		}
 		l := list("")
-		if apitest.Str(l[0], "EVENT_DATA.FIELDS.ID") != fmt.Sprint(a) || apitest.Str(l[0], "EVENT_NAME") != "ONCRMDYNAMICITEMUPDATE" ||
-			apitest.Str(l[0], "EVENT_DATA.FIELDS.ENTITY_TYPE_ID") != fmt.Sprint(etid) || len(apitest.Str(l[0], "MESSAGE_ID")) != 32 ||
+		if fmt.Sprint(apitest.Path(l[0], "EVENT_DATA.FIELDS.ID")) != fmt.Sprint(a) || apitest.Str(l[0], "EVENT_NAME") != "ONCRMDYNAMICITEMUPDATE" ||
+			fmt.Sprint(apitest.Path(l[0], "EVENT_DATA.FIELDS.ENTITY_TYPE_ID")) != fmt.Sprint(etid) || len(apitest.Str(l[0], "MESSAGE_ID")) != 32 ||
 			apitest.Str(l[0], "PROCESS_ID") != "" || apitest.Str(l[0], "ERROR") != "0" || apitest.Str(l[0], "EVENT_ADDITIONAL.user_id") != "1" {
 			t.Errorf("record of a: %v", l[0])
 		}
@@ -63,11 +63,11 @@ func TestOfflineEvents(t *testing.T) {
 		first := s.MustOK("event.offline.get", map[string]any{"clear": 0, "limit": 1})
 		pid := apitest.Str(first, "process_id")
 		evs, _ := apitest.Path(first, "events").([]any)
-		if pid == "" || len(evs) != 1 || apitest.Str(evs[0], "EVENT_DATA.FIELDS.ID") != fmt.Sprint(a) {
+		if pid == "" || len(evs) != 1 || fmt.Sprint(apitest.Path(evs[0], "EVENT_DATA.FIELDS.ID")) != fmt.Sprint(a) {
 			t.Fatalf("reserve: %v", first)
 		}
 		second := s.MustOK("event.offline.get", map[string]any{"clear": 0, "process_id": "worker-2"})
-		if apitest.Str(second, "process_id") != "worker-2" || apitest.Str(second, "events.0.EVENT_DATA.FIELDS.ID") != fmt.Sprint(b) ||
+		if apitest.Str(second, "process_id") != "worker-2" || fmt.Sprint(apitest.Path(second, "events.0.EVENT_DATA.FIELDS.ID")) != fmt.Sprint(b) ||
 			len(apitest.Path(second, "events").([]any)) != 1 {
 			t.Fatalf("second reservation: %v", second)
 		}
@@ -79,7 +79,7 @@ func TestOfflineEvents(t *testing.T) {
 		s.MustOK("event.offline.clear", map[string]any{"process_id": pid})
 		s.MustOK("event.offline.error", map[string]any{"process_id": "worker-2"})
 		l = list("")
-		if len(l) != 2 || apitest.Str(l[0], "EVENT_DATA.FIELDS.ID") != fmt.Sprint(b) || apitest.Str(l[0], "ERROR") != "1" {
+		if len(l) != 2 || fmt.Sprint(apitest.Path(l[0], "EVENT_DATA.FIELDS.ID")) != fmt.Sprint(b) || apitest.Str(l[0], "ERROR") != "1" {
 			t.Fatalf("after clear and error: %v", l)
 		}
 		failed := s.MustOK("event.offline.get", map[string]any{"error": 1})
