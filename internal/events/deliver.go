@@ -297,19 +297,40 @@ func IdempotencyKey(deliveryID int64) string {
 
 // body is the form of one event: event, event_handler_id, data, ts, auth.
 func (s *Service) body(ctx context.Context, h *store.EventHandler, del *store.EventDelivery) (string, error) {
-	auth, err := s.authMap(ctx, h.AppID)
+	auth, err := s.authText(ctx, h.AppID)
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
-	b.Grow(len(del.Data) + 400)
+	b.Grow(len(del.Data) + len(auth) + 100)
 	AppendForm(&b, "event", del.Event)
 	AppendForm(&b, "event_handler_id", strconv.FormatInt(h.ID, 10))
 	b.WriteByte('&')
 	b.WriteString(del.Data)
 	AppendForm(&b, "ts", strconv.FormatInt(del.EventMS/1000, 10))
-	AppendForm(&b, "auth", auth)
+	b.WriteByte('&')
+	b.WriteString(auth)
 	return b.String(), nil
+}
+
+// authText is an application's auth block as form text, kept: every event of the
+// application carries the same.
+func (s *Service) authText(ctx context.Context, appID int64) (string, error) {
+	s.mu.Lock()
+	text, ok := s.authTexts[appID]
+	s.mu.Unlock()
+	if ok {
+		return text, nil
+	}
+	auth, err := s.authMap(ctx, appID)
+	if err != nil {
+		return "", err
+	}
+	text = Form(jsonx.Map{{K: "auth", V: auth}})
+	s.mu.Lock()
+	s.authTexts[appID] = text
+	s.mu.Unlock()
+	return text, nil
 }
 
 // authMap is the auth block of an application's calls, as outgoing-webhook

@@ -30,7 +30,7 @@ func TestHandlerDownForAWhile(t *testing.T) {
 			}
 		}
 		// Down: attempts fail and are shown.
-		eventually(t, "failed attempts shown", 10*time.Second, func() (bool, string) {
+		eventually(t, "failed attempts shown", 20*time.Second, func() (bool, string) {
 			res := s.MustOK("smartcrm.events.deliveries", map[string]any{"status": "pending"})
 			hs, _ := apitest.Path(res, "handlers").([]any)
 			list, _ := apitest.Path(res, "deliveries").([]any)
@@ -91,7 +91,7 @@ func TestHandlerDownForAWhile(t *testing.T) {
 		n := len(h.Calls())
 		addItem(s, etid, "after") // an add, which this handler does not hear; the reader moves on
 		s.MustOK("crm.item.update", map[string]any{"entityTypeId": etid, "id": items[0], "fields": map[string]any{"title": "last"}})
-		eventually(t, "one more", 10*time.Second, func() (bool, string) { return len(h.Calls()) == n+1, summary(h.Calls()[n:]) })
+		eventually(t, "one more", 20*time.Second, func() (bool, string) { return len(h.Calls()) == n+1, summary(h.Calls()[n:]) })
 		if c := h.Calls()[n]; seen[c.key] {
 			t.Errorf("a delivered key came again: %s", c.key)
 		}

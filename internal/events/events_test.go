@@ -191,7 +191,7 @@ func TestPayloads(t *testing.T) {
 			t.Fatalf("an update naming a missing company passed: %s", r.Raw)
 		}
 		s.MustOK("crm.deal.update", map[string]any{"id": deal, "fields": map[string]any{"TITLE": "Boiler 3"}})
-		eventually(t, "the next update", 10*time.Second, func() (bool, string) { return len(h.Calls()) == n+1, summary(h.Calls()) })
+		eventually(t, "the next update", 20*time.Second, func() (bool, string) { return len(h.Calls()) == n+1, summary(h.Calls()) })
 		if c := h.Calls()[n]; c.form.Get("event") != "ONCRMDEALUPDATE" {
 			t.Errorf("after a refused change: %s", summary(h.Calls()[n:]))
 		}

@@ -15,8 +15,8 @@ import (
 // (or signatures over them) see the same every time.
 
 // AppendForm appends name=value pairs for v under name to b, separated by '&'.
-// Objects (jsonx.Map, map[string]string in sorted order is the caller's affair) nest
-// with brackets, lists with their index; nil is the empty string.
+// Objects (jsonx.Map) nest with brackets, lists with their index; nil is the empty
+// string.
 func AppendForm(b *strings.Builder, name string, v any) {
 	switch t := v.(type) {
 	case jsonx.Map:
@@ -41,13 +41,16 @@ func AppendForm(b *strings.Builder, name string, v any) {
 	}
 }
 
+// bracketsKept turns escaped brackets back into brackets.
+var bracketsKept = strings.NewReplacer("%5B", "[", "%5D", "]")
+
 // escapeName escapes a form name but keeps its brackets readable, as PHP writes them.
 func escapeName(name string) string {
 	e := url.QueryEscape(name)
 	if !strings.Contains(e, "%5") {
 		return e
 	}
-	return strings.NewReplacer("%5B", "[", "%5D", "]").Replace(e)
+	return bracketsKept.Replace(e)
 }
 
 func formValue(v any) string {

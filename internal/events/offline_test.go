@@ -41,11 +41,11 @@ func TestOfflineEvents(t *testing.T) {
 			l, _ := res.Result().([]any)
 			return l
 		}
-		eventually(t, "two records in the default queue", 10*time.Second, func() (bool, string) {
+		eventually(t, "two records in the default queue", 20*time.Second, func() (bool, string) {
 			l := list("")
 			return len(l) == 2 && apitest.Str(l[1], "EVENT_NAME") == "ONCRMDYNAMICITEMUPDATE", fmt.Sprint(l)
 		})
-		eventually(t, "the ERP queue", 10*time.Second, func() (bool, string) {
+		eventually(t, "the ERP queue", 20*time.Second, func() (bool, string) {
 			l := list("erp")
 			return len(l) == 1, fmt.Sprint(l)
 		})
@@ -73,7 +73,7 @@ func TestOfflineEvents(t *testing.T) {
 		}
 		// A change to a reserved object makes a new record; the reserved one stays.
 		s.MustOK("crm.item.update", map[string]any{"entityTypeId": etid, "id": a, "fields": map[string]any{"title": "again"}})
-		eventually(t, "a new record beside the reserved one", 10*time.Second, func() (bool, string) {
+		eventually(t, "a new record beside the reserved one", 20*time.Second, func() (bool, string) {
 			return len(list("")) == 3, fmt.Sprint(list(""))
 		})
 		s.MustOK("event.offline.clear", map[string]any{"process_id": pid})

@@ -31,7 +31,7 @@ type Options struct {
 	// RetryBase is the wait after a first failed attempt (2 s); each next one doubles,
 	// up to MaxRetryDelay (10 min), until GiveUpAfter (24 h) from the event.
 	RetryBase, MaxRetryDelay, GiveUpAfter time.Duration
-	// PerHandler is how many deliveries to one handler are under way at once (8): a
+	// PerHandler is how many deliveries to one handler are under way at once (32): a
 	// slow handler holds its own, never another's.
 	PerHandler int
 	// Retention is how long finished deliveries stay visible (1 h).
@@ -58,6 +58,7 @@ type Service struct {
 	publicURL string
 	memberID  string
 	tokens    map[int64]string // application tokens by app (webhook) id
+	authTexts map[int64]string // auth blocks as form text, by app id
 
 	subs    atomic.Pointer[subscriptions]
 	subsGen atomic.Int64
@@ -98,7 +99,7 @@ func New(ctx context.Context, svc *crm.Service, publicURL string, opts Options) 
 		opts.GiveUpAfter = 24 * time.Hour
 	}
 	if opts.PerHandler <= 0 {
-		opts.PerHandler = 8
+		opts.PerHandler = 32
 	}
 	if opts.Retention <= 0 {
 		opts.Retention = time.Hour
@@ -126,7 +127,7 @@ func New(ctx context.Context, svc *crm.Service, publicURL string, opts Options) 
 		return nil, err
 	}
 	s := &Service{crm: svc, st: st, opts: opts, log: opts.Log, now: now, publicURL: strings.TrimSuffix(publicURL, "/"),
-		memberID: member, tokens: map[int64]string{}, owner: owner}
+		memberID: member, tokens: map[int64]string{}, authTexts: map[int64]string{}, owner: owner}
 	s.d = newDispatcher(s)
 	s.reader = outbox.NewReader(ReaderName, svc, &fanout{s: s}, opts.Log)
 	return s, nil
@@ -145,6 +146,7 @@ func randomHex(n int) (string, error) {
 func (s *Service) SetPublicURL(u string) {
 	s.mu.Lock()
 	s.publicURL = strings.TrimSuffix(u, "/")
+	s.authTexts = map[int64]string{}
 	s.mu.Unlock()
 }
 

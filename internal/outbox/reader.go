@@ -153,29 +153,27 @@ func (r *Reader) Run(ctx context.Context, poll time.Duration) {
 
 // Step handles the next batch of changes; more says whether a full batch was read.
 func (r *Reader) Step(ctx context.Context) (more bool, err error) {
-	var pos int64
-	var rows []row
-	err = r.crm.Run(ctx, access.System, func(u *crm.Unit) error {
-		if pos, err = u.Tx().LockCursor(u.Ctx(), r.name); err != nil {
-			return err
-		}
-		recs, err := u.Tx().OutboxAfter(u.Ctx(), pos, r.batch)
-		if err != nil {
-			return err
-		}
-		rows = make([]row, 0, len(recs))
-		for _, rec := range recs {
-			c, err := change.Decode([]byte(rec.Payload))
-			if err != nil {
-				r.log.Error("an outbox row does not decode; passed", "reader", r.name, "id", rec.ID, "err", err)
-				c = nil
-			}
-			rows = append(rows, row{id: rec.ID, c: c})
-		}
-		return nil
-	})
-	if err != nil || len(rows) == 0 {
+	// Read without a write transaction: most wakes find little or nothing, and on
+	// SQLite a write transaction waits for the one writer. The units that act lock the
+	// cursor and check it is still where it was read (errMoved when another process
+	// read on meanwhile).
+	st := r.crm.Store()
+	pos, err := st.CursorPosition(ctx, r.name)
+	if err != nil {
 		return false, err
+	}
+	recs, err := st.OutboxAfter(ctx, pos, r.batch)
+	if err != nil || len(recs) == 0 {
+		return false, err
+	}
+	rows := make([]row, 0, len(recs))
+	for _, rec := range recs {
+		c, err := change.Decode([]byte(rec.Payload))
+		if err != nil {
+			r.log.Error("an outbox row does not decode; passed", "reader", r.name, "id", rec.ID, "err", err)
+			c = nil
+		}
+		rows = append(rows, row{id: rec.ID, c: c})
 	}
 	if err := r.handler.Prepare(ctx); err != nil {
 		return false, err

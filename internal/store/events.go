@@ -508,3 +508,14 @@ func (tx *Tx) DeleteEventTokens(ctx context.Context, runID int64) error {
 	_, err := tx.exec(ctx, `DELETE FROM automation_event_tokens WHERE run_id = ?`, runID)
 	return err
 }
+
+// CursorPosition is how far an outbox reader got, read without locking: 0 when it
+// never read.
+func (c conn) CursorPosition(ctx context.Context, name string) (int64, error) {
+	var pos int64
+	err := errNoRows(c.queryRow(ctx, `SELECT position FROM outbox_cursors WHERE name = ?`, name).Scan(&pos))
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	return pos, err
+}
