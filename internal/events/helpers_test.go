@@ -101,24 +101,7 @@ func (h *handler) Delivered() []delivery {
 	return out
 }
 
-// eventually polls cond until it holds or the deadline passes; a passing test returns
-// at once.
-func eventually(t *testing.T, what string, within time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; last seen: %s", what, within, state)
-		}
-		<-tick.C
-	}
-}
+var eventually = apitest.Eventually
 
 // newProcess creates a smart process and returns its entityTypeId and id.
 func newProcess(s *apitest.Server, title string) (etid, id int64) {

@@ -184,15 +184,9 @@ func (r *Reader) Step(ctx context.Context) (more bool, err error) {
 	// Handle in order up to the first hole that is too young to pass.
 	last := pos
 	for _, rw := range rows {
-		if rw.id != last+1 {
-			if r.gapSince.IsZero() {
-				r.gapSince = time.Now()
-			}
-			if time.Since(r.gapSince) < r.gapGrace {
-				break
-			}
+		if !r.passable(rw.id, last) {
+			break
 		}
-		r.gapSince = time.Time{}
 		if rw.c != nil && r.handler.Wants(rw.c) {
 			if err := r.flush(ctx, pos, last); err != nil {
 				return false, err
@@ -210,20 +204,29 @@ func (r *Reader) Step(ctx context.Context) (more bool, err error) {
 	return len(rows) == r.batch && last == rows[len(rows)-1].id, nil
 }
 
+// passable tells whether the row after last may be handled now: it follows last, or
+// the hole before it is old enough to be a change that rolled back.
+func (r *Reader) passable(id, last int64) bool {
+	if id != last+1 {
+		if r.gapSince.IsZero() {
+			r.gapSince = time.Now()
+		}
+		if time.Since(r.gapSince) < r.gapGrace {
+			return false
+		}
+	}
+	r.gapSince = time.Time{}
+	return true
+}
+
 // stepBatch handles the wanted changes up to the first young hole in one unit.
 func (r *Reader) stepBatch(ctx context.Context, bh BatchHandler, pos int64, rows []row) (bool, error) {
 	last := pos
 	var entries []Entry
 	for _, rw := range rows {
-		if rw.id != last+1 {
-			if r.gapSince.IsZero() {
-				r.gapSince = time.Now()
-			}
-			if time.Since(r.gapSince) < r.gapGrace {
-				break
-			}
+		if !r.passable(rw.id, last) {
+			break
 		}
-		r.gapSince = time.Time{}
 		if rw.c != nil && r.handler.Wants(rw.c) {
 			entries = append(entries, Entry{ID: rw.id, Change: rw.c})
 		}

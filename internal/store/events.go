@@ -429,8 +429,12 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Code, r.AppID, r.Handler, r.AuthUserID, r.Us
 
 // UpdateAppRobot rewrites a robot; ErrNotFound when there is none.
 func (tx *Tx) UpdateAppRobot(ctx context.Context, r *AppRobot) error {
-	res, err := tx.exec(ctx, `UPDATE app_robots SET handler = ?, auth_user_id = ?, use_subscription = ?, definition = ? WHERE code = ?`,
-		r.Handler, r.AuthUserID, r.UseSubscription, r.Definition, r.Code)
+	return oneRow(tx.exec(ctx, `UPDATE app_robots SET handler = ?, auth_user_id = ?, use_subscription = ?, definition = ? WHERE code = ?`,
+		r.Handler, r.AuthUserID, r.UseSubscription, r.Definition, r.Code))
+}
+
+// oneRow is ErrNotFound for a statement that touched no row.
+func oneRow(res sql.Result, err error) error {
 	if err != nil {
 		return err
 	}
@@ -445,17 +449,7 @@ func (tx *Tx) UpdateAppRobot(ctx context.Context, r *AppRobot) error {
 
 // DeleteAppRobot removes a robot; ErrNotFound when there is none.
 func (tx *Tx) DeleteAppRobot(ctx context.Context, code string) error {
-	res, err := tx.exec(ctx, `DELETE FROM app_robots WHERE code = ?`, code)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		if err == nil {
-			err = ErrNotFound
-		}
-		return err
-	}
-	return nil
+	return oneRow(tx.exec(ctx, `DELETE FROM app_robots WHERE code = ?`, code))
 }
 
 // AppRobots lists the registered robots by code.
