@@ -214,6 +214,20 @@ type result struct {
 	DeliveryMaxMS     float64 `json:"deliveryMaxMs"`
 	UpdateErrors      int     `json:"updateErrors"`
 	DrainAfterLoadSec float64 `json:"drainAfterLoadSec"`
+	// CPU-seconds per wall second of each phase: the server's, and the rest of the
+	// machine's (the bench itself and anything else running).
+	BaselineServerCores float64 `json:"baselineServerCores"`
+	BaselineOtherCores  float64 `json:"baselineOtherCores"`
+	LoadedServerCores   float64 `json:"loadedServerCores"`
+	LoadedOtherCores    float64 `json:"loadedOtherCores"`
+}
+
+// cores measures a phase's CPU: the server's and everything else's.
+func cores(pid int, f func() *phase) (*phase, float64, float64) {
+	s0, m0 := cpuSeconds(pid), machineBusy()
+	p := f()
+	server, all := cpuSeconds(pid)-s0, machineBusy()-m0
+	return p, server / p.wall.Seconds(), (all - server) / p.wall.Seconds()
 }
 
 func run(c config) error {
@@ -260,7 +274,7 @@ func run(c config) error {
 	}
 
 	fmt.Printf("baseline: %d updates/s for %s, no handlers…\n", c.rate, c.duration)
-	base := paced(a, etid, ids, c.rate, c.clients, c.duration)
+	base, baseServer, baseOther := cores(p.Pid(), func() *phase { return paced(a, etid, ids, c.rate, c.clients, c.duration) })
 
 	rcvs := make([]*receiver, c.handlers)
 	for i := range rcvs {
@@ -273,7 +287,7 @@ func run(c config) error {
 		must(a.call("event.bind", map[string]any{"event": "ONCRMDYNAMICITEMUPDATE", "handler": "http://" + ln.Addr().String() + "/h"}))
 	}
 	fmt.Printf("with %d handlers: %d updates/s for %s…\n", c.handlers, c.rate, c.duration)
-	loaded := paced(a, etid, ids, c.rate, c.clients, c.duration)
+	loaded, loadedServer, loadedOther := cores(p.Pid(), func() *phase { return paced(a, etid, ids, c.rate, c.clients, c.duration) })
 	loadEnd := time.Now()
 	expected := loaded.ok * c.handlers
 	deadline := time.Now().Add(120 * time.Second)
@@ -292,7 +306,8 @@ func run(c config) error {
 	res := result{Rate: c.rate, Seconds: c.duration.Seconds(), Handlers: c.handlers, Expected: expected, UpdateErrors: base.errors + loaded.errors,
 		BaselinePerSec: float64(base.ok) / base.wall.Seconds(), BaselineP50MS: pct(base.rtt, 50), BaselineP99MS: pct(base.rtt, 99),
 		LoadedPerSec: float64(loaded.ok) / loaded.wall.Seconds(), LoadedP50MS: pct(loaded.rtt, 50), LoadedP99MS: pct(loaded.rtt, 99),
-		DrainAfterLoadSec: drain.Seconds()}
+		DrainAfterLoadSec: drain.Seconds(), BaselineServerCores: baseServer, BaselineOtherCores: baseOther,
+		LoadedServerCores: loadedServer, LoadedOtherCores: loadedOther}
 	res.ThroughputRatio = res.LoadedPerSec / res.BaselinePerSec
 	var lat []float64
 	for _, r := range rcvs {
@@ -324,6 +339,8 @@ func run(c config) error {
 	fmt.Printf("events: %d of %d delivered, %d keys twice, %d out of order per item; drained %.1f s after the load\n",
 		res.Delivered, res.Expected, res.Duplicates, res.OutOfOrder, res.DrainAfterLoadSec)
 	fmt.Printf("send → delivery: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", res.DeliveryP50MS, res.DeliveryP99MS, res.DeliveryMaxMS)
+	fmt.Printf("CPU (cores): baseline server %.2f, other %.2f; with handlers server %.2f, other %.2f (other = the bench and anything else running)\n",
+		res.BaselineServerCores, res.BaselineOtherCores, res.LoadedServerCores, res.LoadedOtherCores)
 	if base.first != nil || loaded.first != nil {
 		fmt.Printf("first update error: %v %v\n", base.first, loaded.first)
 	}

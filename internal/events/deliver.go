@@ -448,10 +448,18 @@ func (d *dispatcher) commit(batch []outcome) {
 	}
 	d.mu.Unlock()
 	err := d.s.crm.Run(context.Background(), access.System, func(u *crm.Unit) error {
+		var delivered []int64
 		for _, o := range batch {
+			if o.d.Status == store.DeliveryDelivered {
+				delivered = append(delivered, o.d.ID)
+				continue
+			}
 			if err := u.Tx().RecordDelivery(u.Ctx(), o.d); err != nil {
 				return err
 			}
+		}
+		if err := u.Tx().MarkDelivered(u.Ctx(), delivered, nowMS); err != nil {
+			return err
 		}
 		for _, h := range healths {
 			if err := u.Tx().SetHandlerHealth(u.Ctx(), h.id, h.failures, h.since, h.last); err != nil {

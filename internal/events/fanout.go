@@ -75,14 +75,13 @@ func (f *fanout) HandleBatch(u *crm.Unit, entries []outbox.Entry) error {
 					}
 					continue
 				}
-				d := &store.EventDelivery{HandlerID: h.ID, OutboxID: e.ID, ItemKey: ObjectKey(c), Event: name, Data: form,
-					EventMS: c.Time.UnixMilli(), Status: store.DeliveryPending, NextMS: now, CreatedMS: now}
-				if err := u.Tx().InsertDelivery(u.Ctx(), d); err != nil {
-					return err
-				}
-				fresh = append(fresh, d)
+				fresh = append(fresh, &store.EventDelivery{HandlerID: h.ID, OutboxID: e.ID, ItemKey: ObjectKey(c), Event: name, Data: form,
+					EventMS: c.Time.UnixMilli(), Status: store.DeliveryPending, NextMS: now, CreatedMS: now})
 			}
 		}
+	}
+	if err := u.Tx().InsertDeliveries(u.Ctx(), fresh); err != nil {
+		return err
 	}
 	if len(fresh) > 0 {
 		u.AfterCommit(func() { f.s.d.add(fresh) })

@@ -113,20 +113,72 @@ type EventDelivery struct {
 
 const deliveryColumns = `id, handler_id, outbox_id, item_key, event, data, event_ms, status, attempts, next_ms, last_error, created_ms, finished_ms`
 
-// InsertDelivery records a pending delivery and sets its id.
-func (tx *Tx) InsertDelivery(ctx context.Context, d *EventDelivery) error {
-	const q = `INSERT INTO event_deliveries (handler_id, outbox_id, item_key, event, data, event_ms, status, attempts, next_ms, last_error, created_ms, finished_ms)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	args := []any{d.HandlerID, d.OutboxID, d.ItemKey, d.Event, d.Data, d.EventMS, d.Status, d.Attempts, d.NextMS, d.LastError, d.CreatedMS, d.FinishedMS}
-	if tx.d.name == SQLite {
-		res, err := tx.exec(ctx, q, args...)
+// InsertDeliveries records pending deliveries and sets their ids, many rows to a
+// statement: a change fans out to every handler of its event, and the statement, not
+// the row, is what costs the one SQLite writer most.
+func (tx *Tx) InsertDeliveries(ctx context.Context, list []*EventDelivery) error {
+	const cols = 12
+	const chunk = 200
+	for len(list) > 0 {
+		part := list[:min(len(list), chunk)]
+		list = list[len(part):]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO event_deliveries (handler_id, outbox_id, item_key, event, data, event_ms, status, attempts, next_ms, last_error, created_ms, finished_ms) VALUES `)
+		args := make([]any, 0, cols*len(part))
+		for i, d := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, d.HandlerID, d.OutboxID, d.ItemKey, d.Event, d.Data, d.EventMS, d.Status, d.Attempts, d.NextMS, d.LastError, d.CreatedMS, d.FinishedMS)
+		}
+		// Each row is told by its handler and outbox row (a handler hears a change
+		// once), so the ids need no assumption about the order RETURNING keeps.
+		b.WriteString(" RETURNING id, handler_id, outbox_id")
+		rows, err := tx.query(ctx, b.String(), args...)
 		if err != nil {
 			return err
 		}
-		d.ID, err = res.LastInsertId()
-		return err
+		type key struct{ handler, outbox int64 }
+		ids := make(map[key]int64, len(part))
+		for rows.Next() {
+			var id int64
+			var k key
+			if err := rows.Scan(&id, &k.handler, &k.outbox); err != nil {
+				rows.Close()
+				return err
+			}
+			ids[k] = id
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for _, d := range part {
+			d.ID = ids[key{d.HandlerID, d.OutboxID}]
+		}
 	}
-	return tx.queryRow(ctx, q+` RETURNING id`, args...).Scan(&d.ID)
+	return nil
+}
+
+// MarkDelivered records deliveries delivered at finishedMS, each after one more
+// attempt, in one statement per chunk.
+func (tx *Tx) MarkDelivered(ctx context.Context, ids []int64, finishedMS int64) error {
+	const chunk = 500
+	for len(ids) > 0 {
+		part := ids[:min(len(ids), chunk)]
+		ids = ids[len(part):]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, finishedMS)
+		for _, id := range part {
+			args = append(args, id)
+		}
+		q := `UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1, last_error = '', finished_ms = ? WHERE id IN (?` +
+			strings.Repeat(", ?", len(part)-1) + `)`
+		if _, err := tx.exec(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RecordDelivery writes the outcome of an attempt.
