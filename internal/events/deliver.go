@@ -161,7 +161,7 @@ func (d *dispatcher) add(list []*store.EventDelivery) {
 		}
 		if d.overflow || d.queued >= maxQueued {
 			d.overflow = true
-			return // the rest waits in the database; refill reads it
+			break // the rest waits in the database; refill reads it
 		}
 		d.maxLoaded = del.ID
 		l := d.lanes[del.HandlerID]
