@@ -30,3 +30,7 @@ fuzz:
 	go test ./internal/automation -run '^$$' -fuzz FuzzParseDuration -fuzztime $(FUZZTIME)
 	go test ./internal/automation -run '^$$' -fuzz FuzzParseCalendar -fuzztime $(FUZZTIME)
 	go test ./internal/automation -run '^$$' -fuzz FuzzPlaceholders -fuzztime $(FUZZTIME)
+	go test ./internal/automation -run '^$$' -fuzz FuzzParseAppRobot -fuzztime $(FUZZTIME)
+	go test ./internal/events -run '^$$' -fuzz FuzzEventName -fuzztime $(FUZZTIME)
+	go test ./internal/events -run '^$$' -fuzz FuzzHandlerURL -fuzztime $(FUZZTIME)
+	go test ./internal/events -run '^$$' -fuzz FuzzForm -fuzztime $(FUZZTIME)

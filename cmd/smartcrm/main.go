@@ -156,15 +156,19 @@ func webhook(args []string, out io.Writer) error {
 	if !found {
 		return fmt.Errorf("user %d does not exist (on a new database, start the server once: it creates the administrator, user 1)", *user)
 	}
-	var secret string
+	var hook access.NewHook
 	err = st.InTx(ctx, func(tx *store.Tx) error {
-		secret, err = access.Create(ctx, tx, *user, "", *title)
+		hook, err = access.CreateApp(ctx, tx, *user, "", *title)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, app.WebhookURL(cfg.Addr, *user, secret))
+	fmt.Fprintln(out, app.WebhookURL(cfg.Addr, *user, hook.Secret))
+	// The URL alone goes to standard output, so `URL=$(smartcrm webhook create)` keeps
+	// working; the application token (what event and robot handlers receive in
+	// auth[application_token]) is told beside it.
+	fmt.Fprintf(os.Stderr, "application_token: %s (event and robot handlers receive it in auth[application_token])\n", hook.ApplicationToken)
 	return nil
 }
 

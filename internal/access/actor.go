@@ -34,6 +34,13 @@ type Actor struct {
 	// the robot it sets off acts at 1, that robot's stage move sets off robots at 2…
 	// Automation refuses to go on past a fixed depth, so loops end.
 	Depth int
+	// AppID is the application making the call: the inbound webhook it came through
+	// (0 for people, robots and the system). Subscriptions belong to it.
+	AppID int64
+	// Connector names the integration a call says it comes from (a two-way sync):
+	// offline event queues of that connector do not record the changes it makes, so
+	// they are not echoed back to it.
+	Connector string
 }
 
 // System is the server acting on its own behalf, as the administrator.

@@ -105,13 +105,16 @@ func (w *Webhooks) Authenticate(ctx context.Context, userID int64, secret string
 	if ok && time.Since(c.at) < hookCacheTTL {
 		return c.actor, nil
 	}
-	hashes, err := w.st.WebhookHashes(ctx, userID)
+	keys, err := w.st.WebhookKeys(ctx, userID)
 	if err != nil {
 		return Actor{}, err
 	}
 	matched := 0
-	for _, h := range hashes {
-		matched |= subtle.ConstantTimeCompare([]byte(h), []byte(hash))
+	var appID int64
+	for _, k := range keys {
+		eq := subtle.ConstantTimeCompare([]byte(k.Hash), []byte(hash))
+		matched |= eq
+		appID |= int64(subtle.ConstantTimeSelect(eq, int(k.ID), 0))
 	}
 	if matched != 1 {
 		// Whether the secret belongs to someone else is not looked up: the answer must
@@ -124,7 +127,7 @@ func (w *Webhooks) Authenticate(ctx context.Context, userID int64, secret string
 	}
 	for _, u := range users {
 		if u.ID == userID && u.Active {
-			actor := Actor{UserID: userID, IsAdmin: u.IsAdmin, Origin: OriginWebhook}
+			actor := Actor{UserID: userID, IsAdmin: u.IsAdmin, Origin: OriginWebhook, AppID: appID}
 			w.mu.Lock()
 			if len(w.cache) > 10000 {
 				w.cache = map[string]cachedHook{}
@@ -140,14 +143,62 @@ func (w *Webhooks) Authenticate(ctx context.Context, userID int64, secret string
 // Create makes a webhook for a user and returns its secret. A given secret is used as
 // is (the first start takes SMARTCRM_ADMIN_TOKEN so scripts can know it).
 func Create(ctx context.Context, tx *store.Tx, userID int64, secret, title string) (string, error) {
+	hook, err := CreateApp(ctx, tx, userID, secret, title)
+	return hook.Secret, err
+}
+
+// NewHook is a webhook just made: its secret (shown once) and, as an application, its
+// id and the token handlers receive in auth[application_token].
+type NewHook struct {
+	ID               int64
+	Secret           string
+	ApplicationToken string
+}
+
+// CreateApp is Create, telling the webhook's application token too.
+func CreateApp(ctx context.Context, tx *store.Tx, userID int64, secret, title string) (NewHook, error) {
 	if secret == "" {
 		var err error
 		if secret, err = NewSecret(); err != nil {
-			return "", err
+			return NewHook{}, err
 		}
 	}
-	_, err := tx.InsertWebhook(ctx, userID, HashSecret(secret), title)
-	return secret, err
+	token, err := NewApplicationToken()
+	if err != nil {
+		return NewHook{}, err
+	}
+	id, err := tx.InsertWebhook(ctx, userID, HashSecret(secret), title, token)
+	return NewHook{ID: id, Secret: secret, ApplicationToken: token}, err
+}
+
+// NewApplicationToken makes the token an application's event handlers check: 32
+// random hexadecimal digits, like Bitrix24's.
+func NewApplicationToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// GiveApplicationTokens gives the webhooks made before applications had tokens theirs.
+func GiveApplicationTokens(ctx context.Context, st *store.Store) error {
+	ids, err := st.WebhooksWithoutToken(ctx)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return st.InTx(ctx, func(tx *store.Tx) error {
+		for _, id := range ids {
+			token, err := NewApplicationToken()
+			if err != nil {
+				return err
+			}
+			if err := tx.SetApplicationToken(ctx, id, token); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // CreateFor makes a webhook for the signed-in person and returns its secret, shown to

@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"smartcrm/internal/app"
 	"smartcrm/internal/testdb"
@@ -195,4 +196,24 @@ func testLogOutput() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+// Eventually polls cond until it holds or the deadline passes, failing the test with
+// what cond last saw; a passing test returns at once. Tests wait this way, never by
+// sleeping.
+func Eventually(t testing.TB, what string, within time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s; last seen: %s", what, within, state)
+		}
+		<-tick.C
+	}
 }

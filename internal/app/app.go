@@ -24,6 +24,7 @@ import (
 	"smartcrm/internal/crm"
 	"smartcrm/internal/currency"
 	"smartcrm/internal/customfield"
+	"smartcrm/internal/events"
 	"smartcrm/internal/files"
 	"smartcrm/internal/history"
 	"smartcrm/internal/rest"
@@ -45,6 +46,8 @@ type App struct {
 	Automation *automation.Service
 	CardLayout *cardlayout.Service
 	History    *history.Service
+	// Events keeps event subscriptions and delivers events.
+	Events *events.Service
 	// Auth checks webhook secrets and throttles addresses that fail too often.
 	Auth *access.Webhooks
 	Log  *slog.Logger
@@ -112,6 +115,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.Auth = access.NewWebhooks(st)
+	a.Events, err = events.New(ctx, a.CRM, publicURL, events.Options{Log: log, Clock: cfg.Clock,
+		RetryBase: cfg.EventRetryBase, MaxRetryDelay: cfg.EventMaxRetryDelay})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("preparing event delivery: %w", err)
+	}
 	if err := a.prepareAutomation(ctx, publicURL); err != nil {
 		st.Close()
 		return nil, err
@@ -129,13 +138,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("starting automation: %w", err)
 	}
+	if err := a.Events.Start(ctx); err != nil {
+		a.closeAll()
+		return nil, fmt.Errorf("starting event delivery: %w", err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for name, pool := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
 	api := rest.New(rest.Services{CRM: a.CRM, CustomField: fields, Timeline: a.Timeline, Activity: a.Activity,
-		Tasks: a.Tasks, Automation: a.Automation, CardLayout: a.CardLayout, Currency: currency.New(a.CRM), History: a.History},
+		Tasks: a.Tasks, Automation: a.Automation, CardLayout: a.CardLayout, Currency: currency.New(a.CRM), History: a.History,
+		Events: a.Events},
 		a.Auth, log, rest.NewMetrics(reg))
 	bodyMemory, bodyWait := cfg.MaxBodyMemory, cfg.BodyMemoryWait
 	if bodyMemory <= 0 {
@@ -220,6 +234,17 @@ func (a *App) MetricsHandler() http.Handler { return a.metrics }
 // Close stops the robots (letting running ones finish, up to 30 s), ends the UI's live
 // streams and releases the database.
 func (a *App) Close() error {
+	return a.closeAll()
+}
+
+func (a *App) closeAll() error {
+	if a.Events != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := a.Events.Stop(ctx); err != nil {
+			a.Log.Warn("stopping event delivery", "err", err)
+		}
+		cancel()
+	}
 	a.Web.Close()
 	if a.Automation != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -239,6 +264,7 @@ func (a *App) Close() error {
 func (a *App) SetPublicURL(u string) {
 	a.CRM.Files.SetPublicURL(u)
 	a.Automation.SetPublicURL(u)
+	a.Events.SetPublicURL(u)
 }
 
 // prepareAutomation builds the robots' service and prepares its job queue; Open starts
@@ -259,7 +285,7 @@ func (a *App) prepareAutomation(ctx context.Context, publicURL string) error {
 	}
 	svc, err := automation.New(a.CRM, a.Timeline, a.Tasks, a.Auth.Users, automation.Options{
 		Mailer: mailer, PublicURL: publicURL, Calendar: cal, Log: a.Log, RobotTimeout: cfg.RobotTimeout,
-		Clock: cfg.Clock, RetryBase: cfg.RobotRetryBase})
+		Clock: cfg.Clock, RetryBase: cfg.RobotRetryBase, AppAuth: a.Events.AuthForm})
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,9 @@ type Config struct {
 	// tests and embedders set them). Zero: the real clock, a 5-second first retry.
 	Clock          func() time.Time
 	RobotRetryBase time.Duration
+	// EventRetryBase and EventMaxRetryDelay let tests retry event deliveries quickly
+	// (zero: 2 s, doubling up to 10 min).
+	EventRetryBase, EventMaxRetryDelay time.Duration
 
 	// envErr is an environment variable that could not be read, reported by Open (Flags
 	// cannot return it).

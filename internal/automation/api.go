@@ -126,8 +126,18 @@ func (s *Service) Validate(ctx context.Context, t *crm.Type, doc *Document) erro
 	for _, a := range apps {
 		codes[a.Code] = true
 	}
+	robots, err := s.st.AppRobots(ctx)
+	if err != nil {
+		return err
+	}
+	appRobots := map[string]*AppRobotDef{}
+	for _, rec := range robots {
+		if d, err := decodeAppRobot(rec); err == nil {
+			appRobots[rec.Code] = d
+		}
+	}
 	types := map[int64]*crm.Type{}
-	c := &checker{t: t, category: doc.CategoryID, appCodes: codes,
+	c := &checker{t: t, category: doc.CategoryID, appCodes: codes, appRobots: appRobots,
 		userOK: func(id int64) bool { return active[id] },
 		typeOf: func(etid int64) *crm.Type {
 			if tt, seen := types[etid]; seen {

@@ -98,22 +98,7 @@ func statuses(s *apitest.Server, etid, id int64) string {
 
 // eventually polls cond until it holds or the deadline passes. The queue moves delayed
 // jobs every 5 s, so deadlines are generous; a passing test returns at once.
-func eventually(t *testing.T, what string, within time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; last seen: %s", what, within, state)
-		}
-		<-tick.C
-	}
-}
+var eventually = apitest.Eventually
 
 // waitStatuses waits for an item's runs to read want.
 func waitStatuses(t *testing.T, s *apitest.Server, etid, id int64, want string) {

@@ -29,6 +29,12 @@ type externalRobot interface {
 	call(ctx context.Context, rc *runCtx) (result map[string]any, err error)
 }
 
+// awaitingRobot is an external robot whose run, once its call succeeded, may wait for
+// an answer from outside (an application robot's bizproc.event.send).
+type awaitingRobot interface {
+	awaits(rc *runCtx) bool
+}
+
 // Robot types.
 const (
 	RobotEmail       = "email"
@@ -52,6 +58,7 @@ var robotKinds = map[string]robotKind{
 	RobotComment:     commentRobot{},
 	RobotCreateItem:  createItemRobot{},
 	RobotWait:        waitRobot{},
+	RobotApp:         appRobot{},
 }
 
 func robotTypeNames() []string {
@@ -75,6 +82,8 @@ type runCtx struct {
 	// actor is who the robot acts as: the person whose change started it, as a robot,
 	// one automated step further.
 	actor access.Actor
+	// app is the registered robot an app robot calls, once its call has read it.
+	app *AppRobotDef
 }
 
 func (rc *runCtx) owner() crm.Owner { return crm.Owner{EntityTypeID: rc.t.EntityTypeID, ID: rc.it.ID} }

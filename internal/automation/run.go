@@ -103,6 +103,12 @@ func (s *Service) finish(u *crm.Unit, run *store.AutomationRun, r *Robot, status
 	if err := u.Tx().UpdateRun(u.Ctx(), run); err != nil {
 		return err
 	}
+	if run.RobotType == RobotApp {
+		// A finished run waits for nothing: its token is good no more.
+		if err := u.Tx().DeleteEventTokens(u.Ctx(), run.ID); err != nil {
+			return err
+		}
+	}
 	// The item as it is now, read once for the timeline entry and the next robots.
 	t, err := u.TypeOf(run.EntityTypeID)
 	if crm.KindOf(err) == crm.ErrTypeNotFound {

@@ -18,6 +18,7 @@ import (
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/jsonx"
 	"smartcrm/internal/outbox"
 	"smartcrm/internal/store"
 	"smartcrm/internal/tasks"
@@ -52,6 +53,9 @@ type Options struct {
 	PollInterval time.Duration
 	// Workers is how many runs work at once.
 	Workers int
+	// AppAuth is the auth block application robots' handlers get for the application
+	// that registered the robot (its domain, endpoints and application_token).
+	AppAuth func(ctx context.Context, appID int64) (jsonx.Map, error)
 }
 
 // Service runs automation.

@@ -61,7 +61,9 @@ type checker struct {
 	typeOf   func(etid int64) *crm.Type
 	userOK   func(id int64) bool
 	appCodes map[string]bool
-	problems []Problem
+	// appRobots are the robots applications registered, by code.
+	appRobots map[string]*AppRobotDef
+	problems  []Problem
 	// where names what is being checked now.
 	stage, robot, trigger string
 }

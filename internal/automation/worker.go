@@ -205,6 +205,9 @@ func (s *Service) runExternal(ctx context.Context, actor access.Actor, queued *s
 			run.StartedTime = started
 		}
 		if callErr == nil {
+			if a, ok := k.(awaitingRobot); ok && a.awaits(rc) {
+				return s.await(u, run, rc.robot, result)
+			}
 			return s.finish(u, run, rc.robot, StatusDone, result, "")
 		}
 		if result != nil {
@@ -296,7 +299,11 @@ func (s *Service) timeOut(ctx context.Context, actor access.Actor, id int64) err
 		if err != nil {
 			return err
 		}
-		return s.finish(u, run, r, StatusFailed, nil, "the condition did not hold before the timeout")
+		why := "the condition did not hold before the timeout"
+		if r.Type == RobotApp {
+			why = "the application did not answer (bizproc.event.send) before the timeout"
+		}
+		return s.finish(u, run, r, StatusFailed, nil, why)
 	})
 }
 

@@ -35,6 +35,9 @@ type Change struct {
 	Origin string    `json:"origin"`
 	Depth  int       `json:"depth"`
 	Time   time.Time `json:"time"`
+	// Connector is the integration the change came from, when its call named one:
+	// that integration's offline queue does not record it.
+	Connector string `json:"connector,omitempty"`
 }
 
 // StageMove is an item's move from one stage to another ("" From on add).
@@ -112,6 +115,9 @@ func (c *Change) Encode() ([]byte, error) {
 	}
 	m = append(m, jsonx.KV{K: "userId", V: c.UserID}, jsonx.KV{K: "origin", V: c.Origin},
 		jsonx.KV{K: "depth", V: c.Depth}, jsonx.KV{K: "time", V: c.Time})
+	if c.Connector != "" {
+		m = append(m, jsonx.KV{K: "connector", V: c.Connector})
+	}
 	return jsonx.Append(make([]byte, 0, 512), m)
 }
 

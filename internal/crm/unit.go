@@ -137,7 +137,7 @@ func (u *Unit) RegistryChanged() {
 // Emit writes a change to the outbox in the unit's transaction, stamped with the unit's
 // actor and time.
 func (u *Unit) Emit(c change.Change) error {
-	c.UserID, c.Origin, c.Depth, c.Time = u.actor.UserID, u.actor.Origin.String(), u.actor.Depth, u.now
+	c.UserID, c.Origin, c.Depth, c.Time, c.Connector = u.actor.UserID, u.actor.Origin.String(), u.actor.Depth, u.now, u.actor.Connector
 	b, err := c.Encode()
 	if err != nil {
 		return err

@@ -148,7 +148,7 @@ func AddIn(u *crm.Unit, etid int64, spec Spec) (*crm.UserField, error) {
 		uf.Enums[i].ID = e.ID
 	}
 	u.RegistryChanged()
-	return uf, u.Emit(change.Change{Entity: change.Field, Kind: change.Added, EntityTypeID: t.EntityTypeID, ID: uf.ID})
+	return uf, emitField(u, change.Added, uf)
 }
 
 // apply sets what the spec gives on the field. Enum changes against the field's items
@@ -309,11 +309,11 @@ func UpdateIn(u *crm.Unit, id int64, spec Spec) (*crm.UserField, error) {
 		return nil, err
 	}
 	u.RegistryChanged()
-	if err := u.Emit(change.Change{Entity: change.Field, Kind: change.Updated, EntityTypeID: uf.EntityTypeID, ID: uf.ID}); err != nil {
+	if err := emitField(u, change.Updated, uf); err != nil {
 		return nil, err
 	}
 	if enumsChanged {
-		if err := u.Emit(change.Change{Entity: change.Field, Kind: change.EnumChanged, EntityTypeID: uf.EntityTypeID, ID: uf.ID}); err != nil {
+		if err := emitField(u, change.EnumChanged, uf); err != nil {
 			return nil, err
 		}
 	}
@@ -374,7 +374,18 @@ func DeleteIn(u *crm.Unit, id int64) error {
 		return err
 	}
 	u.RegistryChanged()
-	return u.Emit(change.Change{Entity: change.Field, Kind: change.Deleted, EntityTypeID: uf.EntityTypeID, ID: uf.ID})
+	return emitField(u, change.Deleted, uf)
+}
+
+// emitField writes a field's change with what outlives the field: its name and the
+// id of its type (Bitrix24's events name the field's entity by the type's id).
+func emitField(u *crm.Unit, kind change.Kind, uf *crm.UserField) error {
+	t, err := u.TypeOf(uf.EntityTypeID)
+	if err != nil {
+		return err
+	}
+	return u.Emit(change.Change{Entity: change.Field, Kind: kind, EntityTypeID: uf.EntityTypeID, ID: uf.ID,
+		After: map[string]any{"name": uf.Name, "typeId": t.ID}})
 }
 
 // lock reads a custom field for change inside the unit, after the access step.

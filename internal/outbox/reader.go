@@ -8,11 +8,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/change"
 	"smartcrm/internal/crm"
+	"smartcrm/internal/store"
 )
 
 // Handler is what a reader does with changes.
@@ -31,6 +33,20 @@ type Handler interface {
 	// refused with a domain error (a move the stage's rules forbid): such a change is
 	// never handled again.
 	Failed(u *crm.Unit, c *change.Change, err error) error
+}
+
+// Entry is a change with its place in the outbox.
+type Entry struct {
+	ID     int64
+	Change *change.Change
+}
+
+// BatchHandler is a Handler that handles every wanted change of a batch in one unit,
+// the one that moves the cursor past the batch: a reader that never refuses a change
+// (outbound events) writes one transaction per batch instead of one per change.
+type BatchHandler interface {
+	Handler
+	HandleBatch(u *crm.Unit, entries []Entry) error
 }
 
 // Reader follows the outbox under a name of its own.
@@ -53,7 +69,51 @@ type Reader struct {
 func NewReader(name string, svc *crm.Service, h Handler, log *slog.Logger) *Reader {
 	r := &Reader{name: name, crm: svc, handler: h, log: log, wake: make(chan struct{}, 1), gapGrace: 5 * time.Second, batch: 500}
 	svc.OnChange(r.Wake)
+	readers.Store(name, true)
 	return r
+}
+
+// readers are the names of the readers this process made: the outbox is trimmed only
+// behind all of them.
+var readers sync.Map
+
+// Trim deletes the outbox rows that every reader has passed and that are older than
+// before (readers that keep their place in memory, like the web UI's live updates,
+// are at most that far behind). Nothing is trimmed while a reader of this process has
+// no cursor yet: it will start from the beginning.
+func Trim(ctx context.Context, st *store.Store, before time.Time) error {
+	cursors, err := st.Cursors(ctx)
+	if err != nil {
+		return err
+	}
+	upTo := int64(-1)
+	missing := false
+	readers.Range(func(k, _ any) bool {
+		pos, ok := cursors[k.(string)]
+		if !ok {
+			missing = true
+			return false
+		}
+		if upTo < 0 || pos < upTo {
+			upTo = pos
+		}
+		return true
+	})
+	if missing || upTo <= 0 {
+		return nil
+	}
+	const chunk = 5000
+	for {
+		var n int64
+		err := st.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			n, err = tx.TrimOutbox(ctx, upTo, before, chunk)
+			return err
+		})
+		if err != nil || n < chunk {
+			return err
+		}
+	}
 }
 
 // Wake makes the reader look at the outbox now.
@@ -93,45 +153,40 @@ func (r *Reader) Run(ctx context.Context, poll time.Duration) {
 
 // Step handles the next batch of changes; more says whether a full batch was read.
 func (r *Reader) Step(ctx context.Context) (more bool, err error) {
-	var pos int64
-	var rows []row
-	err = r.crm.Run(ctx, access.System, func(u *crm.Unit) error {
-		if pos, err = u.Tx().LockCursor(u.Ctx(), r.name); err != nil {
-			return err
-		}
-		recs, err := u.Tx().OutboxAfter(u.Ctx(), pos, r.batch)
-		if err != nil {
-			return err
-		}
-		rows = make([]row, 0, len(recs))
-		for _, rec := range recs {
-			c, err := change.Decode([]byte(rec.Payload))
-			if err != nil {
-				r.log.Error("an outbox row does not decode; passed", "reader", r.name, "id", rec.ID, "err", err)
-				c = nil
-			}
-			rows = append(rows, row{id: rec.ID, c: c})
-		}
-		return nil
-	})
-	if err != nil || len(rows) == 0 {
+	// Read without a write transaction: most wakes find little or nothing, and on
+	// SQLite a write transaction waits for the one writer. The units that act lock the
+	// cursor and check it is still where it was read (errMoved when another process
+	// read on meanwhile).
+	st := r.crm.Store()
+	pos, err := st.CursorPosition(ctx, r.name)
+	if err != nil {
 		return false, err
+	}
+	recs, err := st.OutboxAfter(ctx, pos, r.batch)
+	if err != nil || len(recs) == 0 {
+		return false, err
+	}
+	rows := make([]row, 0, len(recs))
+	for _, rec := range recs {
+		c, err := change.Decode([]byte(rec.Payload))
+		if err != nil {
+			r.log.Error("an outbox row does not decode; passed", "reader", r.name, "id", rec.ID, "err", err)
+			c = nil
+		}
+		rows = append(rows, row{id: rec.ID, c: c})
 	}
 	if err := r.handler.Prepare(ctx); err != nil {
 		return false, err
 	}
+	if bh, ok := r.handler.(BatchHandler); ok {
+		return r.stepBatch(ctx, bh, pos, rows)
+	}
 	// Handle in order up to the first hole that is too young to pass.
 	last := pos
 	for _, rw := range rows {
-		if rw.id != last+1 {
-			if r.gapSince.IsZero() {
-				r.gapSince = time.Now()
-			}
-			if time.Since(r.gapSince) < r.gapGrace {
-				break
-			}
+		if !r.passable(rw.id, last) {
+			break
 		}
-		r.gapSince = time.Time{}
 		if rw.c != nil && r.handler.Wants(rw.c) {
 			if err := r.flush(ctx, pos, last); err != nil {
 				return false, err
@@ -144,6 +199,52 @@ func (r *Reader) Step(ctx context.Context) (more bool, err error) {
 		last = rw.id
 	}
 	if err := r.flush(ctx, pos, last); err != nil {
+		return false, err
+	}
+	return len(rows) == r.batch && last == rows[len(rows)-1].id, nil
+}
+
+// passable tells whether the row after last may be handled now: it follows last, or
+// the hole before it is old enough to be a change that rolled back.
+func (r *Reader) passable(id, last int64) bool {
+	if id != last+1 {
+		if r.gapSince.IsZero() {
+			r.gapSince = time.Now()
+		}
+		if time.Since(r.gapSince) < r.gapGrace {
+			return false
+		}
+	}
+	r.gapSince = time.Time{}
+	return true
+}
+
+// stepBatch handles the wanted changes up to the first young hole in one unit.
+func (r *Reader) stepBatch(ctx context.Context, bh BatchHandler, pos int64, rows []row) (bool, error) {
+	last := pos
+	var entries []Entry
+	for _, rw := range rows {
+		if !r.passable(rw.id, last) {
+			break
+		}
+		if rw.c != nil && r.handler.Wants(rw.c) {
+			entries = append(entries, Entry{ID: rw.id, Change: rw.c})
+		}
+		last = rw.id
+	}
+	if last == pos {
+		return false, nil
+	}
+	err := r.crm.Run(ctx, access.System, func(u *crm.Unit) error {
+		if err := r.advance(u, pos, last); err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		return bh.HandleBatch(u, entries)
+	})
+	if err != nil {
 		return false, err
 	}
 	return len(rows) == r.batch && last == rows[len(rows)-1].id, nil

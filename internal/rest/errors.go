@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"smartcrm/internal/crm"
+	"smartcrm/internal/events"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 )
@@ -105,11 +106,15 @@ const (
 	familyActivity                   // crm.activity.*: string codes of spec automation §3.6, 100 for missing parameters
 	familyAutomation                 // smartcrm.automation.*: item codes; AUTOMATION_INVALID lists problems
 	familyTrigger                    // crm.automation.trigger*: the code is "" (ACCESS_DENIED for rights), the text says what
+	familyEvent                      // event.*, events, smartcrm.events.*: codes of spec core §9.3 (events.Error)
+	familyBizproc                    // bizproc.robot.*, bizproc.event.send, bizproc.activity.log: codes of spec automation §4.4
 )
 
 var errorTables = map[family]errorTable{
 	familyAutomation: {codes: with(map[crm.ErrorKind]any{crm.ErrNotSupported: "AUTOMATION_NOT_ENABLED"}), other: "ERROR"},
 	familyTrigger:    {codes: map[crm.ErrorKind]any{crm.ErrAccessDenied: "ACCESS_DENIED"}, other: ""},
+	familyEvent:      {codes: with(nil), other: "ERROR_CORE"},
+	familyBizproc:    {codes: map[crm.ErrorKind]any{crm.ErrAccessDenied: "ACCESS_DENIED"}, other: "ERROR_CORE"},
 	familyItem:       {codes: itemCodes, other: "ERROR"},
 	familyType:       {codes: with(map[crm.ErrorKind]any{crm.ErrTypeNotFound: 0}), other: "ERROR"},
 	familyCategory:   {codes: with(map[crm.ErrorKind]any{crm.ErrRequired: 0}), other: "ERROR"},
@@ -152,6 +157,10 @@ func (f family) wire(err error) *APIError {
 	var api *APIError
 	if errors.As(err, &api) {
 		return api
+	}
+	var ee *events.Error
+	if errors.As(err, &ee) {
+		return apiErr(ee.Status, ee.Code, ee.Msg)
 	}
 	if errors.Is(err, params.ErrMalformed) {
 		return apiErr(http.StatusBadRequest, 100, err.Error())

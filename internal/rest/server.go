@@ -22,6 +22,7 @@ import (
 	"smartcrm/internal/crm"
 	"smartcrm/internal/currency"
 	"smartcrm/internal/customfield"
+	"smartcrm/internal/events"
 	"smartcrm/internal/field"
 	"smartcrm/internal/history"
 	"smartcrm/internal/jsonx"
@@ -71,6 +72,8 @@ type Services struct {
 	CardLayout *cardlayout.Service
 	Currency   *currency.Service
 	History    *history.Service
+	// Events keeps subscriptions and delivers events; nil where nothing is delivered.
+	Events *events.Service
 }
 
 // Server serves /rest/.
@@ -84,6 +87,7 @@ type Server struct {
 	cardLayout  *cardlayout.Service
 	currency    *currency.Service
 	history     *history.Service
+	events      *events.Service
 	auth        *access.Webhooks
 	log         *slog.Logger
 	metrics     *Metrics
@@ -93,7 +97,7 @@ type Server struct {
 
 // New builds the REST server.
 func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, cardLayout: svc.CardLayout, currency: svc.Currency, history: svc.History, auth: auth, log: log,
+	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, cardLayout: svc.CardLayout, currency: svc.Currency, history: svc.History, events: svc.Events, auth: auth, log: log,
 		metrics: metrics, methods: map[string]method{}, bodies: newBodyBudget(DefaultBodyMemory, DefaultBodyMemoryWait)}
 	s.registerTypes()
 	s.registerItems()
@@ -112,6 +116,8 @@ func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics
 	s.registerActivities()
 	s.registerUsers()
 	s.registerAutomation()
+	s.registerEvents()
+	s.registerBizproc()
 	s.registerCardLayout()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
@@ -159,6 +165,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	if v, ok := p.Get("auth_connector"); ok {
+		// The integration the call comes from: its offline queue will not record the
+		// changes the call makes.
+		actor.Connector, _ = params.String(v)
+	}
 	call := &Call{Ctx: r.Context(), Actor: actor, Params: p, Method: methodName}
 	res, err := s.invoke(m, call)
 	if err != nil {

@@ -211,8 +211,8 @@ func TestTasks(t *testing.T) {
 		if apitest.Path(res, "task.closedBy") != nil || apitest.Path(res, "task.closedDate") != nil {
 			t.Errorf("reopened: %v", res)
 		}
-		wantEvents := fmt.Sprintf(`OnTaskAdd {"FIELDS_AFTER":{"ID":%[1]d}}; OnTaskUpdate {"FIELDS_AFTER":{"ID":%[1]d}}; `+
-			`OnTaskUpdate {"FIELDS_AFTER":{"ID":%[1]d}}; OnTaskUpdate {"FIELDS_AFTER":{"ID":%[1]d}}`, id)
+		wantEvents := fmt.Sprintf(`OnTaskAdd {"FIELDS_AFTER":{"ID":%[1]d}}; OnTaskUpdate {"FIELDS_BEFORE":{"ID":%[1]d},"FIELDS_AFTER":{"ID":%[1]d}}; `+
+			`OnTaskUpdate {"FIELDS_BEFORE":{"ID":%[1]d},"FIELDS_AFTER":{"ID":%[1]d}}; OnTaskUpdate {"FIELDS_BEFORE":{"ID":%[1]d},"FIELDS_AFTER":{"ID":%[1]d}}`, id)
 		if got := taskEvents(t, s, id); got != wantEvents {
 			t.Errorf("outbox: %s", got)
 		}

@@ -43,8 +43,8 @@ var basicMethods = map[string]bool{
 // Bitrix24 names the scope differently (tasks.* are in `task`) and for our own
 // smartcrm.* methods, which read CRM data.
 func methodScope(name string) string {
-	if basicMethods[name] {
-		return "basic"
+	if basicMethods[name] || name == "events" || strings.HasPrefix(name, "event.") {
+		return "basic" // event subscriptions are in Bitrix24's basic scope (spec core §9.3)
 	}
 	prefix, _, _ := strings.Cut(name, ".")
 	switch prefix {

@@ -289,7 +289,8 @@ func TestUserFieldsMethodsScope(t *testing.T) {
 		if !reflect.DeepEqual(users, []string{"user.current", "user.fields", "user.get", "user.search"}) {
 			t.Errorf("scope=user: %v", users)
 		}
-		if basic := list(map[string]any{"scope": ""}); !reflect.DeepEqual(basic, []string{"app.info", "batch", "methods", "profile", "scope"}) {
+		if basic := list(map[string]any{"scope": ""}); !reflect.DeepEqual(basic, []string{"app.info", "batch", "event.bind", "event.get",
+			"event.offline.clear", "event.offline.error", "event.offline.get", "event.offline.list", "event.unbind", "events", "methods", "profile", "scope"}) {
 			t.Errorf("scope='': %v", basic)
 		}
 		if none := list(map[string]any{"scope": "nothing"}); len(none) != 0 {
@@ -297,7 +298,7 @@ func TestUserFieldsMethodsScope(t *testing.T) {
 		}
 
 		scopes := s.MustOK("scope", nil)
-		want := []any{"crm", "task", "user", "userfieldconfig"}
+		want := []any{"bizproc", "crm", "task", "user", "userfieldconfig"}
 		if !reflect.DeepEqual(scopes, want) {
 			t.Errorf("scope: %v, want %v", scopes, want)
 		}

@@ -157,3 +157,6 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Pid is the server's process id (for reading its CPU time from /proc).
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }

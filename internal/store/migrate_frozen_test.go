@@ -25,6 +25,7 @@ var shippedMigrations = map[string]string{
 	"0011_automation.sql":               "6304af6ccfe6fb2a3ea3fa0bab674ff9db4a2c7b0229146318003f9d9aadff7d",
 	"0012_web_ui.sql":                   "3e83946a4f25add673a4aec661aecd5374be53ec754617e7f924b5358f15ecde",
 	"0013_admin_ui.sql":                 "116db4670b9b7d1af3d7e1771afed037026f92ad7036a27be3f45fd8e4ae6afc",
+	"0014_events.sql":                   "3dc84370e7bb928278f6be608ed2011d7efd7295d3169d889f9b5d01142b5c9b",
 }
 
 // The embedded migration files are the ones that shipped, byte for byte; a new one

@@ -43,11 +43,12 @@ func (c conn) Users(ctx context.Context) ([]*UserRecord, error) {
 	return out, rows.Err()
 }
 
-// InsertWebhook stores an inbound webhook by the hash of its secret.
-func (tx *Tx) InsertWebhook(ctx context.Context, userID int64, secretHash, title string) (int64, error) {
+// InsertWebhook stores an inbound webhook by the hash of its secret, with the token
+// that identifies it, as an application, to the handlers it subscribes.
+func (tx *Tx) InsertWebhook(ctx context.Context, userID int64, secretHash, title, appToken string) (int64, error) {
 	var id int64
-	err := tx.queryRow(ctx, `INSERT INTO webhooks (user_id, secret_hash, title, created_time) VALUES (?, ?, ?, ?) RETURNING id`,
-		userID, secretHash, title, tx.now()).Scan(&id)
+	err := tx.queryRow(ctx, `INSERT INTO webhooks (user_id, secret_hash, title, created_time, application_token) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		userID, secretHash, title, tx.now(), appToken).Scan(&id)
 	return id, err
 }
 
@@ -58,9 +59,28 @@ func (c conn) WebhookUser(ctx context.Context, secretHash string) (int64, error)
 	return userID, errNoRows(err)
 }
 
-// WebhookHashes returns the secret hashes of a user's webhooks.
-func (c conn) WebhookHashes(ctx context.Context, userID int64) ([]string, error) {
-	return queryColumn[string](ctx, c, `SELECT secret_hash FROM webhooks WHERE user_id = ?`, userID)
+// WebhookKey is a webhook's id and the hash of its secret.
+type WebhookKey struct {
+	ID   int64
+	Hash string
+}
+
+// WebhookKeys returns the ids and secret hashes of a user's webhooks.
+func (c conn) WebhookKeys(ctx context.Context, userID int64) ([]WebhookKey, error) {
+	rows, err := c.query(ctx, `SELECT id, secret_hash FROM webhooks WHERE user_id = ? ORDER BY id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []WebhookKey
+	for rows.Next() {
+		var k WebhookKey
+		if err := rows.Scan(&k.ID, &k.Hash); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
 }
 
 // UserProfile is a user with the time it was created, for the user.* REST methods.

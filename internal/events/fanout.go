@@ -1,0 +1,109 @@
+package events
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+
+	"smartcrm/internal/access"
+	"smartcrm/internal/change"
+	"smartcrm/internal/crm"
+	"smartcrm/internal/jsonx"
+	"smartcrm/internal/outbox"
+	"smartcrm/internal/store"
+)
+
+// fanout reads the outbox and, in the unit that moves its cursor, turns each change
+// into one delivery per online subscription of its events and one record per offline
+// queue. A change that rolled back never reaches the outbox, so nothing goes out for
+// it; one that committed is fanned out exactly once, whatever crashes in between.
+type fanout struct{ s *Service }
+
+var _ outbox.BatchHandler = (*fanout)(nil)
+
+func (f *fanout) Prepare(ctx context.Context) error {
+	_, err := f.s.current(ctx)
+	return err
+}
+
+func (f *fanout) Wants(c *change.Change) bool {
+	subs := f.s.subs.Load()
+	if subs == nil {
+		return true
+	}
+	for _, n := range Names(c) {
+		if len(subs.byEvent[n]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *fanout) Actor(*change.Change) access.Actor { return access.System }
+
+func (f *fanout) Handle(u *crm.Unit, c *change.Change) error {
+	return f.HandleBatch(u, []outbox.Entry{{Change: c}})
+}
+
+func (f *fanout) Failed(_ *crm.Unit, c *change.Change, err error) error {
+	f.s.log.Warn("events: a change could not be fanned out", "entity", c.Entity, "id", c.ID, "err", err)
+	return nil
+}
+
+func (f *fanout) HandleBatch(u *crm.Unit, entries []outbox.Entry) error {
+	subs := f.s.subs.Load()
+	if subs == nil {
+		return nil
+	}
+	now := f.s.now().UnixMilli()
+	var fresh []*store.EventDelivery
+	for _, e := range entries {
+		c := e.Change
+		var data jsonx.Map
+		var form string
+		for _, name := range Names(c) {
+			for _, h := range subs.byEvent[name] {
+				if data == nil {
+					data = Data(c)
+					form = Form(jsonx.Map{{K: "data", V: data}})
+				}
+				if h.Offline {
+					if err := f.record(u, h, c, name, data); err != nil {
+						return err
+					}
+					continue
+				}
+				fresh = append(fresh, &store.EventDelivery{HandlerID: h.ID, OutboxID: e.ID, ItemKey: ObjectKey(c), Event: name, Data: form,
+					EventMS: c.Time.UnixMilli(), Status: store.DeliveryPending, NextMS: now, CreatedMS: now})
+			}
+		}
+	}
+	if err := u.Tx().InsertDeliveries(u.Ctx(), fresh); err != nil {
+		return err
+	}
+	if len(fresh) > 0 {
+		u.AfterCommit(func() { f.s.d.add(fresh) })
+	}
+	return nil
+}
+
+// record puts a change in an offline queue, unless the change came from the
+// connector that reads the queue (loop avoidance).
+func (f *fanout) record(u *crm.Unit, h *store.EventHandler, c *change.Change, name string, data jsonx.Map) error {
+	if c.Connector != "" && c.Connector == h.Connector {
+		return nil
+	}
+	body, err := jsonx.Append(nil, data)
+	if err != nil {
+		return err
+	}
+	extra, err := json.Marshal(map[string]string{"user_id": strconv.FormatInt(c.UserID, 10)})
+	if err != nil {
+		return err
+	}
+	sum := md5.Sum([]byte(ObjectKey(c)))
+	return u.Tx().PutOfflineEvent(u.Ctx(), &store.OfflineEvent{AppID: h.AppID, Connector: h.Connector, MessageID: hex.EncodeToString(sum[:]),
+		Event: name, Data: string(body), Additional: string(extra), Timestamp: c.Time})
+}
