@@ -122,8 +122,9 @@ func (r *registry) toServer(etid int64, s string) (string, error) {
 		return s, nil
 	}
 	num := strconv.FormatInt(r.regOf[etid], 10)
-	s = fileUFSimple.ReplaceAllString(s, "ufCrm_"+num+"_")
+	// The numeric form first: the simple one's result would look numeric.
 	s = fileUFNumeric.ReplaceAllString(s, "ufCrm"+num+"_$1")
+	s = fileUFSimple.ReplaceAllString(s, "ufCrm_"+num+"_")
 	s = fileUFCamel.ReplaceAllString(s, "ufCrm"+num+"$1")
 	var unknown []string
 	s = fileParentID.ReplaceAllStringFunc(s, func(m string) string {

@@ -138,9 +138,7 @@ func (s *Service) plan(ctx context.Context, actor access.Actor, name string, dat
 		d.diffProcess(want, cur)
 	}
 	plan.Changes = d.changes
-	if len(ps.list) == 0 {
-		s.weigh(ctx, actor, plan, ps)
-	}
+	s.weigh(ctx, actor, plan, ps)
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
