@@ -162,7 +162,10 @@ func TestDestructiveChangesNeedPrune(t *testing.T) {
 			"          - {code: MID, name: Middle}\n", "",
 			"{code: LATE, name: Late}", "{code: LATE, name: Late, itemsFrom: [MID]}").Replace(base)
 		for _, try := range []func() error{
-			func() error { _, err := f.svc.Plan(f.ctx, admin, "f.yaml", []byte(changed), processdef.Options{}); return err },
+			func() error {
+				_, err := f.svc.Plan(f.ctx, admin, "f.yaml", []byte(changed), processdef.Options{})
+				return err
+			},
 			func() error { _, err := f.apply(changed, processdef.Options{}); return err },
 		} {
 			err := try()
