@@ -24,13 +24,14 @@ import (
 // empty server (one a server started once). BenchmarkProcessPlanAllPresets: `smartcrm
 // plan -f all.yaml` of the four presets against a server holding them (exit 0).
 
-// emptyServer makes a database a server has started on once, and its flags.
-func emptyServer(b *testing.B) []string {
-	b.Helper()
-	cfg := app.Config{DB: testdb.DSN(b, "sqlite"), DataDir: b.TempDir(), AdminToken: "admin-secret-token"}
+// emptyServer makes a database a server has started on once (it has the
+// administrator, user 1), and the flags that name it.
+func emptyServer(tb testing.TB, dialect string) []string {
+	tb.Helper()
+	cfg := app.Config{DB: testdb.DSN(tb, dialect), DataDir: tb.TempDir(), AdminToken: "admin-secret-token"}
 	a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	a.Close()
 	return []string{"--db", cfg.DB, "--data-dir", cfg.DataDir}
@@ -39,7 +40,7 @@ func emptyServer(b *testing.B) []string {
 func BenchmarkProcessApplyPreset(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		db := emptyServer(b)
+		db := emptyServer(b, "sqlite")
 		b.StartTimer()
 		var out bytes.Buffer
 		if err := applyCmd(append([]string{"--preset", "installation-visit"}, db...), &out); err != nil || !strings.Contains(out.String(), "Applied.") {
@@ -49,7 +50,7 @@ func BenchmarkProcessApplyPreset(b *testing.B) {
 }
 
 func BenchmarkProcessPlanAllPresets(b *testing.B) {
-	db := emptyServer(b)
+	db := emptyServer(b, "sqlite")
 	var all strings.Builder
 	all.WriteString("version: 1\nprocesses:\n")
 	for _, p := range processdef.Presets {

@@ -2,16 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"smartcrm/internal/apitest"
-	"smartcrm/internal/app"
 	"smartcrm/internal/testdb"
 )
 
@@ -20,13 +16,7 @@ import (
 // export of one server applied to another plans clean against the first.
 func TestProcessCommands(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
-		cfg := app.Config{DB: testdb.DSN(t, dialect), DataDir: t.TempDir(), AdminToken: "admin-secret-token"}
-		a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.Close()
-		local := []string{"--db", cfg.DB, "--data-dir", cfg.DataDir}
+		local := emptyServer(t, dialect)
 		remote := apitest.Start(t, dialect)
 		for _, target := range []struct {
 			name string

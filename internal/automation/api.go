@@ -29,6 +29,11 @@ func (s *Service) funnel(ctx context.Context, actor access.Actor, etid, cat int6
 	if err != nil {
 		return nil, err
 	}
+	return automated(t, cat)
+}
+
+// automated checks that a type runs automation and has the funnel.
+func automated(t *crm.Type, cat int64) (*crm.Type, error) {
 	if !supports(t) {
 		return nil, crm.NewError(crm.ErrNotSupported, errNotEnabled, t.Title)
 	}
@@ -141,13 +146,7 @@ func (s *Service) funnelIn(u *crm.Unit, etid, cat int64) (*crm.Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !supports(t) {
-		return nil, crm.NewError(crm.ErrNotSupported, errNotEnabled, t.Title)
-	}
-	if t.Category(cat) == nil {
-		return nil, crm.NewError(crm.ErrInvalidArg, "%s has no pipeline %d", t.Title, cat)
-	}
-	return t, nil
+	return automated(t, cat)
 }
 
 // Validate checks a document against its funnel and reports every problem at once.

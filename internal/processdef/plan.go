@@ -258,30 +258,18 @@ func (s *Service) weigh(ctx context.Context, actor access.Actor, plan *Plan, ps 
 }
 
 // itemsTarget finds the stage of the file's funnel whose itemsFrom names a deleted
-// stage of the server's funnel fcode.
+// stage of the server's funnel fcode (the default funnels match whatever their codes).
 func itemsTarget(p *Process, fcode, stage string, cur *Process) string {
 	if p == nil {
 		return ""
 	}
-	var curFunnel *Funnel
+	curDefault := false
 	for _, f := range cur.Funnels {
-		if f.Code == fcode {
-			curFunnel = f
-		}
+		curDefault = curDefault || (f.Code == fcode && f.Default)
 	}
 	for _, fn := range p.Funnels {
-		if fn == nil || (fn.Code != fcode && !(curFunnel != nil && curFunnel.Default && fn.Default)) {
-			continue
-		}
-		for _, st := range fn.Stages {
-			if st == nil {
-				continue
-			}
-			for _, from := range st.ItemsFrom {
-				if from == stage {
-					return st.Code
-				}
-			}
+		if fn != nil && (fn.Code == fcode || curDefault && fn.Default) {
+			return itemsTargetIn(fn, stage)
 		}
 	}
 	return ""

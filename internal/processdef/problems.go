@@ -50,10 +50,9 @@ func (e *Error) Error() string {
 type problems struct {
 	file string
 	list []Problem
-	// max bounds the list: a broken file of a million lines gets a readable answer.
-	max int
 }
 
+// maxProblems bounds the list: a broken file of a million lines gets a readable answer.
 const maxProblems = 100
 
 func (ps *problems) add(at pos, path, format string, a ...any) {
