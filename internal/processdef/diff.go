@@ -152,6 +152,16 @@ func (d *differ) diffFields(want, cur *Process) {
 		if len(diffs) > 0 {
 			d.add("update", "field", path, "%s", strings.Join(diffs, ", "))
 		}
+		// An item the file drops takes its value from the items that chose it.
+		kept := map[string]bool{}
+		for _, it := range f.Items {
+			kept[it.Key] = true
+		}
+		for _, it := range old.Items {
+			if !kept[it.Key] {
+				d.add("delete", "item", path+"."+it.Key, "%q", it.Value)
+			}
+		}
 	}
 	for _, f := range cur.Fields {
 		if !wanted[f.Key] {

@@ -230,6 +230,14 @@ func (s *Service) weigh(ctx context.Context, actor access.Actor, plan *Plan, ps 
 				continue
 			}
 			c.Items, c.Destructive = n, n > 0
+		case c.Kind == "item" && c.Action == "delete":
+			fieldKey, itemKey, _ := strings.Cut(rest, ".")
+			n, err := s.countChosen(ctx, actor, plan.st.types[code], fieldKey, itemKey)
+			if err != nil {
+				ps.add(pos{}, c.Path, "counting the items that chose it: %v", err)
+				continue
+			}
+			c.Items, c.Destructive = n, n > 0
 		case c.Kind == "stage" && c.Action == "delete":
 			parts := strings.Split(c.Path, "/")
 			t := plan.st.types[parts[0]]
@@ -282,6 +290,25 @@ func (s *Service) countFilled(ctx context.Context, actor access.Actor, t *crm.Ty
 		return 0, nil
 	}
 	return s.count(ctx, actor, t, query.Cond{Field: t.QueryField(f), Op: field.OpNotEq, Value: nil})
+}
+
+// countChosen counts the items whose enumeration field with key holds the item key.
+func (s *Service) countChosen(ctx context.Context, actor access.Actor, t *crm.Type, key, item string) (int, error) {
+	f, ok := t.FieldByName(t.UFPrefix() + key)
+	if !ok || f.UserField() == nil || t.QueryField(f) == nil {
+		return 0, nil
+	}
+	for _, e := range f.UserField().Enums {
+		if e.XMLID != item {
+			continue
+		}
+		cond := query.Cond{Field: t.QueryField(f), Op: field.OpEq, Value: e.ID}
+		if f.Multiple {
+			cond.Op, cond.Value = field.OpContainsAny, []any{e.ID}
+		}
+		return s.count(ctx, actor, t, cond)
+	}
+	return 0, nil
 }
 
 func (s *Service) countInStage(ctx context.Context, actor access.Actor, t *crm.Type, cur *Process, fcode, stage string) (int, error) {

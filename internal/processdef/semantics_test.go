@@ -21,6 +21,10 @@ processes:
     fields:
       - {key: NOTE, type: string, label: Note}
       - {key: HOURS, type: double, label: Hours}
+      - key: KIND
+        type: enumeration
+        label: Kind
+        items: [{key: A, value: Alpha}, {key: B, value: Beta}]
     funnels:
       - code: main
         name: Main
@@ -156,8 +160,10 @@ func TestDestructiveChangesNeedPrune(t *testing.T) {
 		f.mustApply(base)
 		id := f.addItem("MID", "precious")
 		before := f.export()
-		// The note goes, the hours become text, MID goes and its items move to LATE.
-		changed := strings.NewReplacer("      - {key: NOTE, type: string, label: Note}\n", "",
+		chooseB(f, id)
+		// The note goes, the hours become text, item B goes, MID goes and its items move
+		// to LATE.
+		changed := strings.NewReplacer("items: [{key: A, value: Alpha}, {key: B, value: Beta}]", "items: [{key: A, value: Alpha}]","      - {key: NOTE, type: string, label: Note}\n", "",
 			"{key: HOURS, type: double, label: Hours}", "{key: HOURS, type: string, label: Hours}",
 			"          - {code: MID, name: Middle}\n", "",
 			"{code: LATE, name: Late}", "{code: LATE, name: Late, itemsFrom: [MID]}").Replace(base)
@@ -170,7 +176,8 @@ func TestDestructiveChangesNeedPrune(t *testing.T) {
 		} {
 			err := try()
 			if err == nil || !strings.Contains(err.Error(), "delete field would lose the data of 1 item(s): refused without --prune") ||
-				!strings.Contains(err.Error(), "delete stage would lose the data of 1 item(s)") {
+				!strings.Contains(err.Error(), "delete stage would lose the data of 1 item(s)") ||
+				!strings.Contains(err.Error(), "visit.KIND.B: delete item would lose the data of 1 item(s)") {
 				t.Errorf("without --prune: %v", err)
 			}
 		}
@@ -197,6 +204,22 @@ func TestDestructiveChangesNeedPrune(t *testing.T) {
 			t.Errorf("re-plan: %s", p)
 		}
 	})
+}
+
+// chooseB sets item id's KIND to the choice B.
+func chooseB(f *fixture, id int64) {
+	f.t.Helper()
+	t := f.visitType()
+	fld, _ := t.FieldByName(t.UFPrefix() + "KIND")
+	var b int64
+	for _, e := range fld.UserField().Enums {
+		if e.XMLID == "B" {
+			b = e.ID
+		}
+	}
+	if _, _, err := f.srv.App.CRM.UpdateItem(f.ctx, admin, t.EntityTypeID, id, crm.Patch{fld.Name: b}, crm.WriteOptions{}); err != nil {
+		f.t.Fatal(err)
+	}
 }
 
 // Everything wrong with a file against a server is told at once, and nothing is
