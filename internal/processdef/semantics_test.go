@@ -163,7 +163,7 @@ func TestDestructiveChangesNeedPrune(t *testing.T) {
 		chooseB(f, id)
 		// The note goes, the hours become text, item B goes, MID goes and its items move
 		// to LATE.
-		changed := strings.NewReplacer("items: [{key: A, value: Alpha}, {key: B, value: Beta}]", "items: [{key: A, value: Alpha}]","      - {key: NOTE, type: string, label: Note}\n", "",
+		changed := strings.NewReplacer("items: [{key: A, value: Alpha}, {key: B, value: Beta}]", "items: [{key: A, value: Alpha}]", "      - {key: NOTE, type: string, label: Note}\n", "",
 			"{key: HOURS, type: double, label: Hours}", "{key: HOURS, type: string, label: Hours}",
 			"          - {code: MID, name: Middle}\n", "",
 			"{code: LATE, name: Late}", "{code: LATE, name: Late, itemsFrom: [MID]}").Replace(base)
