@@ -50,6 +50,11 @@ func OpenProcesses(ctx context.Context, cfg Config) (svc *processdef.Service, cl
 			st.Close()
 		}
 	}()
+	if users, err := st.Users(ctx); err != nil {
+		return nil, nil, err
+	} else if len(users) == 0 {
+		return nil, nil, fmt.Errorf("the database has no users yet: start the server on it once (it creates the administrator, user 1)")
+	}
 	crmSvc := crm.New(st)
 	if err := crmSvc.EnsureStandardTypes(ctx); err != nil {
 		return nil, nil, fmt.Errorf("creating the standard CRM types: %w", err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -60,8 +61,9 @@ func (d *differ) add(action, kind, path, format string, a ...any) *Change {
 // diffProcess lists the changes from cur (nil: none yet) to want.
 func (d *differ) diffProcess(want, cur *Process) {
 	if cur == nil {
+		// A new type: what it is made with, against nothing.
 		d.add("create", "type", want.Code, "%q with %d field(s), %d funnel(s)", want.Title, len(want.Fields), len(want.Funnels))
-		return
+		cur = &Process{Code: want.Code, Title: want.Title, Flags: want.Flags}
 	}
 	if want.Title != cur.Title {
 		d.add("rename", "type", want.Code, "%q → %q", cur.Title, want.Title)
@@ -297,6 +299,8 @@ func (d *differ) diffFunnels(want, cur *Process) {
 		old := match[fn]
 		if old == nil {
 			d.add("create", "funnel", path, "%q with stages %s", fn.Name, keysOf(fn.Stages))
+			d.diffRules(path, fn, &Funnel{})
+			d.diffAutomation(path, fn, &Funnel{})
 			continue
 		}
 		matched[old] = true
@@ -370,10 +374,10 @@ func (d *differ) diffAutomation(path string, want, cur *Funnel) {
 	if jsonText(want.Automation) == jsonText(cur.Automation) {
 		return
 	}
-	robots := func(f *Funnel) (map[string]string, []string) {
-		m, order := map[string]string{}, []string{}
+	robots := func(f *Funnel) (map[string]string, map[string]string, []string) {
+		m, label, order := map[string]string{}, map[string]string{}, []string{}
 		if f.Automation == nil {
-			return m, order
+			return m, label, order
 		}
 		codes := make([]string, 0, len(f.Automation.Stages))
 		for c := range f.Automation.Stages {
@@ -382,34 +386,39 @@ func (d *differ) diffAutomation(path string, want, cur *Funnel) {
 		sort.Strings(codes)
 		for _, c := range codes {
 			for _, r := range f.Automation.Stages[c].Robots {
-				m["robot "+c+"/"+r.ID] = jsonText(r)
-				order = append(order, "robot "+c+"/"+r.ID)
+				k := "robot " + c + "/" + r.ID
+				m[k], label[k] = jsonText(r), r.Type
+				if r.Title != "" {
+					label[k] += " " + strconv.Quote(r.Title)
+				}
+				order = append(order, k)
 			}
 			for _, t := range f.Automation.Stages[c].Triggers {
-				m["trigger "+c+"/"+t.ID] = jsonText(t)
-				order = append(order, "trigger "+c+"/"+t.ID)
+				k := "trigger " + c + "/" + t.ID
+				m[k], label[k] = jsonText(t), t.Type
+				order = append(order, k)
 			}
 		}
-		return m, order
+		return m, label, order
 	}
-	a, aOrder := robots(want)
-	b, bOrder := robots(cur)
+	a, labels, aOrder := robots(want)
+	b, oldLabels, bOrder := robots(cur)
 	told := false
 	for _, k := range aOrder {
 		kind, id, _ := strings.Cut(k, " ")
 		switch old, ok := b[k]; {
 		case !ok:
-			d.add("create", kind, path+"/"+id, "")
+			d.add("create", kind, path+"/"+id, "%s", labels[k])
 			told = true
 		case old != a[k]:
-			d.add("update", kind, path+"/"+id, "")
+			d.add("update", kind, path+"/"+id, "%s", labels[k])
 			told = true
 		}
 	}
 	for _, k := range bOrder {
 		if _, ok := a[k]; !ok {
 			kind, id, _ := strings.Cut(k, " ")
-			d.add("delete", kind, path+"/"+id, "")
+			d.add("delete", kind, path+"/"+id, "%s", oldLabels[k])
 			told = true
 		}
 	}
