@@ -13,6 +13,13 @@ import (
 // links, stages before the rules and robots on them.
 func (s *Service) execute(u *crm.Unit, plan *Plan) error {
 	a := &applier{s: s, u: u, plan: plan, reg: plan.st.reg, etid: map[string]int64{}, ps: problems{file: plan.name}}
+	a.reg.typeOf = func(etid int64) *crm.Type {
+		t, err := u.TypeOf(etid)
+		if err != nil {
+			return nil
+		}
+		return t
+	}
 	for _, want := range plan.want {
 		if cur := plan.st.procs[want.Code]; cur != nil {
 			a.etid[want.Code] = plan.st.types[want.Code].EntityTypeID

@@ -112,7 +112,9 @@ func (a *applier) paramsToServer(at pos, kind string, p map[string]any, t *crm.T
 			s, _ := v.(string)
 			out[k] = t.StagePrefix(c.ID) + ":" + s
 		case k == "fields" && kind == automation.RobotCreateItem:
-			out[k] = walkNames(v, name(target))
+			out[k] = a.reg.enumChoices(target, walkNames(v, name(target)), false)
+		case k == "fields" && kind == automation.RobotFields:
+			out[k] = a.reg.enumChoices(t.EntityTypeID, walkNames(v, name(t.EntityTypeID)), false)
 		default:
 			out[k] = walkNames(v, name(t.EntityTypeID))
 		}

@@ -29,6 +29,13 @@ func (s *Service) read(ctx context.Context, actor access.Actor) (*state, error) 
 		return nil, err
 	}
 	st := &state{reg: newRegistry(), types: map[string]*crm.Type{}, procs: map[string]*Process{}}
+	st.reg.typeOf = func(etid int64) *crm.Type {
+		t, err := s.crm.ItemType(ctx, actor, etid)
+		if err != nil {
+			return nil
+		}
+		return t
+	}
 	for _, t := range all {
 		code := typeCode(t)
 		if _, taken := st.types[code]; taken {

@@ -57,7 +57,9 @@ func paramsToFile(kind string, p map[string]any, etid int64, reg *registry) map[
 			s, _ := v.(string)
 			out[k] = stageCode(s)
 		case k == "fields" && kind == automation.RobotCreateItem:
-			out[k] = walkNames(v, func(s string) string { return reg.toFile(target, s) })
+			out[k] = walkNames(reg.enumChoices(target, v, true), func(s string) string { return reg.toFile(target, s) })
+		case k == "fields" && kind == automation.RobotFields:
+			out[k] = walkNames(reg.enumChoices(etid, v, true), func(s string) string { return reg.toFile(etid, s) })
 		default:
 			out[k] = walkNames(v, func(s string) string { return reg.toFile(etid, s) })
 		}

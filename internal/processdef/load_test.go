@@ -157,7 +157,7 @@ func TestLoadYAMLBomb(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "expands to more than") {
 		t.Fatalf("a YAML bomb (10^13 values): %v", err)
 	}
-	if grown := after.TotalAlloc - before.TotalAlloc; grown > 256<<20 {
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 64<<20 {
 		t.Errorf("reading the bomb allocated %d MB", grown>>20)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"smartcrm/internal/crm"
+	"smartcrm/internal/field"
 )
 
 // Names on a server hold its ids: a custom field is ufCrm{typeId}Amount, a parent link
@@ -22,6 +23,9 @@ type registry struct {
 	etidOf map[string]int64 // code -> entityTypeId
 	codeOf map[int64]string // entityTypeId -> code
 	regOf  map[int64]int64  // entityTypeId -> the type's registry id (its UF number)
+	// typeOf reads a type by entityTypeId (nil when unknown): the server's for export,
+	// the unit's for apply. It finds the choices of enumeration fields.
+	typeOf func(etid int64) *crm.Type
 }
 
 func newRegistry() *registry {
@@ -161,4 +165,44 @@ func stageCode(statusID string) string {
 		return code
 	}
 	return statusID
+}
+
+// enumChoices turns the values that a robot's fields param gives enumeration fields of
+// type etid between the server's item ids and the file's item keys; other values stay.
+func (r *registry) enumChoices(etid int64, v any, toFile bool) any {
+	m, ok := v.(map[string]any)
+	if !ok || r.typeOf == nil {
+		return v
+	}
+	t := r.typeOf(etid)
+	if t == nil {
+		return v
+	}
+	out := make(map[string]any, len(m))
+	for name, val := range m {
+		out[name] = val
+		if f, ok := t.FieldByName(name); ok && f.UserField() != nil && f.UserField().Kind == "enumeration" {
+			out[name] = choices(val, f.UserField().Enums, toFile)
+		}
+	}
+	return out
+}
+
+func choices(v any, items []field.EnumItem, toFile bool) any {
+	if list, ok := v.([]any); ok {
+		out := make([]any, len(list))
+		for i, e := range list {
+			out[i] = choices(e, items, toFile)
+		}
+		return out
+	}
+	for _, e := range items {
+		if id, ok := intOf(v); toFile && ok && id == e.ID {
+			return e.XMLID
+		}
+		if key, ok := v.(string); !toFile && ok && key == e.XMLID {
+			return e.ID
+		}
+	}
+	return v
 }

@@ -278,7 +278,8 @@ func TestApplyIsAllOrNothing(t *testing.T) {
 }
 
 // Processes of one file name each other by code: a relation, a createItem robot, a
-// childReached trigger, a crm link field; the whole file round-trips.
+// childReached trigger, a crm link field; robots name enumeration choices by key. The
+// whole file round-trips to a server where every id differs.
 func TestCrossProcessReferences(t *testing.T) {
 	const two = `version: 1
 processes:
@@ -308,7 +309,7 @@ processes:
                   params:
                     type: visit
                     link: child
-                    fields: {title: "Visit for {{title}}", ufCrmSite: "{{title}}"}
+                    fields: {title: "Visit for {{title}}", ufCrmSite: "{{title}}", ufCrmKind: [B]}
               triggers:
                 - {id: visit-done, type: childReached, params: {type: visit, semantics: S}}
   - code: visit
@@ -318,6 +319,7 @@ processes:
       parents: [{type: request, showInCard: true}]
     fields:
       - {key: SITE, type: string, label: Site}
+      - {key: KIND, type: enumeration, label: Kind, multiple: true, items: [{key: A, value: Alpha}, {key: B, value: Beta}]}
     funnels:
       - code: main
         name: Main
@@ -330,6 +332,7 @@ processes:
             NEW:
               robots:
                 - {id: note, type: comment, params: {text: "For {{parent_request.title}}"}, condition: 'parentId_request > 0'}
+                - {id: kind, type: fields, params: {fields: {ufCrmKind: [A]}}}
     layout:
       - {name: main, title: Visit, fields: [title, parentId_request, ufCrmSite]}
 `
@@ -340,7 +343,7 @@ processes:
 			t.Fatalf("re-plan: %s", p)
 		}
 		out := f.export()
-		for _, want := range []string{"type: visit", "visit: \"Y\"", "parent_request.title", "parentId_request"} {
+		for _, want := range []string{"type: visit", "visit: \"Y\"", "parent_request.title", "parentId_request", "- B", "- A"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("export lacks %q:\n%s", want, out)
 			}
