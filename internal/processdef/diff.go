@@ -79,7 +79,11 @@ func (d *differ) diffProcess(want, cur *Process) {
 		d.add("update", "type", want.Code, "%s", strings.Join(flags, ", "))
 	}
 	if a, b := relationText(want.Relations), relationText(cur.Relations); a != b {
-		d.add("update", "relation", want.Code, "%s → %s", b, a)
+		if b == "none" {
+			d.add("create", "relation", want.Code, "%s", a)
+		} else {
+			d.add("update", "relation", want.Code, "%s → %s", b, a)
+		}
 	}
 	d.diffFields(want, cur)
 	d.diffFunnels(want, cur)
