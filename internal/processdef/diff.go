@@ -323,6 +323,9 @@ func (d *differ) diffFunnels(want, cur *Process) {
 			d.add("delete", "funnel", cur.Code+"/"+fn.Code, "%q", fn.Name)
 		}
 	}
+	if sameSet(want.Funnels, cur.Funnels) && keysOf(want.Funnels) != keysOf(cur.Funnels) {
+		d.add("reorder", "funnel", want.Code, "%s", keysOf(want.Funnels))
+	}
 }
 
 func (d *differ) diffStages(path string, want, cur *Funnel) {
