@@ -26,6 +26,8 @@ type registry struct {
 	// typeOf reads a type by entityTypeId (nil when unknown): the server's for export,
 	// the unit's for apply. It finds the choices of enumeration fields.
 	typeOf func(etid int64) *crm.Type
+	// ownNames are the patterns of a type's custom field names, by registry id.
+	ownNames map[int64][2]*regexp.Regexp
 }
 
 func newRegistry() *registry {
@@ -83,9 +85,17 @@ func (r *registry) toFile(etid int64, s string) string {
 		return s
 	}
 	if n, ok := r.regOf[etid]; ok {
-		num := strconv.FormatInt(n, 10)
-		s = regexp.MustCompile(`\bufCrm`+num+`([A-Z_])`).ReplaceAllString(s, "ufCrm$1")
-		s = regexp.MustCompile(`\bufCrm_`+num+`_`).ReplaceAllString(s, "ufCrm__")
+		re, compiled := r.ownNames[n]
+		if !compiled {
+			num := strconv.FormatInt(n, 10)
+			re = [2]*regexp.Regexp{regexp.MustCompile(`\bufCrm` + num + `([A-Z_])`), regexp.MustCompile(`\bufCrm_` + num + `_`)}
+			if r.ownNames == nil {
+				r.ownNames = map[int64][2]*regexp.Regexp{}
+			}
+			r.ownNames[n] = re
+		}
+		s = re[0].ReplaceAllString(s, "ufCrm$1")
+		s = re[1].ReplaceAllString(s, "ufCrm__")
 	}
 	s = serverParentID.ReplaceAllStringFunc(s, func(m string) string {
 		if code, ok := r.smartCode(m[len("parentId"):]); ok {
