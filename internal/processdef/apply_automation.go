@@ -136,13 +136,20 @@ func (a *applier) applyLayout(want, cur *Process) error {
 	}
 	var secs []cardlayout.Section
 	for _, sec := range want.Layout {
-		cs := cardlayout.Section{Name: sec.Name, Title: sec.Title}
+		cs := cardlayout.Section{Name: sec.Name, Title: sec.Title, Options: map[crm.FieldName]cardlayout.ElementOptions{}}
+		always := map[string]bool{}
+		for _, n := range sec.AlwaysShow {
+			always[n] = true
+		}
 		for _, n := range sec.Fields {
 			name, err := a.reg.toServer(t.EntityTypeID, n)
 			if err != nil {
 				return crm.NewError(crm.ErrInvalidArg, "layout: %v", err)
 			}
 			cs.Fields = append(cs.Fields, crm.FieldName(name))
+			if always[n] {
+				cs.Options[crm.FieldName(name)] = cardlayout.ElementOptions{Flags: 1}
+			}
 		}
 		secs = append(secs, cs)
 	}

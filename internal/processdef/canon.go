@@ -65,7 +65,8 @@ func canonical(p *Process, cur *Process) *Process {
 			continue
 		}
 		fs := append([]string{}, sec.Fields...)
-		out.Layout = append(out.Layout, &Section{Name: sec.Name, Title: strings.TrimSpace(sec.Title), Fields: fs, at: sec.at})
+		out.Layout = append(out.Layout, &Section{Name: sec.Name, Title: strings.TrimSpace(sec.Title), Fields: fs,
+			AlwaysShow: inOrderOf(fs, sec.AlwaysShow), at: sec.at})
 	}
 	return out
 }
@@ -204,4 +205,19 @@ func canonicalParams(p map[string]any) map[string]any {
 	}
 	m, _ := canonicalJSON(p).(map[string]any)
 	return m
+}
+
+// inOrderOf lists the names of some that list has, in list's order (nil for none).
+func inOrderOf(list, some []string) []string {
+	want := map[string]bool{}
+	for _, n := range some {
+		want[n] = true
+	}
+	var out []string
+	for _, n := range list {
+		if want[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }

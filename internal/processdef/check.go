@@ -121,6 +121,11 @@ func checkProcess(p *Process, codes map[string]bool, ps *problems) {
 		for _, n := range sec.Fields {
 			checkFieldRef(n, fields, sec.at, where+", layout section "+sec.Name, ps)
 		}
+		for _, n := range sec.AlwaysShow {
+			if len(inOrderOf(sec.Fields, []string{n})) == 0 {
+				ps.add(sec.at, where+", layout section "+sec.Name, "alwaysShow names %q, which the section does not show", n)
+			}
+		}
 	}
 }
 

@@ -101,7 +101,7 @@ func (d *differ) diffProcess(want, cur *Process) {
 func layoutOf(p *Process) []Section {
 	var out []Section
 	for _, s := range p.Layout {
-		out = append(out, Section{Name: s.Name, Title: s.Title, Fields: append([]string{}, s.Fields...)})
+		out = append(out, Section{Name: s.Name, Title: s.Title, Fields: append([]string{}, s.Fields...), AlwaysShow: s.AlwaysShow})
 	}
 	return out
 }

@@ -140,6 +140,9 @@ func (s *Service) exportType(ctx context.Context, actor access.Actor, t *crm.Typ
 		out := &Section{Name: sec.Name, Title: sec.Title, Fields: []string{}}
 		for _, n := range sec.Fields {
 			out.Fields = append(out.Fields, reg.toFile(t.EntityTypeID, string(n)))
+			if sec.Options[n].Flags&1 != 0 {
+				out.AlwaysShow = append(out.AlwaysShow, reg.toFile(t.EntityTypeID, string(n)))
+			}
 		}
 		p.Layout = append(p.Layout, out)
 	}

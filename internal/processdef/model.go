@@ -181,6 +181,9 @@ type Section struct {
 	Name   string   `yaml:"name"`
 	Title  string   `yaml:"title"`
 	Fields []string `yaml:"fields"`
+	// AlwaysShow are fields of the section shown even when empty (Bitrix24's
+	// optionFlags 1).
+	AlwaysShow []string `yaml:"alwaysShow,omitempty"`
 
 	at pos
 }
