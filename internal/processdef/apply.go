@@ -81,9 +81,16 @@ func (a *applier) applyType(want, cur *Process) error {
 	for k, v := range want.Flags {
 		flags[crm.Flag(k)] = v
 	}
+	linked := map[string]bool{}
+	for _, k := range crm.LinkedUserFieldKeys {
+		linked[k] = false
+	}
+	for _, k := range want.LinkedUserFields {
+		linked[k] = true
+	}
 	if cur == nil {
 		code := want.Code
-		t, err := a.u.AddType(crm.TypeSpec{Title: &want.Title, Code: &code, Flags: flags})
+		t, err := a.u.AddType(crm.TypeSpec{Title: &want.Title, Code: &code, Flags: flags, LinkedUserFields: linked})
 		if err != nil {
 			return err
 		}
@@ -91,14 +98,14 @@ func (a *applier) applyType(want, cur *Process) error {
 		a.reg.add(want.Code, t.EntityTypeID, t.ID)
 		return nil
 	}
-	if want.Title == cur.Title && reflect.DeepEqual(want.Flags, cur.Flags) {
+	if want.Title == cur.Title && reflect.DeepEqual(want.Flags, cur.Flags) && reflect.DeepEqual(want.LinkedUserFields, cur.LinkedUserFields) {
 		return nil
 	}
 	t, err := a.typeOf(want.Code)
 	if err != nil {
 		return err
 	}
-	_, err = a.u.UpdateType(t.ID, crm.TypeSpec{Title: &want.Title, Flags: flags})
+	_, err = a.u.UpdateType(t.ID, crm.TypeSpec{Title: &want.Title, Flags: flags, LinkedUserFields: linked})
 	return err
 }
 

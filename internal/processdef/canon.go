@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"smartcrm/internal/crm"
 	"smartcrm/internal/field"
 )
 
@@ -23,6 +24,7 @@ func canonical(p *Process, cur *Process) *Process {
 	for k, v := range p.Flags {
 		out.Flags[k] = v
 	}
+	out.LinkedUserFields = inOrderOf(crm.LinkedUserFieldKeys, p.LinkedUserFields)
 	if p.Relations != nil && len(p.Relations.Parents)+len(p.Relations.Children) > 0 {
 		rel := &Relations{}
 		for _, r := range p.Relations.Parents {

@@ -67,6 +67,11 @@ func checkProcess(p *Process, codes map[string]bool, ps *problems) {
 			ps.add(p.at, where, "flags: %q is not a setting a process file sets", name)
 		}
 	}
+	for _, k := range p.LinkedUserFields {
+		if len(inOrderOf(crm.LinkedUserFieldKeys, []string{k})) == 0 {
+			ps.add(p.at, where, "linkedUserFields: %q is not one of %s", k, strings.Join(crm.LinkedUserFieldKeys, ", "))
+		}
+	}
 	if p.Relations != nil {
 		for _, list := range [][]*Relation{p.Relations.Parents, p.Relations.Children} {
 			seen := map[string]bool{}

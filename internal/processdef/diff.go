@@ -74,6 +74,9 @@ func (d *differ) diffProcess(want, cur *Process) {
 			flags = append(flags, fmt.Sprintf("%s=%v", k, v))
 		}
 	}
+	if a, b := strings.Join(want.LinkedUserFields, ", "), strings.Join(cur.LinkedUserFields, ", "); a != b {
+		flags = append(flags, "linkedUserFields=["+a+"]")
+	}
 	if len(flags) > 0 {
 		sort.Strings(flags)
 		d.add("update", "type", want.Code, "%s", strings.Join(flags, ", "))

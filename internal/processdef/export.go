@@ -95,6 +95,11 @@ func (s *Service) exportType(ctx context.Context, actor access.Actor, t *crm.Typ
 			p.Flags[string(f)] = t.Flag(f)
 		}
 	}
+	for _, k := range crm.LinkedUserFieldKeys {
+		if t.LinkedUserFields[k] {
+			p.LinkedUserFields = append(p.LinkedUserFields, k)
+		}
+	}
 	rel := &Relations{}
 	for _, r := range t.Relations.Parent {
 		if !r.IsPredefined {

@@ -23,10 +23,14 @@ type Process struct {
 	Title string `yaml:"title"`
 	// Flags are the type's is* settings; one left out keeps its value (its default on
 	// a new type). Export writes every settable one.
-	Flags     map[string]bool `yaml:"flags,omitempty"`
-	Relations *Relations      `yaml:"relations,omitempty"`
-	Fields    []*Field        `yaml:"fields,omitempty"`
-	Funnels   []*Funnel       `yaml:"funnels,omitempty"`
+	Flags map[string]bool `yaml:"flags,omitempty"`
+	// LinkedUserFields are the links to other modules switched on (with
+	// isUseInUserfieldEnabled): CALENDAR_EVENT|UF_CRM_CAL_EVENT, TASKS_TASK|UF_CRM_TASK,
+	// TASKS_TASK_TEMPLATE|UF_CRM_TASK. Left out: none.
+	LinkedUserFields []string   `yaml:"linkedUserFields,omitempty"`
+	Relations        *Relations `yaml:"relations,omitempty"`
+	Fields           []*Field   `yaml:"fields,omitempty"`
+	Funnels          []*Funnel  `yaml:"funnels,omitempty"`
 	// Layout is the card layout common to everyone and every funnel; none shows the
 	// default card.
 	Layout []*Section `yaml:"layout,omitempty"`
