@@ -41,6 +41,9 @@ func (f *fanout) Wants(c *change.Change) bool {
 	return false
 }
 
+// WantsHeader: an event's names depend only on the entity, kind and type.
+func (f *fanout) WantsHeader(h *change.Change) bool { return f.Wants(h) }
+
 func (f *fanout) Actor(*change.Change) access.Actor { return access.System }
 
 func (f *fanout) Handle(u *crm.Unit, c *change.Change) error {
