@@ -27,6 +27,16 @@ type library struct {
 	childOf map[int64]bool
 }
 
+// uses tells whether any funnel has a trigger of this type.
+func (l *library) uses(trigger string) bool {
+	for _, types := range l.triggers {
+		if types[trigger] {
+			return true
+		}
+	}
+	return false
+}
+
 type docKey struct{ etid, cat int64 }
 
 // libraryTTL bounds how long another process's change of a document can go unseen.

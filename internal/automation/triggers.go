@@ -53,14 +53,25 @@ func (tr *triggerReader) Wants(c *change.Change) bool {
 	case change.Comment:
 		return c.Kind == change.Added && c.Owner != nil && l.triggers[c.Owner.EntityTypeID][TriggerCommentAdded]
 	case change.Task:
-		if !taskCompleted(c) {
-			return false
-		}
-		for _, types := range l.triggers {
-			if types[TriggerTaskCompleted] {
-				return true
-			}
-		}
+		return taskCompleted(c) && l.uses(TriggerTaskCompleted)
+	}
+	return false
+}
+
+// WantsHeader passes over, undecoded, the changes of items of types without triggers
+// (and that are nobody's child), and comments and tasks while no trigger listens to them.
+func (tr *triggerReader) WantsHeader(h *change.Change) bool {
+	l := tr.s.lib.Load()
+	if l == nil || l.gen != tr.s.libGen.Load() {
+		return true
+	}
+	switch h.Entity {
+	case change.Item:
+		return len(l.triggers[h.EntityTypeID]) > 0 || l.childOf[h.EntityTypeID]
+	case change.Comment:
+		return h.Kind == change.Added && l.uses(TriggerCommentAdded)
+	case change.Task:
+		return h.Kind == change.Updated && l.uses(TriggerTaskCompleted)
 	}
 	return false
 }

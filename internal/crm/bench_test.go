@@ -141,3 +141,39 @@ func BenchmarkAddItemWith15UserFields(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMoveStage measures a stage change through the one write path without HTTP:
+// the row, its stage history, the per-stage counters and the Change, 8 writers, each
+// item moved once.
+//
+//	go test ./internal/crm -run '^$' -bench MoveStage -benchtime 20000x
+func BenchmarkMoveStage(b *testing.B) {
+	for _, dialect := range testdb.Dialects {
+		b.Run(dialect, func(b *testing.B) {
+			ctx := context.Background()
+			svc, _, typ := benchService(b, dialect)
+			admin := access.Actor{UserID: 1, IsAdmin: true}
+			ids := make(chan int64, b.N)
+			for i := 0; i < b.N; i++ {
+				_, it, err := svc.AddItem(ctx, admin, typ.EntityTypeID, crm.Patch{crm.FieldTitle: fmt.Sprintf("Item %d", i)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ids <- it.ID
+			}
+			close(ids)
+			to := typ.StagesOf(typ.DefaultCategory().ID)[1].StatusID
+			b.SetParallelism(4)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, _, err := svc.UpdateItem(ctx, admin, typ.EntityTypeID, <-ids, crm.Patch{crm.FieldStageID: to}, crm.WriteOptions{}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "moves/s")
+		})
+	}
+}

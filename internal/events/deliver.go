@@ -305,8 +305,10 @@ func (s *Service) body(ctx context.Context, h *store.EventHandler, del *store.Ev
 	b.Grow(len(del.Data) + len(auth) + 100)
 	AppendForm(&b, "event", del.Event)
 	AppendForm(&b, "event_handler_id", strconv.FormatInt(h.ID, 10))
-	b.WriteByte('&')
-	b.WriteString(del.Data)
+	if del.Data != "" { // an empty data (ONOFFLINEEVENT's []) is no pair at all, as in PHP
+		b.WriteByte('&')
+		b.WriteString(del.Data)
+	}
 	AppendForm(&b, "ts", strconv.FormatInt(del.EventMS/1000, 10))
 	b.WriteByte('&')
 	b.WriteString(auth)

@@ -80,10 +80,13 @@ func TestHandlerDownForAWhile(t *testing.T) {
 			}
 			last[id] = n
 		}
-		res := s.MustOK("smartcrm.events.deliveries", map[string]any{"status": "delivered"})
-		if list, _ := apitest.Path(res, "deliveries").([]any); len(list) != len(items)*rounds {
-			t.Errorf("delivered list: %d", len(list))
-		}
+		// The handler has answered; the server records the answer just after.
+		var res any
+		eventually(t, "every delivery recorded as delivered", 20*time.Second, func() (bool, string) {
+			res = s.MustOK("smartcrm.events.deliveries", map[string]any{"status": "delivered"})
+			list, _ := apitest.Path(res, "deliveries").([]any)
+			return len(list) == len(items)*rounds, fmt.Sprint(len(list))
+		})
 		if st := apitest.Str(res, "handlers.0.status"); st != "ok" {
 			t.Errorf("handler status after recovery: %s", st)
 		}

@@ -41,6 +41,9 @@ func (f *fanout) Wants(c *change.Change) bool {
 	return false
 }
 
+// WantsHeader: an event's names depend only on the entity, kind and type.
+func (f *fanout) WantsHeader(h *change.Change) bool { return f.Wants(h) }
+
 func (f *fanout) Actor(*change.Change) access.Actor { return access.System }
 
 func (f *fanout) Handle(u *crm.Unit, c *change.Change) error {
@@ -59,6 +62,7 @@ func (f *fanout) HandleBatch(u *crm.Unit, entries []outbox.Entry) error {
 	}
 	now := f.s.now().UnixMilli()
 	var fresh []*store.EventDelivery
+	queued := map[int64]int64{} // application → the last outbox row it queued offline
 	for _, e := range entries {
 		c := e.Change
 		var data jsonx.Map
@@ -70,8 +74,12 @@ func (f *fanout) HandleBatch(u *crm.Unit, entries []outbox.Entry) error {
 					form = Form(jsonx.Map{{K: "data", V: data}})
 				}
 				if h.Offline {
-					if err := f.record(u, h, c, name, data); err != nil {
+					recorded, err := f.record(u, h, c, name, data)
+					if err != nil {
 						return err
+					}
+					if recorded {
+						queued[h.AppID] = e.ID
 					}
 					continue
 				}
@@ -80,30 +88,58 @@ func (f *fanout) HandleBatch(u *crm.Unit, entries []outbox.Entry) error {
 			}
 		}
 	}
+	notices := f.notices(subs, queued, now)
+	fresh = append(fresh, notices...)
 	if err := u.Tx().InsertDeliveries(u.Ctx(), fresh); err != nil {
 		return err
 	}
 	if len(fresh) > 0 {
-		u.AfterCommit(func() { f.s.d.add(fresh) })
+		u.AfterCommit(func() {
+			f.s.noticed(notices)
+			f.s.d.add(fresh)
+		})
 	}
 	return nil
 }
 
+// notices are the ONOFFLINEEVENT deliveries of a batch: one per online handler of an
+// application whose offline queue got entries, unless one is already on its way, and
+// no sooner than the handler's minTimeout after the previous one — then it waits for
+// that moment, so entries are never left unannounced.
+func (f *fanout) notices(subs *subscriptions, queued map[int64]int64, now int64) []*store.EventDelivery {
+	var out []*store.EventDelivery
+	for _, h := range subs.byEvent[OfflineNotice] {
+		outboxID, ok := queued[h.AppID]
+		if !ok || h.Offline {
+			continue
+		}
+		last := f.s.lastNotice(h.ID)
+		if last >= now {
+			continue // one is due from now on: it tells about these entries too
+		}
+		at := max(now, last+h.MinTimeoutS*1000)
+		out = append(out, &store.EventDelivery{HandlerID: h.ID, OutboxID: outboxID, ItemKey: "offline", Event: OfflineNotice,
+			EventMS: at, Status: store.DeliveryPending, NextMS: at, CreatedMS: now})
+	}
+	return out
+}
+
 // record puts a change in an offline queue, unless the change came from the
 // connector that reads the queue (loop avoidance).
-func (f *fanout) record(u *crm.Unit, h *store.EventHandler, c *change.Change, name string, data jsonx.Map) error {
+func (f *fanout) record(u *crm.Unit, h *store.EventHandler, c *change.Change, name string, data jsonx.Map) (bool, error) {
 	if c.Connector != "" && c.Connector == h.Connector {
-		return nil
+		return false, nil
 	}
 	body, err := jsonx.Append(nil, data)
 	if err != nil {
-		return err
+		return false, err
 	}
 	extra, err := json.Marshal(map[string]string{"user_id": strconv.FormatInt(c.UserID, 10)})
 	if err != nil {
-		return err
+		return false, err
 	}
 	sum := md5.Sum([]byte(ObjectKey(c)))
-	return u.Tx().PutOfflineEvent(u.Ctx(), &store.OfflineEvent{AppID: h.AppID, Connector: h.Connector, MessageID: hex.EncodeToString(sum[:]),
+	err = u.Tx().PutOfflineEvent(u.Ctx(), &store.OfflineEvent{AppID: h.AppID, Connector: h.Connector, MessageID: hex.EncodeToString(sum[:]),
 		Event: name, Data: string(body), Additional: string(extra), Timestamp: c.Time})
+	return err == nil, err
 }

@@ -77,8 +77,12 @@ var baseNames = func() []string {
 			"ONCRMDEAL"+k, "ONCRMCONTACT"+k, "ONCRMCOMPANY"+k, "ONCRMLEAD"+k,
 			"ONCRMTIMELINECOMMENT"+k, "ONCRMACTIVITY"+k, "ONTASK"+k)
 	}
-	return append(out, "ONCRMTYPEUSERFIELDSETENUMVALUES")
+	return append(out, "ONCRMTYPEUSERFIELDSETENUMVALUES", OfflineNotice)
 }()
+
+// OfflineNotice is the online event that tells an application its offline queue got
+// entries (its data is empty: the application reads the queue with event.offline.get).
+const OfflineNotice = "ONOFFLINEEVENT"
 
 // All lists every event name, upper case: those of any change, and the per-type item
 // events of the smart processes given.

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"smartcrm/internal/access"
 	"smartcrm/internal/apitest"
+	"smartcrm/internal/app"
+	"smartcrm/internal/field"
 	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
 )
@@ -123,6 +126,58 @@ func TestOfflineEvents(t *testing.T) {
 		}
 		if got := s.MustOK("event.get", nil).([]any); len(got) != 3 {
 			t.Errorf("the administrator's application sees %v", got)
+		}
+	})
+}
+
+// ONOFFLINEEVENT tells an application's online handler that its offline queue got
+// entries, with no data; options[minTimeout] spaces the notices out, a notice due later
+// standing for every entry queued before it.
+func TestOfflineNotice(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		var clock atomic.Int64
+		clock.Store(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC).UnixMilli())
+		s := start(t, dialect, func(c *app.Config) { c.Clock = func() time.Time { return time.UnixMilli(clock.Load()) } })
+		etid, _ := newProcess(s, "Orders")
+		h := newHandler(t)
+		s.MustOK("event.bind", map[string]any{"event": "ONCRMDYNAMICITEMADD", "event_type": "offline"})
+		s.MustOK("event.bind", map[string]any{"event": "onOfflineEvent", "handler": h.URL, "options": map[string]any{"minTimeout": 3600}})
+		if code, msg := s.Call("event.bind", map[string]any{"event": "ONOFFLINEEVENT", "event_type": "offline"}).Error(); code != "ERROR_EVENT_TYPE" {
+			t.Errorf("an offline ONOFFLINEEVENT: %v %s", code, msg)
+		}
+		if code, msg := s.Call("event.bind", map[string]any{"event": "ONOFFLINEEVENT", "handler": h.URL + "/2", "options": map[string]any{"minTimeout": "soon"}}).Error(); code != "INVALID_ARG_VALUE" {
+			t.Errorf("a minTimeout that is not a number: %v %s", code, msg)
+		}
+
+		addItem(s, etid, "first")
+		s.App.Events.Wake()
+		eventually(t, "the notice", 20*time.Second, func() (bool, string) { return len(h.Delivered()) == 1, summary(h.Calls()) })
+		f := h.Delivered()[0].form
+		if f.Get("event") != "ONOFFLINEEVENT" || f.Has("data") || f.Get("auth[application_token]") != appToken(t, s) || f.Get("event_handler_id") == "" {
+			t.Errorf("the notice: %v", f)
+		}
+
+		// Ten seconds later, two more entries: one notice, due an hour after the first.
+		clock.Add(10_000)
+		addItem(s, etid, "second")
+		s.App.Events.Wake()
+		pending := func() []any {
+			l, _ := apitest.Path(s.MustOK("smartcrm.events.deliveries", map[string]any{"status": "pending"}), "deliveries").([]any)
+			return l
+		}
+		eventually(t, "a notice waiting for the hour", 20*time.Second, func() (bool, string) { return len(pending()) == 1, fmt.Sprint(pending()) })
+		addItem(s, etid, "third")
+		s.App.Events.Wake()
+		eventually(t, "three offline records", 20*time.Second, func() (bool, string) {
+			l, _ := s.Call("event.offline.list", nil).Result().([]any)
+			return len(l) == 3, fmt.Sprint(l)
+		})
+		if p := pending(); len(p) != 1 || apitest.Str(p[0], "event") != "ONOFFLINEEVENT" ||
+			apitest.Str(p[0], "nextAttemptTime") != time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC).In(time.Local).Format(field.WireTime) {
+			t.Errorf("pending notices: %v", p)
+		}
+		if n := len(h.Calls()); n != 1 {
+			t.Errorf("%d notices within the minTimeout", n)
 		}
 	})
 }

@@ -59,6 +59,10 @@ type Service struct {
 	memberID  string
 	tokens    map[int64]string // application tokens by app (webhook) id
 	authTexts map[int64]string // auth blocks as form text, by app id
+	// lastNotices is when the latest ONOFFLINEEVENT of each handler is due (unix ms):
+	// its minTimeout counts from there. A restart forgets it, costing at most one
+	// early notice.
+	lastNotices map[int64]int64
 
 	subs    atomic.Pointer[subscriptions]
 	subsGen atomic.Int64
@@ -312,4 +316,26 @@ func (s *Service) trim(ctx context.Context) error {
 		return err
 	}
 	return outbox.Trim(ctx, s.st, time.Now().Add(-s.opts.OutboxKeep))
+}
+
+// lastNotice is when a handler's latest ONOFFLINEEVENT is (or was) due, 0 for none.
+func (s *Service) lastNotice(handlerID int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastNotices[handlerID]
+}
+
+// noticed records ONOFFLINEEVENT deliveries that committed.
+func (s *Service) noticed(list []*store.EventDelivery) {
+	if len(list) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastNotices == nil {
+		s.lastNotices = map[int64]int64{}
+	}
+	for _, d := range list {
+		s.lastNotices[d.HandlerID] = d.NextMS
+	}
 }

@@ -98,6 +98,9 @@ type Binding struct {
 	AuthType  int64
 	Offline   bool
 	Connector string
+	// MinTimeout is options[minTimeout]: the least number of seconds between two
+	// ONOFFLINEEVENT notifications.
+	MinTimeout int64
 }
 
 // Bind subscribes the caller's application.
@@ -121,6 +124,13 @@ func (s *Service) Bind(ctx context.Context, actor access.Actor, b Binding) error
 			return err
 		}
 	}
+	if b.MinTimeout < 0 {
+		return refuse(http.StatusBadRequest, "INVALID_ARG_VALUE", "options[minTimeout] is a number of seconds")
+	}
+	if b.Offline && name == OfflineNotice {
+		// The notice is about the offline queue; queueing it would tell nobody.
+		return refuse(http.StatusBadRequest, "ERROR_EVENT_TYPE", "ONOFFLINEEVENT is an online event")
+	}
 	if b.Offline {
 		if !actor.IsAdmin {
 			return errAccessDenied
@@ -141,7 +151,7 @@ func (s *Service) Bind(ctx context.Context, actor access.Actor, b Binding) error
 	}
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		return tx.InsertEventHandler(ctx, &store.EventHandler{AppID: actor.AppID, UserID: actor.UserID, Event: name, Handler: b.Handler,
-			AuthType: b.AuthType, Offline: b.Offline, Connector: b.Connector, CreatedMS: s.now().UnixMilli()})
+			AuthType: b.AuthType, Offline: b.Offline, Connector: b.Connector, CreatedMS: s.now().UnixMilli(), MinTimeoutS: b.MinTimeout})
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return errBound

@@ -70,6 +70,20 @@ func (s *Server) eventBind(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// options[minTimeout]: seconds between ONOFFLINEEVENT notifications.
+	if o, ok := lookup(c, "options"); ok && !params.IsEmptyContainer(o) {
+		obj, isObj := o.(*params.Object)
+		if !isObj {
+			return nil, wrongParamType("options", "array")
+		}
+		if v, ok := params.Lookup(obj, "minTimeout"); ok && v != "" {
+			n, isInt := params.Int(v)
+			if !isInt || n < 0 {
+				return nil, apiErr(http.StatusBadRequest, "INVALID_ARG_VALUE", "options[minTimeout] is a number of seconds")
+			}
+			b.MinTimeout = n
+		}
+	}
 	if err := s.events.Bind(c.Ctx, c.Actor, b); err != nil {
 		return nil, err
 	}

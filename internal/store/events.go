@@ -28,14 +28,17 @@ type EventHandler struct {
 	FailingSinceMS int64
 	LastError      string
 	CreatedMS      int64
+	// MinTimeoutS is an ONOFFLINEEVENT handler's least number of seconds between
+	// two notifications (event.bind's options[minTimeout]).
+	MinTimeoutS int64
 }
 
-const eventHandlerColumns = `id, app_id, user_id, event, handler, auth_type, offline, connector, failures, failing_since_ms, last_error, created_ms`
+const eventHandlerColumns = `id, app_id, user_id, event, handler, auth_type, offline, connector, failures, failing_since_ms, last_error, created_ms, min_timeout_s`
 
 // InsertEventHandler subscribes; ErrConflict when the same subscription exists.
 func (tx *Tx) InsertEventHandler(ctx context.Context, h *EventHandler) error {
-	err := tx.queryRow(ctx, `INSERT INTO event_handlers (app_id, user_id, event, handler, auth_type, offline, connector, created_ms)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, h.AppID, h.UserID, h.Event, h.Handler, h.AuthType, boolInt(h.Offline), h.Connector, h.CreatedMS).Scan(&h.ID)
+	err := tx.queryRow(ctx, `INSERT INTO event_handlers (app_id, user_id, event, handler, auth_type, offline, connector, created_ms, min_timeout_s)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, h.AppID, h.UserID, h.Event, h.Handler, h.AuthType, boolInt(h.Offline), h.Connector, h.CreatedMS, h.MinTimeoutS).Scan(&h.ID)
 	if IsUniqueViolation(err) {
 		return ErrConflict
 	}
@@ -61,7 +64,7 @@ func (c conn) EventHandlers(ctx context.Context) ([]*EventHandler, error) {
 		h := &EventHandler{}
 		var offline int64
 		if err := rows.Scan(&h.ID, &h.AppID, &h.UserID, &h.Event, &h.Handler, &h.AuthType, &offline, &h.Connector,
-			&h.Failures, &h.FailingSinceMS, &h.LastError, &h.CreatedMS); err != nil {
+			&h.Failures, &h.FailingSinceMS, &h.LastError, &h.CreatedMS, &h.MinTimeoutS); err != nil {
 			return nil, err
 		}
 		h.Offline = offline == 1

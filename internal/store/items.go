@@ -165,15 +165,16 @@ func (c conn) ItemTableExists(ctx context.Context, entityTypeID int64) (bool, er
 
 // OutboxRow is a change as the outbox holds it.
 type OutboxRow struct {
-	ID      int64
-	Topic   string
-	Payload string
+	ID           int64
+	Topic        string
+	EntityTypeID int64
+	Payload      string
 }
 
 // OutboxAfter lists outbox rows after id, oldest first, at most limit: what changes
 // announced, for the readers of the outbox (and tests).
 func (c conn) OutboxAfter(ctx context.Context, afterID int64, limit int) ([]OutboxRow, error) {
-	rows, err := c.query(ctx, `SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	rows, err := c.query(ctx, `SELECT id, topic, entity_type_id, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +182,7 @@ func (c conn) OutboxAfter(ctx context.Context, afterID int64, limit int) ([]Outb
 	var out []OutboxRow
 	for rows.Next() {
 		var r OutboxRow
-		if err := rows.Scan(&r.ID, &r.Topic, &r.Payload); err != nil {
+		if err := rows.Scan(&r.ID, &r.Topic, &r.EntityTypeID, &r.Payload); err != nil {
 			return nil, err
 		}
 		out = append(out, r)

@@ -26,6 +26,7 @@ var shippedMigrations = map[string]string{
 	"0012_web_ui.sql":                   "3e83946a4f25add673a4aec661aecd5374be53ec754617e7f924b5358f15ecde",
 	"0013_admin_ui.sql":                 "116db4670b9b7d1af3d7e1771afed037026f92ad7036a27be3f45fd8e4ae6afc",
 	"0014_events.sql":                   "3dc84370e7bb928278f6be608ed2011d7efd7295d3169d889f9b5d01142b5c9b",
+	"0015_offline_notifications.sql":    "e816ee21c23bdecacba2f647a1e742c6242f279cf2d38d75296e87b3297206e5",
 }
 
 // The embedded migration files are the ones that shipped, byte for byte; a new one

@@ -135,10 +135,22 @@ func (f *adminFrame) fail(key string, err error) int {
 
 // settingsRoute dispatches /crm/{type}/settings/….
 func (s *Server) settingsRoute(q *request, tg target) {
+	part := tg.seg(1)
+	if part == "card" && len(tg.rest) == 2 && !q.actor.IsAdmin {
+		// Everyone may lay out their own card; only the common layout is the
+		// administrators'.
+		if q.r.Method == http.MethodPost {
+			if err := q.parseForm(); err != nil {
+				q.fail(err)
+				return
+			}
+		}
+		s.cardLayoutRoute(q, tg.t)
+		return
+	}
 	if !q.admin() {
 		return
 	}
-	part := tg.seg(1)
 	switch {
 	case part == "fields":
 		s.fieldsRoute(q, tg.t, tg.rest[2:])

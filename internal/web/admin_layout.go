@@ -17,6 +17,7 @@ import (
 type cardLayoutPage struct {
 	adminFrame
 	Scope    string // the layout shown: P (own), C (common) or "" (the default)
+	Common   bool   // the person may save the common layout (an administrator)
 	Sections []layoutSection
 	Unused   []layoutField
 	Kanban   []optionView
@@ -33,11 +34,18 @@ type layoutField struct {
 }
 
 func (s *Server) cardLayoutRoute(q *request, t *crm.Type) {
-	page := cardLayoutPage{adminFrame: s.frame(t, "card"), MaxCards: cardlayout.MaxKanbanFields}
+	page := cardLayoutPage{adminFrame: s.frame(t, "card"), MaxCards: cardlayout.MaxKanbanFields, Common: q.actor.IsAdmin}
+	if !page.Common {
+		// A person who may not configure the CRM sees only their own layout's tab.
+		page.Tabs = []tabView{{Text: "Card layout", URL: SettingsPath(t.EntityTypeID, "card/"), Current: true}}
+	}
 	status := http.StatusOK
 	switch q.r.Method {
 	case http.MethodPost:
 		scope := cardlayout.Scope(q.r.PostForm.Get("scope"))
+		if !page.Common {
+			scope = cardlayout.ScopePersonal
+		}
 		var err error
 		if q.r.PostForm.Get("reset") == "Y" {
 			if err = s.layouts.Reset(q.ctx, q.actor, t.EntityTypeID, scope, q.actor.UserID); err == nil {

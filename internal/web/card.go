@@ -43,6 +43,7 @@ type cardPage struct {
 	Runs      []automationRun
 	KanbanURL string
 	ListURL   string
+	LayoutURL string // where the person lays out the card for themselves
 	Error     string
 }
 
@@ -153,7 +154,7 @@ func (s *Server) cardPage(q *request, t *crm.Type, id int64) {
 func (s *Server) buildCard(q *request, t *crm.Type, it *crm.Item) (*cardPage, error) {
 	base := DetailsPath(t.EntityTypeID, it.ID)
 	p := &cardPage{Type: t, ID: it.ID, Version: it.Version, Title: it.Title(t), Base: basePath(t.EntityTypeID), URL: base,
-		ListURL: ListPath(t.EntityTypeID, -1)}
+		ListURL: ListPath(t.EntityTypeID, -1), LayoutURL: SettingsPath(t.EntityTypeID, "card/")}
 	if p.Title == "" {
 		p.Title = t.Title + " #" + itoa(it.ID)
 	}

@@ -234,6 +234,28 @@ func TestCardLayout(t *testing.T) {
 		if page := o.page(card); !strings.Contains(page, ">Common section</h2>") {
 			t.Errorf("someone else's personal layout shows")
 		}
+		// A person who is not an administrator lays out their own card from the
+		// card's link; asking for the common scope still saves only theirs.
+		editor := web.SettingsPath(v.EntityTypeID, "card/")
+		if page := o.page(card); !strings.Contains(page, `href="`+editor+`"`) {
+			t.Errorf("the card has no link to lay it out")
+		}
+		if page := o.page(editor); strings.Contains(page, `value="C"`) || strings.Contains(page, "Fields</a>") {
+			t.Errorf("a non-administrator is offered the common layout or other settings")
+		}
+		r := o.post(editor, url.Values{"scope": {"C"}, "sections": {"s0"}, "title-s0": {"Olga own"}, "f-s0": {"title", "assignedById"}})
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("saving an own layout: %d %.300s", r.StatusCode, readAll(r))
+		}
+		if page := o.page(card); !strings.Contains(page, ">Olga own</h2>") || !strings.Contains(page, `data-field="assignedById"`) {
+			t.Errorf("the own layout is not the card")
+		}
+		if page := a.page(card); !strings.Contains(page, ">Mine</h2>") {
+			t.Errorf("a non-administrator's save changed someone else's card")
+		}
+		if r := o.post(web.SettingsPath(v.EntityTypeID, "fields/"), url.Values{}); r.StatusCode != http.StatusForbidden {
+			t.Errorf("other settings must stay the administrators': %d", r.StatusCode)
+		}
 		got := e.s.MustOK("crm.item.details.configuration.get", map[string]any{"entityTypeId": v.EntityTypeID, "scope": "C"})
 		b, _ := jsonMarshal(got)
 		if !strings.Contains(b, `"name":"s1"`) || !strings.Contains(b, `"name":"OPPORTUNITY"`) || !strings.Contains(b, `"type":"section"`) {
