@@ -34,3 +34,4 @@ fuzz:
 	go test ./internal/events -run '^$$' -fuzz FuzzEventName -fuzztime $(FUZZTIME)
 	go test ./internal/events -run '^$$' -fuzz FuzzHandlerURL -fuzztime $(FUZZTIME)
 	go test ./internal/events -run '^$$' -fuzz FuzzForm -fuzztime $(FUZZTIME)
+	go test ./internal/processdef/loadfuzz -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)

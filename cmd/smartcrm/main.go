@@ -6,6 +6,10 @@
 //	smartcrm keys rotate               replace the key that signs file download links
 //	smartcrm user add --login L --name N --email E [--password P]
 //	                                   add a person who signs in to the web UI
+//	smartcrm plan -f FILE              what applying a process file would change
+//	smartcrm apply -f FILE             make those changes, in one transaction
+//	smartcrm export [--type CODE]      the process file of what the server has
+//	smartcrm preset list               the process files shipped in the binary
 package main
 
 import (
@@ -42,6 +46,17 @@ func main() {
 		err = keys(os.Args[2:], os.Stdout)
 	case "user":
 		err = user(os.Args[2:], os.Stdout)
+	case "plan":
+		var code int
+		if code, err = planCmd(os.Args[2:], os.Stdout); err == nil {
+			os.Exit(code)
+		}
+	case "apply":
+		err = applyCmd(os.Args[2:], os.Stdout)
+	case "export":
+		err = exportCmd(os.Args[2:], os.Stdout)
+	case "preset":
+		err = presetCmd(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -64,6 +79,10 @@ func usage() {
   smartcrm keys rotate [--db …]
   smartcrm user add --login L --name N [--last-name L] --email E [--password P] [--admin] [--db …]
   smartcrm user password --login L [--password P] [--db …]
+  smartcrm plan -f FILE | --preset NAME [--prune] [--db … | --url WEBHOOK]   (exit 0: no change, 2: changes, 1: error)
+  smartcrm apply -f FILE | --preset NAME [--prune] [--db … | --url WEBHOOK]
+  smartcrm export [--type CODE] [--db … | --url WEBHOOK]
+  smartcrm preset list
 `)
 }
 

@@ -27,6 +27,7 @@ import (
 	"smartcrm/internal/events"
 	"smartcrm/internal/files"
 	"smartcrm/internal/history"
+	"smartcrm/internal/processdef"
 	"smartcrm/internal/rest"
 	"smartcrm/internal/store"
 	"smartcrm/internal/tasks"
@@ -46,6 +47,8 @@ type App struct {
 	Automation *automation.Service
 	CardLayout *cardlayout.Service
 	History    *history.Service
+	// Processes plans, applies and exports process files (processes as code).
+	Processes *processdef.Service
 	// Events keeps event subscriptions and delivers events.
 	Events *events.Service
 	// Auth checks webhook secrets and throttles addresses that fail too often.
@@ -126,9 +129,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.CardLayout, a.History = cardlayout.New(a.CRM), history.New(a.CRM)
+	a.Processes = processdef.New(a.CRM, a.Automation, a.CardLayout)
 	fields := customfield.New(a.CRM)
 	a.Web = web.New(web.Services{CRM: a.CRM, Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks, Accounts: a.Accounts, People: a.Auth,
-		Automation: a.Automation, CustomField: fields, CardLayout: a.CardLayout, History: a.History}, web.Options{Log: log})
+		Automation: a.Automation, CustomField: fields, CardLayout: a.CardLayout, History: a.History,
+		Processes: webProcesses{a.Processes}}, web.Options{Log: log})
 	a.CRM.Listen(a.Web.Listener())
 	// Automation starts working once every listener is registered: from then on robots
 	// and triggers may write.
@@ -149,7 +154,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	api := rest.New(rest.Services{CRM: a.CRM, CustomField: fields, Timeline: a.Timeline, Activity: a.Activity,
 		Tasks: a.Tasks, Automation: a.Automation, CardLayout: a.CardLayout, Currency: currency.New(a.CRM), History: a.History,
-		Events: a.Events},
+		Events: a.Events, Processes: a.Processes},
 		a.Auth, log, rest.NewMetrics(reg))
 	bodyMemory, bodyWait := cfg.MaxBodyMemory, cfg.BodyMemoryWait
 	if bodyMemory <= 0 {

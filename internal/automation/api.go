@@ -29,6 +29,11 @@ func (s *Service) funnel(ctx context.Context, actor access.Actor, etid, cat int6
 	if err != nil {
 		return nil, err
 	}
+	return automated(t, cat)
+}
+
+// automated checks that a type runs automation and has the funnel.
+func automated(t *crm.Type, cat int64) (*crm.Type, error) {
 	if !supports(t) {
 		return nil, crm.NewError(crm.ErrNotSupported, errNotEnabled, t.Title)
 	}
@@ -70,17 +75,30 @@ func decodeDocument(rec *store.AutomationDocument) (*Document, error) {
 // at once (*InvalidError); a stale version is refused (crm.ErrStaleVersion). Nothing is
 // written unless all is well. The saved document, at its new version, is returned.
 func (s *Service) Set(ctx context.Context, actor access.Actor, doc *Document) (*Document, error) {
+	var saved *Document
+	err := s.crm.Run(ctx, actor, func(u *crm.Unit) (err error) {
+		saved, err = s.SetIn(u, doc)
+		return err
+	})
+	return saved, err
+}
+
+// SetIn is Set inside a unit: a process file's apply saves the automation of funnels
+// it created or changed in the same transaction, so the document is checked against
+// the types as the unit sees them.
+func (s *Service) SetIn(u *crm.Unit, doc *Document) (*Document, error) {
+	actor := u.Actor()
 	if err := s.crm.Allow(actor, access.ActConfigure, access.Resource{Kind: "automation", EntityTypeID: doc.EntityTypeID}); err != nil {
 		return nil, err
 	}
-	t, err := s.funnel(ctx, actor, doc.EntityTypeID, doc.CategoryID)
+	t, err := s.funnelIn(u, doc.EntityTypeID, doc.CategoryID)
 	if err != nil {
 		return nil, err
 	}
 	if doc.Stages == nil {
 		doc.Stages = map[string]*StageAutomation{}
 	}
-	if err := s.Validate(ctx, t, doc); err != nil {
+	if err := s.validate(u.Ctx(), t, doc, u.TypeOf); err != nil {
 		return nil, err
 	}
 	body, err := json.Marshal(struct {
@@ -91,23 +109,54 @@ func (s *Service) Set(ctx context.Context, actor access.Actor, doc *Document) (*
 	}
 	saved := *doc
 	saved.Version = doc.Version + 1
-	err = s.crm.Run(ctx, actor, func(u *crm.Unit) error {
-		err := u.Tx().PutAutomationDocument(u.Ctx(), &store.AutomationDocument{EntityTypeID: doc.EntityTypeID, CategoryID: doc.CategoryID,
-			Version: saved.Version, Document: string(body), UpdatedBy: actor.UserID, UpdatedTime: s.now()})
-		if errors.Is(err, store.ErrConflict) {
-			return crm.NewError(crm.ErrStaleVersion, "The automation was changed since version %d: read it again and reapply your change", doc.Version)
-		}
-		return err
-	})
+	err = u.Tx().PutAutomationDocument(u.Ctx(), &store.AutomationDocument{EntityTypeID: doc.EntityTypeID, CategoryID: doc.CategoryID,
+		Version: saved.Version, Document: string(body), UpdatedBy: actor.UserID, UpdatedTime: s.now()})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, crm.NewError(crm.ErrStaleVersion, "The automation was changed since version %d: read it again and reapply your change", doc.Version)
+	}
 	if err != nil {
 		return nil, err
 	}
-	s.forget()
+	u.AfterCommit(s.forget)
 	return &saved, nil
+}
+
+// GetIn reads a funnel's automation inside a unit (version 0 and no stages when none
+// was saved), for a process file's apply, which sets it with SetIn.
+func (s *Service) GetIn(u *crm.Unit, etid, cat int64) (*Document, error) {
+	if _, err := s.funnelIn(u, etid, cat); err != nil {
+		return nil, err
+	}
+	rec, err := u.Tx().AutomationDocument(u.Ctx(), etid, cat)
+	if errors.Is(err, store.ErrNotFound) {
+		return &Document{EntityTypeID: etid, CategoryID: cat, Stages: map[string]*StageAutomation{}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeDocument(rec)
+}
+
+// funnelIn is funnel inside a unit, which sees the unit's own registry changes.
+func (s *Service) funnelIn(u *crm.Unit, etid, cat int64) (*crm.Type, error) {
+	if err := s.crm.Allow(u.Actor(), access.ActRead, access.Resource{EntityTypeID: etid}); err != nil {
+		return nil, err
+	}
+	t, err := u.TypeOf(etid)
+	if err != nil {
+		return nil, err
+	}
+	return automated(t, cat)
 }
 
 // Validate checks a document against its funnel and reports every problem at once.
 func (s *Service) Validate(ctx context.Context, t *crm.Type, doc *Document) error {
+	return s.validate(ctx, t, doc, func(etid int64) (*crm.Type, error) { return s.crm.ItemType(ctx, access.System, etid) })
+}
+
+// validate is Validate with the reader of the other types a document names (a child
+// type, the type a createItem robot creates).
+func (s *Service) validate(ctx context.Context, t *crm.Type, doc *Document, typeOf func(int64) (*crm.Type, error)) error {
 	users, err := s.users(ctx)
 	if err != nil {
 		return err
@@ -143,7 +192,7 @@ func (s *Service) Validate(ctx context.Context, t *crm.Type, doc *Document) erro
 			if tt, seen := types[etid]; seen {
 				return tt
 			}
-			tt, err := s.crm.ItemType(ctx, access.System, etid)
+			tt, err := typeOf(etid)
 			if err != nil {
 				tt = nil
 			}

@@ -61,7 +61,7 @@ func KanbanDefault(t *crm.Type) []*crm.Field {
 // SetKanbanFields saves the fields cards show: the common choice (an administrator's
 // setting) or a user's own.
 func (s *Service) SetKanbanFields(ctx context.Context, actor access.Actor, etid int64, scope Scope, userID int64, names []crm.FieldName) error {
-	t, user, err := s.target(ctx, actor, etid, scope, userID)
+	t, user, err := s.target(ctx, actor, etid, AllFunnels, scope, userID)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (s *Service) SetKanbanFields(ctx context.Context, actor access.Actor, etid 
 
 // ResetKanbanFields drops a user's own choice or the common one.
 func (s *Service) ResetKanbanFields(ctx context.Context, actor access.Actor, etid int64, scope Scope, userID int64) error {
-	_, user, err := s.target(ctx, actor, etid, scope, userID)
+	_, user, err := s.target(ctx, actor, etid, AllFunnels, scope, userID)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ type CategorySpec struct {
 	Name      *string
 	Sort      *int64
 	IsDefault *bool
+	Code      *string // a stable name for process files
 }
 
 // Categories lists a type's funnels by sort.
@@ -207,6 +208,9 @@ func (c *Category) apply(spec CategorySpec) error {
 	}
 	if spec.IsDefault != nil {
 		c.IsDefault = *spec.IsDefault
+	}
+	if spec.Code != nil {
+		c.Code = *spec.Code
 	}
 	return nil
 }

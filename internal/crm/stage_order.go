@@ -73,37 +73,40 @@ func (u *Unit) ReorderStages(etid, categoryID int64, statusIDs []string) error {
 // the stage (a system stage too: the administrator chose to). All or nothing: an item
 // the move refuses (a field required from the new stage is empty) keeps the stage.
 func (s *Service) DeleteStageMovingItems(ctx context.Context, actor access.Actor, id int64, toStatusID string) error {
-	return s.Run(ctx, actor, func(u *Unit) error {
-		t, st, err := u.lockStage(id)
+	return s.Run(ctx, actor, func(u *Unit) error { return u.DeleteStageMovingItems(id, toStatusID) })
+}
+
+// DeleteStageMovingItems moves a stage's items and deletes it inside the unit.
+func (u *Unit) DeleteStageMovingItems(id int64, toStatusID string) error {
+	t, st, err := u.lockStage(id)
+	if err != nil {
+		return err
+	}
+	to := t.Stage(st.CategoryID, toStatusID)
+	if to == nil || to.ID == st.ID {
+		return &Error{Kind: ErrInvalidArg, Field: "to", Msg: "Choose another stage of the same pipeline for the items"}
+	}
+	idField := t.field(FieldID)
+	where := query.Group{Items: []query.Expr{
+		query.Cond{Field: t.QueryField(t.field(FieldCategoryID)), Op: field.OpEq, Value: st.CategoryID},
+		query.Cond{Field: t.QueryField(t.field(FieldStageID)), Op: field.OpEq, Value: st.StatusID},
+	}}
+	for {
+		// Each pass moves a page out of the stage, so the next one starts afresh.
+		rows, err := u.tx.ListItems(u.ctx, t.EntityTypeID, readColumns(nil), where,
+			[]query.Order{{Field: t.QueryField(idField)}}, store.Page{Limit: PageSize})
 		if err != nil {
 			return err
 		}
-		to := t.Stage(st.CategoryID, toStatusID)
-		if to == nil || to.ID == st.ID {
-			return &Error{Kind: ErrInvalidArg, Field: "to", Msg: "Choose another stage of the same pipeline for the items"}
+		if len(rows) == 0 {
+			break
 		}
-		idField := t.field(FieldID)
-		where := query.Group{Items: []query.Expr{
-			query.Cond{Field: t.QueryField(t.field(FieldCategoryID)), Op: field.OpEq, Value: st.CategoryID},
-			query.Cond{Field: t.QueryField(t.field(FieldStageID)), Op: field.OpEq, Value: st.StatusID},
-		}}
-		for {
-			// Each pass moves a page out of the stage, so the next one starts afresh.
-			rows, err := u.tx.ListItems(u.ctx, t.EntityTypeID, readColumns(nil), where,
-				[]query.Order{{Field: t.QueryField(idField)}}, store.Page{Limit: PageSize})
-			if err != nil {
+		for _, row := range rows {
+			id, _ := row[0].(int64)
+			if _, err := u.UpdateItem(t.EntityTypeID, id, Patch{FieldStageID: to.StatusID}, WriteOptions{}); err != nil {
 				return err
 			}
-			if len(rows) == 0 {
-				break
-			}
-			for _, row := range rows {
-				id, _ := row[0].(int64)
-				if _, err := u.UpdateItem(t.EntityTypeID, id, Patch{FieldStageID: to.StatusID}, WriteOptions{}); err != nil {
-					return err
-				}
-			}
 		}
-		return u.DeleteStage(id, true)
-	})
+	}
+	return u.DeleteStage(id, true)
 }

@@ -1,6 +1,8 @@
 package rest
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	"smartcrm/internal/cardlayout"
@@ -10,9 +12,13 @@ import (
 )
 
 // crm.item.details.configuration.* — the sections of an item card and the fields in
-// each, common (scope C) or a user's own (scope P), as Bitrix24 shapes them: a list of
-// {name, title, type: "section", elements: [{name}]} with fields in UPPER_CASE. The web
-// UI's card shows them.
+// each, common (scope C) or a user's own (scope P), per funnel, as Bitrix24 shapes
+// them (spec automation §8): a list of {name, title, type: "section", elements:
+// [{name, optionFlags, options}]} with fields in UPPER_CASE. extras.categoryId (a smart
+// process) or extras.dealCategoryId (a deal) names the funnel; without it the layout is
+// the one of every funnel, which the web editor and process files set and which a
+// funnel without its own shows. get answers null when nothing was saved. The web UI's
+// card shows them.
 
 func (s *Server) registerCardLayout() {
 	s.registerFamily(familyItem, map[string]handlerFunc{
@@ -21,6 +27,11 @@ func (s *Server) registerCardLayout() {
 		"crm.item.details.configuration.reset":                  (*Server).cardLayoutReset,
 		"crm.item.details.configuration.forceCommonScopeForAll": (*Server).cardLayoutForceCommon,
 	})
+}
+
+// cardLayoutError is the family's error: an empty code and Bitrix24's text.
+func cardLayoutError(format string, a ...any) *APIError {
+	return apiErr(400, "", fmt.Sprintf(format, a...))
 }
 
 // cardScope reads scope (P by default) and userId (the caller by default).
@@ -40,8 +51,34 @@ func cardScope(c *Call) (cardlayout.Scope, int64) {
 	return scope, user
 }
 
+// cardTarget reads entityTypeId and the funnel extras names.
+func cardTarget(c *Call) (etid, cat int64, err error) {
+	v, ok := lookup(c, "entityTypeId")
+	if !ok || v == nil || v == "" {
+		return 0, 0, cardLayoutError("Parameter 'entityTypeId' is not defined")
+	}
+	if etid, ok = params.Int(v); !ok {
+		return 0, 0, cardLayoutError("Parameter 'entityTypeId' is not defined")
+	}
+	cat = cardlayout.AllFunnels
+	if x, ok := lookup(c, "extras"); ok {
+		if o, isObj := x.(*params.Object); isObj {
+			for _, key := range []string{"categoryId", "dealCategoryId"} {
+				if cv, given := params.Lookup(o, key); given {
+					n, isInt := params.Int(cv)
+					if !isInt || n < 0 {
+						return 0, 0, wrongParamType("extras."+key, "int")
+					}
+					cat = n
+				}
+			}
+		}
+	}
+	return etid, cat, nil
+}
+
 func (s *Server) cardLayoutGet(c *Call) (*Result, error) {
-	etid, err := intParam(c.Params, "entityTypeId")
+	etid, cat, err := cardTarget(c)
 	if err != nil {
 		return nil, err
 	}
@@ -53,18 +90,28 @@ func (s *Server) cardLayoutGet(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	secs, _, err := s.cardLayout.Get(c.Ctx, c.Actor, etid, user)
+	secs, found, err := s.cardLayout.GetFunnel(c.Ctx, c.Actor, etid, cat, user)
 	if err != nil {
 		return nil, err
+	}
+	if found == "" {
+		return &Result{Result: nil}, nil
 	}
 	names := namesOf(t)
 	out := make([]any, len(secs))
 	for i, sec := range secs {
 		elems := make([]any, 0, len(sec.Fields))
 		for _, n := range sec.Fields {
-			if f, ok := names.field(string(n)); ok {
-				elems = append(elems, jsonx.Map{{K: "name", V: names.upper[f]}, {K: "optionFlags", V: "0"}})
+			f, ok := names.field(string(n))
+			if !ok {
+				continue
 			}
+			o := sec.Options[n]
+			el := jsonx.Map{{K: "name", V: names.upper[f]}, {K: "optionFlags", V: strconv.FormatInt(o.Flags, 10)}}
+			if len(o.Options) > 0 {
+				el = append(el, jsonx.KV{K: "options", V: o.Options})
+			}
+			elems = append(elems, el)
 		}
 		out[i] = jsonx.Map{{K: "name", V: sec.Name}, {K: "title", V: sec.Title}, {K: "type", V: "section"}, {K: "elements", V: elems}}
 	}
@@ -72,7 +119,7 @@ func (s *Server) cardLayoutGet(c *Call) (*Result, error) {
 }
 
 func (s *Server) cardLayoutSet(c *Call) (*Result, error) {
-	etid, err := intParam(c.Params, "entityTypeId")
+	etid, cat, err := cardTarget(c)
 	if err != nil {
 		return nil, err
 	}
@@ -82,70 +129,115 @@ func (s *Server) cardLayoutSet(c *Call) (*Result, error) {
 	}
 	raw, ok := lookup(c, "data")
 	if !ok {
-		return nil, missingParam("data")
+		return nil, cardLayoutError("There are no data to write.")
 	}
-	_, list, isList := params.Entries(raw)
+	keys, list, isList := params.Entries(raw)
 	if !isList {
-		return nil, wrongParamType("data", "array")
+		return nil, cardLayoutError("Parameter 'data' must be array.")
+	}
+	for i, k := range keys {
+		if k != strconv.Itoa(i) {
+			return nil, cardLayoutError("The data must be indexed array.")
+		}
+	}
+	if len(list) == 0 {
+		return nil, cardLayoutError("There are no data to write.")
 	}
 	names := namesOf(t)
 	var secs []cardlayout.Section
-	for _, e := range list {
+	for i, e := range list {
 		o, isObj := e.(*params.Object)
 		if !isObj {
-			return nil, wrongParamType("data", "array of sections")
+			return nil, cardLayoutError("Section at index %d have type . The expected type is 'section'.", i)
 		}
-		var sec cardlayout.Section
-		if v, ok := params.Lookup(o, "name"); ok {
-			sec.Name, _ = params.String(v)
+		if typ := stringAt(o, "type"); typ != "section" {
+			return nil, cardLayoutError("Section at index %d have type %s. The expected type is 'section'.", i, typ)
 		}
-		if v, ok := params.Lookup(o, "title"); ok {
-			sec.Title, _ = params.String(v)
+		sec := cardlayout.Section{Name: stringAt(o, "name"), Title: stringAt(o, "title")}
+		if sec.Name == "" {
+			return nil, cardLayoutError("Section at index %d does not have name.", i)
+		}
+		if sec.Title == "" {
+			return nil, cardLayoutError("Section at index %d does not have title.", i)
 		}
 		if v, ok := params.Lookup(o, "elements"); ok {
 			_, elems, _ := params.Entries(v)
-			for _, el := range elems {
+			for j, el := range elems {
 				var name string
+				var opts cardlayout.ElementOptions
 				if eo, isObj := el.(*params.Object); isObj {
-					nv, _ := params.Lookup(eo, "name")
-					name, _ = params.String(nv)
+					name = stringAt(eo, "name")
+					if fv, given := params.Lookup(eo, "optionFlags"); given {
+						opts.Flags, _ = params.Int(fv)
+					}
+					if ov, given := params.Lookup(eo, "options"); given {
+						if oo, isObj := ov.(*params.Object); isObj {
+							opts.Options = map[string]string{}
+							for _, k := range oo.Keys() {
+								x, _ := oo.Get(k)
+								opts.Options[k], _ = params.String(x)
+							}
+						}
+					}
 				} else {
 					name, _ = params.String(el)
+				}
+				if name == "" {
+					return nil, cardLayoutError("Element at index %d in section at index %d does not have name.", j, i)
 				}
 				f, ok := names.field(name)
 				if !ok {
 					return nil, &crm.Error{Kind: crm.ErrInvalidArg, Field: name, Msg: "Unknown field " + name + " in section " + sec.Name}
 				}
 				sec.Fields = append(sec.Fields, f.Name)
+				if opts.Flags != 0 || len(opts.Options) > 0 {
+					if sec.Options == nil {
+						sec.Options = map[crm.FieldName]cardlayout.ElementOptions{}
+					}
+					sec.Options[f.Name] = opts
+				}
 			}
 		}
 		secs = append(secs, sec)
 	}
 	scope, user := cardScope(c)
-	if err := s.cardLayout.Set(c.Ctx, c.Actor, etid, scope, user, secs); err != nil {
+	if err := s.cardLayout.SetFunnel(c.Ctx, c.Actor, etid, cat, scope, user, secs); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
 }
 
+// stringAt reads a text member of an object ("" when absent or not text).
+func stringAt(o *params.Object, name string) string {
+	v, ok := params.Lookup(o, name)
+	if !ok {
+		return ""
+	}
+	str, _ := params.String(v)
+	return strings.TrimSpace(str)
+}
+
 func (s *Server) cardLayoutReset(c *Call) (*Result, error) {
-	etid, err := intParam(c.Params, "entityTypeId")
+	etid, cat, err := cardTarget(c)
 	if err != nil {
 		return nil, err
 	}
 	scope, user := cardScope(c)
-	if err := s.cardLayout.Reset(c.Ctx, c.Actor, etid, scope, user); err != nil {
+	if err := s.cardLayout.ResetFunnel(c.Ctx, c.Actor, etid, cat, scope, user); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil
 }
 
 func (s *Server) cardLayoutForceCommon(c *Call) (*Result, error) {
-	etid, err := intParam(c.Params, "entityTypeId")
+	etid, cat, err := cardTarget(c)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cardLayout.ForceCommon(c.Ctx, c.Actor, etid); err != nil {
+	if !c.Actor.IsAdmin {
+		return nil, cardLayoutError("Access denied.")
+	}
+	if err := s.cardLayout.ForceCommon(c.Ctx, c.Actor, etid, cat); err != nil {
 		return nil, err
 	}
 	return &Result{Result: true}, nil

@@ -108,11 +108,13 @@ const (
 	familyTrigger                    // crm.automation.trigger*: the code is "" (ACCESS_DENIED for rights), the text says what
 	familyEvent                      // event.*, events, smartcrm.events.*: codes of spec core §9.3 (events.Error)
 	familyBizproc                    // bizproc.robot.*, bizproc.event.send, bizproc.activity.log: codes of spec automation §4.4
+	familyProcess                    // smartcrm.process.*: item codes; PROCESS_FILE_INVALID lists problems
 )
 
 var errorTables = map[family]errorTable{
 	familyAutomation: {codes: with(map[crm.ErrorKind]any{crm.ErrNotSupported: "AUTOMATION_NOT_ENABLED"}), other: "ERROR"},
 	familyTrigger:    {codes: map[crm.ErrorKind]any{crm.ErrAccessDenied: "ACCESS_DENIED"}, other: ""},
+	familyProcess:    {codes: with(nil), other: "ERROR"},
 	familyEvent:      {codes: with(nil), other: "ERROR_CORE"},
 	familyBizproc:    {codes: map[crm.ErrorKind]any{crm.ErrAccessDenied: "ACCESS_DENIED"}, other: "ERROR_CORE"},
 	familyItem:       {codes: itemCodes, other: "ERROR"},

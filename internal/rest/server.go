@@ -27,6 +27,7 @@ import (
 	"smartcrm/internal/history"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
+	"smartcrm/internal/processdef"
 	"smartcrm/internal/tasks"
 	"smartcrm/internal/timeline"
 )
@@ -74,6 +75,8 @@ type Services struct {
 	History    *history.Service
 	// Events keeps subscriptions and delivers events; nil where nothing is delivered.
 	Events *events.Service
+	// Processes plans, applies and exports process files; nil where they are not offered.
+	Processes *processdef.Service
 }
 
 // Server serves /rest/.
@@ -84,6 +87,7 @@ type Server struct {
 	activity    *activity.Service
 	tasks       *tasks.Service
 	automation  *automation.Service
+	processes   *processdef.Service
 	cardLayout  *cardlayout.Service
 	currency    *currency.Service
 	history     *history.Service
@@ -97,7 +101,7 @@ type Server struct {
 
 // New builds the REST server.
 func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, cardLayout: svc.CardLayout, currency: svc.Currency, history: svc.History, events: svc.Events, auth: auth, log: log,
+	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, cardLayout: svc.CardLayout, currency: svc.Currency, history: svc.History, events: svc.Events, processes: svc.Processes, auth: auth, log: log,
 		metrics: metrics, methods: map[string]method{}, bodies: newBodyBudget(DefaultBodyMemory, DefaultBodyMemoryWait)}
 	s.registerTypes()
 	s.registerItems()
@@ -119,6 +123,7 @@ func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics
 	s.registerEvents()
 	s.registerBizproc()
 	s.registerCardLayout()
+	s.registerProcesses()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }

@@ -127,8 +127,8 @@ func errNoRows(err error) error {
 
 // UpdateCategory rewrites a funnel's name, sort and default flag.
 func (tx *Tx) UpdateCategory(ctx context.Context, c *CategoryRecord) error {
-	_, err := tx.exec(ctx, `UPDATE crm_categories SET name = ?, sort = ?, is_default = ? WHERE id = ?`,
-		c.Name, c.Sort, yn(c.IsDefault), c.ID)
+	_, err := tx.exec(ctx, `UPDATE crm_categories SET name = ?, sort = ?, is_default = ?, code = ? WHERE id = ?`,
+		c.Name, c.Sort, yn(c.IsDefault), c.Code, c.ID)
 	return err
 }
 

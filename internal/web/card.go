@@ -163,7 +163,7 @@ func (s *Server) buildCard(q *request, t *crm.Type, it *crm.Item) (*cardPage, er
 		p.ListURL = ListPath(t.EntityTypeID, it.CategoryID())
 		p.Stages, p.Success, p.Failures = stageBar(t, it)
 	}
-	layout, _, err := s.layouts.Get(q.ctx, q.actor, t.EntityTypeID, q.actor.UserID)
+	layout, _, err := s.layouts.GetFunnel(q.ctx, q.actor, t.EntityTypeID, it.CategoryID(), q.actor.UserID)
 	if err != nil {
 		return nil, err
 	}
