@@ -102,6 +102,37 @@ func TestBrowserPresetProcess(t *testing.T) {
 	})
 }
 
+// The shipped installation-visit preset (processes as code, not the stand-in above)
+// from the smart processes page to its usable Kanban: at most 3 interactions.
+func TestBrowserShippedPreset(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		e := start(t, dialect)
+		a := signedIn(t, e)
+		ef := &effort{t: t, ctx: a}
+		ef.do("open the smart processes", 1, chromedp.Navigate(e.s.HTTP.URL+web.TypesPath), chromedp.WaitVisible(chromedp.CSS(`button[data-preset="installation-visit"]`)))
+		began := time.Now()
+		ef.do("create from the preset", 1, chromedp.Click(chromedp.CSS(`button[data-preset="installation-visit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(".board[data-ready]")))
+		took := time.Since(began)
+		t.Logf("effort: shipped preset → Kanban in %d interactions, %v from the click to a usable Kanban (%s)", ef.n, took.Round(time.Millisecond), dialect)
+		if ef.n > 3 {
+			t.Errorf("the preset took %d interactions", ef.n)
+		}
+		types, _ := e.s.App.CRM.AllTypes(context.Background(), admin)
+		if len(types) != 1 || types[0].Code != "installation_visit" || len(types[0].StagesOf(types[0].DefaultCategory().ID)) < 4 {
+			t.Fatalf("types after the preset: %v", types)
+		}
+		doc, err := e.s.App.Automation.Get(context.Background(), admin, types[0].EntityTypeID, types[0].DefaultCategory().ID)
+		robots := 0
+		for _, sa := range doc.Stages {
+			robots += len(sa.Robots)
+		}
+		if err != nil || robots == 0 {
+			t.Errorf("the preset's robots: %d (%v)", robots, err)
+		}
+	})
+}
+
 // waitRun polls, with a deadline, until the item's run of a robot is done.
 func waitRun(t *testing.T, e *env, etid, id int64, robot string) {
 	t.Helper()
