@@ -26,28 +26,65 @@ type Page struct {
 
 // insertRow inserts one row and returns its id.
 func (c conn) insertRow(ctx context.Context, table string, cols []Column, vals []any) (int64, error) {
+	return c.insertWith(ctx, table, cols, vals, nil)
+}
+
+// insertTitled inserts an item whose title is a prefix and its own new id, in one
+// statement: the id is drawn inside the INSERT (PostgreSQL: the identity's sequence;
+// SQLite: AUTOINCREMENT's next value, which its one writer cannot race) and used twice.
+func (c conn) insertTitled(ctx context.Context, table string, cols []Column, vals []any, title *DefaultTitle) (int64, error) {
+	next := "(SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '" + table + "'), 0) + 1)"
+	with := ""
+	if c.d.name == Postgres {
+		with = "WITH n AS (SELECT nextval(pg_get_serial_sequence('" + table + "', 'id')) AS id) "
+		next = "(SELECT id FROM n)"
+	}
+	return c.insertWith(ctx, table, cols, vals, &titleExpr{with: with, id: next, col: title.Column, prefix: title.Prefix})
+}
+
+// titleExpr is how insertWith draws the id and fills the default title.
+type titleExpr struct {
+	with, id    string
+	col, prefix string
+}
+
+func (c conn) insertWith(ctx context.Context, table string, cols []Column, vals []any, title *titleExpr) (int64, error) {
 	var b strings.Builder
+	args := make([]any, 0, len(cols))
+	if title != nil {
+		b.WriteString(title.with)
+	}
 	b.WriteString("INSERT INTO ")
 	b.WriteString(table)
 	b.WriteString(" (")
-	args := make([]any, len(cols))
+	if title != nil {
+		b.WriteString("id, ")
+	}
 	for i, col := range cols {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(col.Name)
-		a, err := c.d.encode(col.Storage, vals[i])
-		if err != nil {
-			return 0, fmt.Errorf("column %s: %w", col.Name, err)
-		}
-		args[i] = a
 	}
 	b.WriteString(") VALUES (")
+	if title != nil {
+		b.WriteString(title.id + ", ")
+	}
 	for i, col := range cols {
 		if i > 0 {
 			b.WriteString(", ")
 		}
+		if title != nil && col.Name == title.col {
+			b.WriteString("CAST(? AS TEXT) || " + title.id)
+			args = append(args, title.prefix)
+			continue
+		}
 		b.WriteString(c.d.placeholder(col.Storage))
+		a, err := c.d.encode(col.Storage, vals[i])
+		if err != nil {
+			return 0, fmt.Errorf("column %s: %w", col.Name, err)
+		}
+		args = append(args, a)
 	}
 	b.WriteString(")")
 	if c.d.name == SQLite {
@@ -147,7 +184,7 @@ func (c conn) selectRowsLocking(ctx context.Context, table string, cols []Column
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(table)
-	args, err := c.whereClause(&b, where)
+	args, err := c.whereOn(&b, table, where)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +258,7 @@ func (c conn) countRows(ctx context.Context, table string, where query.Group) (i
 	var b strings.Builder
 	b.WriteString("SELECT COUNT(*) FROM ")
 	b.WriteString(table)
-	args, err := c.whereClause(&b, where)
+	args, err := c.whereOn(&b, table, where)
 	if err != nil {
 		return 0, err
 	}

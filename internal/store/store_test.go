@@ -124,11 +124,11 @@ func TestConcurrentChangesKeepTheirOwnOutcome(t *testing.T) {
 		for i := 0; i < n; i++ {
 			go func(i int) {
 				results <- st.InTx(ctx, func(tx *store.Tx) error {
-					if _, err := tx.InsertItem(ctx, typ.EntityTypeID, col, []any{"kept"}); err != nil {
+					if _, err := tx.InsertItem(ctx, typ.EntityTypeID, col, []any{"kept"}, nil); err != nil {
 						return err
 					}
 					if i%3 == 0 {
-						_, _ = tx.InsertItem(ctx, typ.EntityTypeID, col, []any{"dropped"})
+						_, _ = tx.InsertItem(ctx, typ.EntityTypeID, col, []any{"dropped"}, nil)
 						return errFail
 					}
 					if i%7 == 0 {
