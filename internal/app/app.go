@@ -27,6 +27,7 @@ import (
 	"smartcrm/internal/events"
 	"smartcrm/internal/files"
 	"smartcrm/internal/history"
+	"smartcrm/internal/listindex"
 	"smartcrm/internal/rest"
 	"smartcrm/internal/store"
 	"smartcrm/internal/tasks"
@@ -48,6 +49,8 @@ type App struct {
 	History    *history.Service
 	// Events keeps event subscriptions and delivers events.
 	Events *events.Service
+	// Indexes builds and lists the list indexes.
+	Indexes *listindex.Service
 	// Auth checks webhook secrets and throttles addresses that fail too often.
 	Auth *access.Webhooks
 	Log  *slog.Logger
@@ -126,6 +129,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.CardLayout, a.History = cardlayout.New(a.CRM), history.New(a.CRM)
+	if cfg.ListTimeout > 0 {
+		st.SetListTimeout(cfg.ListTimeout)
+	}
+	ixCfg := cfg.ListIndexes
+	if cfg.ListIndexesPerTable > 0 {
+		ixCfg.PerTable = cfg.ListIndexesPerTable
+	}
+	a.Indexes = listindex.New(st, a.CRM, ixCfg)
+	a.Indexes.Start()
 	fields := customfield.New(a.CRM)
 	a.Web = web.New(web.Services{CRM: a.CRM, Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks, Accounts: a.Accounts, People: a.Auth,
 		Automation: a.Automation, CustomField: fields, CardLayout: a.CardLayout, History: a.History}, web.Options{Log: log})
@@ -149,7 +161,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	api := rest.New(rest.Services{CRM: a.CRM, CustomField: fields, Timeline: a.Timeline, Activity: a.Activity,
 		Tasks: a.Tasks, Automation: a.Automation, CardLayout: a.CardLayout, Currency: currency.New(a.CRM), History: a.History,
-		Events: a.Events},
+		Events: a.Events, Indexes: a.Indexes},
 		a.Auth, log, rest.NewMetrics(reg))
 	bodyMemory, bodyWait := cfg.MaxBodyMemory, cfg.BodyMemoryWait
 	if bodyMemory <= 0 {
@@ -255,6 +267,9 @@ func (a *App) closeAll() error {
 	}
 	if a.releaseQueue != nil {
 		a.releaseQueue()
+	}
+	if a.Indexes != nil {
+		a.Indexes.Close()
 	}
 	return a.Store.Close()
 }

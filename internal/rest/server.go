@@ -25,6 +25,7 @@ import (
 	"smartcrm/internal/events"
 	"smartcrm/internal/field"
 	"smartcrm/internal/history"
+	"smartcrm/internal/listindex"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
 	"smartcrm/internal/tasks"
@@ -74,6 +75,8 @@ type Services struct {
 	History    *history.Service
 	// Events keeps subscriptions and delivers events; nil where nothing is delivered.
 	Events *events.Service
+	// Indexes manages the list indexes; nil where nobody watches lists.
+	Indexes *listindex.Service
 }
 
 // Server serves /rest/.
@@ -88,6 +91,7 @@ type Server struct {
 	currency    *currency.Service
 	history     *history.Service
 	events      *events.Service
+	indexes     *listindex.Service
 	auth        *access.Webhooks
 	log         *slog.Logger
 	metrics     *Metrics
@@ -97,7 +101,7 @@ type Server struct {
 
 // New builds the REST server.
 func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, cardLayout: svc.CardLayout, currency: svc.Currency, history: svc.History, events: svc.Events, auth: auth, log: log,
+	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, cardLayout: svc.CardLayout, currency: svc.Currency, history: svc.History, events: svc.Events, indexes: svc.Indexes, auth: auth, log: log,
 		metrics: metrics, methods: map[string]method{}, bodies: newBodyBudget(DefaultBodyMemory, DefaultBodyMemoryWait)}
 	s.registerTypes()
 	s.registerItems()
@@ -119,6 +123,7 @@ func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics
 	s.registerEvents()
 	s.registerBizproc()
 	s.registerCardLayout()
+	s.registerIndexes()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }

@@ -49,7 +49,7 @@ func ShapeOf(where query.Group, order []query.Order) (ListShape, bool) {
 					walk(c)
 				}
 			case query.Cond:
-				if !indexable(c.Field) || c.Value == nil {
+				if !Indexable(c.Field) || c.Value == nil {
 					continue
 				}
 				switch c.Op {
@@ -71,7 +71,7 @@ func ShapeOf(where query.Group, order []query.Order) (ListShape, bool) {
 		s.Range = ""
 	}
 	for _, o := range order {
-		if o.Field.Column == "id" || !indexable(o.Field) {
+		if o.Field.Column == "id" || !Indexable(o.Field) {
 			break
 		}
 		s.Order = append(s.Order, o.Field.Column)
@@ -79,8 +79,8 @@ func ShapeOf(where query.Group, order []query.Order) (ListShape, bool) {
 	return s, len(s.Eq)+len(s.Order) > 0 || s.Range != ""
 }
 
-// indexable: a plain scalar column (not a JSON list, multifield or binding).
-func indexable(f *query.Field) bool {
+// Indexable: a plain scalar column (not a JSON list, multifield or binding).
+func Indexable(f *query.Field) bool {
 	if f == nil || f.Column == "" || !identifier.MatchString(f.Column) {
 		return false
 	}
