@@ -177,6 +177,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			Name: "smartcrm_rest_body_bytes_in_flight",
 			Help: "Bytes of request bodies reserved by calls in progress (at most --max-body-memory).",
 		}, func() float64 { n, _ := api.BodyMemory(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "smartcrm_db_statements_total",
+			Help: "Statements sent to the database, BEGIN and COMMIT of PostgreSQL transactions included.",
+		}, func() float64 { return float64(store.Statements()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "smartcrm_rest_body_waiting",
 			Help: "Requests waiting for their share of --max-body-memory.",

@@ -81,7 +81,7 @@ func (s *Store) Pools() map[string]*sql.DB {
 	if s.read == s.write {
 		return map[string]*sql.DB{s.d.name: s.read}
 	}
-	return map[string]*sql.DB{s.d.name + "_read": s.read, s.d.name + "_write": s.write}
+	return map[string]*sql.DB{s.d.name + "_read": s.read, s.d.name + "_write": s.write, s.d.name + "_lists": s.lanes.listDB}
 }
 
 // Dialect returns SQLite or Postgres.
@@ -126,7 +126,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	// Point reads (an item, a Kanban column, counters, sessions, the registry) have a
 	// pool of their own that lists never use, so a slow list cannot queue them.
-	readers := max(2, runtime.NumCPU())
+	readers := max(4, 2*runtime.NumCPU())
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	recycleReaders(read)
@@ -205,6 +205,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if s.group != nil {
 		return s.group.submit(ctx, fn)
 	}
+	statements.Add(2) // BEGIN and COMMIT (or ROLLBACK)
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -245,7 +246,15 @@ func (c conn) prepared(ctx context.Context, q string) *sql.Stmt {
 	return c.tx.StmtContext(ctx, st)
 }
 
+// statements counts the statements sent to the database (BEGIN and COMMIT of
+// PostgreSQL transactions included): the round trips a change costs, for /metrics.
+var statements atomic.Int64
+
+// Statements is how many statements this process has sent to its databases.
+func Statements() int64 { return statements.Load() }
+
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	statements.Add(1)
 	q = c.d.rebind(q)
 	if st := c.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -254,6 +263,7 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	statements.Add(1)
 	q = c.d.rebind(q)
 	if st := c.prepared(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -262,6 +272,7 @@ func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 }
 
 func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	statements.Add(1)
 	q = c.d.rebind(q)
 	if st := c.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
