@@ -140,7 +140,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Indexes.Start()
 	fields := customfield.New(a.CRM)
 	a.Web = web.New(web.Services{CRM: a.CRM, Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks, Accounts: a.Accounts, People: a.Auth,
-		Automation: a.Automation, CustomField: fields, CardLayout: a.CardLayout, History: a.History}, web.Options{Log: log})
+		Automation: a.Automation, CustomField: fields, CardLayout: a.CardLayout, History: a.History, Indexes: a.Indexes}, web.Options{Log: log})
 	a.CRM.Listen(a.Web.Listener())
 	// Automation starts working once every listener is registered: from then on robots
 	// and triggers may write.

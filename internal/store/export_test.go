@@ -59,3 +59,16 @@ func (s *Store) explain(ctx context.Context, q string, args []any) (string, erro
 	}
 	return strings.Join(lines, "\n"), rows.Err()
 }
+
+// HasStatistics reports whether the planner has statistics of a type's table: rows in
+// sqlite_stat1 (SQLite); a finished ANALYZE and the table's own auto-analyze threshold
+// (PostgreSQL).
+func (s *Store) HasStatistics(ctx context.Context, entityTypeID int64) (bool, error) {
+	table := ItemTable(entityTypeID)
+	if s.d.name == Postgres {
+		return s.exists(ctx, `SELECT 1 FROM pg_stat_user_tables t JOIN pg_class c ON c.oid = t.relid
+WHERE t.relname = ? AND t.schemaname = current_schema() AND COALESCE(t.last_analyze, t.last_autoanalyze) IS NOT NULL
+AND 'autovacuum_analyze_scale_factor=0.02' = ANY(c.reloptions)`, table)
+	}
+	return s.exists(ctx, `SELECT 1 FROM sqlite_stat1 WHERE tbl = ?`, table)
+}

@@ -93,9 +93,21 @@ func (s *Store) ObserveLists(fn func(ListObservation)) {
 	s.lanes.observe.Store(&fn)
 }
 
+type pointReadKey struct{}
+
+// PointRead marks a context whose lists are point reads — a Kanban column: a few rows
+// off an index that fits them — which run in the lane of gets and counters, not
+// behind slow lists.
+func PointRead(ctx context.Context) context.Context {
+	return context.WithValue(ctx, pointReadKey{}, true)
+}
+
 // inListLane runs fn with a list connection slot, under the list deadline, and tells
 // the observer how long it took.
 func (s *Store) inListLane(ctx context.Context, etid int64, where query.Group, order []query.Order, count bool, fn func(ctx context.Context, c conn) error) error {
+	if ctx.Value(pointReadKey{}) != nil {
+		return fn(ctx, s.conn)
+	}
 	limit := time.Duration(s.lanes.timeout.Load())
 	lctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()

@@ -296,3 +296,16 @@ func TestListTimeout(t *testing.T) {
 		}
 	})
 }
+
+// After bulk changes the planner has statistics of the items table.
+func TestStatisticsAfterBulkChanges(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		p := newPerfType(t, dialect)
+		p.seed(t, 3000, rand.New(rand.NewPCG(5, 6)))
+		p.st.Optimize(ctx)
+		if ok, err := p.st.HasStatistics(ctx, p.etid); err != nil || !ok {
+			t.Fatalf("no planner statistics of the items table after Optimize: %v", err)
+		}
+	})
+}
