@@ -247,11 +247,7 @@ func benchCustomLists(ctx context.Context, cl *client, srv *serverProc, cfg conf
 	runConcurrent(ctx, 4*cfg.concurrency, cfg.concurrency, searchOp)
 
 	timed := func(op func(context.Context, int) error) summary {
-		cpu := startCPU(srv.pid)
-		res := runConcurrent(ctx, cfg.listReqs, cfg.concurrency, op)
-		s := summarize(res, cfg.listReqs-res.errors)
-		s.CPU = cpu.done()
-		return s
+		return timedRun(ctx, srv, cfg.listReqs, cfg.concurrency, op)
 	}
 	rep.Counted, rep.NoCount, rep.Search = timed(counted), timed(noCount), timed(searchOp)
 

@@ -9,8 +9,8 @@
 // or one a saved filter of the list view declared (Want), seen slow once — gets the
 // indexes store.IndexesFor names: one that walks the order inside the equalities, one
 // that answers the range (and the count) from the index alone. Builds run one at a
-// time off the request path; on SQLite at a quiet moment (no write for Quiet, or after
-// MaxWait), on PostgreSQL concurrently. A table never holds more than PerTable of them.
+// time off the request path; on SQLite at a quiet moment (few writes for Quiet, or
+// after MaxWait), on PostgreSQL concurrently. A table never holds more than PerTable of them.
 //
 // The Kanban's shape, (funnel, stage) newest first, is served by every type's built-in
 // (category_id, stage_id, id) index and needs none.
@@ -37,7 +37,7 @@ type Config struct {
 	MinSeen  int           // observations of a shape before it may get an index (default 20)
 	MinAvg   time.Duration // their mean duration (default 25 ms)
 	Window   time.Duration // observations are counted afresh after this (default 10 min)
-	Quiet    time.Duration // SQLite: builds wait for this long without a write (default 500 ms)
+	Quiet    time.Duration // SQLite: builds wait for a span this long of few writes (default 500 ms)
 	MaxWait  time.Duration // ...but no longer than this (default 2 min)
 }
 
@@ -208,20 +208,31 @@ func (s *Service) build() {
 	}
 }
 
-// waitQuiet waits, on SQLite, for a moment without writes (a build holds the writer).
+// quietWrites is the write rate (per second) below which SQLite counts as quiet:
+// requests write a little all the time (sessions, webhooks' last use).
+const quietWrites = 20
+
+// waitQuiet waits, on SQLite, for a quiet moment: a Quiet span with fewer than
+// quietWrites writes a second (a build holds the writer), at most MaxWait.
 func (s *Service) waitQuiet(ctx context.Context) error {
 	if s.st.Dialect() != store.SQLite {
 		return nil
 	}
 	deadline := time.Now().Add(s.cfg.MaxWait)
-	tick := time.NewTicker(s.cfg.Quiet / 4)
+	tick := time.NewTicker(s.cfg.Quiet)
 	defer tick.Stop()
-	for time.Since(time.Unix(0, s.st.LastWrite())) < s.cfg.Quiet && time.Now().Before(deadline) {
+	before := s.st.Writes()
+	for time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
 		}
+		now := s.st.Writes()
+		if float64(now-before) < quietWrites*s.cfg.Quiet.Seconds() {
+			return nil
+		}
+		before = now
 	}
 	return nil
 }

@@ -16,20 +16,19 @@ func (s *Server) registerIndexes() {
 	})
 }
 
-func (s *Server) indexService() (*Server, error) {
+// indexType checks that this server manages list indexes and reads entityTypeId.
+func (s *Server) indexType(c *Call) (int64, error) {
 	if s.indexes == nil {
-		return nil, apiErr(400, "ERROR", "List indexes are not managed by this server")
+		return 0, apiErr(400, "ERROR", "List indexes are not managed by this server")
 	}
-	return s, nil
+	etid, _, err := itemIDs(c, false)
+	return etid, err
 }
 
 // indexList takes {entityTypeId} and answers {indexes: [{name, fields, columns, origin,
 // ready}]}.
 func (s *Server) indexList(c *Call) (*Result, error) {
-	if _, err := s.indexService(); err != nil {
-		return nil, err
-	}
-	etid, _, err := itemIDs(c, false)
+	etid, err := s.indexType(c)
 	if err != nil {
 		return nil, err
 	}
@@ -46,10 +45,7 @@ func (s *Server) indexList(c *Call) (*Result, error) {
 
 // indexAdd takes {entityTypeId, fields: [name, …]} and builds the index now.
 func (s *Server) indexAdd(c *Call) (*Result, error) {
-	if _, err := s.indexService(); err != nil {
-		return nil, err
-	}
-	etid, _, err := itemIDs(c, false)
+	etid, err := s.indexType(c)
 	if err != nil {
 		return nil, err
 	}
@@ -79,10 +75,7 @@ func (s *Server) indexAdd(c *Call) (*Result, error) {
 
 // indexDelete takes {entityTypeId, name}.
 func (s *Server) indexDelete(c *Call) (*Result, error) {
-	if _, err := s.indexService(); err != nil {
-		return nil, err
-	}
-	etid, _, err := itemIDs(c, false)
+	etid, err := s.indexType(c)
 	if err != nil {
 		return nil, err
 	}

@@ -326,6 +326,6 @@ func (s *Store) tableColumns(ctx context.Context, table string) (map[string]bool
 	return out, nil
 }
 
-// LastWrite is when the last write transaction ended: index builds on SQLite wait for
-// a quiet moment.
-func (s *Store) LastWrite() int64 { return s.lastWrite.Load() }
+// Writes is how many write transactions this store has run: index builds on SQLite
+// wait for a quiet moment.
+func (s *Store) Writes() int64 { return s.writes.Load() }

@@ -96,7 +96,7 @@ func (s *Store) maintain(m *maintainer) {
 
 // noteWrite counts a write transaction towards the next optimize.
 func (s *Store) noteWrite() {
-	s.lastWrite.Store(time.Now().UnixNano())
+	s.writes.Add(1)
 	if s.maint != nil {
 		s.maint.writes.Add(1)
 	}

@@ -71,9 +71,8 @@ type Store struct {
 	*lanes
 	// maint keeps planner statistics current and folds counter deltas (maintain.go).
 	maint *maintainer
-	// lastWrite is when the last write transaction ended (unix ns): index builds on
-	// SQLite wait for a quiet moment.
-	lastWrite atomic.Int64
+	// writes counts write transactions: index builds on SQLite wait for a quiet moment.
+	writes atomic.Int64
 }
 
 // Pools returns the connection pools by name, for metrics.
