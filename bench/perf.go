@@ -320,9 +320,11 @@ func rawLists(ctx context.Context, dsn string, t *cfType, cfg config, rep *cfLis
 		}
 		return rows.Err()
 	}
+	// Fewer requests than the HTTP runs: the raw substring list reads the whole table.
+	n := min(cfg.listReqs, 500)
 	timed := func(op func(int) error) summary {
-		res := runConcurrent(ctx, cfg.listReqs, cfg.concurrency, func(_ context.Context, i int) error { return op(i) })
-		return summarize(res, cfg.listReqs-res.errors)
+		res := runConcurrent(ctx, n, cfg.concurrency, func(_ context.Context, i int) error { return op(i) })
+		return summarize(res, n-res.errors)
 	}
 	offset := func(i int) int {
 		return int(splitmix64(uint64(i))%uint64(max(1, min(maxPages, rep.Matching/crmPage)))) * crmPage

@@ -95,13 +95,18 @@ var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // IndexesFor are the indexes that serve a shape: one that walks the order within the
 // equalities (so a page stops after its rows, no sort), and one that answers the
-// range within the equalities from the index alone (the count). Columns end with id
-// where the order needs it as the tie-breaker.
+// range within the equalities from the index alone (the count). The order's columns
+// are followed by id, the tie-breaker, and the range column.
 func IndexesFor(s ListShape) [][]string {
 	var out [][]string
 	if len(s.Order) > 0 {
-		cols := append(slices.Clone(s.Eq), s.Order...)
-		out = append(out, append(cols, "id"))
+		cols := append(append(slices.Clone(s.Eq), s.Order...), "id")
+		if s.Range != "" && !slices.Contains(cols, s.Range) {
+			// The range column rides along: rows it rejects are rejected in the
+			// index, without reading the table.
+			cols = append(cols, s.Range)
+		}
+		out = append(out, cols)
 	}
 	if s.Range != "" {
 		out = append(out, append(slices.Clone(s.Eq), s.Range))

@@ -147,9 +147,16 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 		if c.Op == field.OpNotContains || c.Op == field.OpNotLike {
 			b.WriteString("(" + col + " IS NULL OR NOT (" + expr + "))")
 		} else if fts, match := d.ftsFilter(col, pattern); fts != "" {
-			// The index finds the candidates, LIKE keeps the exact answer.
-			b.WriteString("(id IN (SELECT rowid FROM " + fts + " WHERE " + fts + " MATCH ?) AND " + expr + ")")
+			b.WriteString("(id IN (SELECT rowid FROM " + fts + " WHERE " + fts + " MATCH ?)")
 			args = append(args, match)
+			if c.Op == field.OpContains {
+				// One phrase of the folded text in the folded index: a trigram phrase
+				// matches exactly the rows that contain it, no check needed.
+				b.WriteString(")")
+				return args, nil
+			}
+			// The index finds the candidates, LIKE keeps the exact answer.
+			b.WriteString(" AND " + expr + ")")
 		} else {
 			b.WriteString(expr)
 		}
