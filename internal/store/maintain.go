@@ -47,6 +47,9 @@ func (m *maintainer) close() {
 func (s *Store) startMaintenance(ctx context.Context) error {
 	if s.d.name == Postgres {
 		s.loadTrgm(ctx)
+		if err := s.loadSearchSet(ctx); err != nil {
+			return err
+		}
 		tables, err := s.itemTablesWith(ctx, "id")
 		if err != nil {
 			return err

@@ -169,6 +169,9 @@ func (tx *Tx) createSearch(ctx context.Context, table, col string) error {
 			return nil // without the extension, substring filters scan
 		}
 		_, err := tx.exec(ctx, "CREATE INDEX IF NOT EXISTS "+trgmIndex(table, col)+" ON "+table+" USING gin ("+col+" "+ops+")")
+		if err == nil {
+			tx.search.set(table, col, true)
+		}
 		return err
 	}
 	fts := ftsTable(table, col)
@@ -197,6 +200,7 @@ func (tx *Tx) createSearch(ctx context.Context, table, col string) error {
 // drop a column a trigger names).
 func (tx *Tx) dropSearch(ctx context.Context, table, col string) error {
 	if tx.d.name == Postgres {
+		tx.search.set(table, col, false)
 		_, err := tx.exec(ctx, "DROP INDEX IF EXISTS "+trgmIndex(table, col))
 		return err
 	}
@@ -248,8 +252,26 @@ func (tx *Tx) dropTableSearch(ctx context.Context, table string) error {
 	return nil
 }
 
-// loadSearchSet reads which FTS tables exist (SQLite), at start.
+// loadSearchSet reads which columns have a substring index, at start.
 func (s *Store) loadSearchSet(ctx context.Context) error {
+	if s.d.name == Postgres {
+		rows, err := s.query(ctx, `SELECT t.relname, a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]
+WHERE n.nspname = current_schema() AND c.relname LIKE 'crm\_items\_%\_tg\_%' AND i.indisvalid`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var table, col string
+			if err := rows.Scan(&table, &col); err != nil {
+				return err
+			}
+			s.search.set(table, col, true)
+		}
+		return rows.Err()
+	}
 	names, err := queryColumn[string](ctx, s.conn, `SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' AND name LIKE 'crm\_items\_%\_fts\_%' ESCAPE '\'`)
 	if err != nil {
 		return err
@@ -272,6 +294,9 @@ func (s *Store) ensureTitleSearch(ctx context.Context) {
 		return
 	}
 	for _, table := range tables {
+		if s.search.has(table, "title") {
+			continue
+		}
 		if s.d.name == Postgres {
 			ops := s.search.trgmOpclass()
 			if ops == "" {
@@ -279,10 +304,9 @@ func (s *Store) ensureTitleSearch(ctx context.Context) {
 			}
 			if _, err := s.write.ExecContext(ctx, "CREATE INDEX CONCURRENTLY IF NOT EXISTS "+trgmIndex(table, "title")+" ON "+table+" USING gin (title "+ops+")"); err != nil {
 				slog.Warn("substring index", "table", table, "err", err)
+				continue
 			}
-			continue
-		}
-		if s.search.has(table, "title") {
+			s.search.set(table, "title", true)
 			continue
 		}
 		if err := s.InTx(ctx, func(tx *Tx) error { return tx.createSearch(ctx, table, "title") }); err != nil {

@@ -20,7 +20,7 @@ func (c conn) whereOn(b *strings.Builder, table string, g query.Group) ([]any, e
 		return nil, nil
 	}
 	var w strings.Builder
-	wc := whereCompiler{dialect: c.d, fts: c.search.ftsOf(table)}
+	wc := whereCompiler{dialect: c.d, table: table, fts: c.search.ftsOf(table)}
 	args, err := wc.compileGroup(&w, g, nil)
 	if err != nil {
 		return nil, err
@@ -33,7 +33,9 @@ func (c conn) whereOn(b *strings.Builder, table string, g query.Group) ([]any, e
 // whereCompiler turns a filter tree into SQL for one table.
 type whereCompiler struct {
 	*dialect
-	// fts names the full-text table that indexes a column's text ("" none).
+	table string
+	// fts names the full-text table that indexes a column's text (SQLite), or anything
+	// but "" where a trigram index does (PostgreSQL); "" none.
 	fts func(col string) string
 }
 
@@ -146,6 +148,11 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 		expr := d.likeExpr(col)
 		if c.Op == field.OpNotContains || c.Op == field.OpNotLike {
 			b.WriteString("(" + col + " IS NULL OR NOT (" + expr + "))")
+		} else if d.name == Postgres && d.fts != nil && d.fts(col) != "" {
+			// The planner underrates the trigram index when the list is ordered and
+			// paged, and walks the primary key through most of the table instead. The
+			// OFFSET 0 fence makes it find the matches through the index first.
+			b.WriteString("id IN (SELECT id FROM " + d.table + " WHERE " + expr + " OFFSET 0)")
 		} else if fts, match := d.ftsFilter(col, pattern); fts != "" {
 			b.WriteString("(id IN (SELECT rowid FROM " + fts + " WHERE " + fts + " MATCH ?)")
 			args = append(args, match)
