@@ -23,8 +23,10 @@ import (
 //     'phrase') AND <the LIKE>`: the index narrows to candidates, the LIKE keeps the
 //     exact answer. Folding the stored text with the same function as the LIKE makes the
 //     candidates a superset of the matches by construction.
-//   - PostgreSQL: a pg_trgm GIN index on the column; the planner uses it for ILIKE by
-//     itself.
+//   - PostgreSQL: a pg_trgm GIN index on the column, without GIN's pending list
+//     (fastupdate = off): with it, every search of a type that is being written scans
+//     the pending entries, and searches slowed down as the list grew under a steady
+//     stream of adds.
 //
 // A trigram needs three characters: a pattern without a literal run of three falls back
 // to the plain LIKE (a scan), with the same answer.
@@ -168,7 +170,7 @@ func (tx *Tx) createSearch(ctx context.Context, table, col string) error {
 		if ops == "" {
 			return nil // without the extension, substring filters scan
 		}
-		_, err := tx.exec(ctx, "CREATE INDEX IF NOT EXISTS "+trgmIndex(table, col)+" ON "+table+" USING gin ("+col+" "+ops+")")
+		_, err := tx.exec(ctx, "CREATE INDEX IF NOT EXISTS "+trgmIndex(table, col)+" ON "+table+" USING gin ("+col+" "+ops+") WITH (fastupdate = off)")
 		if err == nil {
 			tx.search.set(table, col, true)
 		}
@@ -302,7 +304,7 @@ func (s *Store) ensureTitleSearch(ctx context.Context) {
 			if ops == "" {
 				return
 			}
-			if _, err := s.write.ExecContext(ctx, "CREATE INDEX CONCURRENTLY IF NOT EXISTS "+trgmIndex(table, "title")+" ON "+table+" USING gin (title "+ops+")"); err != nil {
+			if _, err := s.write.ExecContext(ctx, "CREATE INDEX CONCURRENTLY IF NOT EXISTS "+trgmIndex(table, "title")+" ON "+table+" USING gin (title "+ops+") WITH (fastupdate = off)"); err != nil {
 				slog.Warn("substring index", "table", table, "err", err)
 				continue
 			}
