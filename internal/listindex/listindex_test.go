@@ -19,23 +19,30 @@ import (
 
 var admin = access.Actor{UserID: 1, IsAdmin: true}
 
+// newType opens a fresh database with the administrator and one smart process.
+func newType(t *testing.T, dialect, title string) (*store.Store, *crm.Service, *crm.Type) {
+	t.Helper()
+	ctx := context.Background()
+	st := testdb.Open(t, dialect)
+	if err := st.InTx(ctx, func(tx *store.Tx) error {
+		return tx.InsertUser(ctx, &store.UserRecord{Name: "Admin", Active: true, IsAdmin: true})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	svc := crm.New(st)
+	typ, err := svc.AddType(ctx, admin, crm.TypeSpec{Title: &title})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, svc, typ
+}
+
 // A saved filter's shape gets its indexes the first time it runs slow, without being
 // seen often; only administrators manage list indexes.
 func TestSavedFilterShapeAndAccess(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		st := testdb.Open(t, dialect)
-		if err := st.InTx(ctx, func(tx *store.Tx) error {
-			return tx.InsertUser(ctx, &store.UserRecord{Name: "Admin", Active: true, IsAdmin: true})
-		}); err != nil {
-			t.Fatal(err)
-		}
-		svc := crm.New(st)
-		title := "Saved"
-		typ, err := svc.AddType(ctx, admin, crm.TypeSpec{Title: &title})
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, svc, typ := newType(t, dialect, "Saved")
 		uf, err := customfield.New(svc).Add(ctx, admin, typ.EntityTypeID, customfield.Spec{Name: fmt.Sprintf("UF_CRM_%d_CITY", typ.ID), Kind: "string"})
 		if err != nil {
 			t.Fatal(err)

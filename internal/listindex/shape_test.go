@@ -12,7 +12,6 @@ import (
 	"smartcrm/internal/field"
 	"smartcrm/internal/listindex"
 	"smartcrm/internal/query"
-	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
 )
 
@@ -21,18 +20,7 @@ import (
 func TestObservedShapeGetsOrderAndCountIndexes(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		st := testdb.Open(t, dialect)
-		if err := st.InTx(ctx, func(tx *store.Tx) error {
-			return tx.InsertUser(ctx, &store.UserRecord{Name: "Admin", Active: true, IsAdmin: true})
-		}); err != nil {
-			t.Fatal(err)
-		}
-		svc := crm.New(st)
-		title := "Observed"
-		typ, err := svc.AddType(ctx, admin, crm.TypeSpec{Title: &title})
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, svc, typ := newType(t, dialect, "Observed")
 		cf := customfield.New(svc)
 		var names []string
 		for _, k := range []string{"STATUS:string", "AMOUNT:double"} {
@@ -42,7 +30,8 @@ func TestObservedShapeGetsOrderAndCountIndexes(t *testing.T) {
 			}
 			names = append(names, uf.Name)
 		}
-		if typ, err = svc.ItemType(ctx, admin, typ.EntityTypeID); err != nil {
+		typ, err := svc.ItemType(ctx, admin, typ.EntityTypeID)
+		if err != nil {
 			t.Fatal(err)
 		}
 		ix := listindex.New(st, svc, listindex.Config{MinSeen: 3, MinAvg: time.Nanosecond, Quiet: time.Millisecond})

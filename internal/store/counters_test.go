@@ -17,13 +17,7 @@ import (
 func TestStageCountersEqualRecountUnderConcurrentWrites(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		st := testdb.Open(t, dialect)
-		seedAdmin(t, st)
-		svc := crm.New(st)
-		typ, err := svc.AddType(ctx, admin, crm.TypeSpec{Title: ptr("Moves"), Flags: crm.Flags{crm.FlagStages: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, svc, typ := withTypeSpec(t, dialect, crm.TypeSpec{Title: ptr("Moves"), Flags: crm.Flags{crm.FlagStages: true}})
 		cat := typ.DefaultCategory().ID
 		var stages []string
 		for _, s := range typ.StagesOf(cat) {

@@ -28,10 +28,16 @@ func seedAdmin(t *testing.T, st *store.Store) {
 // withType opens a fresh database with the administrator and one smart process.
 func withType(t *testing.T, dialect string) (*store.Store, *crm.Service, *crm.Type) {
 	t.Helper()
+	return withTypeSpec(t, dialect, crm.TypeSpec{Title: ptr("Requests")})
+}
+
+// withTypeSpec is withType for a smart process of the given spec.
+func withTypeSpec(t *testing.T, dialect string, spec crm.TypeSpec) (*store.Store, *crm.Service, *crm.Type) {
+	t.Helper()
 	st := testdb.Open(t, dialect)
 	seedAdmin(t, st)
 	svc := crm.New(st)
-	typ, err := svc.AddType(context.Background(), admin, crm.TypeSpec{Title: ptr("Requests")})
+	typ, err := svc.AddType(context.Background(), admin, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
