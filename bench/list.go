@@ -143,11 +143,7 @@ func benchList(ctx context.Context, cl *client, srv *serverProc, cfg config) (se
 	}
 
 	timed := func(op func(context.Context, int) error) summary {
-		cpu := startCPU(srv.pid)
-		r := runConcurrent(ctx, cfg.listReqs, cfg.concurrency, op)
-		s := summarize(r, cfg.listReqs-r.errors)
-		s.CPU = cpu.done()
-		return s
+		return timedRun(ctx, srv, cfg.listReqs, cfg.concurrency, op)
 	}
 	lr.NoCount = timed(opNoCount)
 	lr.Offset = timed(opOffset)

@@ -39,7 +39,15 @@ type config struct {
 	db          string
 	keep        bool
 	quick       bool
+	// phases names the phases to run (see README); the custom-field ones below.
+	phases  map[string]bool
+	cfItems int           // items of the custom-field list type (fast path)
+	soak    time.Duration // duration of the mixed soak
+	pgAdds  int           // adds (and moves) per concurrency level of the PostgreSQL write phase
 }
+
+// has reports whether a phase runs.
+func (c config) has(phase string) bool { return c.phases[phase] }
 
 func parseFlags() config {
 	var c config
@@ -53,7 +61,15 @@ func parseFlags() config {
 	flag.StringVar(&c.db, "db", "", "database for the server: empty = a fresh SQLite file in the temp dir, or a postgres:// URL")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temp dir (server binary, database, server log)")
 	flag.BoolVar(&c.quick, "quick", false, "small sizes, for a smoke run of the harness")
+	phases := flag.String("phases", "adds,lists,stages", "phases to run, comma-separated: adds, lists, stages, custom, soak, pgwrites (pgwrites needs --db postgres://…)")
+	flag.IntVar(&c.cfItems, "cf-items", 200000, "items of the custom-field list type, seeded by the fast path (phase custom)")
+	flag.DurationVar(&c.soak, "soak", 5*time.Minute, "duration of the 16-client mixed soak (phase soak)")
+	flag.IntVar(&c.pgAdds, "pg-adds", 4000, "adds and moves per concurrency level 1/8/32 (phase pgwrites)")
 	flag.Parse()
+	c.phases = map[string]bool{}
+	for _, p := range strings.Split(*phases, ",") {
+		c.phases[strings.TrimSpace(p)] = true
+	}
 	if c.quick {
 		// Explicit flags still win over the quick defaults, so `--quick --adds 5000`
 		// does what it says.
@@ -76,6 +92,15 @@ func parseFlags() config {
 		}
 		if !set["moves"] {
 			c.moves = min(500, c.stageItems)
+		}
+		if !set["cf-items"] {
+			c.cfItems = 5000
+		}
+		if !set["soak"] {
+			c.soak = 20 * time.Second
+		}
+		if !set["pg-adds"] {
+			c.pgAdds = 300
 		}
 	}
 	return c
@@ -116,6 +141,10 @@ func validate(c config) error {
 		// Each move takes its own item: two moves of one item could run at once and
 		// the second one's target stage could be where the item already is.
 		return errors.New("--moves must not exceed --stage-items (each move takes a distinct item)")
+	case c.has("pgwrites") && !isPostgres(c.db):
+		return errors.New("phase pgwrites needs --db postgres://…")
+	case c.has("custom") && c.cfItems < 1000:
+		return errors.New("--cf-items must be at least 1000")
 	case c.db != "" && !isPostgres(c.db) && !strings.HasSuffix(c.db, ".db"):
 		// Guard against pointing the bench at a real database file by mistake: the
 		// server would add tens of thousands of items to it.
@@ -189,41 +218,11 @@ func run(ctx context.Context, cfg config) (err error) {
 		return err
 	}
 
-	// 1. Adds over HTTP, then the raw SQLite baseline of the same rows.
-	if rep.AddHTTP, err = benchAdds(ctx, cl, srv, cfg); err != nil {
-		return fmt.Errorf("add phase: %w", err)
+	if err := runClassic(ctx, cl, srv, cfg, rep, tmp); err != nil {
+		return err
 	}
-	rep.RSSAfterAddsMB = kbToMB(srv.rssNowKB())
-	if rep.Raw, err = benchRaw(ctx, tmp, cfg); err != nil {
-		return fmt.Errorf("raw sqlite phase: %w", err)
-	}
-	if rep.Raw.PerRowTx.PerSec > 0 {
-		rep.ServerToRawRatio = rep.AddHTTP.PerSec / rep.Raw.PerRowTx.PerSec
-	}
-	rep.printAdds()
-
-	// 2. Seed the list type, then time crm.item.list in both paging modes.
-	if rep.Seed, rep.List, err = benchList(ctx, cl, srv, cfg); err != nil {
-		return fmt.Errorf("list phase: %w", err)
-	}
-	rep.RSSAfterListMB = kbToMB(srv.rssNowKB())
-	rep.printList()
-
-	// 3. A ten-stage funnel: seed it, then time smartcrm.stage.counts. The figures are
-	// printed even when a check fails, with the failure after them.
-	var fx *stageFixture
-	rep.Stages, fx, err = benchStageCounts(ctx, cl, srv, cfg)
-	rep.printStages()
-	if err != nil {
-		return fmt.Errorf("stage counts phase: %w", err)
-	}
-
-	// 4. Stage changes on the same type, checked against the history and the counters.
-	rep.Moves, err = benchMoves(ctx, cl, srv, cfg, fx)
-	rep.RSSAfterMovesMB = kbToMB(srv.rssNowKB())
-	rep.printMoves()
-	if err != nil {
-		return fmt.Errorf("stage moves phase: %w", err)
+	if err := runCustom(ctx, cl, srv, cfg, rep, dbArg); err != nil {
+		return err
 	}
 
 	// 5. Memory: the kernel's high-water mark of the child, read before it exits, and

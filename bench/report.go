@@ -34,6 +34,10 @@ type report struct {
 	Stages stagesReport `json:"stage_counts"`
 	Moves  movesReport  `json:"stage_moves"`
 
+	Custom   cfListReport   `json:"custom_lists"`
+	Soak     soakReport     `json:"soak"`
+	PGWrites pgWritesReport `json:"pg_writes"`
+
 	Memory          memoryReport       `json:"memory"`
 	RSSAfterAddsMB  float64            `json:"rss_after_adds_mb"`
 	RSSAfterListMB  float64            `json:"rss_after_list_mb"`

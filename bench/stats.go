@@ -97,3 +97,12 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+
+// timedRun runs n operations at conc and summarizes them with the server's CPU.
+func timedRun(ctx context.Context, srv *serverProc, n, conc int, op func(context.Context, int) error) summary {
+	cpu := startCPU(srv.pid)
+	r := runConcurrent(ctx, n, conc, op)
+	s := summarize(r, n-r.errors)
+	s.CPU = cpu.done()
+	return s
+}

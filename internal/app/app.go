@@ -27,6 +27,7 @@ import (
 	"smartcrm/internal/events"
 	"smartcrm/internal/files"
 	"smartcrm/internal/history"
+	"smartcrm/internal/listindex"
 	"smartcrm/internal/processdef"
 	"smartcrm/internal/rest"
 	"smartcrm/internal/store"
@@ -51,6 +52,8 @@ type App struct {
 	Processes *processdef.Service
 	// Events keeps event subscriptions and delivers events.
 	Events *events.Service
+	// Indexes builds and lists the list indexes.
+	Indexes *listindex.Service
 	// Auth checks webhook secrets and throttles addresses that fail too often.
 	Auth *access.Webhooks
 	Log  *slog.Logger
@@ -130,10 +133,19 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.CardLayout, a.History = cardlayout.New(a.CRM), history.New(a.CRM)
 	a.Processes = processdef.New(a.CRM, a.Automation, a.CardLayout)
+	if cfg.ListTimeout > 0 {
+		st.SetListTimeout(cfg.ListTimeout)
+	}
+	ixCfg := cfg.ListIndexes
+	if cfg.ListIndexesPerTable > 0 {
+		ixCfg.PerTable = cfg.ListIndexesPerTable
+	}
+	a.Indexes = listindex.New(st, a.CRM, ixCfg)
+	a.Indexes.Start()
 	fields := customfield.New(a.CRM)
 	a.Web = web.New(web.Services{CRM: a.CRM, Timeline: a.Timeline, Activity: a.Activity, Tasks: a.Tasks, Accounts: a.Accounts, People: a.Auth,
 		Automation: a.Automation, CustomField: fields, CardLayout: a.CardLayout, History: a.History,
-		Processes: webProcesses{a.Processes}}, web.Options{Log: log})
+		Processes: webProcesses{a.Processes}, Indexes: a.Indexes}, web.Options{Log: log})
 	a.CRM.Listen(a.Web.Listener())
 	// Automation starts working once every listener is registered: from then on robots
 	// and triggers may write.
@@ -154,7 +166,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	api := rest.New(rest.Services{CRM: a.CRM, CustomField: fields, Timeline: a.Timeline, Activity: a.Activity,
 		Tasks: a.Tasks, Automation: a.Automation, CardLayout: a.CardLayout, Currency: currency.New(a.CRM), History: a.History,
-		Events: a.Events, Processes: a.Processes},
+		Events: a.Events, Processes: a.Processes, Indexes: a.Indexes},
 		a.Auth, log, rest.NewMetrics(reg))
 	bodyMemory, bodyWait := cfg.MaxBodyMemory, cfg.BodyMemoryWait
 	if bodyMemory <= 0 {
@@ -170,6 +182,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			Name: "smartcrm_rest_body_bytes_in_flight",
 			Help: "Bytes of request bodies reserved by calls in progress (at most --max-body-memory).",
 		}, func() float64 { n, _ := api.BodyMemory(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "smartcrm_db_statements_total",
+			Help: "Statements sent to the database, BEGIN and COMMIT of PostgreSQL transactions included.",
+		}, func() float64 { return float64(store.Statements()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "smartcrm_rest_body_waiting",
 			Help: "Requests waiting for their share of --max-body-memory.",
@@ -260,6 +276,9 @@ func (a *App) closeAll() error {
 	}
 	if a.releaseQueue != nil {
 		a.releaseQueue()
+	}
+	if a.Indexes != nil {
+		a.Indexes.Close()
 	}
 	return a.Store.Close()
 }

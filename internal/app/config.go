@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"smartcrm/internal/listindex"
 )
 
 // Config is how the server is run. Every flag has an environment equivalent; a flag
@@ -65,6 +67,16 @@ type Config struct {
 	// (zero: 2 s, doubling up to 10 min).
 	EventRetryBase, EventMaxRetryDelay time.Duration
 
+	// ListTimeout bounds one list or count statement (SMARTCRM_LIST_TIMEOUT; default
+	// 5s): a longer one is stopped and answered 429 OPERATION_TIME_LIMIT.
+	ListTimeout time.Duration
+	// ListIndexesPerTable caps the list indexes built for a type's observed list
+	// shapes and by administrators (SMARTCRM_LIST_INDEXES_PER_TABLE; default 6).
+	ListIndexesPerTable int
+	// ListIndexes tunes when observed list shapes get indexes (no flags: tests and
+	// embedders set it; PerTable comes from ListIndexesPerTable).
+	ListIndexes listindex.Config
+
 	// envErr is an environment variable that could not be read, reported by Open (Flags
 	// cannot return it).
 	envErr error
@@ -108,6 +120,22 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	}
 	fs.DurationVar(&c.RobotTimeout, "robot-timeout", c.RobotTimeout, "how long one webhook call or e-mail of a robot may take (SMARTCRM_ROBOT_TIMEOUT; default 30s)")
 	c.AdminPassword = os.Getenv("SMARTCRM_ADMIN_PASSWORD")
+	if env := os.Getenv("SMARTCRM_LIST_TIMEOUT"); env != "" {
+		d, err := time.ParseDuration(env)
+		if err != nil || d <= 0 {
+			c.envErr = fmt.Errorf("SMARTCRM_LIST_TIMEOUT: %q is not a duration such as 5s", env)
+		}
+		c.ListTimeout = d
+	}
+	fs.DurationVar(&c.ListTimeout, "list-timeout", c.ListTimeout, "how long one list or count query may run (SMARTCRM_LIST_TIMEOUT; default 5s)")
+	if env := os.Getenv("SMARTCRM_LIST_INDEXES_PER_TABLE"); env != "" {
+		n, err := strconv.Atoi(env)
+		if err != nil || n < 0 {
+			c.envErr = fmt.Errorf("SMARTCRM_LIST_INDEXES_PER_TABLE: %q is not a count", env)
+		}
+		c.ListIndexesPerTable = n
+	}
+	fs.IntVar(&c.ListIndexesPerTable, "list-indexes-per-table", c.ListIndexesPerTable, "list indexes a type may hold, built for its frequent slow list shapes (SMARTCRM_LIST_INDEXES_PER_TABLE; default 6)")
 	if env := os.Getenv("SMARTCRM_MAX_BODY_MEMORY"); env != "" {
 		n, err := ParseSize(env)
 		if err != nil {

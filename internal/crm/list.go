@@ -74,13 +74,14 @@ func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64,
 	}
 	where := t.narrowByFunnel(q.Where)
 	order := q.Order
-	// id breaks ties, so pages never overlap or skip rows.
+	// id breaks ties, so pages never overlap or skip rows; in the last key's direction,
+	// so that one index walk serves the whole order.
 	hasID := false
 	for _, o := range order {
 		hasID = hasID || o.Field.Column == "id"
 	}
 	if !hasID {
-		order = append(order[:len(order):len(order)], query.Order{Field: t.QueryField(t.field(FieldID))})
+		order = append(order[:len(order):len(order)], query.Order{Field: t.QueryField(t.field(FieldID)), Desc: len(order) > 0 && order[len(order)-1].Desc})
 	}
 	fs := t.storedFields()
 	if q.Select != nil {

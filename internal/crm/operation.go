@@ -216,18 +216,17 @@ func (u *Unit) addItem(ch *itemChange) (*Item, error) {
 	for i, f := range fs {
 		cols[i], vals[i] = f.storageColumn(), op.after.values[f.Name]
 	}
-	id, err := u.tx.InsertItem(u.ctx, t.EntityTypeID, cols, vals)
+	// The default title names the item by its id: the INSERT writes both at once.
+	tf, title := t.TitleField(), (*store.DefaultTitle)(nil)
+	if tf != nil && op.after.values[tf.Name] == nil {
+		title = &store.DefaultTitle{Column: tf.storageColumn().Name, Prefix: t.Title + " #"}
+	}
+	id, err := u.tx.InsertItem(u.ctx, t.EntityTypeID, cols, vals, title)
 	if err != nil {
 		return nil, err
 	}
-	op.after.ID, op.after.Version = id, 1
-	if f := t.TitleField(); f != nil && op.after.values[f.Name] == nil {
-		// The default title names the item by its id; set it in the same transaction.
-		title := op.defaultTitle()
-		if err := u.tx.UpdateItem(u.ctx, t.EntityTypeID, id, 1, []store.Column{f.storageColumn()}, []any{title}); err != nil {
-			return nil, err
-		}
-		op.after.values[f.Name], op.after.Version = title, 2
+	if op.after.ID, op.after.Version = id, 1; title != nil {
+		op.after.values[tf.Name] = op.defaultTitle()
 	}
 	if err := u.tx.SetFileItem(u.ctx, newFiles, id); err != nil {
 		return nil, err

@@ -140,6 +140,9 @@ func AddIn(u *crm.Unit, etid int64, spec Spec) (*crm.UserField, error) {
 	if err := u.Tx().SetUserFieldIndex(u.Ctx(), t.EntityTypeID, uf.Column, indexed(uf)); err != nil {
 		return nil, err
 	}
+	if err := u.Tx().SetUserFieldSearch(u.Ctx(), t.EntityTypeID, uf.Column, searchable(uf, typ)); err != nil {
+		return nil, err
+	}
 	for i := range uf.Enums {
 		e := &rec.Enums[i]
 		if err := u.Tx().InsertEnum(u.Ctx(), uf.ID, e); err != nil {
@@ -267,6 +270,12 @@ func check(uf *crm.UserField) (field.Type, error) {
 	return typ, nil
 }
 
+// searchable reports whether a custom field's column gets a substring index (`%field`
+// filters and the search box): a single text field the administrator marked searchable.
+func searchable(uf *crm.UserField, typ field.Type) bool {
+	return uf.IsSearchable && !uf.Multiple && typ.Storage() == field.StorageText
+}
+
 // indexed reports whether a custom field's column gets a filter index: when the
 // administrator puts the field in the filter (showFilter other than N), lists are
 // filtered by it, and an index makes a filtered page and its total cheap at any size.
@@ -295,13 +304,17 @@ func UpdateIn(u *crm.Unit, id int64, spec Spec) (*crm.UserField, error) {
 	if err := apply(uf, spec); err != nil {
 		return nil, err
 	}
-	if _, err := check(uf); err != nil {
+	typ, err := check(uf)
+	if err != nil {
 		return nil, err
 	}
 	if err := u.Tx().UpdateUserField(u.Ctx(), uf.Record()); err != nil {
 		return nil, err
 	}
 	if err := u.Tx().SetUserFieldIndex(u.Ctx(), uf.EntityTypeID, uf.Column, indexed(uf)); err != nil {
+		return nil, err
+	}
+	if err := u.Tx().SetUserFieldSearch(u.Ctx(), uf.EntityTypeID, uf.Column, searchable(uf, typ)); err != nil {
 		return nil, err
 	}
 	enumsChanged, err := storeEnums(u, uf, before)

@@ -8,6 +8,7 @@ import (
 	"smartcrm/internal/events"
 	"smartcrm/internal/jsonx"
 	"smartcrm/internal/params"
+	"smartcrm/internal/store"
 )
 
 // APIError is an error as it goes on the wire: HTTP status, the `error` value (a string
@@ -166,6 +167,10 @@ func (f family) wire(err error) *APIError {
 	}
 	if errors.Is(err, params.ErrMalformed) {
 		return apiErr(http.StatusBadRequest, 100, err.Error())
+	}
+	if errors.Is(err, store.ErrQueryTimeout) {
+		// Bitrix24's answer when a method ran out of time: clients back off and retry.
+		return apiErr(http.StatusTooManyRequests, "OPERATION_TIME_LIMIT", err.Error())
 	}
 	var de *crm.Error
 	if !errors.As(err, &de) {

@@ -26,6 +26,7 @@ import (
 	"smartcrm/internal/field"
 	"smartcrm/internal/history"
 	"smartcrm/internal/jsonx"
+	"smartcrm/internal/listindex"
 	"smartcrm/internal/params"
 	"smartcrm/internal/processdef"
 	"smartcrm/internal/tasks"
@@ -77,6 +78,8 @@ type Services struct {
 	Events *events.Service
 	// Processes plans, applies and exports process files; nil where they are not offered.
 	Processes *processdef.Service
+	// Indexes manages the list indexes; nil where nobody watches lists.
+	Indexes *listindex.Service
 }
 
 // Server serves /rest/.
@@ -92,6 +95,7 @@ type Server struct {
 	currency    *currency.Service
 	history     *history.Service
 	events      *events.Service
+	indexes     *listindex.Service
 	auth        *access.Webhooks
 	log         *slog.Logger
 	metrics     *Metrics
@@ -101,7 +105,7 @@ type Server struct {
 
 // New builds the REST server.
 func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, cardLayout: svc.CardLayout, currency: svc.Currency, history: svc.History, events: svc.Events, processes: svc.Processes, auth: auth, log: log,
+	s := &Server{crm: svc.CRM, customField: svc.CustomField, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, automation: svc.Automation, cardLayout: svc.CardLayout, currency: svc.Currency, history: svc.History, events: svc.Events, processes: svc.Processes, indexes: svc.Indexes, auth: auth, log: log,
 		metrics: metrics, methods: map[string]method{}, bodies: newBodyBudget(DefaultBodyMemory, DefaultBodyMemoryWait)}
 	s.registerTypes()
 	s.registerItems()
@@ -124,6 +128,7 @@ func New(svc Services, auth *access.Webhooks, log *slog.Logger, metrics *Metrics
 	s.registerBizproc()
 	s.registerCardLayout()
 	s.registerProcesses()
+	s.registerIndexes()
 	s.register("batch", method{fn: (*Server).batch, noBatch: true})
 	return s
 }

@@ -1,6 +1,11 @@
 package store
 
-import "context"
+import (
+	"context"
+	"strings"
+
+	"smartcrm/internal/query"
+)
 
 // Hooks for the tests of package store_test. Those that need a database use testdb,
 // which imports this package, so they cannot live inside it.
@@ -13,3 +18,57 @@ func (s *Store) MigrateTo(ctx context.Context, version int) error {
 
 // LatestMigration is the newest migration version.
 func LatestMigration() int { return migrations[len(migrations)-1].version }
+
+// ExplainItems is the plan of a page of a type's items, as the list readers see it.
+func (s *Store) ExplainItems(ctx context.Context, entityTypeID int64, cols []Column, where query.Group, order []query.Order, page Page) (string, error) {
+	q, args, err := s.lanes.list.selectSQL(ItemTable(entityTypeID), cols, where, order, page, false)
+	if err != nil {
+		return "", err
+	}
+	return s.explain(ctx, q, args)
+}
+
+// ExplainCount is the plan of a count of a type's items.
+func (s *Store) ExplainCount(ctx context.Context, entityTypeID int64, where query.Group) (string, error) {
+	q, args, err := s.lanes.list.countSQL(ItemTable(entityTypeID), where)
+	if err != nil {
+		return "", err
+	}
+	return s.explain(ctx, q, args)
+}
+
+func (s *Store) explain(ctx context.Context, q string, args []any) (string, error) {
+	c := s.lanes.list
+	if c.d.name == Postgres {
+		lines, err := queryColumn[string](ctx, c, "EXPLAIN "+q, args...)
+		return strings.Join(lines, "\n"), err
+	}
+	rows, err := c.q.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		lines = append(lines, detail)
+	}
+	return strings.Join(lines, "\n"), rows.Err()
+}
+
+// HasStatistics reports whether the planner has statistics of a type's table: rows in
+// sqlite_stat1 (SQLite); a finished ANALYZE and the table's own auto-analyze threshold
+// (PostgreSQL).
+func (s *Store) HasStatistics(ctx context.Context, entityTypeID int64) (bool, error) {
+	table := ItemTable(entityTypeID)
+	if s.d.name == Postgres {
+		return s.exists(ctx, `SELECT 1 FROM pg_stat_user_tables t JOIN pg_class c ON c.oid = t.relid
+WHERE t.relname = ? AND t.schemaname = current_schema() AND COALESCE(t.last_analyze, t.last_autoanalyze) IS NOT NULL
+AND 'autovacuum_analyze_scale_factor=0.02' = ANY(c.reloptions)`, table)
+	}
+	return s.exists(ctx, `SELECT 1 FROM sqlite_stat1 WHERE tbl = ?`, table)
+}

@@ -146,6 +146,9 @@ func (tx *Tx) DeleteCategory(ctx context.Context, c *CategoryRecord) error {
 	if _, err := tx.exec(ctx, `DELETE FROM crm_stage_counts WHERE entity_type_id = ? AND category_id = ?`, c.EntityTypeID, c.ID); err != nil {
 		return err
 	}
+	if err := tx.deleteCountDeltas(ctx, c.EntityTypeID, c.ID, ""); err != nil {
+		return err
+	}
 	if _, err := tx.exec(ctx, `DELETE FROM crm_statuses WHERE category_id = ?`, c.ID); err != nil {
 		return err
 	}
@@ -165,6 +168,9 @@ func (tx *Tx) DeleteStage(ctx context.Context, entityTypeID int64, s *StageRecor
 	}
 	if _, err := tx.exec(ctx, `DELETE FROM crm_stage_counts WHERE entity_type_id = ? AND category_id = ? AND stage_id = ?`,
 		entityTypeID, s.CategoryID, s.StatusID); err != nil {
+		return err
+	}
+	if err := tx.deleteCountDeltas(ctx, entityTypeID, s.CategoryID, s.StatusID); err != nil {
 		return err
 	}
 	return tx.deleteRow(ctx, "crm_statuses", s.ID)

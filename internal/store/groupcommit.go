@@ -30,15 +30,17 @@ type committer struct {
 	db    *sql.DB
 	d     *dialect
 	stmts *stmtCache
-	reqs  chan *writeReq
+	// search is the store's set of substring indexes, for the transactions' queries.
+	search *searchSet
+	reqs   chan *writeReq
 
 	mu     sync.RWMutex
 	closed bool
 	wg     sync.WaitGroup
 }
 
-func newCommitter(db *sql.DB, d *dialect, stmts *stmtCache) *committer {
-	c := &committer{db: db, d: d, stmts: stmts, reqs: make(chan *writeReq, maxGroup)}
+func newCommitter(db *sql.DB, d *dialect, stmts *stmtCache, search *searchSet) *committer {
+	c := &committer{db: db, d: d, stmts: stmts, search: search, reqs: make(chan *writeReq, maxGroup)}
 	c.wg.Add(1)
 	go c.run()
 	return c
@@ -115,7 +117,7 @@ func (c *committer) commitGroup(group []*writeReq) {
 		finish()
 		return
 	}
-	tx := &Tx{conn: conn{q: sqlTx, d: c.d, stmts: c.stmts, tx: sqlTx}, tx: sqlTx}
+	tx := &Tx{conn: conn{q: sqlTx, d: c.d, stmts: c.stmts, tx: sqlTx, search: c.search}, tx: sqlTx}
 	savepoints := len(group) > 1
 	var sp savepointStmts
 	if savepoints {

@@ -37,18 +37,51 @@ func (tx *Tx) CreateItemTable(ctx context.Context, entityTypeID int64, cols []Co
 			return err
 		}
 	}
+	for _, c := range cols {
+		if c.Name == "title" {
+			if err := tx.createSearch(ctx, table, c.Name); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tx.tuneAutoAnalyze(ctx, table); err != nil {
+		return err
+	}
+	return tx.createCountDeltas(ctx, table)
+}
+
+// DropItemTable drops the items table of a type, with its substring indexes and
+// counter deltas.
+func (tx *Tx) DropItemTable(ctx context.Context, entityTypeID int64) error {
+	table := ItemTable(entityTypeID)
+	if err := tx.dropTableSearch(ctx, table); err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, "DROP TABLE "+table); err != nil {
+		return err
+	}
+	if tx.d.name == Postgres {
+		_, err := tx.exec(ctx, "DROP TABLE IF EXISTS "+countDeltasTable(entityTypeID))
+		return err
+	}
 	return nil
 }
 
-// DropItemTable drops the items table of a type.
-func (tx *Tx) DropItemTable(ctx context.Context, entityTypeID int64) error {
-	_, err := tx.exec(ctx, "DROP TABLE "+ItemTable(entityTypeID))
-	return err
+// DefaultTitle names a new item by its id when it has no title: Prefix then the id,
+// written with the row (the id is known only inside the INSERT).
+type DefaultTitle struct {
+	Column string
+	Prefix string
 }
 
-// InsertItem inserts an item and returns its id.
-func (tx *Tx) InsertItem(ctx context.Context, entityTypeID int64, cols []Column, vals []any) (int64, error) {
-	return tx.insertRow(ctx, ItemTable(entityTypeID), cols, vals)
+// InsertItem inserts an item and returns its id. With title, the column title.Column
+// (among cols, its value nil) gets title.Prefix followed by the new id, in the same
+// statement: the row is written once.
+func (tx *Tx) InsertItem(ctx context.Context, entityTypeID int64, cols []Column, vals []any, title *DefaultTitle) (int64, error) {
+	if title == nil {
+		return tx.insertRow(ctx, ItemTable(entityTypeID), cols, vals)
+	}
+	return tx.insertTitled(ctx, ItemTable(entityTypeID), cols, vals, title)
 }
 
 // UpdateItem writes changed columns of an item whose version must still be version.

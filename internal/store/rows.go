@@ -26,28 +26,65 @@ type Page struct {
 
 // insertRow inserts one row and returns its id.
 func (c conn) insertRow(ctx context.Context, table string, cols []Column, vals []any) (int64, error) {
+	return c.insertWith(ctx, table, cols, vals, nil)
+}
+
+// insertTitled inserts an item whose title is a prefix and its own new id, in one
+// statement: the id is drawn inside the INSERT (PostgreSQL: the identity's sequence;
+// SQLite: AUTOINCREMENT's next value, which its one writer cannot race) and used twice.
+func (c conn) insertTitled(ctx context.Context, table string, cols []Column, vals []any, title *DefaultTitle) (int64, error) {
+	next := "(SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '" + table + "'), 0) + 1)"
+	with := ""
+	if c.d.name == Postgres {
+		with = "WITH n AS (SELECT nextval(pg_get_serial_sequence('" + table + "', 'id')) AS id) "
+		next = "(SELECT id FROM n)"
+	}
+	return c.insertWith(ctx, table, cols, vals, &titleExpr{with: with, id: next, col: title.Column, prefix: title.Prefix})
+}
+
+// titleExpr is how insertWith draws the id and fills the default title.
+type titleExpr struct {
+	with, id    string
+	col, prefix string
+}
+
+func (c conn) insertWith(ctx context.Context, table string, cols []Column, vals []any, title *titleExpr) (int64, error) {
 	var b strings.Builder
+	args := make([]any, 0, len(cols))
+	if title != nil {
+		b.WriteString(title.with)
+	}
 	b.WriteString("INSERT INTO ")
 	b.WriteString(table)
 	b.WriteString(" (")
-	args := make([]any, len(cols))
+	if title != nil {
+		b.WriteString("id, ")
+	}
 	for i, col := range cols {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(col.Name)
-		a, err := c.d.encode(col.Storage, vals[i])
-		if err != nil {
-			return 0, fmt.Errorf("column %s: %w", col.Name, err)
-		}
-		args[i] = a
 	}
 	b.WriteString(") VALUES (")
+	if title != nil {
+		b.WriteString(title.id + ", ")
+	}
 	for i, col := range cols {
 		if i > 0 {
 			b.WriteString(", ")
 		}
+		if title != nil && col.Name == title.col {
+			b.WriteString("CAST(? AS TEXT) || " + title.id)
+			args = append(args, title.prefix)
+			continue
+		}
 		b.WriteString(c.d.placeholder(col.Storage))
+		a, err := c.d.encode(col.Storage, vals[i])
+		if err != nil {
+			return 0, fmt.Errorf("column %s: %w", col.Name, err)
+		}
+		args = append(args, a)
 	}
 	b.WriteString(")")
 	if c.d.name == SQLite {
@@ -137,44 +174,11 @@ func (c conn) selectRows(ctx context.Context, table string, cols []Column, where
 // selectRowsLocking is selectRows; with lock, PostgreSQL locks the rows until the
 // transaction ends. SQLite needs no row locks: its one writer runs changes in turn.
 func (c conn) selectRowsLocking(ctx context.Context, table string, cols []Column, where query.Group, order []query.Order, page Page, lock bool) ([][]any, error) {
-	var b strings.Builder
-	b.WriteString("SELECT ")
-	for i, col := range cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(col.Name)
-	}
-	b.WriteString(" FROM ")
-	b.WriteString(table)
-	args, err := c.whereClause(&b, where)
+	q, args, err := c.selectSQL(table, cols, where, order, page, lock)
 	if err != nil {
 		return nil, err
 	}
-	if len(order) > 0 {
-		b.WriteString(" ORDER BY ")
-		for i, o := range order {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(o.Field.Column)
-			if o.Desc {
-				b.WriteString(" DESC")
-			}
-		}
-	}
-	if page.Limit > 0 {
-		b.WriteString(" LIMIT ?")
-		args = append(args, page.Limit)
-		if page.Offset > 0 {
-			b.WriteString(" OFFSET ?")
-			args = append(args, page.Offset)
-		}
-	}
-	if lock && c.d.name == Postgres {
-		b.WriteString(" FOR UPDATE")
-	}
-	rows, err := c.query(ctx, b.String(), args...)
+	rows, err := c.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +205,48 @@ func (c conn) selectRowsLocking(ctx context.Context, table string, cols []Column
 	return out, rows.Err()
 }
 
+// selectSQL is the statement of selectRowsLocking.
+func (c conn) selectSQL(table string, cols []Column, where query.Group, order []query.Order, page Page, lock bool) (string, []any, error) {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, col := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(col.Name)
+	}
+	b.WriteString(" FROM ")
+	b.WriteString(table)
+	args, err := c.whereOn(&b, table, where)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(order) > 0 {
+		b.WriteString(" ORDER BY ")
+		for i, o := range order {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(o.Field.Column)
+			if o.Desc {
+				b.WriteString(" DESC")
+			}
+		}
+	}
+	if page.Limit > 0 {
+		b.WriteString(" LIMIT ?")
+		args = append(args, page.Limit)
+		if page.Offset > 0 {
+			b.WriteString(" OFFSET ?")
+			args = append(args, page.Offset)
+		}
+	}
+	if lock && c.d.name == Postgres {
+		b.WriteString(" FOR UPDATE")
+	}
+	return b.String(), args, nil
+}
+
 // selectOne reads the row with the given id, locking it with lock.
 func (c conn) selectOne(ctx context.Context, table string, cols []Column, id int64, lock bool) ([]any, error) {
 	idField := &query.Field{Name: "id", Column: "id", Type: field.Integer{}}
@@ -218,16 +264,22 @@ func (c conn) selectOne(ctx context.Context, table string, cols []Column, id int
 
 // countRows counts rows matching where.
 func (c conn) countRows(ctx context.Context, table string, where query.Group) (int, error) {
-	var b strings.Builder
-	b.WriteString("SELECT COUNT(*) FROM ")
-	b.WriteString(table)
-	args, err := c.whereClause(&b, where)
+	q, args, err := c.countSQL(table, where)
 	if err != nil {
 		return 0, err
 	}
 	var n int
-	err = c.queryRow(ctx, b.String(), args...).Scan(&n)
+	err = c.queryRow(ctx, q, args...).Scan(&n)
 	return n, err
+}
+
+// countSQL is the statement of countRows.
+func (c conn) countSQL(table string, where query.Group) (string, []any, error) {
+	var b strings.Builder
+	b.WriteString("SELECT COUNT(*) FROM ")
+	b.WriteString(table)
+	args, err := c.whereOn(&b, table, where)
+	return b.String(), args, err
 }
 
 // anyRow reports whether the table holds at least one row; EXISTS, not COUNT.

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"time"
 
 	"smartcrm/internal/field"
@@ -113,46 +112,6 @@ type StageCountDelta struct {
 	StageID    string
 	Items      int64
 	Amount     float64
-}
-
-// AddToStageCounts applies counter deltas in one statement, rows in the order given
-// (PostgreSQL locks them in that order; callers sort them so that concurrent changes
-// cannot deadlock). Each (funnel, stage) may appear once.
-func (tx *Tx) AddToStageCounts(ctx context.Context, entityTypeID int64, deltas []StageCountDelta) error {
-	if len(deltas) == 0 {
-		return nil
-	}
-	var b strings.Builder
-	b.WriteString(`INSERT INTO crm_stage_counts (entity_type_id, category_id, stage_id, items, amount) VALUES `)
-	args := make([]any, 0, len(deltas)*5)
-	for i, d := range deltas {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?, ?, ?, ?, ?)")
-		args = append(args, entityTypeID, d.CategoryID, d.StageID, d.Items, d.Amount)
-	}
-	b.WriteString(` ON CONFLICT (entity_type_id, category_id, stage_id) DO UPDATE SET items = crm_stage_counts.items + excluded.items, amount = crm_stage_counts.amount + excluded.amount`)
-	_, err := tx.exec(ctx, b.String(), args...)
-	return err
-}
-
-// StageCounts reads a funnel's counters.
-func (c conn) StageCounts(ctx context.Context, entityTypeID, categoryID int64) ([]StageCount, error) {
-	rows, err := c.query(ctx, `SELECT stage_id, items, amount FROM crm_stage_counts WHERE entity_type_id = ? AND category_id = ?`, entityTypeID, categoryID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []StageCount
-	for rows.Next() {
-		var s StageCount
-		if err := rows.Scan(&s.StageID, &s.Items, &s.Amount); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 // FunnelMove is a stage-history row as funnel analytics read it.

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -66,6 +67,12 @@ type Store struct {
 	writeStmts *stmtCache
 	// checkpoints copies the write-ahead log into the database file (SQLite).
 	checkpoints *checkpointer
+	// lanes keeps long lists from starving point reads (lanes.go).
+	*lanes
+	// maint keeps planner statistics current and folds counter deltas (maintain.go).
+	maint *maintainer
+	// writes counts write transactions: index builds on SQLite wait for a quiet moment.
+	writes atomic.Int64
 }
 
 // Pools returns the connection pools by name, for metrics.
@@ -73,7 +80,7 @@ func (s *Store) Pools() map[string]*sql.DB {
 	if s.read == s.write {
 		return map[string]*sql.DB{s.d.name: s.read}
 	}
-	return map[string]*sql.DB{s.d.name + "_read": s.read, s.d.name + "_write": s.write}
+	return map[string]*sql.DB{s.d.name + "_read": s.read, s.d.name + "_write": s.write, s.d.name + "_lists": s.lanes.listDB}
 }
 
 // Dialect returns SQLite or Postgres.
@@ -91,8 +98,14 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxIdleConns(32)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		s := &Store{write: db, read: db}
-		s.conn = conn{q: db, d: dialectPostgres}
-		return s, s.ping(ctx)
+		s.conn = conn{q: db, d: dialectPostgres, search: newSearchSet()}
+		// Lists may hold at most three quarters of the pool: the rest stays for point reads.
+		s.lanes = newLanes(conn{q: db, d: dialectPostgres, search: s.search}, 24)
+		if err := s.ping(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+		return s, s.startMaintenance(ctx)
 	}
 	path := strings.TrimPrefix(dsn, "sqlite:")
 	if dir := filepath.Dir(path); dir != "" {
@@ -110,13 +123,24 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	// SQLite reads are CPU-bound: more readers than cores only add page caches.
-	readers := max(2, runtime.NumCPU())
+	// Point reads (an item, a Kanban column, counters, sessions, the registry) have a
+	// pool of their own that lists never use, so a slow list cannot queue them.
+	readers := max(4, 2*runtime.NumCPU())
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
+	recycleReaders(read)
+	lists, err := openSQLiteLists(uri)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
+	search := newSearchSet()
 	s := &Store{write: write, read: read, writeStmts: newStmtCache(write)}
-	s.conn = conn{q: read, d: dialectSQLite, stmts: newStmtCache(read)}
-	s.group = newCommitter(write, dialectSQLite, s.writeStmts)
+	s.conn = conn{q: read, d: dialectSQLite, stmts: newStmtCache(read), search: search}
+	s.lanes = newLanes(conn{q: lists, d: dialectSQLite, stmts: newStmtCache(lists), search: search}, sqliteListReaders())
+	s.lanes.listDB = lists
+	s.group = newCommitter(write, dialectSQLite, s.writeStmts, search)
 	ckpt, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-1024)")
 	if err != nil {
 		s.Close()
@@ -128,7 +152,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err := write.PingContext(ctx); err != nil {
 		return nil, err
 	}
-	return s, s.ping(ctx)
+	if err := s.ping(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.loadSearchSet(ctx); err != nil {
+		return nil, err
+	}
+	return s, s.startMaintenance(ctx)
 }
 
 func (s *Store) ping(ctx context.Context) error { return s.read.PingContext(ctx) }
@@ -138,6 +168,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.ping(ctx) }
 
 // Close finishes queued writes and closes both pools.
 func (s *Store) Close() error {
+	s.maint.close()
 	if s.group != nil {
 		s.group.close()
 	}
@@ -146,6 +177,7 @@ func (s *Store) Close() error {
 	}
 	s.writeStmts.close()
 	s.conn.stmts.close()
+	s.lanes.close()
 	err := s.write.Close()
 	if s.read != s.write {
 		if e := s.read.Close(); err == nil {
@@ -168,14 +200,16 @@ type Tx struct {
 // On SQLite, concurrent calls may share one transaction (group commit, see
 // groupcommit.go); each still commits or rolls back as a unit.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	defer s.noteWrite()
 	if s.group != nil {
 		return s.group.submit(ctx, fn)
 	}
+	statements.Add(2) // BEGIN and COMMIT (or ROLLBACK)
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	tx := &Tx{conn: conn{q: sqlTx, d: s.d, tx: sqlTx}, tx: sqlTx}
+	tx := &Tx{conn: conn{q: sqlTx, d: s.d, tx: sqlTx, search: s.search}, tx: sqlTx}
 	if err := callSafely(fn, tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -197,6 +231,8 @@ type conn struct {
 	d     *dialect
 	stmts *stmtCache // nil where the driver caches statements itself
 	tx    *sql.Tx    // set inside a transaction
+	// search knows which columns have a substring index (search.go).
+	search *searchSet
 }
 
 // prepared returns a cached prepared statement for q, bound to the transaction when
@@ -209,7 +245,15 @@ func (c conn) prepared(ctx context.Context, q string) *sql.Stmt {
 	return c.tx.StmtContext(ctx, st)
 }
 
+// statements counts the statements sent to the database (BEGIN and COMMIT of
+// PostgreSQL transactions included): the round trips a change costs, for /metrics.
+var statements atomic.Int64
+
+// Statements is how many statements this process has sent to its databases.
+func Statements() int64 { return statements.Load() }
+
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	statements.Add(1)
 	q = c.d.rebind(q)
 	if st := c.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -218,6 +262,7 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	statements.Add(1)
 	q = c.d.rebind(q)
 	if st := c.prepared(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -226,6 +271,7 @@ func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 }
 
 func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	statements.Add(1)
 	q = c.d.rebind(q)
 	if st := c.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)

@@ -28,10 +28,16 @@ func seedAdmin(t *testing.T, st *store.Store) {
 // withType opens a fresh database with the administrator and one smart process.
 func withType(t *testing.T, dialect string) (*store.Store, *crm.Service, *crm.Type) {
 	t.Helper()
+	return withTypeSpec(t, dialect, crm.TypeSpec{Title: ptr("Requests")})
+}
+
+// withTypeSpec is withType for a smart process of the given spec.
+func withTypeSpec(t *testing.T, dialect string, spec crm.TypeSpec) (*store.Store, *crm.Service, *crm.Type) {
+	t.Helper()
 	st := testdb.Open(t, dialect)
 	seedAdmin(t, st)
 	svc := crm.New(st)
-	typ, err := svc.AddType(context.Background(), admin, crm.TypeSpec{Title: ptr("Requests")})
+	typ, err := svc.AddType(context.Background(), admin, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,11 +130,11 @@ func TestConcurrentChangesKeepTheirOwnOutcome(t *testing.T) {
 		for i := 0; i < n; i++ {
 			go func(i int) {
 				results <- st.InTx(ctx, func(tx *store.Tx) error {
-					if _, err := tx.InsertItem(ctx, typ.EntityTypeID, col, []any{"kept"}); err != nil {
+					if _, err := tx.InsertItem(ctx, typ.EntityTypeID, col, []any{"kept"}, nil); err != nil {
 						return err
 					}
 					if i%3 == 0 {
-						_, _ = tx.InsertItem(ctx, typ.EntityTypeID, col, []any{"dropped"})
+						_, _ = tx.InsertItem(ctx, typ.EntityTypeID, col, []any{"dropped"}, nil)
 						return errFail
 					}
 					if i%7 == 0 {

@@ -52,9 +52,17 @@ func (tx *Tx) AddUserFieldColumn(ctx context.Context, entityTypeID int64, column
 	return err
 }
 
-// DropUserFieldColumn drops a custom field's column, with its filter index.
+// DropUserFieldColumn drops a custom field's column, with its filter, list and
+// substring indexes.
 func (tx *Tx) DropUserFieldColumn(ctx context.Context, entityTypeID int64, column string) error {
 	if err := tx.SetUserFieldIndex(ctx, entityTypeID, column, false); err != nil {
+		return err
+	}
+	// Its list indexes and substring index go with it (SQLite would refuse the drop).
+	if err := tx.dropListIndexesWith(ctx, entityTypeID, column); err != nil {
+		return err
+	}
+	if err := tx.dropSearch(ctx, ItemTable(entityTypeID), column); err != nil {
 		return err
 	}
 	_, err := tx.exec(ctx, "ALTER TABLE "+ItemTable(entityTypeID)+" DROP COLUMN "+column)

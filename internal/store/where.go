@@ -10,11 +10,18 @@ import (
 
 // whereClause appends " WHERE …" for a non-empty filter and returns its arguments.
 func (c conn) whereClause(b *strings.Builder, g query.Group) ([]any, error) {
+	return c.whereOn(b, "", g)
+}
+
+// whereOn is whereClause for a filter on table, whose substring indexes serve
+// `%` and `=%` conditions (search.go).
+func (c conn) whereOn(b *strings.Builder, table string, g query.Group) ([]any, error) {
 	if len(g.Items) == 0 {
 		return nil, nil
 	}
 	var w strings.Builder
-	args, err := c.d.compileGroup(&w, g, nil)
+	wc := whereCompiler{dialect: c.d, table: table, fts: c.search.ftsOf(table)}
+	args, err := wc.compileGroup(&w, g, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -23,7 +30,16 @@ func (c conn) whereClause(b *strings.Builder, g query.Group) ([]any, error) {
 	return args, nil
 }
 
-func (d *dialect) compileGroup(b *strings.Builder, g query.Group, args []any) ([]any, error) {
+// whereCompiler turns a filter tree into SQL for one table.
+type whereCompiler struct {
+	*dialect
+	table string
+	// fts names the full-text table that indexes a column's text (SQLite), or anything
+	// but "" where a trigram index does (PostgreSQL); "" none.
+	fts func(col string) string
+}
+
+func (d whereCompiler) compileGroup(b *strings.Builder, g query.Group, args []any) ([]any, error) {
 	if len(g.Items) == 0 {
 		b.WriteString("1=1")
 		return args, nil
@@ -58,7 +74,7 @@ var comparison = map[field.Op]string{
 	field.OpEq: "=", field.OpNotEq: "<>", field.OpGt: ">", field.OpGte: ">=", field.OpLt: "<", field.OpLte: "<=",
 }
 
-func (d *dialect) compileCond(b *strings.Builder, c query.Cond, args []any) ([]any, error) {
+func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any) ([]any, error) {
 	if k, ok := c.Field.Type.(field.MultifieldKind); ok {
 		return d.compileMultifield(b, c, k.Kind, args)
 	}
@@ -132,6 +148,22 @@ func (d *dialect) compileCond(b *strings.Builder, c query.Cond, args []any) ([]a
 		expr := d.likeExpr(col)
 		if c.Op == field.OpNotContains || c.Op == field.OpNotLike {
 			b.WriteString("(" + col + " IS NULL OR NOT (" + expr + "))")
+		} else if d.name == Postgres && d.fts != nil && d.fts(col) != "" {
+			// The planner underrates the trigram index when the list is ordered and
+			// paged, and walks the primary key through most of the table instead. The
+			// OFFSET 0 fence makes it find the matches through the index first.
+			b.WriteString("id IN (SELECT id FROM " + d.table + " WHERE " + expr + " OFFSET 0)")
+		} else if fts, match := d.ftsFilter(col, pattern); fts != "" {
+			b.WriteString("(id IN (SELECT rowid FROM " + fts + " WHERE " + fts + " MATCH ?)")
+			args = append(args, match)
+			if c.Op == field.OpContains {
+				// One phrase of the folded text in the folded index: a trigram phrase
+				// matches exactly the rows that contain it, no check needed.
+				b.WriteString(")")
+				return args, nil
+			}
+			// The index finds the candidates, LIKE keeps the exact answer.
+			b.WriteString(" AND " + expr + ")")
 		} else {
 			b.WriteString(expr)
 		}
@@ -170,7 +202,7 @@ func escapeLike(s string) string {
 
 // compileMultifield asks whether an item has a multifield entry of a kind (PHONE,
 // EMAIL…) whose value matches: equal to one of the values, or like a pattern.
-func (d *dialect) compileMultifield(b *strings.Builder, c query.Cond, kind string, args []any) ([]any, error) {
+func (d whereCompiler) compileMultifield(b *strings.Builder, c query.Cond, kind string, args []any) ([]any, error) {
 	from, kindExpr, valueExpr := "json_each("+c.Field.Column+") e", "json_extract(e.value, '$.TYPE_ID')", "json_extract(e.value, '$.VALUE')"
 	if d.name == Postgres {
 		from, kindExpr, valueExpr = "jsonb_array_elements("+c.Field.Column+") e", "e->>'TYPE_ID'", "e->>'VALUE'"

@@ -8,6 +8,7 @@ import (
 	"smartcrm/internal/crm"
 	"smartcrm/internal/field"
 	"smartcrm/internal/query"
+	"smartcrm/internal/store"
 )
 
 // The Kanban of a funnel: a column per stage with its count and amount from the stage
@@ -172,7 +173,9 @@ func (s *Server) columnCards(q *request, t *crm.Type, cat int64, stageID string,
 	if after > 0 {
 		where = append(where, query.Cond{Field: idf, Op: field.OpLt, Value: after})
 	}
-	_, list, err := s.crm.ListItems(q.ctx, q.actor, t.EntityTypeID, crm.ItemQuery{Where: query.Group{Items: where},
+	// A column is a few cards off the (funnel, stage, id) index: a point read, which
+	// slow lists must not hold up.
+	_, list, err := s.crm.ListItems(store.PointRead(q.ctx), q.actor, t.EntityTypeID, crm.ItemQuery{Where: query.Group{Items: where},
 		Order: []query.Order{{Field: idf, Desc: true}}, Select: read, NoCount: true, Limit: columnSize + 1})
 	if err != nil {
 		return nil, 0, err

@@ -126,14 +126,19 @@ func (s *Server) columns(q *request, t *crm.Type) []*crm.Field {
 
 // listQuery reads the filter, the funnel and the sort of a list request.
 func (q *request) listQuery(t *crm.Type, cat int64) (query.Group, []filterRow, listOrder, error) {
-	where, rows, err := parseFilter(t, q.r.URL.Query())
+	return listQueryOf(t, cat, q.r.URL.Query())
+}
+
+// listQueryOf reads the filter, the funnel and the sort of a list's query string.
+func listQueryOf(t *crm.Type, cat int64, vals url.Values) (query.Group, []filterRow, listOrder, error) {
+	where, rows, err := parseFilter(t, vals)
 	if cat >= 0 && t.HasStages() {
 		where.Items = append(where.Items, query.Cond{Field: t.QueryField(mustField(t, crm.FieldCategoryID)), Op: field.OpEq, Value: cat})
 	}
 	o := listOrder{f: mustField(t, crm.FieldID), desc: true}
-	if name := q.r.URL.Query().Get("sort"); name != "" {
+	if name := vals.Get("sort"); name != "" {
 		if f := mustField(t, crm.FieldName(name)); f != nil && !t.QueryField(f).NoOrder {
-			o.f, o.desc = f, q.r.URL.Query().Get("dir") == "desc"
+			o.f, o.desc = f, vals.Get("dir") == "desc"
 		}
 	}
 	return where, rows, o, err
@@ -317,6 +322,9 @@ func (s *Server) saveFilter(q *request, t *crm.Type, cat int64) {
 		}
 		vals, _ := url.ParseQuery(query)
 		saved = append(saved, savedFilter{Name: name, Query: keptQuery(vals).Encode()})
+		// A saved filter is a list shape people will use: it gets its indexes the
+		// first time it runs slow.
+		s.wantIndexes(t, cat, vals)
 	}
 	b, _ := json.Marshal(saved)
 	if err := s.accounts.SetPreference(q.ctx, q.actor.UserID, filtersKey(t), string(b)); err != nil {
@@ -324,6 +332,13 @@ func (s *Server) saveFilter(q *request, t *crm.Type, cat int64) {
 		return
 	}
 	q.back(ListPath(t.EntityTypeID, cat)+"?"+query, msg)
+}
+
+// wantIndexes tells the list indexes the shape of a saved filter.
+func (s *Server) wantIndexes(t *crm.Type, cat int64, vals url.Values) {
+	if where, _, o, err := listQueryOf(t, cat, vals); err == nil && s.indexes != nil {
+		s.indexes.Want(t.EntityTypeID, where, []query.Order{{Field: t.QueryField(o.f), Desc: o.desc}})
+	}
 }
 
 // maxBulk bounds the items one bulk action changes.

@@ -32,6 +32,7 @@ import (
 	"smartcrm/internal/crm"
 	"smartcrm/internal/customfield"
 	"smartcrm/internal/history"
+	"smartcrm/internal/listindex"
 	"smartcrm/internal/tasks"
 	"smartcrm/internal/timeline"
 )
@@ -58,6 +59,8 @@ type Services struct {
 	History    *history.Service
 	// CustomField adds, changes and deletes custom fields (the fields pages).
 	CustomField *customfield.Service
+	// Indexes learns the shapes of saved filters, to index them; nil: none.
+	Indexes *listindex.Service
 	// Processes offers presets and exports process files; nil offers neither (see
 	// SetProcesses).
 	Processes Processes
@@ -90,6 +93,7 @@ type Server struct {
 	layouts  *cardlayout.Service
 	history  *history.Service
 	cf       *customfield.Service
+	indexes  *listindex.Service
 	log      *slog.Logger
 	pages    map[string]*template.Template
 	static   http.Handler
@@ -116,7 +120,7 @@ func New(svc Services, opt Options) *Server {
 	}
 	sub, _ := fs.Sub(staticFiles, "static")
 	s := &Server{crm: svc.CRM, timeline: svc.Timeline, activity: svc.Activity, tasks: svc.Tasks, accounts: svc.Accounts,
-		people: svc.People, auto: svc.Automation, layouts: svc.CardLayout, history: svc.History, cf: svc.CustomField, procs: svc.Processes,
+		people: svc.People, auto: svc.Automation, layouts: svc.CardLayout, history: svc.History, cf: svc.CustomField, procs: svc.Processes, indexes: svc.Indexes,
 		log: opt.Log, maxUp: opt.MaxUpload, static: http.StripPrefix("/static/", http.FileServerFS(sub)),
 		xorigin: http.NewCrossOriginProtection()}
 	s.xorigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"smartcrm/internal/query"
+)
+
+// Fair reads. Item lists can be slow (a filter no index serves, a substring on a big
+// type); reading an item, a Kanban column or a funnel's counters never is. Under a mixed
+// load the slow ones used to fill the read pool and every point read queued behind
+// them. Lists and their counts now run in a lane of their own:
+//
+//   - on SQLite, a pool of list readers apart from the pool of every other read; WAL
+//     lets all of them read at once;
+//   - on PostgreSQL, a bound on the lists running at once, below the pool's size, so
+//     point reads always find a connection;
+//
+// and each list statement runs under a deadline (ListTimeout): a list that would hold
+// a connection for seconds is stopped and answered with ErrQueryTimeout.
+
+// ErrQueryTimeout is a list that ran out of time.
+var ErrQueryTimeout = errors.New("the list query took too long and was stopped: narrow the filter or order by an indexed field")
+
+// DefaultListTimeout is how long one list or count statement may run.
+const DefaultListTimeout = 5 * time.Second
+
+type lanes struct {
+	list    conn
+	listDB  *sql.DB // SQLite's list readers (nil on PostgreSQL: one pool)
+	slots   chan struct{}
+	timeout atomic.Int64 // nanoseconds
+	// observe, when set, learns the shape and duration of every list and count.
+	observe atomic.Pointer[func(ListObservation)]
+}
+
+func newLanes(list conn, slots int) *lanes {
+	l := &lanes{list: list, slots: make(chan struct{}, slots)}
+	l.timeout.Store(int64(DefaultListTimeout))
+	return l
+}
+
+// sqliteListReaders sizes SQLite's list pool: WAL runs readers side by side, and a few
+// more than cores keep one slow list from holding up the next.
+func sqliteListReaders() int { return max(4, 2*runtime.NumCPU()) }
+
+func openSQLiteLists(uri string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-8192)&_pragma=query_only(1)")
+	if err != nil {
+		return nil, err
+	}
+	n := sqliteListReaders()
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	recycleReaders(db)
+	return db, nil
+}
+
+// recycleReaders makes SQLite readers reconnect now and then: a connection loads the
+// planner's statistics with the schema, and fresh ones see what ANALYZE learnt since.
+func recycleReaders(db *sql.DB) { db.SetConnMaxLifetime(10 * time.Minute) }
+
+func (l *lanes) close() {
+	if l.listDB != nil {
+		l.list.stmts.close()
+		l.listDB.Close()
+	}
+}
+
+// SetListTimeout changes how long a list statement may run (tests inject a tiny one).
+func (s *Store) SetListTimeout(d time.Duration) { s.lanes.timeout.Store(int64(d)) }
+
+// ListObservation is a list or count as it ran: its shape, the type and how long it took.
+type ListObservation struct {
+	EntityTypeID int64
+	Shape        ListShape
+	Count        bool
+	Took         time.Duration
+}
+
+// ObserveLists sets the function told about every item list and count (nil: none).
+func (s *Store) ObserveLists(fn func(ListObservation)) {
+	if fn == nil {
+		s.lanes.observe.Store(nil)
+		return
+	}
+	s.lanes.observe.Store(&fn)
+}
+
+type pointReadKey struct{}
+
+// PointRead marks a context whose lists are point reads — a Kanban column: a few rows
+// off an index that fits them — which run in the lane of gets and counters, not
+// behind slow lists.
+func PointRead(ctx context.Context) context.Context {
+	return context.WithValue(ctx, pointReadKey{}, true)
+}
+
+// inListLane runs fn with a list connection slot, under the list deadline, and tells
+// the observer how long it took.
+func (s *Store) inListLane(ctx context.Context, etid int64, where query.Group, order []query.Order, count bool, fn func(ctx context.Context, c conn) error) error {
+	if ctx.Value(pointReadKey{}) != nil {
+		return fn(ctx, s.conn)
+	}
+	limit := time.Duration(s.lanes.timeout.Load())
+	lctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	select {
+	case s.lanes.slots <- struct{}{}:
+	case <-lctx.Done():
+		return timeoutOr(ctx, lctx.Err())
+	}
+	defer func() { <-s.lanes.slots }()
+	start := time.Now()
+	err := fn(lctx, s.lanes.list)
+	if err != nil {
+		return timeoutOr(ctx, err)
+	}
+	if obs := s.lanes.observe.Load(); obs != nil {
+		if shape, ok := ShapeOf(where, order); ok {
+			(*obs)(ListObservation{EntityTypeID: etid, Shape: shape, Count: count, Took: time.Since(start)})
+		}
+	}
+	return nil
+}
+
+// timeoutOr is ErrQueryTimeout when the list's own deadline stopped it (not the
+// caller's cancellation), else err.
+func timeoutOr(parent context.Context, err error) error {
+	if parent.Err() == nil && err != nil && (errors.Is(err, context.DeadlineExceeded) || isInterrupted(err)) {
+		return ErrQueryTimeout
+	}
+	return err
+}
+
+// isInterrupted: SQLite reports a statement stopped by its context as "interrupted".
+func isInterrupted(err error) bool {
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "interrupt")
+}
+
+// ListItems reads a page of items in the list lane.
+func (s *Store) ListItems(ctx context.Context, entityTypeID int64, cols []Column, where query.Group, order []query.Order, page Page) ([][]any, error) {
+	var out [][]any
+	err := s.inListLane(ctx, entityTypeID, where, order, false, func(ctx context.Context, c conn) (err error) {
+		out, err = c.ListItems(ctx, entityTypeID, cols, where, order, page)
+		return err
+	})
+	return out, err
+}
+
+// CountItems counts the items matching where in the list lane.
+func (s *Store) CountItems(ctx context.Context, entityTypeID int64, where query.Group) (int, error) {
+	var n int
+	err := s.inListLane(ctx, entityTypeID, where, nil, true, func(ctx context.Context, c conn) (err error) {
+		n, err = c.CountItems(ctx, entityTypeID, where)
+		return err
+	})
+	return n, err
+}

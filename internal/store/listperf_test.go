@@ -1,0 +1,311 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"smartcrm/internal/crm"
+	"smartcrm/internal/customfield"
+	"smartcrm/internal/field"
+	"smartcrm/internal/query"
+	"smartcrm/internal/store"
+	"smartcrm/internal/testdb"
+)
+
+// perfType is a smart process with the custom fields of the list benchmark: status
+// (text, filterable), amount (double), due (datetime), note (text, searchable).
+type perfType struct {
+	st   *store.Store
+	typ  *crm.Type
+	etid int64
+	f    map[string]*query.Field // by short name, plus "id" and "title"
+	cols []store.Column          // title, status, amount, due, note
+}
+
+func newPerfType(t *testing.T, dialect string) *perfType {
+	t.Helper()
+	ctx := context.Background()
+	st, svc, typ := withType(t, dialect)
+	cf := customfield.New(svc)
+	on := true
+	p := &perfType{st: st, etid: typ.EntityTypeID, f: map[string]*query.Field{}}
+	for _, spec := range []struct{ name, kind string }{{"STATUS", "string"}, {"AMOUNT", "double"}, {"DUE", "datetime"}, {"NOTE", "string"}} {
+		s := customfield.Spec{Name: fmt.Sprintf("UF_CRM_%d_%s", typ.ID, spec.name), Kind: spec.kind}
+		if spec.name == "NOTE" {
+			s.IsSearchable = &on
+		}
+		if _, err := cf.Add(ctx, admin, typ.EntityTypeID, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	typ, err := svc.ItemType(ctx, admin, typ.EntityTypeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.typ = typ
+	for _, f := range typ.Fields() {
+		qf := typ.QueryField(f)
+		if qf == nil {
+			continue
+		}
+		for _, short := range []string{"status", "amount", "due", "note"} {
+			if strings.HasSuffix(qf.Column, "_"+short) {
+				p.f[short] = qf
+			}
+		}
+		if qf.Column == "id" || qf.Column == "title" {
+			p.f[qf.Column] = qf
+		}
+	}
+	for _, n := range []string{"title", "status", "amount", "due", "note"} {
+		if p.f[n] == nil {
+			t.Fatalf("no field %s", n)
+		}
+		p.cols = append(p.cols, store.Column{Name: p.f[n].Column, Storage: p.f[n].Type.Storage()})
+	}
+	return p
+}
+
+var words = []string{"Alpha", "beta", "ГАММА", "delta", "Ёлка", "straße", "100%", "a_b", "quote\"d", "x"}
+
+// seed writes n rows with values drawn from r, and returns them (id = index + 1).
+func (p *perfType) seed(t *testing.T, n int, r *rand.Rand) [][]any {
+	t.Helper()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := make([][]any, n)
+	for i := range rows {
+		title := words[r.IntN(len(words))] + " " + words[r.IntN(len(words))] + fmt.Sprintf(" %d", r.IntN(1000))
+		if r.IntN(100) == 0 {
+			title += " Zebra" // a rare word: 1% of the rows
+		}
+		var note any = words[r.IntN(len(words))] + words[r.IntN(len(words))]
+		if r.IntN(5) == 0 {
+			note = nil
+		}
+		rows[i] = []any{title, fmt.Sprintf("s%d", r.IntN(10)), float64(r.IntN(1000)), base.Add(time.Duration(r.IntN(1000)) * time.Hour), note}
+	}
+	err := p.st.InTx(context.Background(), func(tx *store.Tx) error { return tx.SeedItemsRaw(context.Background(), p.etid, p.cols, rows) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func (p *perfType) cond(name string, op field.Op, v any) query.Cond {
+	return query.Cond{Field: p.f[name], Op: op, Value: v}
+}
+
+// The benchmark's list — a status, an amount above 500, newest due first — walks an
+// index in the order's direction once its shape has an index and the planner has
+// statistics: no sort of every matching row. Its count reads only a covering index,
+// and a substring filter on the title reads the trigram index.
+func TestListPlansUseIndexes(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		p := newPerfType(t, dialect)
+		p.seed(t, 20000, rand.New(rand.NewPCG(1, 2)))
+		where := query.Group{Items: []query.Expr{p.cond("status", field.OpEq, "s2"), p.cond("amount", field.OpGt, 500.0)}}
+		order := []query.Order{{Field: p.f["due"], Desc: true}, {Field: p.f["id"], Desc: true}}
+		shape, ok := store.ShapeOf(where, order)
+		if !ok {
+			t.Fatal("no shape")
+		}
+		var names []string
+		for _, cols := range store.IndexesFor(shape) {
+			ix, err := p.st.BuildListIndex(ctx, p.etid, store.OriginObserved, cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, ix.Name)
+		}
+		if len(names) != 2 {
+			t.Fatalf("indexes %v, want an order and a count index", names)
+		}
+		p.st.Optimize(ctx)
+		plan, err := p.st.ExplainItems(ctx, p.etid, p.cols, where, order, store.Page{Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, names[0]) || strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort") {
+			t.Errorf("the list does not walk %s in order:\n%s", names[0], plan)
+		}
+		plan, err = p.st.ExplainCount(ctx, p.etid, where)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, names[1]) || !(strings.Contains(plan, "COVERING INDEX") || strings.Contains(plan, "Index Only Scan")) {
+			t.Errorf("the count does not read only %s:\n%s", names[1], plan)
+		}
+		search := query.Group{Items: []query.Expr{p.cond("title", field.OpContains, "zebr")}}
+		plan, err = p.st.ExplainItems(ctx, p.etid, p.cols, search, order[1:], store.Page{Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "_fts_title") && !strings.Contains(plan, "_tg_") {
+			t.Errorf("the substring filter does not use the trigram index:\n%s", plan)
+		}
+		// Its list indexes are listed, and go with their field.
+		ixs, err := p.st.ListIndexes(ctx, p.etid)
+		if err != nil || len(ixs) != 2 {
+			t.Fatalf("list indexes %v, %v", ixs, err)
+		}
+		err = p.st.InTx(ctx, func(tx *store.Tx) error { return tx.DropUserFieldColumn(ctx, p.etid, p.f["due"].Column) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ixs, _ = p.st.ListIndexes(ctx, p.etid); len(ixs) != 1 || ixs[0].Name != names[1] {
+			t.Errorf("after dropping due: %v, want only %s", ixs, names[1])
+		}
+	})
+}
+
+// Lists and counts answer exactly what a full scan of the rows answers, whatever the
+// filter (equalities, ranges, substrings long and short, in any alphabet, with LIKE's
+// special characters), order and page, with and without the list indexes.
+func TestListsEqualFullScan(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		p := newPerfType(t, dialect)
+		r := rand.New(rand.NewPCG(7, uint64(len(dialect))))
+		rows := p.seed(t, 1500, r)
+		if _, err := p.st.BuildListIndex(ctx, p.etid, store.OriginAdmin, []string{p.f["status"].Column, p.f["due"].Column, "id"}); err != nil {
+			t.Fatal(err)
+		}
+		p.st.Optimize(ctx)
+		pick := func() string { // a substring of a word: 1 to 6 characters, any case
+			w := []rune(words[r.IntN(len(words))])
+			from := r.IntN(len(w))
+			s := string(w[from:min(len(w), from+1+r.IntN(6))])
+			if r.IntN(2) == 0 {
+				s = strings.ToUpper(s)
+			}
+			return s
+		}
+		for round := range 150 {
+			var conds []query.Expr
+			var checks []func(row []any) bool
+			if r.IntN(2) == 0 {
+				s := fmt.Sprintf("s%d", r.IntN(10))
+				conds, checks = append(conds, p.cond("status", field.OpEq, s)), append(checks, func(row []any) bool { return row[1] == s })
+			}
+			if r.IntN(2) == 0 {
+				a := float64(r.IntN(1000))
+				conds, checks = append(conds, p.cond("amount", field.OpGt, a)), append(checks, func(row []any) bool { return row[2].(float64) > a })
+			}
+			switch r.IntN(4) {
+			case 0:
+				s := pick()
+				conds = append(conds, p.cond("title", field.OpContains, s))
+				checks = append(checks, func(row []any) bool { return strings.Contains(strings.ToLower(row[0].(string)), strings.ToLower(s)) })
+			case 1:
+				s := pick()
+				conds = append(conds, p.cond("note", field.OpContains, s))
+				checks = append(checks, func(row []any) bool {
+					n, ok := row[4].(string)
+					return ok && strings.Contains(strings.ToLower(n), strings.ToLower(s))
+				})
+			case 2: // a LIKE pattern with a leading wildcard: =%note
+				s := pick()
+				conds = append(conds, p.cond("note", field.OpLike, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)+"%"))
+				checks = append(checks, func(row []any) bool {
+					n, ok := row[4].(string)
+					return ok && strings.Contains(strings.ToLower(n), strings.ToLower(s))
+				})
+			}
+			want := []int64{}
+			for i, row := range rows {
+				ok := true
+				for _, c := range checks {
+					ok = ok && c(row)
+				}
+				if ok {
+					want = append(want, int64(i+1))
+				}
+			}
+			var order []query.Order
+			desc := r.IntN(2) == 0
+			byDue := r.IntN(2) == 0
+			if byDue {
+				order = append(order, query.Order{Field: p.f["due"], Desc: desc})
+			}
+			order = append(order, query.Order{Field: p.f["id"], Desc: desc})
+			slices.SortFunc(want, func(a, b int64) int {
+				c := 0
+				if byDue {
+					c = rows[a-1][3].(time.Time).Compare(rows[b-1][3].(time.Time))
+				}
+				if c == 0 {
+					c = int(a - b)
+				}
+				if desc {
+					c = -c
+				}
+				return c
+			})
+			where := query.Group{Items: conds}
+			n, err := p.st.CountItems(ctx, p.etid, where)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != len(want) {
+				t.Fatalf("round %d: count %d, a scan finds %d (filter %s)", round, n, len(want), where.Key())
+			}
+			offset := 0
+			if len(want) > 0 {
+				offset = r.IntN(len(want))
+			}
+			page, err := p.st.ListItems(ctx, p.etid, []store.Column{{Name: "id", Storage: field.StorageInt}}, where, order, store.Page{Limit: 20, Offset: offset})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]int64, len(page))
+			for i, row := range page {
+				got[i] = row[0].(int64)
+			}
+			if exp := want[min(offset, len(want)):min(offset+20, len(want))]; !slices.Equal(got, exp) {
+				t.Fatalf("round %d: page at %d is %v, a scan gives %v (filter %s)", round, offset, got, exp, where.Key())
+			}
+		}
+	})
+}
+
+// A list that runs past its deadline is stopped and reported as such, and the lane
+// serves the next list.
+func TestListTimeout(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		p := newPerfType(t, dialect)
+		p.seed(t, 100, rand.New(rand.NewPCG(3, 4)))
+		p.st.SetListTimeout(time.Nanosecond)
+		_, err := p.st.ListItems(ctx, p.etid, p.cols, query.Group{}, nil, store.Page{Limit: 50})
+		if !errors.Is(err, store.ErrQueryTimeout) {
+			t.Fatalf("a list past its deadline: %v, want ErrQueryTimeout", err)
+		}
+		if _, err := p.st.CountItems(ctx, p.etid, query.Group{}); !errors.Is(err, store.ErrQueryTimeout) {
+			t.Fatalf("a count past its deadline: %v, want ErrQueryTimeout", err)
+		}
+		p.st.SetListTimeout(store.DefaultListTimeout)
+		if n, err := p.st.CountItems(ctx, p.etid, query.Group{}); err != nil || n != 100 {
+			t.Fatalf("after: %d, %v", n, err)
+		}
+	})
+}
+
+// After bulk changes the planner has statistics of the items table.
+func TestStatisticsAfterBulkChanges(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		p := newPerfType(t, dialect)
+		p.seed(t, 3000, rand.New(rand.NewPCG(5, 6)))
+		p.st.Optimize(ctx)
+		if ok, err := p.st.HasStatistics(ctx, p.etid); err != nil || !ok {
+			t.Fatalf("no planner statistics of the items table after Optimize: %v", err)
+		}
+	})
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// Planner statistics. Without them SQLite's planner guesses how selective an index is,
+// and on a filter plus an order of custom fields it guessed wrong: it read 20,000 rows
+// through the filter's index and sorted them, where walking the order's index and
+// stopping at a page takes a fiftieth of the time. The maintainer keeps statistics
+// current:
+//
+//   - SQLite: ANALYZE once when the database has none, then PRAGMA optimize (which
+//     re-analyzes the tables whose size changed a lot) every optimizeEvery and after
+//     optimizeAfterWrites write transactions; readers reconnect every few minutes to
+//     load them (recycleReaders); a list index's build analyzes its table at once.
+//   - PostgreSQL: each items table asks autovacuum to re-analyze it after 2% of its
+//     rows changed (instead of the default 10%), and a list index's build or a bulk
+//     seed analyzes at once. The maintainer also folds the stage-counter deltas
+//     (counters.go) every foldEvery.
+
+const (
+	optimizeEvery       = 10 * time.Minute
+	optimizeAfterWrites = 20000
+	foldEvery           = time.Second
+)
+
+type maintainer struct {
+	stop   chan struct{}
+	done   chan struct{}
+	writes atomic.Int64 // write transactions since the last optimize
+}
+
+func (m *maintainer) close() {
+	if m == nil {
+		return
+	}
+	close(m.stop)
+	<-m.done
+}
+
+// startMaintenance prepares what the schema needs beyond the migrations (substring
+// indexes, counter delta tables, statistics) and starts the background loop.
+func (s *Store) startMaintenance(ctx context.Context) error {
+	if s.d.name == Postgres {
+		s.loadTrgm(ctx)
+		if err := s.loadSearchSet(ctx); err != nil {
+			return err
+		}
+		tables, err := s.itemTablesWith(ctx, "id")
+		if err != nil {
+			return err
+		}
+		for _, t := range tables {
+			if err := s.conn.createCountDeltas(ctx, t); err != nil {
+				return err
+			}
+		}
+	} else if err := s.analyzeIfNever(ctx); err != nil {
+		return err
+	}
+	m := &maintainer{stop: make(chan struct{}), done: make(chan struct{})}
+	s.maint = m
+	go s.maintain(m)
+	return nil
+}
+
+func (s *Store) maintain(m *maintainer) {
+	defer close(m.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-m.stop
+		cancel()
+	}()
+	s.ensureTitleSearch(ctx)
+	tick := time.NewTicker(foldEvery)
+	defer tick.Stop()
+	lastOptimize := time.Now()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-tick.C:
+		}
+		if s.d.name == Postgres {
+			s.foldCountDeltas(ctx)
+			continue
+		}
+		if time.Since(lastOptimize) >= optimizeEvery || m.writes.Load() >= optimizeAfterWrites {
+			s.Optimize(ctx)
+			lastOptimize = time.Now()
+		}
+	}
+}
+
+// noteWrite counts a write transaction towards the next optimize.
+func (s *Store) noteWrite() {
+	s.writes.Add(1)
+	if s.maint != nil {
+		s.maint.writes.Add(1)
+	}
+}
+
+// Optimize refreshes the planner's statistics where they are stale: SQLite's PRAGMA
+// optimize (bounded by analysis_limit), PostgreSQL's VACUUM and ANALYZE of the items
+// tables. Bulk seeds (the bench's fast path) call it afterwards.
+func (s *Store) Optimize(ctx context.Context) {
+	if s.maint != nil {
+		s.maint.writes.Store(0)
+	}
+	if s.d.name == Postgres {
+		tables, err := s.itemTablesWith(ctx, "id")
+		if err != nil {
+			return
+		}
+		for _, t := range tables {
+			// VACUUM too: index-only scans (a count from a covering index) need the
+			// visibility map it keeps.
+			_, _ = s.write.ExecContext(ctx, "VACUUM (ANALYZE) "+t)
+		}
+		return
+	}
+	if _, err := s.write.ExecContext(ctx, "PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002"); err != nil && ctx.Err() == nil {
+		slog.Warn("sqlite optimize", "err", err)
+	}
+}
+
+// analyzeIfNever runs ANALYZE on a SQLite database that has no statistics yet, so that
+// sqlite_stat1 exists and PRAGMA optimize has a baseline.
+func (s *Store) analyzeIfNever(ctx context.Context) error {
+	ok, err := s.exists(ctx, `SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'`)
+	if err != nil || ok {
+		return err
+	}
+	_, err = s.write.ExecContext(ctx, "PRAGMA analysis_limit=1000; ANALYZE")
+	return err
+}
+
+// tuneAutoAnalyze asks PostgreSQL's autovacuum to re-analyze an items table after 2% of
+// its rows changed (the default waits for 10%, too late for a growing type).
+func (tx *Tx) tuneAutoAnalyze(ctx context.Context, table string) error {
+	if tx.d.name != Postgres {
+		return nil
+	}
+	_, err := tx.exec(ctx, "ALTER TABLE "+table+" SET (autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 500)")
+	return err
+}

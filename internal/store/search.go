@@ -1,0 +1,339 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Substring search. `%title` (contains) and `=%title` with a leading wildcard cannot use
+// a B-tree index, so without help every such filter reads the whole table. Title and
+// the text fields marked searchable get a trigram index, kept in the row's own
+// transaction:
+//
+//   - SQLite: an FTS5 table with the trigram tokenizer per (table, column), holding the
+//     case-folded text (casefold, the function case-insensitive LIKE already uses), kept
+//     by triggers. A filter becomes `id IN (SELECT rowid FROM fts WHERE fts MATCH
+//     'phrase') AND <the LIKE>`: the index narrows to candidates, the LIKE keeps the
+//     exact answer. Folding the stored text with the same function as the LIKE makes the
+//     candidates a superset of the matches by construction.
+//   - PostgreSQL: a pg_trgm GIN index on the column, without GIN's pending list
+//     (fastupdate = off): with it, every search of a type that is being written scans
+//     the pending entries, and searches slowed down as the list grew under a steady
+//     stream of adds.
+//
+// A trigram needs three characters: a pattern without a literal run of three falls back
+// to the plain LIKE (a scan), with the same answer.
+
+// searchSet records which columns have an FTS table (SQLite).
+type searchSet struct {
+	mu sync.RWMutex
+	m  map[string]map[string]bool // table → columns
+	// trgmOps is pg_trgm's GIN operator class, schema-qualified ("" without the
+	// extension: substring filters then scan).
+	trgmOps string
+}
+
+func (s *searchSet) trgmOpclass() string {
+	if s == nil {
+		return ""
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.trgmOps
+}
+
+// loadTrgm installs pg_trgm where it can and learns its schema.
+func (s *Store) loadTrgm(ctx context.Context) {
+	// Another server (or test) may create it at the same moment: the error of the
+	// loser does not matter, only whether it is there afterwards.
+	_, _ = s.write.ExecContext(ctx, `CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public`)
+	var schema string
+	err := s.queryRow(ctx, `SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'`).Scan(&schema)
+	if err != nil {
+		slog.Warn("pg_trgm is not available: substring filters will scan", "err", err)
+		return
+	}
+	s.search.mu.Lock()
+	s.search.trgmOps = schema + ".gin_trgm_ops"
+	s.search.mu.Unlock()
+}
+
+func newSearchSet() *searchSet { return &searchSet{m: map[string]map[string]bool{}} }
+
+func (s *searchSet) set(table, col string, on bool) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if on {
+		if s.m[table] == nil {
+			s.m[table] = map[string]bool{}
+		}
+		s.m[table][col] = true
+		return
+	}
+	delete(s.m[table], col)
+}
+
+func (s *searchSet) has(table, col string) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.m[table][col]
+}
+
+// ftsOf returns the lookup of a table's FTS tables, nil when it has none.
+func (s *searchSet) ftsOf(table string) func(col string) string {
+	if s == nil || table == "" {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if len(s.m[table]) == 0 {
+		return nil
+	}
+	return func(col string) string {
+		if s.has(table, col) {
+			return ftsTable(table, col)
+		}
+		return ""
+	}
+}
+
+func ftsTable(table, col string) string { return table + "_fts_" + col }
+
+// trgmIndex names a column's pg_trgm index; hashed, as PostgreSQL cuts names at 63 bytes.
+func trgmIndex(table, col string) string {
+	sum := sha256.Sum256([]byte(col))
+	return table + "_tg_" + hex.EncodeToString(sum[:4])
+}
+
+// ftsFilter returns the FTS table of col and the MATCH query that finds candidates for
+// a LIKE pattern (backslash escapes), or "" when there is no index or no literal run of
+// three characters in the pattern.
+func (d whereCompiler) ftsFilter(col, pattern string) (string, string) {
+	if d.fts == nil {
+		return "", ""
+	}
+	table := d.fts(col)
+	if table == "" {
+		return "", ""
+	}
+	match := ftsMatch(pattern)
+	if match == "" {
+		return "", ""
+	}
+	return table, match
+}
+
+// ftsMatch turns a LIKE pattern into an FTS5 query: every literal run of three or more
+// characters, case-folded, as a quoted phrase (a trigram phrase is a substring), all
+// required.
+func ftsMatch(pattern string) string {
+	var runs []string
+	var cur strings.Builder
+	flush := func() {
+		if utf8.RuneCountInString(cur.String()) >= 3 {
+			runs = append(runs, `"`+strings.ReplaceAll(strings.ToLower(cur.String()), `"`, `""`)+`"`)
+		}
+		cur.Reset()
+	}
+	for i := 0; i < len(pattern); i++ {
+		switch ch := pattern[i]; {
+		case ch == '\\' && i+1 < len(pattern):
+			i++
+			cur.WriteByte(pattern[i])
+		case ch == '%' || ch == '_':
+			flush()
+		default:
+			cur.WriteByte(ch)
+		}
+	}
+	flush()
+	return strings.Join(runs, " AND ")
+}
+
+// createSearch gives a text column its substring index, filled from the rows there are.
+func (tx *Tx) createSearch(ctx context.Context, table, col string) error {
+	if tx.d.name == Postgres {
+		ops := tx.search.trgmOpclass()
+		if ops == "" {
+			return nil // without the extension, substring filters scan
+		}
+		_, err := tx.exec(ctx, "CREATE INDEX IF NOT EXISTS "+trgmIndex(table, col)+" ON "+table+" USING gin ("+col+" "+ops+") WITH (fastupdate = off)")
+		if err == nil {
+			tx.search.set(table, col, true)
+		}
+		return err
+	}
+	fts := ftsTable(table, col)
+	stmts := []string{
+		"CREATE VIRTUAL TABLE IF NOT EXISTS " + fts + " USING fts5(v, content='', contentless_delete=1, tokenize='trigram case_sensitive 1')",
+		"CREATE TRIGGER IF NOT EXISTS " + fts + "_ai AFTER INSERT ON " + table + " WHEN new." + col + " IS NOT NULL BEGIN " +
+			"INSERT INTO " + fts + "(rowid, v) VALUES (new.id, casefold(new." + col + ")); END",
+		"CREATE TRIGGER IF NOT EXISTS " + fts + "_au AFTER UPDATE OF " + col + " ON " + table + " BEGIN " +
+			"DELETE FROM " + fts + " WHERE rowid = old.id; " +
+			"INSERT INTO " + fts + "(rowid, v) SELECT new.id, casefold(new." + col + ") WHERE new." + col + " IS NOT NULL; END",
+		"CREATE TRIGGER IF NOT EXISTS " + fts + "_ad AFTER DELETE ON " + table + " BEGIN " +
+			"DELETE FROM " + fts + " WHERE rowid = old.id; END",
+		"DELETE FROM " + fts,
+		"INSERT INTO " + fts + "(rowid, v) SELECT id, casefold(" + col + ") FROM " + table + " WHERE " + col + " IS NOT NULL",
+	}
+	for _, st := range stmts {
+		if _, err := tx.exec(ctx, st); err != nil {
+			return fmt.Errorf("substring index of %s.%s: %w", table, col, err)
+		}
+	}
+	tx.search.set(table, col, true)
+	return nil
+}
+
+// dropSearch removes a column's substring index (before the column goes: SQLite will not
+// drop a column a trigger names).
+func (tx *Tx) dropSearch(ctx context.Context, table, col string) error {
+	if tx.d.name == Postgres {
+		tx.search.set(table, col, false)
+		_, err := tx.exec(ctx, "DROP INDEX IF EXISTS "+trgmIndex(table, col))
+		return err
+	}
+	fts := ftsTable(table, col)
+	for _, st := range []string{
+		"DROP TRIGGER IF EXISTS " + fts + "_ai", "DROP TRIGGER IF EXISTS " + fts + "_au",
+		"DROP TRIGGER IF EXISTS " + fts + "_ad", "DROP TABLE IF EXISTS " + fts,
+	} {
+		if _, err := tx.exec(ctx, st); err != nil {
+			return err
+		}
+	}
+	tx.search.set(table, col, false)
+	return nil
+}
+
+// SetUserFieldSearch gives a custom text field's column a substring index or drops it.
+func (tx *Tx) SetUserFieldSearch(ctx context.Context, entityTypeID int64, column string, on bool) error {
+	if !columnPattern.MatchString(column) {
+		return fmt.Errorf("invalid column name %q", column)
+	}
+	table := ItemTable(entityTypeID)
+	if !on {
+		return tx.dropSearch(ctx, table, column)
+	}
+	if tx.d.name == SQLite && tx.search.has(table, column) {
+		return nil
+	}
+	return tx.createSearch(ctx, table, column)
+}
+
+// dropTableSearch drops the FTS tables of a table about to be dropped (its triggers go
+// with it).
+func (tx *Tx) dropTableSearch(ctx context.Context, table string) error {
+	if tx.d.name == Postgres {
+		return nil
+	}
+	names, err := queryColumn[string](ctx, tx.conn, `SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' AND name LIKE ? ESCAPE '\'`,
+		strings.ReplaceAll(table, "_", `\_`)+`\_fts\_%`)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, err := tx.exec(ctx, "DROP TABLE IF EXISTS "+n); err != nil {
+			return err
+		}
+		tx.search.set(table, strings.TrimPrefix(n, table+"_fts_"), false)
+	}
+	return nil
+}
+
+// loadSearchSet reads which columns have a substring index, at start.
+func (s *Store) loadSearchSet(ctx context.Context) error {
+	if s.d.name == Postgres {
+		rows, err := s.query(ctx, `SELECT t.relname, a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]
+WHERE n.nspname = current_schema() AND c.relname LIKE 'crm\_items\_%\_tg\_%' AND i.indisvalid`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var table, col string
+			if err := rows.Scan(&table, &col); err != nil {
+				return err
+			}
+			s.search.set(table, col, true)
+		}
+		return rows.Err()
+	}
+	names, err := queryColumn[string](ctx, s.conn, `SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' AND name LIKE 'crm\_items\_%\_fts\_%' ESCAPE '\'`)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if i := strings.Index(n, "_fts_"); i > 0 {
+			s.search.set(n[:i], n[i+5:], true)
+		}
+	}
+	return nil
+}
+
+// ensureTitleSearch gives the title of every items table a substring index, for tables
+// made before search existed. On PostgreSQL the indexes are built CONCURRENTLY in the
+// background; on SQLite in one transaction at start.
+func (s *Store) ensureTitleSearch(ctx context.Context) {
+	tables, err := s.itemTablesWith(ctx, "title")
+	if err != nil {
+		slog.Warn("substring indexes", "err", err)
+		return
+	}
+	for _, table := range tables {
+		if s.search.has(table, "title") {
+			continue
+		}
+		if s.d.name == Postgres {
+			ops := s.search.trgmOpclass()
+			if ops == "" {
+				return
+			}
+			if _, err := s.write.ExecContext(ctx, "CREATE INDEX CONCURRENTLY IF NOT EXISTS "+trgmIndex(table, "title")+" ON "+table+" USING gin (title "+ops+") WITH (fastupdate = off)"); err != nil {
+				slog.Warn("substring index", "table", table, "err", err)
+				continue
+			}
+			s.search.set(table, "title", true)
+			continue
+		}
+		if err := s.InTx(ctx, func(tx *Tx) error { return tx.createSearch(ctx, table, "title") }); err != nil {
+			slog.Warn("substring index", "table", table, "err", err)
+		}
+	}
+}
+
+var itemTableName = regexp.MustCompile(`^crm_items_[0-9]+$`)
+
+// itemTablesWith lists the items tables that have a column.
+func (s *Store) itemTablesWith(ctx context.Context, col string) ([]string, error) {
+	q := `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name LIKE 'crm\_items\_%' ESCAPE '\' AND p.name = ?`
+	if s.d.name == Postgres {
+		q = `SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name LIKE 'crm\_items\_%' AND column_name = ?`
+	}
+	tables, err := queryColumn[string](ctx, s.conn, q, col)
+	if err != nil {
+		return nil, err
+	}
+	out := tables[:0]
+	for _, t := range tables {
+		if itemTableName.MatchString(t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
