@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -169,6 +170,14 @@ func (h *hub) tail(after int64) {
 }
 
 func (h *hub) publish(r store.OutboxRow) {
+	// Most changes concern a type no browser watches: the row's columns tell, without
+	// decoding its payload.
+	h.mu.Lock()
+	watched := len(h.subs[r.EntityTypeID]) > 0
+	h.mu.Unlock()
+	if !watched || !strings.HasPrefix(r.Topic, string(change.Item)+".") {
+		return
+	}
 	c, err := change.Decode([]byte(r.Payload))
 	if err != nil || c.Entity != change.Item {
 		return
