@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"smartcrm/bench/benchapi"
 	"smartcrm/internal/serverproc"
 )
 
@@ -100,41 +101,6 @@ func (r *receiver) duplicates() int {
 	return n
 }
 
-// api calls the server's REST API.
-type api struct {
-	base string
-	http *http.Client
-}
-
-func (a *api) call(method string, params any) (any, error) {
-	b, _ := json.Marshal(params)
-	resp, err := a.http.Post(a.base+method, "application/json", bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	dec := json.NewDecoder(resp.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&body); err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != 200 {
-		return nil, fmt.Errorf("%s: %d %v", method, resp.StatusCode, body)
-	}
-	return body["result"], nil
-}
-
-func num(v any, path ...string) int64 {
-	for _, k := range path {
-		m, _ := v.(map[string]any)
-		v = m[k]
-	}
-	n, _ := v.(json.Number)
-	i, _ := n.Int64()
-	return i
-}
-
 // move is one timed stage move.
 type move struct {
 	id         int64
@@ -170,7 +136,7 @@ func run(c config) error {
 	}
 	defer func() { _ = p.Stop(30 * time.Second) }()
 	tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}
-	a := &api{base: "http://" + p.Addr + "/rest/1/" + token + "/", http: &http.Client{Timeout: 30 * time.Second, Transport: tr}}
+	a := &benchapi.API{Base: "http://" + p.Addr + "/rest/1/" + token + "/", HTTP: &http.Client{Timeout: 30 * time.Second, Transport: tr}}
 
 	rcv := &receiver{arrived: map[int64]time.Time{}, keys: map[string]int{}, wake: make(chan struct{}, 1)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -180,10 +146,10 @@ func run(c config) error {
 	go func() { _ = http.Serve(ln, rcv) }()
 
 	// A smart process whose PREPARATION stage calls the receiver.
-	etid := num(must(a.call("crm.type.add", map[string]any{"fields": map[string]any{
+	etid := benchapi.Num(must(a.Call("crm.type.add", map[string]any{"fields": map[string]any{
 		"title": "Bench visits", "isStagesEnabled": "Y", "isAutomationEnabled": "Y"}})), "type", "entityTypeId")
 	prep := fmt.Sprintf("DT%d_1:PREPARATION", etid)
-	must(a.call("smartcrm.automation.set", map[string]any{"automation": map[string]any{"entityTypeId": etid, "categoryId": 1, "version": 0,
+	must(a.Call("smartcrm.automation.set", map[string]any{"automation": map[string]any{"entityTypeId": etid, "categoryId": 1, "version": 0,
 		"stages": map[string]any{prep: map[string]any{"robots": []any{
 			map[string]any{"id": "notify", "type": "webhook", "params": map[string]any{"url": "http://" + ln.Addr().String() + "/hook", "body": "{{id}}"}},
 		}}}}}))
@@ -275,20 +241,20 @@ func must(v any, err error) any {
 }
 
 // seed creates n items in the first stage, 50 per batch call.
-func seed(a *api, etid int64, n int) ([]int64, error) {
+func seed(a *benchapi.API, etid int64, n int) ([]int64, error) {
 	var ids []int64
 	for len(ids) < n {
 		cmd := map[string]any{}
 		for i := 0; i < 50 && len(ids)+i < n; i++ {
 			cmd[fmt.Sprintf("c%d", i)] = fmt.Sprintf("crm.item.add?entityTypeId=%d&fields[title]=visit", etid)
 		}
-		res, err := a.call("batch", map[string]any{"halt": 1, "cmd": cmd})
+		res, err := a.Call("batch", map[string]any{"halt": 1, "cmd": cmd})
 		if err != nil {
 			return nil, err
 		}
 		results, _ := res.(map[string]any)["result"].(map[string]any)
 		for i := 0; i < len(cmd); i++ {
-			ids = append(ids, num(results[fmt.Sprintf("c%d", i)], "item", "id"))
+			ids = append(ids, benchapi.Num(results[fmt.Sprintf("c%d", i)], "item", "id"))
 		}
 	}
 	return ids, nil
@@ -296,7 +262,7 @@ func seed(a *api, etid int64, n int) ([]int64, error) {
 
 // paced moves each item to stage at rate per second, open loop: a move is sent at its
 // time whatever the ones before it are doing, up to clients at once.
-func paced(a *api, etid int64, stage string, ids []int64, rate, clients int) []move {
+func paced(a *benchapi.API, etid int64, stage string, ids []int64, rate, clients int) []move {
 	out := make([]move, len(ids))
 	sem := make(chan struct{}, clients)
 	var wg sync.WaitGroup
@@ -311,7 +277,7 @@ func paced(a *api, etid int64, stage string, ids []int64, rate, clients int) []m
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			m := move{id: id, sent: time.Now()}
-			_, m.err = a.call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"stageId": stage}})
+			_, m.err = a.Call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"stageId": stage}})
 			m.ackd = time.Now()
 			out[i] = m
 		}()
@@ -323,7 +289,7 @@ func paced(a *api, etid int64, stage string, ids []int64, rate, clients int) []m
 // unpaced moves items out of stage and back in, closed loop, for d, and reports the
 // robot runs delivered per second (until the last entry's delivery) and the entries
 // acknowledged per second.
-func unpaced(a *api, rcv *receiver, etid int64, stage, away string, ids []int64, clients int, d time.Duration) (delivered, acked float64) {
+func unpaced(a *benchapi.API, rcv *receiver, etid int64, stage, away string, ids []int64, clients int, d time.Duration) (delivered, acked float64) {
 	before := rcv.calls.Load()
 	var entries atomic.Int64
 	var next atomic.Int64
@@ -336,10 +302,10 @@ func unpaced(a *api, rcv *receiver, etid int64, stage, away string, ids []int64,
 			defer wg.Done()
 			for time.Now().Before(stop) {
 				id := ids[int(next.Add(1))%len(ids)]
-				if _, err := a.call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"stageId": away}}); err != nil {
+				if _, err := a.Call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"stageId": away}}); err != nil {
 					continue
 				}
-				if _, err := a.call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"stageId": stage}}); err == nil {
+				if _, err := a.Call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"stageId": stage}}); err == nil {
 					entries.Add(1)
 				}
 			}

@@ -13,7 +13,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -30,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"smartcrm/bench/benchapi"
 	"smartcrm/internal/serverproc"
 )
 
@@ -87,41 +87,6 @@ func (r *receiver) count() int {
 	return r.total
 }
 
-// api calls the server's REST API.
-type api struct {
-	base string
-	http *http.Client
-}
-
-func (a *api) call(method string, params any) (any, error) {
-	b, _ := json.Marshal(params)
-	resp, err := a.http.Post(a.base+method, "application/json", bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	dec := json.NewDecoder(resp.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&body); err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != 200 {
-		return nil, fmt.Errorf("%s: %d %v", method, resp.StatusCode, body)
-	}
-	return body["result"], nil
-}
-
-func num(v any, path ...string) int64 {
-	for _, k := range path {
-		m, _ := v.(map[string]any)
-		v = m[k]
-	}
-	n, _ := v.(json.Number)
-	i, _ := n.Int64()
-	return i
-}
-
 func must(v any, err error) any {
 	if err != nil {
 		log.Fatal(err)
@@ -142,7 +107,7 @@ type phase struct {
 // paced updates items at rate for d. Each client owns the items i ≡ k (mod clients)
 // and updates them one after another, so an item's updates are sent, and committed,
 // in order.
-func paced(a *api, etid int64, ids []int64, rate, clients int, d time.Duration) *phase {
+func paced(a *benchapi.API, etid int64, ids []int64, rate, clients int, d time.Duration) *phase {
 	n := rate * int(d/time.Second)
 	p := &phase{sent: map[int64][]time.Time{}}
 	var mu sync.Mutex
@@ -160,7 +125,7 @@ func paced(a *api, etid int64, ids []int64, rate, clients int, d time.Duration) 
 				}
 				id := ids[((i/clients)%perClient*clients+k)%len(ids)]
 				sent := time.Now()
-				_, err := a.call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"title": "u" + strconv.Itoa(i)}})
+				_, err := a.Call("crm.item.update", map[string]any{"entityTypeId": etid, "id": id, "fields": map[string]any{"title": "u" + strconv.Itoa(i)}})
 				took := time.Since(sent)
 				mu.Lock()
 				if err != nil {
@@ -257,9 +222,9 @@ func run(c config) error {
 	}
 	defer func() { _ = p.Stop(30 * time.Second) }()
 	tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}
-	a := &api{base: "http://" + p.Addr + "/rest/1/" + token + "/", http: &http.Client{Timeout: 30 * time.Second, Transport: tr}}
+	a := &benchapi.API{Base: "http://" + p.Addr + "/rest/1/" + token + "/", HTTP: &http.Client{Timeout: 30 * time.Second, Transport: tr}}
 
-	etid := num(must(a.call("crm.type.add", map[string]any{"fields": map[string]any{"title": "Bench contracts", "isStagesEnabled": "Y"}})), "type", "entityTypeId")
+	etid := benchapi.Num(must(a.Call("crm.type.add", map[string]any{"fields": map[string]any{"title": "Bench contracts", "isStagesEnabled": "Y"}})), "type", "entityTypeId")
 	fmt.Printf("seeding %d items…\n", c.items)
 	ids := make([]int64, 0, c.items)
 	for len(ids) < c.items {
@@ -267,9 +232,9 @@ func run(c config) error {
 		for i := 0; i < 50 && len(ids)+i < c.items; i++ {
 			cmd[fmt.Sprintf("c%d", i)] = fmt.Sprintf("crm.item.add?entityTypeId=%d&fields[title]=seed", etid)
 		}
-		res := must(a.call("batch", map[string]any{"halt": 1, "cmd": cmd}))
+		res := must(a.Call("batch", map[string]any{"halt": 1, "cmd": cmd}))
 		for i := 0; i < len(cmd); i++ {
-			ids = append(ids, num(res, "result", fmt.Sprintf("c%d", i), "item", "id"))
+			ids = append(ids, benchapi.Num(res, "result", fmt.Sprintf("c%d", i), "item", "id"))
 		}
 	}
 
@@ -284,7 +249,7 @@ func run(c config) error {
 			return err
 		}
 		go func(r *receiver) { _ = http.Serve(ln, r) }(rcvs[i])
-		must(a.call("event.bind", map[string]any{"event": "ONCRMDYNAMICITEMUPDATE", "handler": "http://" + ln.Addr().String() + "/h"}))
+		must(a.Call("event.bind", map[string]any{"event": "ONCRMDYNAMICITEMUPDATE", "handler": "http://" + ln.Addr().String() + "/h"}))
 	}
 	fmt.Printf("with %d handlers: %d updates/s for %s…\n", c.handlers, c.rate, c.duration)
 	loaded, loadedServer, loadedOther := cores(p.Pid(), func() *phase { return paced(a, etid, ids, c.rate, c.clients, c.duration) })
