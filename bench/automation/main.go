@@ -21,8 +21,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -30,7 +28,6 @@ import (
 	"time"
 
 	"smartcrm/bench/benchapi"
-	"smartcrm/internal/serverproc"
 )
 
 type config struct {
@@ -110,33 +107,12 @@ type move struct {
 
 func run(c config) error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "smartcrm-automation-bench")
+	srv, err := benchapi.Start(ctx, "automation", c.db, "--robot-timeout", "5s")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "smartcrm")
-	fmt.Println("building the server…")
-	if err := serverproc.Build(ctx, bin); err != nil {
-		return err
-	}
-	db := c.db
-	if db == "" {
-		db = filepath.Join(dir, "bench.db")
-	}
-	const token = "bench-automation-token"
-	args := []string{"--db", db, "--data-dir", filepath.Join(dir, "files"), "--robot-timeout", "5s"}
-	if pp := os.Getenv("BENCH_PPROF"); pp != "" {
-		args = append(args, "--pprof", pp)
-	}
-	env := []string{"SMARTCRM_ADMIN_TOKEN=" + token}
-	p, err := serverproc.Start(ctx, bin, args, env)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = p.Stop(30 * time.Second) }()
-	tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}
-	a := &benchapi.API{Base: "http://" + p.Addr + "/rest/1/" + token + "/", HTTP: &http.Client{Timeout: 30 * time.Second, Transport: tr}}
+	defer srv.Close()
+	a := srv.API
 
 	rcv := &receiver{arrived: map[int64]time.Time{}, keys: map[string]int{}, wake: make(chan struct{}, 1)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -146,17 +122,17 @@ func run(c config) error {
 	go func() { _ = http.Serve(ln, rcv) }()
 
 	// A smart process whose PREPARATION stage calls the receiver.
-	etid := benchapi.Num(must(a.Call("crm.type.add", map[string]any{"fields": map[string]any{
+	etid := benchapi.Num(benchapi.Must(a.Call("crm.type.add", map[string]any{"fields": map[string]any{
 		"title": "Bench visits", "isStagesEnabled": "Y", "isAutomationEnabled": "Y"}})), "type", "entityTypeId")
 	prep := fmt.Sprintf("DT%d_1:PREPARATION", etid)
-	must(a.Call("smartcrm.automation.set", map[string]any{"automation": map[string]any{"entityTypeId": etid, "categoryId": 1, "version": 0,
+	benchapi.Must(a.Call("smartcrm.automation.set", map[string]any{"automation": map[string]any{"entityTypeId": etid, "categoryId": 1, "version": 0,
 		"stages": map[string]any{prep: map[string]any{"robots": []any{
 			map[string]any{"id": "notify", "type": "webhook", "params": map[string]any{"url": "http://" + ln.Addr().String() + "/hook", "body": "{{id}}"}},
 		}}}}}))
 
 	total := c.rate*int(c.duration/time.Second) + c.rate*6
 	fmt.Printf("seeding %d items…\n", total)
-	ids, err := seed(a, etid, total)
+	ids, err := a.Seed(etid, total, "visit")
 	if err != nil {
 		return err
 	}
@@ -183,13 +159,13 @@ func run(c config) error {
 	killed := make(chan struct{})
 	go func() {
 		time.Sleep(time.Until(killAt))
-		p.Kill()
+		srv.Proc.Kill()
 		close(killed)
 	}()
 	killMoves := paced(a, etid, prep, rest[:c.rate*5], c.rate, c.clients)
 	<-killed
 	restartStarted := time.Now()
-	if p, err = serverproc.Start(ctx, bin, args, env); err != nil {
+	if err := srv.Restart(ctx); err != nil {
 		return err
 	}
 	restartTook := time.Since(restartStarted)
@@ -210,15 +186,15 @@ func run(c config) error {
 	fmt.Printf("  %d moves acknowledged before the kill, %d lost after the restart (restart %.1f s, delivered within %.1f s), %d keys called more than once\n",
 		len(acked), lost, restartTook.Seconds(), time.Since(drainStarted).Seconds(), rcv.duplicates())
 
-	_ = p.Stop(30 * time.Second) // the baseline gets the machine to itself
+	_ = srv.Proc.Stop(30 * time.Second) // the baseline gets the machine to itself
 	fmt.Printf("River bare: one job per transaction, a no-op worker, %s…\n", c.bare)
-	bareRate, err := riverBare(ctx, dir, c.db, false, c.bare)
+	bareRate, err := riverBare(ctx, srv.Dir, c.db, false, c.bare)
 	if err != nil {
 		return err
 	}
 	keptRate := bareRate
 	if c.db == "" {
-		if keptRate, err = riverBare(ctx, dir, c.db, true, c.bare); err != nil {
+		if keptRate, err = riverBare(ctx, srv.Dir, c.db, true, c.bare); err != nil {
 			return err
 		}
 	}
@@ -231,33 +207,6 @@ func run(c config) error {
 		"duplicateKeys": rcv.duplicates(), "riverBarePerSecond": bareRate, "riverBareKeptPerSecond": keptRate, "maxRobotRunsPerSecond": maxRate})
 	fmt.Println(string(out))
 	return nil
-}
-
-func must(v any, err error) any {
-	if err != nil {
-		log.Fatal(err)
-	}
-	return v
-}
-
-// seed creates n items in the first stage, 50 per batch call.
-func seed(a *benchapi.API, etid int64, n int) ([]int64, error) {
-	var ids []int64
-	for len(ids) < n {
-		cmd := map[string]any{}
-		for i := 0; i < 50 && len(ids)+i < n; i++ {
-			cmd[fmt.Sprintf("c%d", i)] = fmt.Sprintf("crm.item.add?entityTypeId=%d&fields[title]=visit", etid)
-		}
-		res, err := a.Call("batch", map[string]any{"halt": 1, "cmd": cmd})
-		if err != nil {
-			return nil, err
-		}
-		results, _ := res.(map[string]any)["result"].(map[string]any)
-		for i := 0; i < len(cmd); i++ {
-			ids = append(ids, benchapi.Num(results[fmt.Sprintf("c%d", i)], "item", "id"))
-		}
-	}
-	return ids, nil
 }
 
 // paced moves each item to stage at rate per second, open loop: a move is sent at its

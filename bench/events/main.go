@@ -22,15 +22,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"smartcrm/bench/benchapi"
-	"smartcrm/internal/serverproc"
 )
 
 type config struct {
@@ -85,13 +82,6 @@ func (r *receiver) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.total
-}
-
-func must(v any, err error) any {
-	if err != nil {
-		log.Fatal(err)
-	}
-	return v
 }
 
 // phase is one paced load: every update's item and send and answer times.
@@ -197,45 +187,18 @@ func cores(pid int, f func() *phase) (*phase, float64, float64) {
 
 func run(c config) error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "smartcrm-events-bench")
+	srv, err := benchapi.Start(ctx, "events", c.db)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "smartcrm")
-	fmt.Println("building the server…")
-	if err := serverproc.Build(ctx, bin); err != nil {
-		return err
-	}
-	db := c.db
-	if db == "" {
-		db = filepath.Join(dir, "bench.db")
-	}
-	const token = "bench-events-token"
-	args := []string{"--db", db, "--data-dir", filepath.Join(dir, "files")}
-	if pp := os.Getenv("BENCH_PPROF"); pp != "" {
-		args = append(args, "--pprof", pp)
-	}
-	p, err := serverproc.Start(ctx, bin, args, []string{"SMARTCRM_ADMIN_TOKEN=" + token})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = p.Stop(30 * time.Second) }()
-	tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}
-	a := &benchapi.API{Base: "http://" + p.Addr + "/rest/1/" + token + "/", HTTP: &http.Client{Timeout: 30 * time.Second, Transport: tr}}
+	defer srv.Close()
+	a, p := srv.API, srv.Proc
 
-	etid := benchapi.Num(must(a.Call("crm.type.add", map[string]any{"fields": map[string]any{"title": "Bench contracts", "isStagesEnabled": "Y"}})), "type", "entityTypeId")
+	etid := benchapi.Num(benchapi.Must(a.Call("crm.type.add", map[string]any{"fields": map[string]any{"title": "Bench contracts", "isStagesEnabled": "Y"}})), "type", "entityTypeId")
 	fmt.Printf("seeding %d items…\n", c.items)
-	ids := make([]int64, 0, c.items)
-	for len(ids) < c.items {
-		cmd := map[string]any{}
-		for i := 0; i < 50 && len(ids)+i < c.items; i++ {
-			cmd[fmt.Sprintf("c%d", i)] = fmt.Sprintf("crm.item.add?entityTypeId=%d&fields[title]=seed", etid)
-		}
-		res := must(a.Call("batch", map[string]any{"halt": 1, "cmd": cmd}))
-		for i := 0; i < len(cmd); i++ {
-			ids = append(ids, benchapi.Num(res, "result", fmt.Sprintf("c%d", i), "item", "id"))
-		}
+	ids, err := a.Seed(etid, c.items, "seed")
+	if err != nil {
+		return err
 	}
 
 	fmt.Printf("baseline: %d updates/s for %s, no handlers…\n", c.rate, c.duration)
@@ -249,7 +212,7 @@ func run(c config) error {
 			return err
 		}
 		go func(r *receiver) { _ = http.Serve(ln, r) }(rcvs[i])
-		must(a.Call("event.bind", map[string]any{"event": "ONCRMDYNAMICITEMUPDATE", "handler": "http://" + ln.Addr().String() + "/h"}))
+		benchapi.Must(a.Call("event.bind", map[string]any{"event": "ONCRMDYNAMICITEMUPDATE", "handler": "http://" + ln.Addr().String() + "/h"}))
 	}
 	fmt.Printf("with %d handlers: %d updates/s for %s…\n", c.handlers, c.rate, c.duration)
 	loaded, loadedServer, loadedOther := cores(p.Pid(), func() *phase { return paced(a, etid, ids, c.rate, c.clients, c.duration) })
