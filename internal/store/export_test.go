@@ -72,3 +72,34 @@ AND 'autovacuum_analyze_scale_factor=0.02' = ANY(c.reloptions)`, table)
 	}
 	return s.exists(ctx, `SELECT 1 FROM sqlite_stat1 WHERE tbl = ?`, table)
 }
+
+// UseLegacySearchTriggers gives a column's substring index the triggers of versions
+// before search_pending: they wrote the FTS table directly (SQLite).
+func (s *Store) UseLegacySearchTriggers(ctx context.Context, entityTypeID int64, col string) error {
+	table := ItemTable(entityTypeID)
+	fts := ftsTable(table, col)
+	return s.InTx(ctx, func(tx *Tx) error {
+		for _, st := range []string{
+			"DROP TRIGGER " + fts + "_qi", "DROP TRIGGER " + fts + "_qu", "DROP TRIGGER " + fts + "_qd",
+			"CREATE TRIGGER " + fts + "_ai AFTER INSERT ON " + table + " WHEN new." + col + " IS NOT NULL BEGIN " +
+				"INSERT INTO " + fts + "(rowid, v) VALUES (new.id, casefold(new." + col + ")); END",
+			"CREATE TRIGGER " + fts + "_au AFTER UPDATE OF " + col + " ON " + table + " BEGIN " +
+				"DELETE FROM " + fts + " WHERE rowid = old.id; " +
+				"INSERT INTO " + fts + "(rowid, v) SELECT new.id, casefold(new." + col + ") WHERE new." + col + " IS NOT NULL; END",
+			"CREATE TRIGGER " + fts + "_ad AFTER DELETE ON " + table + " BEGIN DELETE FROM " + fts + " WHERE rowid = old.id; END",
+		} {
+			if _, err := tx.exec(ctx, st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// UpgradeSearchTriggers runs what a start does to the triggers of earlier versions.
+func (s *Store) UpgradeSearchTriggers(ctx context.Context) error { return s.upgradeSearchTriggers(ctx) }
+
+// TriggerNames lists the database's triggers (SQLite).
+func (s *Store) TriggerNames(ctx context.Context) ([]string, error) {
+	return queryColumn[string](ctx, s.conn, `SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name`)
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -82,23 +83,34 @@ func (c *committer) close() {
 func (c *committer) run() {
 	defer c.wg.Done()
 	for first := range c.reqs {
-		group := []*writeReq{first}
-	drain:
-		for len(group) < maxGroup {
-			select {
-			case r, ok := <-c.reqs:
-				if !ok {
-					break drain
-				}
-				group = append(group, r)
-			default:
-				break drain
-			}
+		group := c.drain([]*writeReq{first})
+		if len(group) < maxGroup {
+			// The callers of the last group were told "done" just now and are
+			// preparing their next change: yielding once lets them queue it, so the
+			// group forms here instead of as a lone change now and the rest after it.
+			runtime.Gosched()
+			group = c.drain(group)
 		}
 		c.commitGroup(group)
 		// The connection is free now: prepare what the group ran unprepared.
 		c.stmts.prepareWanted()
 	}
+}
+
+// drain adds the changes waiting in the queue to group, up to maxGroup.
+func (c *committer) drain(group []*writeReq) []*writeReq {
+	for len(group) < maxGroup {
+		select {
+		case r, ok := <-c.reqs:
+			if !ok {
+				return group
+			}
+			group = append(group, r)
+		default:
+			return group
+		}
+	}
+	return group
 }
 
 func (c *committer) commitGroup(group []*writeReq) {
@@ -117,7 +129,7 @@ func (c *committer) commitGroup(group []*writeReq) {
 		finish()
 		return
 	}
-	tx := &Tx{conn: conn{q: sqlTx, d: c.d, stmts: c.stmts, tx: sqlTx, search: c.search}, tx: sqlTx}
+	tx := &Tx{conn: conn{q: sqlTx, d: c.d, stmts: c.stmts, tx: sqlTx, search: c.search, written: &writtenTables{}}, tx: sqlTx}
 	savepoints := len(group) > 1
 	var sp savepointStmts
 	if savepoints {
@@ -160,6 +172,13 @@ func (c *committer) commitGroup(group []*writeReq) {
 		_ = sqlTx.Rollback()
 		finish()
 		return
+	}
+	if c.d.name == SQLite {
+		if err := tx.syncSearch(context.Background()); err != nil {
+			c.abort(sqlTx, group, errs, err)
+			finish()
+			return
+		}
 	}
 	if err := sqlTx.Commit(); err != nil {
 		for i := range errs {

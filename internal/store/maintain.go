@@ -59,8 +59,13 @@ func (s *Store) startMaintenance(ctx context.Context) error {
 				return err
 			}
 		}
-	} else if err := s.analyzeIfNever(ctx); err != nil {
-		return err
+	} else {
+		if err := s.upgradeSearchTriggers(ctx); err != nil {
+			return err
+		}
+		if err := s.analyzeIfNever(ctx); err != nil {
+			return err
+		}
 	}
 	m := &maintainer{stop: make(chan struct{}), done: make(chan struct{})}
 	s.maint = m

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
-	"unicode/utf8"
 )
 
 // Substring search. `%title` (contains) and `=%title` with a leading wildcard cannot use
@@ -18,11 +18,19 @@ import (
 // transaction:
 //
 //   - SQLite: an FTS5 table with the trigram tokenizer per (table, column), holding the
-//     case-folded text (casefold, the function case-insensitive LIKE already uses), kept
-//     by triggers. A filter becomes `id IN (SELECT rowid FROM fts WHERE fts MATCH
-//     'phrase') AND <the LIKE>`: the index narrows to candidates, the LIKE keeps the
-//     exact answer. Folding the stored text with the same function as the LIKE makes the
-//     candidates a superset of the matches by construction.
+//     case-folded text (casefold, the function case-insensitive LIKE already uses),
+//     without positions (detail=none). The row's triggers only note its id in the
+//     column's pending table; the group committer moves the noted rows into the FTS
+//     table once, just before COMMIT (syncSearch). Two costs made this shape: FTS5
+//     writes its pending terms out as a new segment at every SAVEPOINT, and the
+//     committer opens one per change, so triggers writing the FTS table made every add
+//     write (and later merge) a segment of its own; and positions were a third of the
+//     bytes each commit wrote. A filter becomes `id IN (SELECT rowid FROM fts WHERE fts
+//     MATCH 'trigrams') AND <the LIKE>`: the index narrows to candidates (rows holding
+//     every trigram of the pattern), the LIKE keeps the exact answer; a contains filter
+//     of exactly three characters is one trigram, exact without the LIKE. Folding the
+//     stored text with the same function as the LIKE makes the candidates a superset
+//     of the matches by construction.
 //   - PostgreSQL: a pg_trgm GIN index on the column, without GIN's pending list
 //     (fastupdate = off): with it, every search of a type that is being written scans
 //     the pending entries, and searches slowed down as the list grew under a steady
@@ -83,6 +91,20 @@ func (s *searchSet) set(table, col string, on bool) {
 	delete(s.m[table], col)
 }
 
+// columns lists a table's columns that have a substring index.
+func (s *searchSet) columns(table string) []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	cols := make([]string, 0, len(s.m[table]))
+	for c := range s.m[table] {
+		cols = append(cols, c)
+	}
+	return cols
+}
+
 func (s *searchSet) has(table, col string) bool {
 	if s == nil {
 		return false
@@ -120,33 +142,43 @@ func trgmIndex(table, col string) string {
 
 // ftsFilter returns the FTS table of col and the MATCH query that finds candidates for
 // a LIKE pattern (backslash escapes), or "" when there is no index or no literal run of
-// three characters in the pattern.
-func (d whereCompiler) ftsFilter(col, pattern string) (string, string) {
+// three characters in the pattern. exact reports that the candidates are the matches.
+func (d whereCompiler) ftsFilter(col, pattern string) (table, match string, exact bool) {
 	if d.fts == nil {
-		return "", ""
+		return "", "", false
 	}
-	table := d.fts(col)
-	if table == "" {
-		return "", ""
+	if table = d.fts(col); table == "" {
+		return "", "", false
 	}
-	match := ftsMatch(pattern)
+	match, exact = ftsMatch(pattern)
 	if match == "" {
-		return "", ""
+		return "", "", false
 	}
-	return table, match
+	return table, match, exact
 }
 
-// ftsMatch turns a LIKE pattern into an FTS5 query: every literal run of three or more
-// characters, case-folded, as a quoted phrase (a trigram phrase is a substring), all
-// required.
-func ftsMatch(pattern string) string {
-	var runs []string
+// ftsMatch turns a LIKE pattern into an FTS5 query: the trigrams that cover every
+// literal run of three or more characters (at 0, 3, 6, … and the last), case-folded,
+// all required. Without positions in the index the trigrams of a run are not checked
+// to be adjacent, so the query is exact only when it is one trigram.
+func ftsMatch(pattern string) (match string, exact bool) {
+	var terms []string
 	var cur strings.Builder
+	runs := 0
 	flush := func() {
-		if utf8.RuneCountInString(cur.String()) >= 3 {
-			runs = append(runs, `"`+strings.ReplaceAll(strings.ToLower(cur.String()), `"`, `""`)+`"`)
-		}
+		run := []rune(strings.ToLower(cur.String()))
 		cur.Reset()
+		if len(run) < 3 {
+			return
+		}
+		runs++
+		for i := 0; ; i += 3 {
+			i = min(i, len(run)-3)
+			terms = append(terms, `"`+strings.ReplaceAll(string(run[i:i+3]), `"`, `""`)+`"`)
+			if i == len(run)-3 {
+				return
+			}
+		}
 	}
 	for i := 0; i < len(pattern); i++ {
 		switch ch := pattern[i]; {
@@ -160,7 +192,7 @@ func ftsMatch(pattern string) string {
 		}
 	}
 	flush()
-	return strings.Join(runs, " AND ")
+	return strings.Join(terms, " AND "), runs == 1 && len(terms) == 1
 }
 
 // createSearch gives a text column its substring index, filled from the rows there are.
@@ -177,19 +209,16 @@ func (tx *Tx) createSearch(ctx context.Context, table, col string) error {
 		return err
 	}
 	fts := ftsTable(table, col)
-	stmts := []string{
-		"CREATE VIRTUAL TABLE IF NOT EXISTS " + fts + " USING fts5(v, content='', contentless_delete=1, tokenize='trigram case_sensitive 1')",
-		"CREATE TRIGGER IF NOT EXISTS " + fts + "_ai AFTER INSERT ON " + table + " WHEN new." + col + " IS NOT NULL BEGIN " +
-			"INSERT INTO " + fts + "(rowid, v) VALUES (new.id, casefold(new." + col + ")); END",
-		"CREATE TRIGGER IF NOT EXISTS " + fts + "_au AFTER UPDATE OF " + col + " ON " + table + " BEGIN " +
-			"DELETE FROM " + fts + " WHERE rowid = old.id; " +
-			"INSERT INTO " + fts + "(rowid, v) SELECT new.id, casefold(new." + col + ") WHERE new." + col + " IS NOT NULL; END",
-		"CREATE TRIGGER IF NOT EXISTS " + fts + "_ad AFTER DELETE ON " + table + " BEGIN " +
-			"DELETE FROM " + fts + " WHERE rowid = old.id; END",
+	if _, err := tx.exec(ctx, "CREATE VIRTUAL TABLE IF NOT EXISTS "+fts+" USING fts5(v, content='', contentless_delete=1, detail=none, tokenize='trigram case_sensitive 1')"); err != nil {
+		return fmt.Errorf("substring index of %s.%s: %w", table, col, err)
+	}
+	if err := tx.searchTriggers(ctx, table, col); err != nil {
+		return err
+	}
+	for _, st := range []string{
 		"DELETE FROM " + fts,
 		"INSERT INTO " + fts + "(rowid, v) SELECT id, casefold(" + col + ") FROM " + table + " WHERE " + col + " IS NOT NULL",
-	}
-	for _, st := range stmts {
+	} {
 		if _, err := tx.exec(ctx, st); err != nil {
 			return fmt.Errorf("substring index of %s.%s: %w", table, col, err)
 		}
@@ -208,13 +237,14 @@ func (tx *Tx) dropSearch(ctx context.Context, table, col string) error {
 	}
 	fts := ftsTable(table, col)
 	for _, st := range []string{
-		"DROP TRIGGER IF EXISTS " + fts + "_ai", "DROP TRIGGER IF EXISTS " + fts + "_au",
-		"DROP TRIGGER IF EXISTS " + fts + "_ad", "DROP TABLE IF EXISTS " + fts,
+		"DROP TRIGGER IF EXISTS " + fts + "_qi", "DROP TRIGGER IF EXISTS " + fts + "_qu",
+		"DROP TRIGGER IF EXISTS " + fts + "_qd", "DROP TABLE IF EXISTS " + fts, "DROP TABLE IF EXISTS " + fts + "_pending",
 	} {
 		if _, err := tx.exec(ctx, st); err != nil {
 			return err
 		}
 	}
+
 	tx.search.set(table, col, false)
 	return nil
 }
@@ -247,6 +277,9 @@ func (tx *Tx) dropTableSearch(ctx context.Context, table string) error {
 	}
 	for _, n := range names {
 		if _, err := tx.exec(ctx, "DROP TABLE IF EXISTS "+n); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "DROP TABLE IF EXISTS "+n+"_pending"); err != nil {
 			return err
 		}
 		tx.search.set(table, strings.TrimPrefix(n, table+"_fts_"), false)
@@ -336,4 +369,110 @@ func (s *Store) itemTablesWith(ctx context.Context, col string) ([]string, error
 		}
 	}
 	return out, nil
+}
+
+// searchTriggers (re)creates the triggers that note a column's changed rows in its
+// pending table (fresh = 1: inserted since the last commit, so the FTS table holds
+// nothing of it yet), replacing those of earlier versions that wrote the FTS table
+// directly.
+func (tx *Tx) searchTriggers(ctx context.Context, table, col string) error {
+	fts := ftsTable(table, col)
+	note := func(id string, fresh int) string {
+		return fmt.Sprintf("INSERT OR IGNORE INTO %s_pending (id, fresh) VALUES (%s, %d); END", fts, id, fresh)
+	}
+	for _, st := range []string{
+		"CREATE TABLE IF NOT EXISTS " + fts + "_pending (id INTEGER PRIMARY KEY, fresh INTEGER NOT NULL)",
+		"DROP TRIGGER IF EXISTS " + fts + "_ai", "DROP TRIGGER IF EXISTS " + fts + "_au", "DROP TRIGGER IF EXISTS " + fts + "_ad",
+		"CREATE TRIGGER IF NOT EXISTS " + fts + "_qi AFTER INSERT ON " + table + " WHEN new." + col + " IS NOT NULL BEGIN " + note("new.id", 1),
+		"CREATE TRIGGER IF NOT EXISTS " + fts + "_qu AFTER UPDATE OF " + col + " ON " + table + " BEGIN " + note("old.id", 0),
+		"CREATE TRIGGER IF NOT EXISTS " + fts + "_qd AFTER DELETE ON " + table + " BEGIN " + note("old.id", 0),
+	} {
+		if _, err := tx.exec(ctx, st); err != nil {
+			return fmt.Errorf("substring index of %s.%s: %w", table, col, err)
+		}
+	}
+	return nil
+}
+
+var ftsTableName = regexp.MustCompile(`^(crm_items_[0-9]+)_fts_([a-z0-9_]+)$`)
+
+// writtenTables is the set of items tables a transaction's statements named, and of
+// those which it changed or deleted rows of (not only inserted).
+type writtenTables struct {
+	names   []string
+	changed []bool
+}
+
+// note remembers the items table a write statement names (the first one: the table
+// an INSERT, UPDATE or DELETE writes).
+func (w *writtenTables) note(q string) {
+	if w == nil {
+		return
+	}
+	i := strings.Index(q, "crm_items_")
+	if i < 0 {
+		return
+	}
+	j := i + len("crm_items_")
+	for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+		j++
+	}
+	// A plain INSERT only adds rows; anything else (an upsert included) may change one.
+	table := q[i:j]
+	changed := !strings.HasPrefix(q, "INSERT INTO crm_items_") || strings.Contains(q, "ON CONFLICT")
+	if k := slices.Index(w.names, table); k >= 0 {
+		w.changed[k] = w.changed[k] || changed
+		return
+	}
+	w.names, w.changed = append(w.names, table), append(w.changed, changed)
+}
+
+// syncSearch moves the rows noted in the pending tables of the items tables this
+// transaction wrote into their FTS tables, just before COMMIT: one FTS flush per group
+// instead of one per change. Execs only: a query inside a transaction costs
+// database/sql a goroutine, and this runs for every group.
+func (tx *Tx) syncSearch(ctx context.Context) error {
+	if tx.written == nil {
+		return nil
+	}
+	for k, table := range tx.written.names {
+		for _, col := range tx.search.columns(table) {
+			fts := ftsTable(table, col)
+			stmts := []string{
+				"DELETE FROM " + fts + " WHERE rowid IN (SELECT id FROM " + fts + "_pending WHERE fresh = 0)",
+				"INSERT INTO " + fts + "(rowid, v) SELECT t.id, casefold(t." + col + ") FROM " + fts + "_pending p CROSS JOIN " + table + " t ON t.id = p.id WHERE t." + col + " IS NOT NULL",
+				"DELETE FROM " + fts + "_pending",
+			}
+			if !tx.written.changed[k] {
+				stmts = stmts[1:] // only inserts: no row of the FTS table is stale
+			}
+			for _, st := range stmts {
+				if _, err := tx.exec(ctx, st); err != nil {
+					return fmt.Errorf("substring index of %s.%s: %w", table, col, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// upgradeSearchTriggers gives the substring indexes of a database made by an earlier
+// version the triggers that note rows instead of writing the FTS table (SQLite).
+func (s *Store) upgradeSearchTriggers(ctx context.Context) error {
+	old, err := queryColumn[string](ctx, s.conn, `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'crm\_items\_%\_fts\_%\_ai' ESCAPE '\'`)
+	if err != nil || len(old) == 0 {
+		return err
+	}
+	return s.InTx(ctx, func(tx *Tx) error {
+		for _, trigger := range old {
+			m := ftsTableName.FindStringSubmatch(strings.TrimSuffix(trigger, "_ai"))
+			if m == nil {
+				continue
+			}
+			if err := tx.searchTriggers(ctx, m[1], m[2]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -233,6 +233,9 @@ type conn struct {
 	tx    *sql.Tx    // set inside a transaction
 	// search knows which columns have a substring index (search.go).
 	search *searchSet
+	// written collects the items tables a group transaction wrote, whose substring
+	// indexes it brings up to date before COMMIT (SQLite; nil elsewhere).
+	written *writtenTables
 }
 
 // prepared returns a cached prepared statement for q, bound to the transaction when
@@ -254,6 +257,7 @@ func Statements() int64 { return statements.Load() }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	statements.Add(1)
+	c.written.note(q)
 	q = c.d.rebind(q)
 	if st := c.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)

@@ -153,12 +153,12 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 			// paged, and walks the primary key through most of the table instead. The
 			// OFFSET 0 fence makes it find the matches through the index first.
 			b.WriteString("id IN (SELECT id FROM " + d.table + " WHERE " + expr + " OFFSET 0)")
-		} else if fts, match := d.ftsFilter(col, pattern); fts != "" {
+		} else if fts, match, exact := d.ftsFilter(col, pattern); fts != "" {
 			b.WriteString("(id IN (SELECT rowid FROM " + fts + " WHERE " + fts + " MATCH ?)")
 			args = append(args, match)
-			if c.Op == field.OpContains {
-				// One phrase of the folded text in the folded index: a trigram phrase
-				// matches exactly the rows that contain it, no check needed.
+			if exact && c.Op == field.OpContains {
+				// One trigram of the folded text in the folded index matches exactly the
+				// rows that contain it: no check needed, and a count reads only the index.
 				b.WriteString(")")
 				return args, nil
 			}

@@ -1,0 +1,160 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"smartcrm/internal/field"
+	"smartcrm/internal/query"
+	"smartcrm/internal/store"
+	"smartcrm/internal/testdb"
+)
+
+// The substring indexes follow every kind of write, including writes that share a
+// group commit with a change that fails and is rolled back: after concurrent adds,
+// renames, deletes and refused changes, every substring filter finds exactly what a
+// scan of the table finds.
+func TestSubstringIndexFollowsWrites(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		p := newPerfType(t, dialect)
+		seedRand := rand.New(rand.NewPCG(11, 3))
+		p.seed(t, 200, seedRand)
+		text := func(r *rand.Rand) string {
+			return words[r.IntN(len(words))] + " " + words[r.IntN(len(words))] + fmt.Sprintf(" %d", r.IntN(50))
+		}
+		refused := errors.New("refused")
+		cols := []store.Column{p.cols[0], p.cols[4]} // title, note
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Go(func() {
+				r := rand.New(rand.NewPCG(uint64(w), 5))
+				for range 40 {
+					id := int64(1 + r.IntN(200))
+					err := p.st.InTx(ctx, func(tx *store.Tx) error {
+						switch r.IntN(4) {
+						case 0:
+							_, err := tx.InsertItem(ctx, p.etid, cols, []any{text(r), text(r)}, nil)
+							return err
+						case 1:
+							row, err := tx.GetItemForUpdate(ctx, p.etid, []store.Column{{Name: "version", Storage: field.StorageInt}}, id)
+							if err != nil || row == nil {
+								return err
+							}
+							var note any = text(r)
+							if r.IntN(3) == 0 {
+								note = nil
+							}
+							return tx.UpdateItem(ctx, p.etid, id, row[0].(int64), cols, []any{text(r), note})
+						case 2:
+							return tx.DeleteItem(ctx, p.etid, id)
+						default: // written, then refused: rolled back with its index rows
+							if _, err := tx.InsertItem(ctx, p.etid, cols, []any{"Refused " + text(r), "refused"}, nil); err != nil {
+								return err
+							}
+							return refused
+						}
+					})
+					if err != nil && !errors.Is(err, refused) && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		all, err := p.st.ListItems(ctx, p.etid, append([]store.Column{{Name: "id", Storage: field.StorageInt}}, cols...), query.Group{}, []query.Order{{Field: p.f["id"]}}, store.Page{Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"alp", "ETA", "гамм", "Ёлк", "ße", "0%", "a_b", `e"d`, "refused", "zebra", "lpha 1", "x 4"} {
+			for i, name := range []string{"title", "note"} {
+				var want []int64
+				for _, row := range all {
+					if v, ok := row[1+i].(string); ok && strings.Contains(strings.ToLower(v), strings.ToLower(s)) {
+						want = append(want, row[0].(int64))
+					}
+				}
+				where := query.Group{Items: []query.Expr{p.cond(name, field.OpContains, s)}}
+				page, err := p.st.ListItems(ctx, p.etid, []store.Column{{Name: "id", Storage: field.StorageInt}}, where, []query.Order{{Field: p.f["id"]}}, store.Page{Limit: 10000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := make([]int64, 0, len(page))
+				for _, row := range page {
+					got = append(got, row[0].(int64))
+				}
+				if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+					t.Errorf("%s contains %q: %v, a scan finds %v", name, s, got, want)
+					for _, row := range all {
+						if slices.Contains(got, row[0].(int64)) != slices.Contains(want, row[0].(int64)) {
+							t.Logf("differs: %v", row)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// A database made before search_pending had triggers that wrote the FTS table
+// directly; a start replaces them, and search goes on finding new and renamed items.
+func TestSearchTriggersOfEarlierVersionsUpgraded(t *testing.T) {
+	ctx := context.Background()
+	p := newPerfType(t, store.SQLite)
+	if err := p.st.UseLegacySearchTriggers(ctx, p.etid, "title"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.st.UpgradeSearchTriggers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	names, err := p.st.TriggerNames(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if strings.HasSuffix(n, "_ai") || strings.HasSuffix(n, "_au") || strings.HasSuffix(n, "_ad") {
+			t.Errorf("trigger %s of an earlier version is still there (all: %v)", n, names)
+		}
+	}
+	var id int64
+	if err := p.st.InTx(ctx, func(tx *store.Tx) error {
+		id, err = tx.InsertItem(ctx, p.etid, p.cols[:1], []any{"Quokka count"}, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	find := func(s string) []int64 {
+		t.Helper()
+		where := query.Group{Items: []query.Expr{p.cond("title", field.OpContains, s)}}
+		page, err := p.st.ListItems(ctx, p.etid, []store.Column{{Name: "id", Storage: field.StorageInt}}, where, nil, store.Page{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, row := range page {
+			ids = append(ids, row[0].(int64))
+		}
+		return ids
+	}
+	if got := find("okka"); !slices.Equal(got, []int64{id}) {
+		t.Fatalf("after the upgrade, a new item is found as %v, want [%d]", got, id)
+	}
+	if err := p.st.InTx(ctx, func(tx *store.Tx) error {
+		return tx.UpdateItem(ctx, p.etid, id, 1, p.cols[:1], []any{"Wombat count"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := find("okka"); len(got) != 0 {
+		t.Errorf("the old title is still found: %v", got)
+	}
+	if got := find("wombat"); !slices.Equal(got, []int64{id}) {
+		t.Errorf("the new title is found as %v, want [%d]", got, id)
+	}
+}
