@@ -165,9 +165,17 @@ func (s *Service) AddItem(ctx context.Context, actor access.Actor, etid int64, p
 	if err != nil {
 		return nil, nil, err
 	}
+	// What needs no database (defaults, logic, access, validation) is done before the
+	// transaction: on SQLite every write waits for the one writer, so work done there
+	// is work every other writer waits for.
+	op, err := newAddition(&Unit{ctx: ctx, s: s, actor: actor, now: s.Now()}, ch)
+	if err != nil {
+		return nil, nil, err
+	}
 	var it *Item
 	err = s.Run(ctx, actor, func(u *Unit) (err error) {
-		it, err = u.addItem(ch)
+		u.now, op.u = op.u.now, u
+		it, err = op.insert(ch)
 		return err
 	})
 	return t, it, err
@@ -183,12 +191,17 @@ func (u *Unit) AddItem(etid int64, patch Patch) (*Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	return u.addItem(ch)
+	op, err := newAddition(u, ch)
+	if err != nil {
+		return nil, err
+	}
+	return op.insert(ch)
 }
 
-func (u *Unit) addItem(ch *itemChange) (*Item, error) {
-	t := ch.t
-	op := &operation{u: u, t: t, after: newItem()}
+// newAddition shapes a new item from a prepared change: defaults, the type's logic,
+// the access check and validation, none of which reads the database.
+func newAddition(u *Unit, ch *itemChange) (*operation, error) {
+	op := &operation{u: u, t: ch.t, after: newItem()}
 	op.applyDefaults(ch.values)
 	if err := op.applyLogic(ch.values); err != nil {
 		return nil, err
@@ -199,6 +212,13 @@ func (u *Unit) addItem(ch *itemChange) (*Item, error) {
 	if err := op.validate(); err != nil {
 		return nil, err
 	}
+	return op, nil
+}
+
+// insert writes a shaped new item inside its unit: references checked and files bound
+// in the transaction, the row, then what derives from it.
+func (op *operation) insert(ch *itemChange) (*Item, error) {
+	u, t := op.u, op.t
 	if err := op.checkReferences(ch.values); err != nil {
 		return nil, err
 	}
@@ -816,9 +836,13 @@ func (op *operation) changeOf(kind change.Kind) change.Change {
 	c := change.Change{Entity: change.Item, Kind: kind, EntityTypeID: op.t.EntityTypeID, ID: op.after.ID}
 	switch kind {
 	case change.Added:
+		// An unset value is the state before the add: leaving it out keeps the outbox
+		// row (written with every add) to what the add set.
 		c.After = make(map[string]any, len(op.changed))
 		for _, f := range op.changed {
-			c.After[string(f.Name)] = op.after.values[f.Name]
+			if v := op.after.values[f.Name]; v != nil {
+				c.After[string(f.Name)] = v
+			}
 		}
 	case change.Updated:
 		c.Changed = make([]string, len(op.changed))
