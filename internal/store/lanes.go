@@ -51,7 +51,7 @@ func newLanes(list conn, slots int) *lanes {
 func sqliteListReaders() int { return max(4, 2*runtime.NumCPU()) }
 
 func openSQLiteLists(uri string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-8192)&_pragma=query_only(1)")
+	db, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-8192)&_pragma=mmap_size(1099511627776)&_pragma=query_only(1)")
 	if err != nil {
 		return nil, err
 	}

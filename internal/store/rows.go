@@ -217,9 +217,21 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(table)
-	args, err := c.whereOn(&b, table, where)
-	if err != nil {
-		return "", nil, err
+	var args []any
+	if fts, match, ok := c.ftsOnly(table, where); ok && len(order) == 1 && order[0].Field.Column == "id" && page.Limit > 0 {
+		// The page's ids come straight from the FTS table, which walks its rowids in
+		// either direction: the table is read only for the rows shown.
+		dir := ""
+		if order[0].Desc {
+			dir = " DESC"
+		}
+		b.WriteString(" WHERE id IN (SELECT rowid FROM " + fts + " WHERE " + fts + " MATCH ? ORDER BY rowid" + dir + " LIMIT ?)")
+		args = append(args, match, page.Limit+page.Offset)
+	} else {
+		var err error
+		if args, err = c.whereOn(&b, table, where); err != nil {
+			return "", nil, err
+		}
 	}
 	if len(order) > 0 {
 		b.WriteString(" ORDER BY ")
@@ -275,6 +287,9 @@ func (c conn) countRows(ctx context.Context, table string, where query.Group) (i
 
 // countSQL is the statement of countRows.
 func (c conn) countSQL(table string, where query.Group) (string, []any, error) {
+	if fts, match, ok := c.ftsOnly(table, where); ok {
+		return "SELECT COUNT(*) FROM " + fts + " WHERE " + fts + " MATCH ?", []any{match}, nil
+	}
 	var b strings.Builder
 	b.WriteString("SELECT COUNT(*) FROM ")
 	b.WriteString(table)

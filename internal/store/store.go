@@ -118,7 +118,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	// large one (it touches every index it writes), each reader a modest one, so that
 	// memory stays bounded however many readers run.
 	write := SQLiteWriter(path)
-	read, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-8192)&_pragma=query_only(1)")
+	read, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-8192)&_pragma=mmap_size(1099511627776)&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		return nil, err

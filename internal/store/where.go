@@ -30,6 +30,28 @@ func (c conn) whereOn(b *strings.Builder, table string, g query.Group) ([]any, e
 	return args, nil
 }
 
+// ftsOnly returns the FTS table and query of a filter that is exactly one substring
+// condition its index answers exactly (SQLite): the matching rows are then the FTS
+// table's matches, so a count or an id-ordered page need not read the items table.
+// Every row of the table with a text is in its FTS table once the transaction that
+// wrote it committed, and a deleted row leaves it in the same transaction.
+func (c conn) ftsOnly(table string, g query.Group) (fts, match string, ok bool) {
+	if c.d.name != SQLite || len(g.Items) != 1 {
+		return "", "", false
+	}
+	cond, isCond := g.Items[0].(query.Cond)
+	if !isCond || cond.Op != field.OpContains || cond.Field == nil {
+		return "", "", false
+	}
+	s, isText := cond.Value.(string)
+	if !isText {
+		return "", "", false
+	}
+	wc := whereCompiler{dialect: c.d, table: table, fts: c.search.ftsOf(table)}
+	fts, match, exact := wc.ftsFilter(cond.Field.Column, "%"+escapeLike(s)+"%")
+	return fts, match, fts != "" && exact
+}
+
 // whereCompiler turns a filter tree into SQL for one table.
 type whereCompiler struct {
 	*dialect
