@@ -46,9 +46,10 @@ func newLanes(list conn, slots int) *lanes {
 	return l
 }
 
-// sqliteListReaders sizes SQLite's list pool: WAL runs readers side by side, and a few
-// more than cores keep one slow list from holding up the next.
-func sqliteListReaders() int { return max(4, 2*runtime.NumCPU()) }
+// sqliteListReaders sizes SQLite's list pool. A list is CPU work inside SQLite: as
+// many lists as cores take every core, and a point read waits for CPU however free
+// its own pool is. One core stays for point reads, writes and HTTP.
+func sqliteListReaders() int { return max(1, runtime.NumCPU()-1) }
 
 func openSQLiteLists(uri string) (*sql.DB, error) {
 	db, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-8192)&_pragma=mmap_size(1099511627776)&_pragma=query_only(1)")
