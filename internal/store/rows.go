@@ -49,6 +49,28 @@ type titleExpr struct {
 }
 
 func (c conn) insertWith(ctx context.Context, table string, cols []Column, vals []any, title *titleExpr) (int64, error) {
+	q, args, err := c.insertSQL(table, cols, vals, title)
+	if err != nil {
+		return 0, err
+	}
+	if c.d.name == SQLite {
+		// SQLite knows the new rowid without a RETURNING clause, which would make the
+		// insert a query with a result row to materialise.
+		res, err := c.exec(ctx, q, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
+	var id int64
+	if err := c.queryRow(ctx, q+" RETURNING id", args...).Scan(&id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// insertSQL is the INSERT statement of insertWith, without RETURNING.
+func (c conn) insertSQL(table string, cols []Column, vals []any, title *titleExpr) (string, []any, error) {
 	var b strings.Builder
 	args := make([]any, 0, len(cols))
 	if title != nil {
@@ -82,26 +104,12 @@ func (c conn) insertWith(ctx context.Context, table string, cols []Column, vals 
 		b.WriteString(c.d.placeholder(col.Storage))
 		a, err := c.d.encode(col.Storage, vals[i])
 		if err != nil {
-			return 0, fmt.Errorf("column %s: %w", col.Name, err)
+			return "", nil, fmt.Errorf("column %s: %w", col.Name, err)
 		}
 		args = append(args, a)
 	}
 	b.WriteString(")")
-	if c.d.name == SQLite {
-		// SQLite knows the new rowid without a RETURNING clause, which would make the
-		// insert a query with a result row to materialise.
-		res, err := c.exec(ctx, b.String(), args...)
-		if err != nil {
-			return 0, err
-		}
-		return res.LastInsertId()
-	}
-	b.WriteString(" RETURNING id")
-	var id int64
-	if err := c.queryRow(ctx, b.String(), args...).Scan(&id); err != nil {
-		return 0, err
-	}
-	return id, nil
+	return b.String(), args, nil
 }
 
 // updateRow sets columns of one row. With versioned, the row must still carry version

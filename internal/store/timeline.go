@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"smartcrm/internal/field"
@@ -46,8 +47,11 @@ func (tx *Tx) InsertTimelineEntry(ctx context.Context, e *TimelineEntry, binding
 	if files == "" {
 		files = "[]"
 	}
-	id, err := tx.insertRow(ctx, timelineTable, timelineColumns[1:],
-		[]any{e.EntityTypeID, e.ItemID, e.Kind, e.AuthorID, e.CreatedTime, e.Data, text, files})
+	vals := []any{e.EntityTypeID, e.ItemID, e.Kind, e.AuthorID, e.CreatedTime, e.Data, text, files}
+	if tx.d.name == Postgres && len(bindings) > 0 {
+		return tx.insertBoundTimelineEntry(ctx, e, vals, bindings)
+	}
+	id, err := tx.insertRow(ctx, timelineTable, timelineColumns[1:], vals)
 	if err != nil {
 		return err
 	}
@@ -58,6 +62,28 @@ func (tx *Tx) InsertTimelineEntry(ctx context.Context, e *TimelineEntry, binding
 		}
 	}
 	return nil
+}
+
+// insertBoundTimelineEntry writes an entry and its bindings in one statement
+// (PostgreSQL): every add and move writes an entry, and each statement of a write is a
+// round trip the writer waits for.
+func (tx *Tx) insertBoundTimelineEntry(ctx context.Context, e *TimelineEntry, vals []any, bindings []TimelineBinding) error {
+	q, args, err := tx.insertSQL(timelineTable, timelineColumns[1:], vals, nil)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("WITH e AS (" + q + " RETURNING id) INSERT INTO crm_timeline_bindings (entity_type_id, entity_id, timeline_id) SELECT v.t, v.i, e.id FROM e CROSS JOIN (VALUES ")
+	for i, bd := range bindings {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(CAST(? AS BIGINT), CAST(? AS BIGINT))")
+		args = append(args, bd.EntityTypeID, bd.EntityID)
+	}
+	// A new entry cannot be bound already; DO NOTHING only folds a binding listed twice.
+	b.WriteString(") AS v(t, i) ON CONFLICT DO NOTHING RETURNING timeline_id")
+	return tx.queryRow(ctx, b.String(), args...).Scan(&e.ID)
 }
 
 // BindTimelineEntry adds an entry to an item's timeline; binding twice is a no-op.
