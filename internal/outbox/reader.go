@@ -185,17 +185,42 @@ func (r *Reader) Step(ctx context.Context) (more bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	recs, err := st.OutboxAfter(ctx, pos, r.batch)
+	hf, _ := r.handler.(HeaderFilter)
+	var recs []store.OutboxRow
+	if hf != nil {
+		// Headers first: most changes are passed over by them, and their payloads —
+		// the bulk of each row — are never read.
+		recs, err = st.OutboxHeadersAfter(ctx, pos, r.batch)
+	} else {
+		recs, err = st.OutboxAfter(ctx, pos, r.batch)
+	}
 	if err != nil || len(recs) == 0 {
 		return false, err
 	}
 	if err := r.handler.Prepare(ctx); err != nil {
 		return false, err
 	}
-	hf, _ := r.handler.(HeaderFilter)
+	wanted := make([]bool, len(recs))
+	if hf != nil {
+		var ids []int64
+		for i, rec := range recs {
+			if wanted[i] = hf.WantsHeader(header(rec)); wanted[i] {
+				ids = append(ids, rec.ID)
+			}
+		}
+		if len(ids) > 0 {
+			payloads, err := st.OutboxPayloads(ctx, ids)
+			if err != nil {
+				return false, err
+			}
+			for i := range recs {
+				recs[i].Payload = payloads[recs[i].ID]
+			}
+		}
+	}
 	rows := make([]row, 0, len(recs))
-	for _, rec := range recs {
-		if hf != nil && !hf.WantsHeader(header(rec)) {
+	for i, rec := range recs {
+		if hf != nil && !wanted[i] {
 			rows = append(rows, row{id: rec.ID})
 			continue
 		}

@@ -223,6 +223,56 @@ func (c conn) OutboxAfter(ctx context.Context, afterID int64, limit int) ([]Outb
 	return out, rows.Err()
 }
 
+// OutboxHeadersAfter is OutboxAfter without the payloads: a reader that passes over
+// most changes by their header reads only the payloads it wants (OutboxPayloads).
+func (c conn) OutboxHeadersAfter(ctx context.Context, afterID int64, limit int) ([]OutboxRow, error) {
+	rows, err := c.query(ctx, `SELECT id, topic, entity_type_id FROM outbox WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OutboxRow
+	for rows.Next() {
+		var r OutboxRow
+		if err := rows.Scan(&r.ID, &r.Topic, &r.EntityTypeID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// OutboxPayloads reads the payloads of outbox rows by id.
+func (c conn) OutboxPayloads(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := c.query(ctx, `SELECT id, payload FROM outbox WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var payload string
+			if err := rows.Scan(&id, &payload); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = payload
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // OutboxLastID is the id of the newest outbox row (0 when there is none): a reader that
 // wants only what happens from now on starts after it.
 func (c conn) OutboxLastID(ctx context.Context) (int64, error) {
