@@ -74,7 +74,7 @@ AND 'autovacuum_analyze_scale_factor=0.02' = ANY(c.reloptions)`, table)
 }
 
 // UseLegacySearchTriggers gives a column's substring index the triggers of versions
-// before search_pending: they wrote the FTS table directly (SQLite).
+// before the pending tables: they wrote the FTS table directly (SQLite).
 func (s *Store) UseLegacySearchTriggers(ctx context.Context, entityTypeID int64, col string) error {
 	table := ItemTable(entityTypeID)
 	fts := ftsTable(table, col)

@@ -103,7 +103,7 @@ func TestSubstringIndexFollowsWrites(t *testing.T) {
 	})
 }
 
-// A database made before search_pending had triggers that wrote the FTS table
+// A database made before the pending tables had triggers that wrote the FTS table
 // directly; a start replaces them, and search goes on finding new and renamed items.
 func TestSearchTriggersOfEarlierVersionsUpgraded(t *testing.T) {
 	ctx := context.Background()
