@@ -208,12 +208,9 @@ func (c conn) ActivityBindingsOf(ctx context.Context, ids []int64) (map[int64][]
 	if len(ids) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	q := `SELECT activity_id, entity_type_id, entity_id FROM crm_activity_bindings WHERE activity_id IN (?` +
-		strings.Repeat(", ?", len(ids)-1) + `) ORDER BY activity_id, entity_type_id, entity_id`
+	in, args := inIDs(ids)
+	q := `SELECT activity_id, entity_type_id, entity_id FROM crm_activity_bindings WHERE activity_id IN (` +
+		in + `) ORDER BY activity_id, entity_type_id, entity_id`
 	rows, err := c.query(ctx, q, args...)
 	if err != nil {
 		return nil, err

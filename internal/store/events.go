@@ -170,13 +170,8 @@ func (tx *Tx) MarkDelivered(ctx context.Context, ids []int64, finishedMS int64) 
 	for len(ids) > 0 {
 		part := ids[:min(len(ids), chunk)]
 		ids = ids[len(part):]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, finishedMS)
-		for _, id := range part {
-			args = append(args, id)
-		}
-		q := `UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1, last_error = '', finished_ms = ? WHERE id IN (?` +
-			strings.Repeat(", ?", len(part)-1) + `)`
+		in, args := inIDs(part, finishedMS)
+		q := `UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1, last_error = '', finished_ms = ? WHERE id IN (` + in + `)`
 		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return err
 		}

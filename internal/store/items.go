@@ -248,11 +248,8 @@ func (c conn) OutboxPayloads(ctx context.Context, ids []int64) (map[int64]string
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), 500)]
 		ids = ids[len(chunk):]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		rows, err := c.query(ctx, `SELECT id, payload FROM outbox WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		in, args := inIDs(chunk)
+		rows, err := c.query(ctx, `SELECT id, payload FROM outbox WHERE id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, err
 		}

@@ -69,6 +69,15 @@ func (c conn) insertWith(ctx context.Context, table string, cols []Column, vals 
 	return id, nil
 }
 
+// inIDs is the placeholder list of an `IN (…)` of ids, and the ids as arguments after
+// those given.
+func inIDs(ids []int64, args ...any) (string, []any) {
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return "?" + strings.Repeat(", ?", len(ids)-1), args
+}
+
 // insertSQL is the INSERT statement of insertWith, without RETURNING.
 func (c conn) insertSQL(table string, cols []Column, vals []any, title *titleExpr) (string, []any, error) {
 	var b strings.Builder

@@ -312,8 +312,8 @@ WHERE n.nspname = current_schema() AND c.relname LIKE 'crm\_items\_%\_tg\_%' AND
 		return err
 	}
 	for _, n := range names {
-		if i := strings.Index(n, "_fts_"); i > 0 {
-			s.search.set(n[:i], n[i+5:], true)
+		if m := ftsTableName.FindStringSubmatch(n); m != nil {
+			s.search.set(m[1], m[2], true)
 		}
 	}
 	return nil

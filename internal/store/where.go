@@ -48,7 +48,7 @@ func (c conn) ftsOnly(table string, g query.Group) (fts, match string, ok bool) 
 		return "", "", false
 	}
 	wc := whereCompiler{dialect: c.d, table: table, fts: c.search.ftsOf(table)}
-	fts, match, exact := wc.ftsFilter(cond.Field.Column, "%"+escapeLike(s)+"%")
+	fts, match, exact := wc.ftsFilter(cond.Field.Column, containsPattern(s))
 	return fts, match, fts != "" && exact
 }
 
@@ -165,7 +165,7 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 	case field.OpContains, field.OpNotContains, field.OpLike, field.OpNotLike:
 		pattern := c.Value.(string)
 		if c.Op == field.OpContains || c.Op == field.OpNotContains {
-			pattern = "%" + escapeLike(pattern) + "%"
+			pattern = containsPattern(pattern)
 		}
 		expr := d.likeExpr(col)
 		if c.Op == field.OpNotContains || c.Op == field.OpNotLike {
@@ -217,6 +217,9 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 	return nil, fmt.Errorf("operator %q is not supported", c.Op)
 }
 
+// containsPattern is the LIKE pattern of "contains s".
+func containsPattern(s string) string { return "%" + escapeLike(s) + "%" }
+
 // escapeLike makes a client's text match literally inside a LIKE pattern.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
@@ -249,7 +252,7 @@ func (d whereCompiler) compileMultifield(b *strings.Builder, c query.Cond, kind 
 	case field.OpContains, field.OpLike:
 		pattern := c.Value.(string)
 		if c.Op == field.OpContains {
-			pattern = "%" + escapeLike(pattern) + "%"
+			pattern = containsPattern(pattern)
 		}
 		b.WriteString(" AND " + d.likeExpr(valueExpr))
 		args = append(args, pattern)
