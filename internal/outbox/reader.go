@@ -328,14 +328,11 @@ func (r *Reader) flush(ctx context.Context, from, to int64) error {
 }
 
 func (r *Reader) advance(u *crm.Unit, from, to int64) error {
-	pos, err := u.Tx().LockCursor(u.Ctx(), r.name)
-	if err != nil {
-		return err
-	}
-	if pos != from {
+	moved, err := u.Tx().MoveCursor(u.Ctx(), r.name, from, to)
+	if err == nil && !moved {
 		return errMoved
 	}
-	return u.Tx().SetCursor(u.Ctx(), r.name, to)
+	return err
 }
 
 // handle acts on one change and moves the cursor to it, in one unit; a change the

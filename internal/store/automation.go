@@ -233,25 +233,19 @@ func (tx *Tx) DeleteAutomationDocuments(ctx context.Context, entityTypeID, categ
 	return err
 }
 
-// LockCursor reads how far an outbox reader got, locking its row on PostgreSQL so that
-// one process at a time reads on; 0 when it never read.
-func (tx *Tx) LockCursor(ctx context.Context, name string) (int64, error) {
-	if _, err := tx.exec(ctx, `INSERT INTO outbox_cursors (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING`, name); err != nil {
-		return 0, err
+// MoveCursor moves an outbox reader's cursor from one position to another, and reports
+// false (moving nothing) when it is not at from: another process read on meanwhile. A
+// cursor that never moved is at 0. The row stays locked until the transaction ends, so
+// of two processes moving it from the same position the second waits and then finds it
+// moved: one statement does what a locking read and an update did.
+func (tx *Tx) MoveCursor(ctx context.Context, name string, from, to int64) (bool, error) {
+	res, err := tx.exec(ctx, `INSERT INTO outbox_cursors (name, position) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET position = excluded.position WHERE outbox_cursors.position = ?`, name, to, from)
+	if err != nil {
+		return false, err
 	}
-	q := `SELECT position FROM outbox_cursors WHERE name = ?`
-	if tx.d.name == Postgres {
-		q += " FOR UPDATE"
-	}
-	var pos int64
-	err := tx.queryRow(ctx, q, name).Scan(&pos)
-	return pos, err
-}
-
-// SetCursor records how far an outbox reader got.
-func (tx *Tx) SetCursor(ctx context.Context, name string, position int64) error {
-	_, err := tx.exec(ctx, `UPDATE outbox_cursors SET position = ? WHERE name = ?`, position, name)
-	return err
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // LastOutboxID is the id of the newest outbox row, 0 when there is none.
