@@ -18,6 +18,10 @@ type pgWritesReport struct {
 	// from smartcrm_db_statements_total around the adds at the middle level.
 	StatementsPerAdd  float64 `json:"statements_per_add"`
 	StatementsPerMove float64 `json:"statements_per_move"`
+	// RoundTripsPerAdd and RoundTripsPerMove count the trips those statements took
+	// (smartcrm_db_round_trips_total): a pipelined transaction sends several at once.
+	RoundTripsPerAdd  float64 `json:"round_trips_per_add"`
+	RoundTripsPerMove float64 `json:"round_trips_per_move"`
 }
 
 type pgLevel struct {
@@ -59,7 +63,8 @@ func benchPGWrites(ctx context.Context, cl *client, srv *serverProc, cfg config,
 			bodies[i], _ = json.Marshal(addParams{EntityTypeID: etid, Fields: addFields{StageID: stageID(etid, cat, r.Stage), AssignedByID: 1, Opportunity: r.Opportunity}})
 		}
 		ids := make([]int64, n)
-		before := srv.scrapeMetrics(ctx)["smartcrm_db_statements_total"]
+		m := srv.scrapeMetrics(ctx)
+		before, beforeTrips := m["smartcrm_db_statements_total"], m["smartcrm_db_round_trips_total"]
 		cpu := startCPU(srv.pid)
 		res := runConcurrent(ctx, n, conc, func(ctx context.Context, i int) error {
 			env, err := cl.callRaw(ctx, "crm.item.add", bodies[i])
@@ -76,7 +81,9 @@ func benchPGWrites(ctx context.Context, cl *client, srv *serverProc, cfg config,
 		lv.Add = summarize(res, n-res.errors)
 		lv.Add.CPU = cpu.done()
 		if conc == 8 {
-			rep.StatementsPerAdd = (srv.scrapeMetrics(ctx)["smartcrm_db_statements_total"] - before) / float64(n)
+			m := srv.scrapeMetrics(ctx)
+			rep.StatementsPerAdd = (m["smartcrm_db_statements_total"] - before) / float64(n)
+			rep.RoundTripsPerAdd = (m["smartcrm_db_round_trips_total"] - beforeTrips) / float64(n)
 		}
 
 		table := store.ItemTable(etid)
@@ -103,7 +110,8 @@ func benchPGWrites(ctx context.Context, cl *client, srv *serverProc, cfg config,
 		for i := range moves {
 			moves[i], _ = json.Marshal(map[string]any{"entityTypeId": etid, "id": ids[i], "fields": map[string]any{"stageId": stageID(etid, cat, (genRow(i).Stage+1)%len(stageSuffixes))}})
 		}
-		before = srv.scrapeMetrics(ctx)["smartcrm_db_statements_total"]
+		m = srv.scrapeMetrics(ctx)
+		before, beforeTrips = m["smartcrm_db_statements_total"], m["smartcrm_db_round_trips_total"]
 		cpu = startCPU(srv.pid)
 		res = runConcurrent(ctx, n, conc, func(ctx context.Context, i int) error {
 			_, err := cl.callRaw(ctx, "crm.item.update", moves[i])
@@ -112,7 +120,9 @@ func benchPGWrites(ctx context.Context, cl *client, srv *serverProc, cfg config,
 		lv.Move = summarize(res, n-res.errors)
 		lv.Move.CPU = cpu.done()
 		if conc == 8 {
-			rep.StatementsPerMove = (srv.scrapeMetrics(ctx)["smartcrm_db_statements_total"] - before) / float64(n)
+			m := srv.scrapeMetrics(ctx)
+			rep.StatementsPerMove = (m["smartcrm_db_statements_total"] - before) / float64(n)
+			rep.RoundTripsPerMove = (m["smartcrm_db_round_trips_total"] - beforeTrips) / float64(n)
 		}
 		res = runConcurrent(ctx, n, conc, func(ctx context.Context, i int) error {
 			_, err := db.ExecContext(ctx, "UPDATE "+raw+" SET stage_id = $1, updated_time = $2, version = version + 1 WHERE id = $3",

@@ -75,8 +75,8 @@ func runCustom(ctx context.Context, cl *client, srv *serverProc, cfg config, rep
 	if cfg.has("pgwrites") {
 		fmt.Println("\n# PostgreSQL writes: HTTP vs raw autocommit statements, same rows, same run")
 		rep.PGWrites, err = benchPGWrites(ctx, cl, srv, cfg, dsn)
-		fmt.Printf("  statements per add %.1f, per stage move %.1f (BEGIN and COMMIT included; smartcrm_db_statements_total)\n",
-			rep.PGWrites.StatementsPerAdd, rep.PGWrites.StatementsPerMove)
+		fmt.Printf("  statements per add %.1f in %.1f round trips, per stage move %.1f in %.1f (BEGIN and COMMIT included; smartcrm_db_statements_total, smartcrm_db_round_trips_total)\n",
+			rep.PGWrites.StatementsPerAdd, rep.PGWrites.RoundTripsPerAdd, rep.PGWrites.StatementsPerMove, rep.PGWrites.RoundTripsPerMove)
 		if err != nil {
 			return fmt.Errorf("pg writes phase: %w", err)
 		}

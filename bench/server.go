@@ -217,7 +217,7 @@ func (p *serverProc) memory() memoryReport {
 var metricNames = []string{
 	"go_sql_wait_count_total", "go_sql_wait_duration_seconds_total", "go_sql_max_open_connections",
 	"go_gc_duration_seconds_count", "go_gc_duration_seconds_sum", "go_goroutines",
-	"go_memstats_heap_inuse_bytes", "go_memstats_sys_bytes", "process_cpu_seconds_total", "smartcrm_db_statements_total",
+	"go_memstats_heap_inuse_bytes", "go_memstats_sys_bytes", "process_cpu_seconds_total", "smartcrm_db_statements_total", "smartcrm_db_round_trips_total",
 }
 
 // scrapeMetrics reads selected gauges and counters from /metrics.

@@ -186,6 +186,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			Name: "smartcrm_db_statements_total",
 			Help: "Statements sent to the database, BEGIN and COMMIT of PostgreSQL transactions included.",
 		}, func() float64 { return float64(store.Statements()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "smartcrm_db_round_trips_total",
+			Help: "Round trips to PostgreSQL: a pipelined transaction sends several statements in one.",
+		}, func() float64 { return float64(store.RoundTrips()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "smartcrm_rest_body_waiting",
 			Help: "Requests waiting for their share of --max-body-memory.",

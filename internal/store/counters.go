@@ -58,8 +58,7 @@ func (tx *Tx) AddToStageCounts(ctx context.Context, entityTypeID int64, deltas [
 	if tx.d.name != Postgres {
 		b.WriteString(` ON CONFLICT (entity_type_id, category_id, stage_id) DO UPDATE SET items = crm_stage_counts.items + excluded.items, amount = crm_stage_counts.amount + excluded.amount`)
 	}
-	_, err := tx.exec(ctx, b.String(), args...)
-	return err
+	return tx.later(ctx, b.String(), args...)
 }
 
 // StageCounts reads a funnel's counters (with the unfolded deltas on PostgreSQL).

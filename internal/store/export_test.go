@@ -103,3 +103,8 @@ func (s *Store) UpgradeSearchTriggers(ctx context.Context) error { return s.upgr
 func (s *Store) TriggerNames(ctx context.Context) ([]string, error) {
 	return queryColumn[string](ctx, s.conn, `SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name`)
 }
+
+// Later queues a statement as the store's appends do (pgpipeline.go).
+func (tx *Tx) Later(ctx context.Context, q string, args ...any) error {
+	return tx.later(ctx, q, args...)
+}

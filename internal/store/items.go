@@ -86,7 +86,18 @@ func (tx *Tx) InsertItem(ctx context.Context, entityTypeID int64, cols []Column,
 
 // UpdateItem writes changed columns of an item whose version must still be version.
 func (tx *Tx) UpdateItem(ctx context.Context, entityTypeID, id, version int64, cols []Column, vals []any) error {
-	return tx.updateRow(ctx, ItemTable(entityTypeID), id, version, true, cols, vals)
+	table := ItemTable(entityTypeID)
+	if tx.locked == (lockedRow{table, id, version}) {
+		// GetItemForUpdate locked this row at this version (PostgreSQL): nobody can have
+		// changed it since, so the version check cannot fail and nothing waits for the
+		// answer: the UPDATE travels with the transaction's next round trip.
+		q, args, err := tx.updateSQL(table, id, version, true, cols, vals)
+		if err != nil {
+			return err
+		}
+		return tx.later(ctx, q, args...)
+	}
+	return tx.updateRow(ctx, table, id, version, true, cols, vals)
 }
 
 // DeleteItem deletes an item.
@@ -103,7 +114,16 @@ func (c conn) GetItem(ctx context.Context, entityTypeID int64, cols []Column, id
 // row stays locked until the transaction ends, so concurrent writers of one item queue
 // instead of failing their version check over and over.
 func (tx *Tx) GetItemForUpdate(ctx context.Context, entityTypeID int64, cols []Column, id int64) ([]any, error) {
-	return tx.selectOne(ctx, ItemTable(entityTypeID), cols, id, true)
+	table := ItemTable(entityTypeID)
+	row, err := tx.selectOne(ctx, table, cols, id, true)
+	if err == nil && tx.d.name == Postgres {
+		for i, col := range cols {
+			if v, ok := row[i].(int64); ok && col.Name == "version" {
+				tx.locked = lockedRow{table, id, v}
+			}
+		}
+	}
+	return row, err
 }
 
 // ListItems reads a page of items.
@@ -123,9 +143,8 @@ func (c conn) HasItems(ctx context.Context, entityTypeID int64) (bool, error) {
 
 // InsertOutbox records an event of a change, in the change's transaction.
 func (tx *Tx) InsertOutbox(ctx context.Context, topic string, entityTypeID, itemID int64, payload string) error {
-	_, err := tx.exec(ctx, `INSERT INTO outbox (topic, entity_type_id, item_id, payload, created_time) VALUES (?, ?, ?, `+tx.d.placeholder(field.StorageJSON)+`, ?)`,
+	return tx.later(ctx, `INSERT INTO outbox (topic, entity_type_id, item_id, payload, created_time) VALUES (?, ?, ?, `+tx.d.placeholder(field.StorageJSON)+`, ?)`,
 		topic, entityTypeID, itemID, payload, tx.now())
-	return err
 }
 
 // HasItemsInFunnel reports whether a funnel holds any item.

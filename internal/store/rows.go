@@ -62,11 +62,13 @@ func (c conn) insertWith(ctx context.Context, table string, cols []Column, vals 
 		}
 		return res.LastInsertId()
 	}
-	var id int64
-	if err := c.queryRow(ctx, q+" RETURNING id", args...).Scan(&id); err != nil {
+	// The pipelined connection answers RETURNING id as LastInsertId (pgpipeline.go), so
+	// the insert can travel with BEGIN and the statements queued before it.
+	res, err := c.exec(ctx, q+returningID, args...)
+	if err != nil {
 		return 0, err
 	}
-	return id, nil
+	return res.LastInsertId()
 }
 
 // inIDs is the placeholder list of an `IN (…)` of ids, and the ids as arguments after
@@ -124,6 +126,29 @@ func (c conn) insertSQL(table string, cols []Column, vals []any, title *titleExp
 // updateRow sets columns of one row. With versioned, the row must still carry version
 // (optimistic locking) and its version is bumped; a mismatch is ErrConflict.
 func (c conn) updateRow(ctx context.Context, table string, id int64, version int64, versioned bool, cols []Column, vals []any) error {
+	q, args, err := c.updateSQL(table, id, version, versioned, cols, vals)
+	if err != nil {
+		return err
+	}
+	res, err := c.exec(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		if versioned {
+			return ErrConflict
+		}
+		return ErrNotFound
+	}
+	return nil
+}
+
+// updateSQL is the statement that updates one row by id (and version, if versioned).
+func (c conn) updateSQL(table string, id int64, version int64, versioned bool, cols []Column, vals []any) (string, []any, error) {
 	var b strings.Builder
 	b.WriteString("UPDATE ")
 	b.WriteString(table)
@@ -138,7 +163,7 @@ func (c conn) updateRow(ctx context.Context, table string, id int64, version int
 		b.WriteString(c.d.placeholder(col.Storage))
 		a, err := c.d.encode(col.Storage, vals[i])
 		if err != nil {
-			return fmt.Errorf("column %s: %w", col.Name, err)
+			return "", nil, fmt.Errorf("column %s: %w", col.Name, err)
 		}
 		args = append(args, a)
 	}
@@ -154,21 +179,7 @@ func (c conn) updateRow(ctx context.Context, table string, id int64, version int
 		b.WriteString(" AND version = ?")
 		args = append(args, version)
 	}
-	res, err := c.exec(ctx, b.String(), args...)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		if versioned {
-			return ErrConflict
-		}
-		return ErrNotFound
-	}
-	return nil
+	return b.String(), args, nil
 }
 
 // deleteRow deletes one row by id.

@@ -53,8 +53,11 @@ func (tx *Tx) InsertStageMove(ctx context.Context, m *StageMove) error {
 		from = m.FromStageID
 	}
 	vals := []any{m.EntityTypeID, m.ItemID, m.TypeID, m.CategoryID, from, m.StageID, m.Semantic, m.CreatedBy, m.CreatedTime}
-	_, err := tx.insertRow(ctx, stageHistoryTable, stageHistoryColumns[1:], vals)
-	return err
+	q, args, err := tx.insertSQL(stageHistoryTable, stageHistoryColumns[1:], vals, nil)
+	if err != nil {
+		return err
+	}
+	return tx.later(ctx, q, args...)
 }
 
 // ListStageMoves reads history rows of one type.

@@ -22,8 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	"modernc.org/sqlite"               // registers the "sqlite" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
+	"modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
 func init() {
@@ -90,10 +91,11 @@ func (s *Store) Dialect() string { return s.d.name }
 // else is a SQLite file path (its directory is created).
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		db, err := sql.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, err
 		}
+		db := sql.OpenDB(pipeConnector{stdlib.GetConnector(*cfg)})
 		db.SetMaxOpenConns(32)
 		db.SetMaxIdleConns(32)
 		db.SetConnMaxIdleTime(5 * time.Minute)
@@ -194,6 +196,14 @@ func (s *Store) Close() error {
 type Tx struct {
 	conn
 	tx *sql.Tx
+	// locked is the item row GetItemForUpdate last locked (PostgreSQL).
+	locked lockedRow
+}
+
+// lockedRow names a row locked at a version.
+type lockedRow struct {
+	table       string
+	id, version int64
 }
 
 // InTx runs fn in a transaction and commits when it returns nil. DDL runs inside too:
@@ -268,9 +278,23 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	return c.q.ExecContext(ctx, q, args...)
 }
 
+// later runs a statement whose result nobody reads. On PostgreSQL it is queued and
+// travels with the transaction's next round trip (pgpipeline.go); a failure fails the
+// transaction there.
+func (tx *Tx) later(ctx context.Context, q string, args ...any) error {
+	if tx.d.name == Postgres {
+		q = laterMark + q
+	}
+	_, err := tx.exec(ctx, q, args...)
+	return err
+}
+
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	statements.Add(1)
 	q = c.d.rebind(q)
+	if c.tx != nil && c.d.name == Postgres {
+		q = readMark + q
+	}
 	if st := c.prepared(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -280,6 +304,9 @@ func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	statements.Add(1)
 	q = c.d.rebind(q)
+	if c.tx != nil && c.d.name == Postgres {
+		q = readMark + q
+	}
 	if st := c.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

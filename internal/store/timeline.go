@@ -39,15 +39,7 @@ var timelineColumns = []Column{
 
 // InsertTimelineEntry writes an entry with its bindings and sets e.ID.
 func (tx *Tx) InsertTimelineEntry(ctx context.Context, e *TimelineEntry, bindings []TimelineBinding) error {
-	var text any
-	if e.Text != nil {
-		text = *e.Text
-	}
-	files := e.Files
-	if files == "" {
-		files = "[]"
-	}
-	vals := []any{e.EntityTypeID, e.ItemID, e.Kind, e.AuthorID, e.CreatedTime, e.Data, text, files}
+	vals := timelineValues(e)
 	if tx.d.name == Postgres && len(bindings) > 0 {
 		return tx.insertBoundTimelineEntry(ctx, e, vals, bindings)
 	}
@@ -64,13 +56,49 @@ func (tx *Tx) InsertTimelineEntry(ctx context.Context, e *TimelineEntry, binding
 	return nil
 }
 
+// timelineValues are an entry's values in timelineColumns' order, without the id.
+func timelineValues(e *TimelineEntry) []any {
+	var text any
+	if e.Text != nil {
+		text = *e.Text
+	}
+	files := e.Files
+	if files == "" {
+		files = "[]"
+	}
+	return []any{e.EntityTypeID, e.ItemID, e.Kind, e.AuthorID, e.CreatedTime, e.Data, text, files}
+}
+
+// AppendTimelineEntry writes an entry whose id the caller does not need (the system
+// entries of item changes). On PostgreSQL it travels with the transaction's next round
+// trip (pgpipeline.go).
+func (tx *Tx) AppendTimelineEntry(ctx context.Context, e *TimelineEntry, bindings []TimelineBinding) error {
+	if tx.d.name != Postgres || len(bindings) == 0 {
+		return tx.InsertTimelineEntry(ctx, e, bindings)
+	}
+	q, args, err := boundTimelineSQL(tx.conn, timelineValues(e), bindings)
+	if err != nil {
+		return err
+	}
+	return tx.later(ctx, q, args...)
+}
+
 // insertBoundTimelineEntry writes an entry and its bindings in one statement
 // (PostgreSQL): every add and move writes an entry, and each statement of a write is a
 // round trip the writer waits for.
 func (tx *Tx) insertBoundTimelineEntry(ctx context.Context, e *TimelineEntry, vals []any, bindings []TimelineBinding) error {
-	q, args, err := tx.insertSQL(timelineTable, timelineColumns[1:], vals, nil)
+	q, args, err := boundTimelineSQL(tx.conn, vals, bindings)
 	if err != nil {
 		return err
+	}
+	return tx.queryRow(ctx, q+" RETURNING timeline_id", args...).Scan(&e.ID)
+}
+
+// boundTimelineSQL is the statement that inserts an entry and its bindings (PostgreSQL).
+func boundTimelineSQL(c conn, vals []any, bindings []TimelineBinding) (string, []any, error) {
+	q, args, err := c.insertSQL(timelineTable, timelineColumns[1:], vals, nil)
+	if err != nil {
+		return "", nil, err
 	}
 	var b strings.Builder
 	b.WriteString("WITH e AS (" + q + " RETURNING id) INSERT INTO crm_timeline_bindings (entity_type_id, entity_id, timeline_id) SELECT v.t, v.i, e.id FROM e CROSS JOIN (VALUES ")
@@ -82,8 +110,8 @@ func (tx *Tx) insertBoundTimelineEntry(ctx context.Context, e *TimelineEntry, va
 		args = append(args, bd.EntityTypeID, bd.EntityID)
 	}
 	// A new entry cannot be bound already; DO NOTHING only folds a binding listed twice.
-	b.WriteString(") AS v(t, i) ON CONFLICT DO NOTHING RETURNING timeline_id")
-	return tx.queryRow(ctx, b.String(), args...).Scan(&e.ID)
+	b.WriteString(") AS v(t, i) ON CONFLICT DO NOTHING")
+	return b.String(), args, nil
 }
 
 // BindTimelineEntry adds an entry to an item's timeline; binding twice is a no-op.

@@ -139,7 +139,7 @@ func (s *Service) ItemChanged(u *crm.Unit, ev *crm.ItemEvent) error {
 		}
 		e := &store.TimelineEntry{EntityTypeID: t.EntityTypeID, ItemID: it.ID, Kind: kind, AuthorID: u.Actor().UserID,
 			CreatedTime: u.Now(), Data: string(b)}
-		return u.Tx().InsertTimelineEntry(u.Ctx(), e, append(bindings[:len(bindings):len(bindings)], extra...))
+		return u.Tx().AppendTimelineEntry(u.Ctx(), e, append(bindings[:len(bindings):len(bindings)], extra...))
 	}
 	title := func() any {
 		if f := t.TitleField(); f != nil {
