@@ -108,3 +108,16 @@ func (s *Store) TriggerNames(ctx context.Context) ([]string, error) {
 func (tx *Tx) Later(ctx context.Context, q string, args ...any) error {
 	return tx.later(ctx, q, args...)
 }
+
+// HoldSearchLane takes every slot of the substring lane (PostgreSQL) until release.
+func (s *Store) HoldSearchLane() (release func()) {
+	n := cap(s.lanes.searches)
+	for range n {
+		s.lanes.searches <- struct{}{}
+	}
+	return func() {
+		for range n {
+			<-s.lanes.searches
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 )
 
@@ -32,10 +33,16 @@ var ErrQueryTimeout = errors.New("the list query took too long and was stopped: 
 const DefaultListTimeout = 5 * time.Second
 
 type lanes struct {
-	list    conn
-	listDB  *sql.DB // SQLite's list readers (nil on PostgreSQL: one pool)
-	slots   chan struct{}
-	timeout atomic.Int64 // nanoseconds
+	list   conn
+	listDB *sql.DB // SQLite's list readers (nil on PostgreSQL: one pool)
+	slots  chan struct{}
+	// searches bounds the substring lists running at once (PostgreSQL; nil on SQLite,
+	// whose list pool is already that narrow). A substring search reads an index of
+	// trigrams and rechecks rows: tens of milliseconds of CPU each. As many as cores
+	// would take every core of a database on this machine, and gets would wait for CPU;
+	// indexed lists of a few milliseconds keep the wide lane.
+	searches chan struct{}
+	timeout  atomic.Int64 // nanoseconds
 	// observe, when set, learns the shape and duration of every list and count.
 	observe atomic.Pointer[func(ListObservation)]
 }
@@ -50,6 +57,16 @@ func newLanes(list conn, slots int) *lanes {
 // many lists as cores take every core, and a point read waits for CPU however free
 // its own pool is. One core stays for point reads, writes and HTTP.
 func sqliteListReaders() int { return max(1, runtime.NumCPU()-1) }
+
+// pgSearchSlots bounds the substring lists running at once on PostgreSQL. When the
+// database runs on this machine, a search is CPU work on its cores as on SQLite, and
+// one core stays for point reads; a database elsewhere has cores of its own.
+func pgSearchSlots(host string) int {
+	if host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "/") {
+		return sqliteListReaders()
+	}
+	return 16
+}
 
 func openSQLiteLists(uri string) (*sql.DB, error) {
 	db, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-8192)&_pragma=mmap_size(1099511627776)&_pragma=query_only(1)")
@@ -112,6 +129,14 @@ func (s *Store) inListLane(ctx context.Context, etid int64, where query.Group, o
 	limit := time.Duration(s.lanes.timeout.Load())
 	lctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	if s.lanes.searches != nil && searches(where) {
+		select {
+		case s.lanes.searches <- struct{}{}:
+		case <-lctx.Done():
+			return timeoutOr(ctx, lctx.Err())
+		}
+		defer func() { <-s.lanes.searches }()
+	}
 	select {
 	case s.lanes.slots <- struct{}{}:
 	case <-lctx.Done():
@@ -129,6 +154,24 @@ func (s *Store) inListLane(ctx context.Context, etid int64, where query.Group, o
 		}
 	}
 	return nil
+}
+
+// searches reports whether a filter matches substrings (%, =% and their negations).
+func searches(g query.Group) bool {
+	for _, e := range g.Items {
+		switch x := e.(type) {
+		case query.Cond:
+			switch x.Op {
+			case field.OpContains, field.OpNotContains, field.OpLike, field.OpNotLike:
+				return true
+			}
+		case query.Group:
+			if searches(x) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // timeoutOr is ErrQueryTimeout when the list's own deadline stopped it (not the

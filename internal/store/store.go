@@ -109,6 +109,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.conn = conn{q: db, d: dialectPostgres, search: newSearchSet()}
 		// Lists may hold at most three quarters of the pool: the rest stays for point reads.
 		s.lanes = newLanes(conn{q: db, d: dialectPostgres, search: s.search}, 24)
+		s.lanes.searches = make(chan struct{}, pgSearchSlots(cfg.Host))
 		if err := s.ping(ctx); err != nil {
 			db.Close()
 			return nil, err
