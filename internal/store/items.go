@@ -78,9 +78,6 @@ type DefaultTitle struct {
 // (among cols, its value nil) gets title.Prefix followed by the new id, in the same
 // statement: the row is written once.
 func (tx *Tx) InsertItem(ctx context.Context, entityTypeID int64, cols []Column, vals []any, title *DefaultTitle) (int64, error) {
-	if tx.ids != nil {
-		return tx.insertItemLater(ctx, ItemTable(entityTypeID), cols, vals, title)
-	}
 	if title == nil {
 		return tx.insertRow(ctx, ItemTable(entityTypeID), cols, vals)
 	}

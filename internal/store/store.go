@@ -68,8 +68,6 @@ type Store struct {
 	// WAL insertion, context switches) and throughput falls as clients are added; a
 	// writer waiting here costs nothing.
 	writeSlots chan struct{}
-	// itemIDs are item ids drawn ahead (PostgreSQL).
-	itemIDs *itemIDs
 	// writeStmts are the writer's prepared statements (SQLite).
 	writeStmts *stmtCache
 	// checkpoints copies the write-ahead log into the database file (SQLite).
@@ -105,7 +103,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxOpenConns(32)
 		db.SetMaxIdleConns(32)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		s := &Store{write: db, read: db, writeSlots: make(chan struct{}, pgWriteSlots()), itemIDs: newItemIDs()}
+		s := &Store{write: db, read: db, writeSlots: make(chan struct{}, pgWriteSlots())}
 		s.conn = conn{q: db, d: dialectPostgres, search: newSearchSet()}
 		// Lists may hold at most three quarters of the pool: the rest stays for point reads.
 		s.lanes = newLanes(conn{q: db, d: dialectPostgres, search: s.search}, 24)
@@ -209,8 +207,6 @@ type Tx struct {
 	tx *sql.Tx
 	// locked is the item row GetItemForUpdate last locked (PostgreSQL).
 	locked lockedRow
-	// ids are the item ids drawn ahead (itemids.go; PostgreSQL, else nil).
-	ids *itemIDs
 }
 
 // lockedRow names a row locked at a version.
@@ -241,7 +237,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return err
 	}
-	tx := &Tx{conn: conn{q: sqlTx, d: s.d, tx: sqlTx, search: s.search}, tx: sqlTx, ids: s.itemIDs}
+	tx := &Tx{conn: conn{q: sqlTx, d: s.d, tx: sqlTx, search: s.search}, tx: sqlTx}
 	if err := callSafely(fn, tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
