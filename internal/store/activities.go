@@ -208,7 +208,7 @@ func (c conn) ActivityBindingsOf(ctx context.Context, ids []int64) (map[int64][]
 	if len(ids) == 0 {
 		return out, nil
 	}
-	in, args := inIDs(ids)
+	in, args := inList(ids)
 	q := `SELECT activity_id, entity_type_id, entity_id FROM crm_activity_bindings WHERE activity_id IN (` +
 		in + `) ORDER BY activity_id, entity_type_id, entity_id`
 	rows, err := c.query(ctx, q, args...)

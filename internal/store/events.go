@@ -170,7 +170,7 @@ func (tx *Tx) MarkDelivered(ctx context.Context, ids []int64, finishedMS int64) 
 	for len(ids) > 0 {
 		part := ids[:min(len(ids), chunk)]
 		ids = ids[len(part):]
-		in, args := inIDs(part, finishedMS)
+		in, args := inList(part, finishedMS)
 		q := `UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1, last_error = '', finished_ms = ? WHERE id IN (` + in + `)`
 		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return err

@@ -121,3 +121,19 @@ func (s *Store) HoldSearchLane() (release func()) {
 		}
 	}
 }
+
+// VacuumDeadRows runs the maintainer's vacuum check now (PostgreSQL).
+func (s *Store) VacuumDeadRows(ctx context.Context) { s.vacuumDeadRows(ctx) }
+
+// TableStats reads a table's dead row versions and how often it was vacuumed by hand
+// (PostgreSQL's statistics).
+func (s *Store) TableStats(ctx context.Context, table string) (dead, vacuums int64, err error) {
+	err = s.queryRow(ctx, `SELECT n_dead_tup, vacuum_count FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = ?`, table).Scan(&dead, &vacuums)
+	return dead, vacuums, err
+}
+
+// TouchAllItems rewrites every item's amount: one dead row version each (PostgreSQL).
+func (s *Store) TouchAllItems(ctx context.Context, entityTypeID int64) error {
+	_, err := s.write.ExecContext(ctx, "UPDATE "+ItemTable(entityTypeID)+" SET opportunity = COALESCE(opportunity, 0) + 1")
+	return err
+}

@@ -267,7 +267,7 @@ func (c conn) OutboxPayloads(ctx context.Context, ids []int64) (map[int64]string
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), 500)]
 		ids = ids[len(chunk):]
-		in, args := inIDs(chunk)
+		in, args := inList(chunk)
 		rows, err := c.query(ctx, `SELECT id, payload FROM outbox WHERE id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, err

@@ -335,3 +335,38 @@ func TestSearchesCannotFillTheListLane(t *testing.T) {
 		t.Fatalf("a search once the lane is free: %v", err)
 	}
 }
+
+// On PostgreSQL an items table whose updates left many dead row versions is vacuumed by
+// the maintainer, without waiting for autovacuum's round: searches and counts would
+// otherwise step over them.
+func TestDeadRowsAreVacuumed(t *testing.T) {
+	ctx := context.Background()
+	p := newPerfType(t, store.Postgres)
+	p.seed(t, 2000, rand.New(rand.NewPCG(7, 8)))
+	if err := p.st.TouchAllItems(ctx, p.etid); err != nil {
+		t.Fatal(err)
+	}
+	table := store.ItemTable(p.etid)
+	// The statistics reach the shared counters within about a second.
+	waitFor(t, "dead rows counted", func() bool {
+		dead, _, err := p.st.TableStats(ctx, table)
+		return err == nil && dead >= 1000
+	})
+	p.st.VacuumDeadRows(ctx)
+	waitFor(t, "the table vacuumed", func() bool {
+		dead, vacuums, err := p.st.TableStats(ctx, table)
+		return err == nil && vacuums > 0 && dead < 1000
+	})
+}
+
+// waitFor polls cond until it holds, failing the test after ten seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

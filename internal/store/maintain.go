@@ -20,12 +20,18 @@ import (
 //   - PostgreSQL: each items table asks autovacuum to re-analyze it after 2% of its
 //     rows changed (instead of the default 10%), and a list index's build or a bulk
 //     seed analyzes at once. The maintainer also folds the stage-counter deltas
-//     (counters.go) every foldEvery.
+//     (counters.go) every foldEvery, and every vacuumCheckEvery vacuums the items
+//     tables whose dead row versions reached a fifth of their live rows: each update
+//     leaves one behind, and autovacuum, which looks at a table once a minute at most
+//     and waits for a fifth of it by default, let a busy type carry as many dead
+//     versions as live ones — every search and count then stepped over them (a
+//     substring count on 47,000 items took 20 ms, its heap visits most of it).
 
 const (
 	optimizeEvery       = 10 * time.Minute
 	optimizeAfterWrites = 20000
 	foldEvery           = time.Second
+	vacuumCheckEvery    = 10 * time.Second
 )
 
 type maintainer struct {
@@ -84,7 +90,7 @@ func (s *Store) maintain(m *maintainer) {
 	s.ensureTitleSearch(ctx)
 	tick := time.NewTicker(foldEvery)
 	defer tick.Stop()
-	lastOptimize := time.Now()
+	lastOptimize, lastVacuumCheck := time.Now(), time.Now()
 	for {
 		select {
 		case <-m.stop:
@@ -93,6 +99,10 @@ func (s *Store) maintain(m *maintainer) {
 		}
 		if s.d.name == Postgres {
 			s.foldCountDeltas(ctx)
+			if time.Since(lastVacuumCheck) >= vacuumCheckEvery {
+				s.vacuumDeadRows(ctx)
+				lastVacuumCheck = time.Now()
+			}
 			continue
 		}
 		if time.Since(lastOptimize) >= optimizeEvery || m.writes.Load() >= optimizeAfterWrites {
@@ -131,6 +141,26 @@ func (s *Store) Optimize(ctx context.Context) {
 	}
 	if _, err := s.write.ExecContext(ctx, "PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002"); err != nil && ctx.Err() == nil {
 		slog.Warn("sqlite optimize", "err", err)
+	}
+}
+
+// vacuumDeadRows vacuums the items tables whose dead row versions reached a fifth of
+// their live rows (at least 1,000), PostgreSQL.
+func (s *Store) vacuumDeadRows(ctx context.Context) {
+	tables, err := s.itemTablesWith(ctx, "id")
+	if err != nil || len(tables) == 0 {
+		return
+	}
+	in, args := inList(tables)
+	stale, err := queryColumn[string](ctx, s.conn, `SELECT relname FROM pg_stat_user_tables
+WHERE schemaname = current_schema() AND relname IN (`+in+`) AND n_dead_tup >= 1000 AND n_dead_tup * 5 >= n_live_tup`, args...)
+	if err != nil {
+		return
+	}
+	for _, t := range stale {
+		if _, err := s.write.ExecContext(ctx, "VACUUM (ANALYZE) "+t); err != nil && ctx.Err() == nil {
+			slog.Warn("vacuum", "table", t, "err", err)
+		}
 	}
 }
 

@@ -71,13 +71,13 @@ func (c conn) insertWith(ctx context.Context, table string, cols []Column, vals 
 	return res.LastInsertId()
 }
 
-// inIDs is the placeholder list of an `IN (…)` of ids, and the ids as arguments after
-// those given.
-func inIDs(ids []int64, args ...any) (string, []any) {
-	for _, id := range ids {
-		args = append(args, id)
+// inList is the placeholder list of an `IN (…)` of values (ids, names), and the values
+// as arguments after those given.
+func inList[T int64 | string](vals []T, args ...any) (string, []any) {
+	for _, v := range vals {
+		args = append(args, v)
 	}
-	return "?" + strings.Repeat(", ?", len(ids)-1), args
+	return "?" + strings.Repeat(", ?", len(vals)-1), args
 }
 
 // insertSQL is the INSERT statement of insertWith, without RETURNING.
