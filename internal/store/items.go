@@ -226,26 +226,21 @@ type OutboxRow struct {
 // OutboxAfter lists outbox rows after id, oldest first, at most limit: what changes
 // announced, for the readers of the outbox (and tests).
 func (c conn) OutboxAfter(ctx context.Context, afterID int64, limit int) ([]OutboxRow, error) {
-	rows, err := c.query(ctx, `SELECT id, topic, entity_type_id, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []OutboxRow
-	for rows.Next() {
-		var r OutboxRow
-		if err := rows.Scan(&r.ID, &r.Topic, &r.EntityTypeID, &r.Payload); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return c.outboxAfter(ctx, afterID, limit, true)
 }
 
 // OutboxHeadersAfter is OutboxAfter without the payloads: a reader that passes over
 // most changes by their header reads only the payloads it wants (OutboxPayloads).
 func (c conn) OutboxHeadersAfter(ctx context.Context, afterID int64, limit int) ([]OutboxRow, error) {
-	rows, err := c.query(ctx, `SELECT id, topic, entity_type_id FROM outbox WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	return c.outboxAfter(ctx, afterID, limit, false)
+}
+
+func (c conn) outboxAfter(ctx context.Context, afterID int64, limit int, payloads bool) ([]OutboxRow, error) {
+	cols := "id, topic, entity_type_id"
+	if payloads {
+		cols += ", payload"
+	}
+	rows, err := c.query(ctx, `SELECT `+cols+` FROM outbox WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +248,11 @@ func (c conn) OutboxHeadersAfter(ctx context.Context, afterID int64, limit int) 
 	var out []OutboxRow
 	for rows.Next() {
 		var r OutboxRow
-		if err := rows.Scan(&r.ID, &r.Topic, &r.EntityTypeID); err != nil {
+		dest := []any{&r.ID, &r.Topic, &r.EntityTypeID}
+		if payloads {
+			dest = append(dest, &r.Payload)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
