@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"smartcrm/internal/apitest"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/customfield"
 	"smartcrm/internal/field"
@@ -348,25 +349,13 @@ func TestDeadRowsAreVacuumed(t *testing.T) {
 	}
 	table := store.ItemTable(p.etid)
 	// The statistics reach the shared counters within about a second.
-	waitFor(t, "dead rows counted", func() bool {
+	apitest.Eventually(t, "dead rows counted", 10*time.Second, func() (bool, string) {
 		dead, _, err := p.st.TableStats(ctx, table)
-		return err == nil && dead >= 1000
+		return err == nil && dead >= 1000, fmt.Sprintf("%d dead (%v)", dead, err)
 	})
 	p.st.VacuumDeadRows(ctx)
-	waitFor(t, "the table vacuumed", func() bool {
+	apitest.Eventually(t, "the table vacuumed", 10*time.Second, func() (bool, string) {
 		dead, vacuums, err := p.st.TableStats(ctx, table)
-		return err == nil && vacuums > 0 && dead < 1000
+		return err == nil && vacuums > 0 && dead < 1000, fmt.Sprintf("%d dead, %d vacuums (%v)", dead, vacuums, err)
 	})
-}
-
-// waitFor polls cond until it holds, failing the test after ten seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
