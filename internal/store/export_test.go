@@ -137,3 +137,11 @@ func (s *Store) TouchAllItems(ctx context.Context, entityTypeID int64) error {
 	_, err := s.write.ExecContext(ctx, "UPDATE "+ItemTable(entityTypeID)+" SET opportunity = COALESCE(opportunity, 0) + 1")
 	return err
 }
+
+// SetSearchSyncEvery sets how many written rows of a table wait in its pending tables
+// before they move into its FTS tables (SQLite).
+func (s *Store) SetSearchSyncEvery(n int) {
+	s.search.mu.Lock()
+	s.search.syncEvery = n
+	s.search.mu.Unlock()
+}

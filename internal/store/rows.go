@@ -246,15 +246,17 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 	b.WriteString(" FROM ")
 	b.WriteString(table)
 	var args []any
-	if fts, match, ok := c.ftsOnly(table, where); ok && len(order) == 1 && order[0].Field.Column == "id" && page.Limit > 0 {
+	if f, ok := c.ftsOnly(table, where); ok && len(order) == 1 && order[0].Field.Column == "id" && page.Limit > 0 {
 		// The page's ids come straight from the FTS table, which walks its rowids in
-		// either direction: the table is read only for the rows shown.
+		// either direction: the table is read only for the rows shown and the pending
+		// rows.
 		dir := ""
 		if order[0].Desc {
 			dir = " DESC"
 		}
-		b.WriteString(" WHERE id IN (SELECT rowid FROM " + fts + " WHERE " + fts + " MATCH ? ORDER BY rowid" + dir + " LIMIT ?)")
-		args = append(args, match, page.Limit+page.Offset)
+		b.WriteString(" WHERE id IN (SELECT rowid FROM " + f.fts + " WHERE " + f.fts + " MATCH ? AND rowid NOT IN (SELECT id FROM " + f.pending + ") ORDER BY rowid" + dir + " LIMIT ?)")
+		b.WriteString(" OR (id IN (SELECT id FROM " + f.pending + ") AND " + f.like + ")")
+		args = append(args, f.match, page.Limit+page.Offset, f.pattern)
 	} else {
 		var err error
 		if args, err = c.whereOn(&b, table, where); err != nil {
@@ -315,8 +317,13 @@ func (c conn) countRows(ctx context.Context, table string, where query.Group) (i
 
 // countSQL is the statement of countRows.
 func (c conn) countSQL(table string, where query.Group) (string, []any, error) {
-	if fts, match, ok := c.ftsOnly(table, where); ok {
-		return "SELECT COUNT(*) FROM " + fts + " WHERE " + fts + " MATCH ?", []any{match}, nil
+	if f, ok := c.ftsOnly(table, where); ok {
+		// The FTS matches, less those pending (stale or gone), plus the pending rows
+		// that match; pending rows are mostly the newest, so the second count walks
+		// only the end of the matches.
+		return "SELECT (SELECT COUNT(*) FROM " + f.fts + " WHERE " + f.fts + " MATCH ?)" +
+			" - (SELECT COUNT(*) FROM " + f.fts + " WHERE " + f.fts + " MATCH ? AND rowid >= (SELECT MIN(id) FROM " + f.pending + ") AND rowid IN (SELECT id FROM " + f.pending + "))" +
+			" + (SELECT COUNT(*) FROM " + table + " WHERE id IN (SELECT id FROM " + f.pending + ") AND " + f.like + ")", []any{f.match, f.match, f.pattern}, nil
 	}
 	var b strings.Builder
 	b.WriteString("SELECT COUNT(*) FROM ")

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -21,16 +22,20 @@ import (
 //     case-folded text (casefold, the function case-insensitive LIKE already uses),
 //     without positions (detail=none). The row's triggers only note its id in the
 //     column's pending table; the group committer moves the noted rows into the FTS
-//     table once, just before COMMIT (syncSearch). Two costs made this shape: FTS5
-//     writes its pending terms out as a new segment at every SAVEPOINT, and the
+//     table, just before COMMIT, once the table's groups have written about
+//     syncEvery rows since the last time (syncSearch). Three costs made this shape:
+//     FTS5 writes its pending terms out as a new segment at every SAVEPOINT, and the
 //     committer opens one per change, so triggers writing the FTS table made every add
-//     write (and later merge) a segment of its own; and positions were a third of the
-//     bytes each commit wrote. A filter becomes `id IN (SELECT rowid FROM fts WHERE fts
-//     MATCH 'trigrams') AND <the LIKE>`: the index narrows to candidates (rows holding
-//     every trigram of the pattern), the LIKE keeps the exact answer; a contains filter
-//     of exactly three characters is one trigram, exact without the LIKE. Folding the
-//     stored text with the same function as the LIKE makes the candidates a superset
-//     of the matches by construction.
+//     write (and later merge) a segment of its own; a segment per group commit still
+//     cost an add more than a fifth of its time; and positions were a third of the
+//     bytes each commit wrote. A filter becomes `(id IN (SELECT rowid FROM fts WHERE
+//     fts MATCH 'trigrams') OR id IN (SELECT id FROM pending)) AND <the LIKE>`: the
+//     index narrows to candidates (rows holding every trigram of the pattern, plus the
+//     few rows written since the last move, whose index entries may be missing or
+//     stale), the LIKE keeps the exact answer; a contains filter of exactly three
+//     characters is one trigram, exact without the LIKE for the rows not pending.
+//     Folding the stored text with the same function as the LIKE makes the candidates
+//     a superset of the matches by construction.
 //   - PostgreSQL: a pg_trgm GIN index on the column, without GIN's pending list
 //     (fastupdate = off): with it, every search of a type that is being written scans
 //     the pending entries, and searches slowed down as the list grew under a steady
@@ -46,6 +51,29 @@ type searchSet struct {
 	// trgmOps is pg_trgm's GIN operator class, schema-qualified ("" without the
 	// extension: substring filters then scan).
 	trgmOps string
+	// unsynced counts, per items table, the rows its transactions wrote since its FTS
+	// tables last took in their pending rows (SQLite); syncEvery is where they do.
+	unsynced  map[string]int
+	syncEvery int
+}
+
+// syncEvery is how many written rows of a table wait in its pending tables before the
+// committer moves them into the FTS tables: each move writes one FTS segment, and a
+// search reads the pending rows themselves, so a few hundred balance the two.
+const syncEvery = 256
+
+// due adds the rows a transaction wrote to a table's count and tells whether its
+// pending rows are to move now (the count then starts again).
+func (s *searchSet) due(table string, rows int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.unsynced[table] + rows
+	if n >= s.syncEvery {
+		delete(s.unsynced, table)
+		return true
+	}
+	s.unsynced[table] = n
+	return false
 }
 
 func (s *searchSet) trgmOpclass() string {
@@ -73,7 +101,9 @@ func (s *Store) loadTrgm(ctx context.Context) {
 	s.search.mu.Unlock()
 }
 
-func newSearchSet() *searchSet { return &searchSet{m: map[string]map[string]bool{}} }
+func newSearchSet() *searchSet {
+	return &searchSet{m: map[string]map[string]bool{}, unsynced: map[string]int{}, syncEvery: syncEvery}
+}
 
 func (s *searchSet) set(table, col string, on bool) {
 	if s == nil {
@@ -133,6 +163,9 @@ func (s *searchSet) ftsOf(table string) func(col string) string {
 }
 
 func ftsTable(table, col string) string { return table + "_fts_" + col }
+
+// ftsPending is the table of rows written since the FTS table last took them in.
+func ftsPending(fts string) string { return fts + "_pending" }
 
 // trgmIndex names a column's pg_trgm index; hashed, as PostgreSQL cuts names at 63 bytes.
 func trgmIndex(table, col string) string {
@@ -217,6 +250,7 @@ func (tx *Tx) createSearch(ctx context.Context, table, col string) error {
 	}
 	for _, st := range []string{
 		"DELETE FROM " + fts,
+		"DELETE FROM " + ftsPending(fts),
 		"INSERT INTO " + fts + "(rowid, v) SELECT id, casefold(" + col + ") FROM " + table + " WHERE " + col + " IS NOT NULL",
 	} {
 		if _, err := tx.exec(ctx, st); err != nil {
@@ -396,64 +430,103 @@ func (tx *Tx) searchTriggers(ctx context.Context, table, col string) error {
 
 var ftsTableName = regexp.MustCompile(`^(crm_items_[0-9]+)_fts_([a-z0-9_]+)$`)
 
-// writtenTables is the set of items tables a transaction's statements named, and of
-// those which it changed or deleted rows of (not only inserted).
+// writtenTables counts the rows a transaction's statements wrote per items table.
 type writtenTables struct {
-	names   []string
-	changed []bool
+	names []string
+	rows  []int
 }
 
-// note remembers the items table a write statement names (the first one: the table
-// an INSERT, UPDATE or DELETE writes).
-func (w *writtenTables) note(q string) {
+// note finds the items table a write statement names (the first one: the table an
+// INSERT, UPDATE or DELETE writes) and returns its place, -1 for none.
+func (w *writtenTables) note(q string) int {
 	if w == nil {
-		return
+		return -1
 	}
 	i := strings.Index(q, "crm_items_")
 	if i < 0 {
-		return
+		return -1
 	}
 	j := i + len("crm_items_")
 	for j < len(q) && q[j] >= '0' && q[j] <= '9' {
 		j++
 	}
-	// A plain INSERT only adds rows; anything else (an upsert included) may change one.
+	if j < len(q) && q[j] == '_' {
+		return -1 // a table of the items table's own (its FTS or pending rows)
+	}
 	table := q[i:j]
-	changed := !strings.HasPrefix(q, "INSERT INTO crm_items_") || strings.Contains(q, "ON CONFLICT")
 	if k := slices.Index(w.names, table); k >= 0 {
-		w.changed[k] = w.changed[k] || changed
+		return k
+	}
+	w.names, w.rows = append(w.names, table), append(w.rows, 0)
+	return len(w.names) - 1
+}
+
+// wrote adds the rows a statement noted at k changed.
+func (w *writtenTables) wrote(k int, res sql.Result) {
+	if k < 0 || res == nil {
 		return
 	}
-	w.names, w.changed = append(w.names, table), append(w.changed, changed)
+	if n, err := res.RowsAffected(); err == nil {
+		w.rows[k] += int(n)
+	}
 }
 
 // syncSearch moves the rows noted in the pending tables of the items tables this
-// transaction wrote into their FTS tables, just before COMMIT: one FTS flush per group
-// instead of one per change. Execs only: a query inside a transaction costs
-// database/sql a goroutine, and this runs for every group.
+// transaction wrote into their FTS tables, just before COMMIT, once a table's writes
+// since the last move reach syncEvery rows. Execs only: a query inside a transaction
+// costs database/sql a goroutine, and this runs for every group.
 func (tx *Tx) syncSearch(ctx context.Context) error {
 	if tx.written == nil {
 		return nil
 	}
 	for k, table := range tx.written.names {
-		for _, col := range tx.search.columns(table) {
-			fts := ftsTable(table, col)
-			stmts := []string{
-				"DELETE FROM " + fts + " WHERE rowid IN (SELECT id FROM " + fts + "_pending WHERE fresh = 0)",
-				"INSERT INTO " + fts + "(rowid, v) SELECT t.id, casefold(t." + col + ") FROM " + fts + "_pending p CROSS JOIN " + table + " t ON t.id = p.id WHERE t." + col + " IS NOT NULL",
-				"DELETE FROM " + fts + "_pending",
-			}
-			if !tx.written.changed[k] {
-				stmts = stmts[1:] // only inserts: no row of the FTS table is stale
-			}
-			for _, st := range stmts {
-				if _, err := tx.exec(ctx, st); err != nil {
-					return fmt.Errorf("substring index of %s.%s: %w", table, col, err)
-				}
+		cols := tx.search.columns(table)
+		if len(cols) == 0 || !tx.search.due(table, tx.written.rows[k]) {
+			continue
+		}
+		if err := tx.movePending(ctx, table, cols); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// movePending brings the FTS tables of a table's columns up to date with their pending
+// rows: the stale entries out, the rows' current text in.
+func (tx *Tx) movePending(ctx context.Context, table string, cols []string) error {
+	for _, col := range cols {
+		fts := ftsTable(table, col)
+		pending := ftsPending(fts)
+		for _, st := range []string{
+			"DELETE FROM " + fts + " WHERE rowid IN (SELECT id FROM " + pending + " WHERE fresh = 0)",
+			"INSERT INTO " + fts + "(rowid, v) SELECT t.id, casefold(t." + col + ") FROM " + pending + " p CROSS JOIN " + table + " t ON t.id = p.id WHERE t." + col + " IS NOT NULL",
+			"DELETE FROM " + pending,
+		} {
+			if _, err := tx.exec(ctx, st); err != nil {
+				return fmt.Errorf("substring index of %s.%s: %w", table, col, err)
 			}
 		}
 	}
 	return nil
+}
+
+// syncAllSearch moves the pending rows of every table at start, so that a search never
+// reads more than about syncEvery of them.
+func (s *Store) syncAllSearch(ctx context.Context) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		s.search.mu.RLock()
+		tables := make([]string, 0, len(s.search.m))
+		for t := range s.search.m {
+			tables = append(tables, t)
+		}
+		s.search.mu.RUnlock()
+		for _, t := range tables {
+			if err := tx.movePending(ctx, t, s.search.columns(t)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // upgradeSearchTriggers gives the substring indexes of a database made by an earlier

@@ -19,11 +19,21 @@ import (
 // The substring indexes follow every kind of write, including writes that share a
 // group commit with a change that fails and is rolled back: after concurrent adds,
 // renames, deletes and refused changes, every substring filter finds exactly what a
-// scan of the table finds.
+// scan of the table finds — its pages in both orders and its count — whether the
+// written rows moved into the index at every commit, now and then, or never.
 func TestSubstringIndexFollowsWrites(t *testing.T) {
+	for _, every := range []int{1, 7, 1 << 30} {
+		t.Run(fmt.Sprintf("sync every %d rows", every), func(t *testing.T) {
+			testSubstringIndexFollowsWrites(t, every)
+		})
+	}
+}
+
+func testSubstringIndexFollowsWrites(t *testing.T, syncEvery int) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
 		p := newPerfType(t, dialect)
+		p.st.SetSearchSyncEvery(syncEvery)
 		seedRand := rand.New(rand.NewPCG(11, 3))
 		p.seed(t, 200, seedRand)
 		text := func(r *rand.Rand) string {
@@ -97,6 +107,26 @@ func TestSubstringIndexFollowsWrites(t *testing.T) {
 							t.Logf("differs: %v", row)
 						}
 					}
+				}
+				n, err := p.st.CountItems(ctx, p.etid, where)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != len(want) {
+					t.Errorf("%s contains %q: count %d, a scan finds %d", name, s, n, len(want))
+				}
+				// The newest few, as a list ordered by id descending shows them.
+				last, err := p.st.ListItems(ctx, p.etid, []store.Column{{Name: "id", Storage: field.StorageInt}}, where, []query.Order{{Field: p.f["id"], Desc: true}}, store.Page{Limit: 3})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, row := range last {
+					if w := want[len(want)-1-i]; row[0].(int64) != w {
+						t.Errorf("%s contains %q, newest first: #%d is %v, a scan finds %d", name, s, i, row[0], w)
+					}
+				}
+				if len(last) != min(3, len(want)) {
+					t.Errorf("%s contains %q, newest first: %d rows, a scan finds %d", name, s, len(last), len(want))
 				}
 			}
 		}

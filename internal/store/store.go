@@ -168,6 +168,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err := s.loadSearchSet(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.syncAllSearch(ctx); err != nil {
+		return nil, err
+	}
 	return s, s.startMaintenance(ctx)
 }
 
@@ -261,8 +264,8 @@ type conn struct {
 	tx    *sql.Tx    // set inside a transaction
 	// search knows which columns have a substring index (search.go).
 	search *searchSet
-	// written collects the items tables a group transaction wrote, whose substring
-	// indexes it brings up to date before COMMIT (SQLite; nil elsewhere).
+	// written counts the rows a group transaction wrote per items table, whose
+	// substring indexes take them in when enough have gathered (SQLite; nil elsewhere).
 	written *writtenTables
 }
 
@@ -285,12 +288,17 @@ func Statements() int64 { return statements.Load() }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	statements.Add(1)
-	c.written.note(q)
+	k := c.written.note(q)
 	q = c.d.rebind(q)
+	var res sql.Result
+	var err error
 	if st := c.prepared(ctx, q); st != nil {
-		return st.ExecContext(ctx, args...)
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = c.q.ExecContext(ctx, q, args...)
 	}
-	return c.q.ExecContext(ctx, q, args...)
+	c.written.wrote(k, res)
+	return res, err
 }
 
 // later runs a statement whose result nobody reads. On PostgreSQL it is queued and

@@ -30,26 +30,36 @@ func (c conn) whereOn(b *strings.Builder, table string, g query.Group) ([]any, e
 	return args, nil
 }
 
-// ftsOnly returns the FTS table and query of a filter that is exactly one substring
-// condition its index answers exactly (SQLite): the matching rows are then the FTS
-// table's matches, so a count or an id-ordered page need not read the items table.
-// Every row of the table with a text is in its FTS table once the transaction that
-// wrote it committed, and a deleted row leaves it in the same transaction.
-func (c conn) ftsOnly(table string, g query.Group) (fts, match string, ok bool) {
+// ftsExact is a filter that is exactly one substring condition its index answers
+// exactly (SQLite): the matching rows are the FTS table's matches that are not pending,
+// plus the pending rows that match, so a count or an id-ordered page need not read the
+// items table beyond the few pending rows.
+type ftsExact struct {
+	fts, pending, match string
+	like, pattern       string // the LIKE of the pending rows and its argument
+}
+
+// ftsOnly returns the ftsExact of a filter, ok false for any other filter.
+func (c conn) ftsOnly(table string, g query.Group) (f ftsExact, ok bool) {
 	if c.d.name != SQLite || len(g.Items) != 1 {
-		return "", "", false
+		return f, false
 	}
 	cond, isCond := g.Items[0].(query.Cond)
 	if !isCond || cond.Op != field.OpContains || cond.Field == nil {
-		return "", "", false
+		return f, false
 	}
 	s, isText := cond.Value.(string)
 	if !isText {
-		return "", "", false
+		return f, false
 	}
 	wc := whereCompiler{dialect: c.d, table: table, fts: c.search.ftsOf(table)}
-	fts, match, exact := wc.ftsFilter(cond.Field.Column, containsPattern(s))
-	return fts, match, fts != "" && exact
+	f.pattern = containsPattern(s)
+	fts, match, exact := wc.ftsFilter(cond.Field.Column, f.pattern)
+	if fts == "" || !exact {
+		return f, false
+	}
+	f.fts, f.pending, f.match, f.like = fts, ftsPending(fts), match, c.d.likeExpr(cond.Field.Column)
+	return f, true
 }
 
 // whereCompiler turns a filter tree into SQL for one table.
@@ -176,16 +186,17 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 			// OFFSET 0 fence makes it find the matches through the index first.
 			b.WriteString("id IN (SELECT id FROM " + d.table + " WHERE " + expr + " OFFSET 0)")
 		} else if fts, match, exact := d.ftsFilter(col, pattern); fts != "" {
-			b.WriteString("(id IN (SELECT rowid FROM " + fts + " WHERE " + fts + " MATCH ?)")
+			matches, pending := "id IN (SELECT rowid FROM "+fts+" WHERE "+fts+" MATCH ?)", "id IN (SELECT id FROM "+ftsPending(fts)+")"
 			args = append(args, match)
 			if exact && c.Op == field.OpContains {
 				// One trigram of the folded text in the folded index matches exactly the
-				// rows that contain it: no check needed, and a count reads only the index.
-				b.WriteString(")")
-				return args, nil
+				// rows that contain it: only the pending rows, whose entries may be
+				// missing or stale, need the check.
+				b.WriteString("((" + matches + " AND NOT " + pending + ") OR (" + pending + " AND " + expr + "))")
+			} else {
+				// The index finds the candidates, LIKE keeps the exact answer.
+				b.WriteString("((" + matches + " OR " + pending + ") AND " + expr + ")")
 			}
-			// The index finds the candidates, LIKE keeps the exact answer.
-			b.WriteString(" AND " + expr + ")")
 		} else {
 			b.WriteString(expr)
 		}
