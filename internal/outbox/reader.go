@@ -73,6 +73,10 @@ type Reader struct {
 	gapGrace time.Duration
 	gapSince time.Time
 	batch    int
+	// quiet is set while the changes read wanted nothing: the reader then lets commits
+	// gather longer before it reads again, since each read costs two queries and a
+	// write transaction whatever it finds.
+	quiet bool
 }
 
 // NewReader returns a reader that wakes whenever a change commits.
@@ -158,7 +162,11 @@ func (r *Reader) Run(ctx context.Context, poll time.Duration) {
 		case <-r.wake:
 			// Let the commits of a busy moment gather: one step then reads them all,
 			// instead of one step (two reads and a cursor write) per commit.
-			settle := time.NewTimer(settleTime)
+			wait := settleTime
+			if r.quiet {
+				wait = quietSettleTime
+			}
+			settle := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				settle.Stop()
@@ -173,6 +181,11 @@ func (r *Reader) Run(ctx context.Context, poll time.Duration) {
 // settleTime is how long a woken reader waits for more commits before it reads: short
 // beside the quarter second an event may take to reach its handler.
 const settleTime = 10 * time.Millisecond
+
+// quietSettleTime is settleTime while the reader's handler wants none of the changes it
+// reads (no robot's trigger, no event subscription listens): a wanted change then
+// waits at most this long, and a stream of unwanted ones costs a few reads a second.
+const quietSettleTime = 250 * time.Millisecond
 
 // Step handles the next batch of changes; more says whether a full batch was read.
 func (r *Reader) Step(ctx context.Context) (more bool, err error) {
@@ -236,11 +249,13 @@ func (r *Reader) Step(ctx context.Context) (more bool, err error) {
 	}
 	// Handle in order up to the first hole that is too young to pass.
 	last := pos
+	r.quiet = true
 	for _, rw := range rows {
 		if !r.passable(rw.id, last) {
 			break
 		}
 		if rw.c != nil && r.handler.Wants(rw.c) {
+			r.quiet = false
 			if err := r.flush(ctx, pos, last); err != nil {
 				return false, err
 			}
@@ -288,6 +303,7 @@ func (r *Reader) stepBatch(ctx context.Context, bh BatchHandler, pos int64, rows
 	if last == pos {
 		return false, nil
 	}
+	r.quiet = len(entries) == 0
 	err := r.crm.Run(ctx, access.System, func(u *crm.Unit) error {
 		if err := r.advance(u, pos, last); err != nil {
 			return err
