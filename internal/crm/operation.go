@@ -201,7 +201,7 @@ func (u *Unit) AddItem(etid int64, patch Patch) (*Item, error) {
 // newAddition shapes a new item from a prepared change: defaults, the type's logic,
 // the access check and validation, none of which reads the database.
 func newAddition(u *Unit, ch *itemChange) (*operation, error) {
-	op := &operation{u: u, t: ch.t, after: newItem()}
+	op := &operation{u: u, t: ch.t, after: &Item{values: make(map[FieldName]any, len(ch.t.Fields()))}}
 	op.applyDefaults(ch.values)
 	if err := op.applyLogic(ch.values); err != nil {
 		return nil, err

@@ -96,9 +96,18 @@ func (o *Object) Set(key string, v any) {
 			o.index[k] = i
 		}
 	}
+	if !numericKey(key) {
+		return
+	}
 	if i, err := strconv.Atoi(key); err == nil && i >= o.next && i < 1<<31 {
 		o.next = i + 1
 	}
+}
+
+// numericKey tells whether a key may be a list index: checked before Atoi, whose error
+// for every named key (most of them) would cost an allocation.
+func numericKey(key string) bool {
+	return key != "" && (key[0] >= '0' && key[0] <= '9' || key[0] == '-' || key[0] == '+')
 }
 
 // nextIndex is PHP's rule for `a[]=`.

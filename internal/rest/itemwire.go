@@ -19,7 +19,7 @@ import (
 // fields UF_CRM_… instead of ufCrm… (useOriginalUfNames=Y).
 func itemWire(t *crm.Type, it *crm.Item, sel map[*crm.Field]bool, originalUF, version bool) jsonx.Obj {
 	names := namesOf(t)
-	o := make(jsonx.Obj, 0, len(t.Fields()))
+	o := make(jsonx.Obj, 0, len(t.Fields())+1) // +1: the version
 	for _, f := range t.Fields() {
 		if (sel != nil && !sel[f]) || f.Hidden {
 			continue
@@ -196,7 +196,7 @@ func parseLegacySelect(t *crm.Type, names []string) *legacySelect {
 // legacyWire is an item as the legacy methods answer it.
 func legacyWire(t *crm.Type, it *crm.Item, sel *legacySelect) jsonx.Obj {
 	names := namesOf(t)
-	o := make(jsonx.Obj, 0, len(t.Fields()))
+	o := make(jsonx.Obj, 0, len(t.Fields())+1) // +1: the version
 	for _, f := range t.Fields() {
 		name := names.legacy[f]
 		if name == "" || f.Hidden || f.Name == crm.FieldFM {
