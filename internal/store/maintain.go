@@ -69,6 +69,10 @@ func (s *Store) startMaintenance(ctx context.Context) error {
 		if err := s.upgradeSearchTriggers(ctx); err != nil {
 			return err
 		}
+		// After the upgrade: databases of earlier versions have no pending tables.
+		if err := s.syncAllSearch(ctx); err != nil {
+			return err
+		}
 		if err := s.analyzeIfNever(ctx); err != nil {
 			return err
 		}

@@ -318,12 +318,12 @@ func (c conn) countRows(ctx context.Context, table string, where query.Group) (i
 // countSQL is the statement of countRows.
 func (c conn) countSQL(table string, where query.Group) (string, []any, error) {
 	if f, ok := c.ftsOnly(table, where); ok {
-		// The FTS matches, less those pending (stale or gone), plus the pending rows
-		// that match; pending rows are mostly the newest, so the second count walks
-		// only the end of the matches.
-		return "SELECT (SELECT COUNT(*) FROM " + f.fts + " WHERE " + f.fts + " MATCH ?)" +
-			" - (SELECT COUNT(*) FROM " + f.fts + " WHERE " + f.fts + " MATCH ? AND rowid >= (SELECT MIN(id) FROM " + f.pending + ") AND rowid IN (SELECT id FROM " + f.pending + "))" +
-			" + (SELECT COUNT(*) FROM " + table + " WHERE id IN (SELECT id FROM " + f.pending + ") AND " + f.like + ")", []any{f.match, f.match, f.pattern}, nil
+		// The FTS matches that are not pending (stale or gone), plus the pending rows
+		// that match. The unary + keeps FTS5 from taking the pending ids as rowid
+		// lookups, one MATCH query per pending row: the matches are walked once, each
+		// looked up among the pending ids.
+		return "SELECT (SELECT COUNT(*) FROM " + f.fts + " WHERE " + f.fts + " MATCH ? AND +rowid NOT IN (SELECT id FROM " + f.pending + "))" +
+			" + (SELECT COUNT(*) FROM " + table + " WHERE id IN (SELECT id FROM " + f.pending + ") AND " + f.like + ")", []any{f.match, f.pattern}, nil
 	}
 	var b strings.Builder
 	b.WriteString("SELECT COUNT(*) FROM ")

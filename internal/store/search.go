@@ -23,7 +23,7 @@ import (
 //     without positions (detail=none). The row's triggers only note its id in the
 //     column's pending table; the group committer moves the noted rows into the FTS
 //     table, just before COMMIT, once the table's groups have written about
-//     syncEvery rows since the last time (syncSearch). Three costs made this shape:
+//     syncEvery (64) rows since the last time (syncSearch). Three costs made this shape:
 //     FTS5 writes its pending terms out as a new segment at every SAVEPOINT, and the
 //     committer opens one per change, so triggers writing the FTS table made every add
 //     write (and later merge) a segment of its own; a segment per group commit still
@@ -59,8 +59,10 @@ type searchSet struct {
 
 // syncEvery is how many written rows of a table wait in its pending tables before the
 // committer moves them into the FTS tables: each move writes one FTS segment, and a
-// search reads the pending rows themselves, so a few hundred balance the two.
-const syncEvery = 256
+// search reads the pending rows themselves. Measured (adds bench, 5-minute soak): 64
+// keeps most of the adds' gain of 256, and the soak's searches as fast as with a move
+// at every commit; with 256 they slowed down as the table grew.
+const syncEvery = 64
 
 // due adds the rows a transaction wrote to a table's count and tells whether its
 // pending rows are to move now (the count then starts again).

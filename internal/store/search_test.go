@@ -188,3 +188,32 @@ func TestSearchTriggersOfEarlierVersionsUpgraded(t *testing.T) {
 		t.Errorf("the new title is found as %v, want [%d]", got, id)
 	}
 }
+
+// A substring filter the index answers exactly, on a table with rows waiting to move
+// into it, reads neither the page nor the count from a scan of the items table.
+func TestExactSubstringPlansSkipTheTable(t *testing.T) {
+	ctx := context.Background()
+	p := newPerfType(t, store.SQLite)
+	p.st.SetSearchSyncEvery(1 << 30)
+	p.seed(t, 50, rand.New(rand.NewPCG(1, 2)))
+	search := query.Group{Items: []query.Expr{p.cond("title", field.OpContains, "zqx")}}
+	table := store.ItemTable(p.etid)
+	list, err := p.st.ExplainItems(ctx, p.etid, p.cols, search, []query.Order{{Field: p.f["id"], Desc: true}}, store.Page{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count, err := p.st.ExplainCount(ctx, p.etid, search)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, plan := range map[string]string{"page": list, "count": count} {
+		if !strings.Contains(plan, table+"_fts_title") {
+			t.Errorf("the %s does not use the substring index:\n%s", name, plan)
+		}
+		for _, line := range strings.Split(plan, "\n") {
+			if strings.TrimSpace(line) == "SCAN "+table {
+				t.Errorf("the %s scans the items table:\n%s", name, plan)
+			}
+		}
+	}
+}

@@ -168,9 +168,6 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err := s.loadSearchSet(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.syncAllSearch(ctx); err != nil {
-		return nil, err
-	}
 	return s, s.startMaintenance(ctx)
 }
 
