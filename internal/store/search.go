@@ -274,7 +274,7 @@ func (tx *Tx) dropSearch(ctx context.Context, table, col string) error {
 	fts := ftsTable(table, col)
 	for _, st := range []string{
 		"DROP TRIGGER IF EXISTS " + fts + "_qi", "DROP TRIGGER IF EXISTS " + fts + "_qu",
-		"DROP TRIGGER IF EXISTS " + fts + "_qd", "DROP TABLE IF EXISTS " + fts, "DROP TABLE IF EXISTS " + fts + "_pending",
+		"DROP TRIGGER IF EXISTS " + fts + "_qd", "DROP TABLE IF EXISTS " + fts, "DROP TABLE IF EXISTS " + ftsPending(fts),
 	} {
 		if _, err := tx.exec(ctx, st); err != nil {
 			return err
@@ -315,7 +315,7 @@ func (tx *Tx) dropTableSearch(ctx context.Context, table string) error {
 		if _, err := tx.exec(ctx, "DROP TABLE IF EXISTS "+n); err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, "DROP TABLE IF EXISTS "+n+"_pending"); err != nil {
+		if _, err := tx.exec(ctx, "DROP TABLE IF EXISTS "+ftsPending(n)); err != nil {
 			return err
 		}
 		tx.search.set(table, strings.TrimPrefix(n, table+"_fts_"), false)
@@ -414,10 +414,10 @@ func (s *Store) itemTablesWith(ctx context.Context, col string) ([]string, error
 func (tx *Tx) searchTriggers(ctx context.Context, table, col string) error {
 	fts := ftsTable(table, col)
 	note := func(id string, fresh int) string {
-		return fmt.Sprintf("INSERT OR IGNORE INTO %s_pending (id, fresh) VALUES (%s, %d); END", fts, id, fresh)
+		return fmt.Sprintf("INSERT OR IGNORE INTO %s (id, fresh) VALUES (%s, %d); END", ftsPending(fts), id, fresh)
 	}
 	for _, st := range []string{
-		"CREATE TABLE IF NOT EXISTS " + fts + "_pending (id INTEGER PRIMARY KEY, fresh INTEGER NOT NULL)",
+		"CREATE TABLE IF NOT EXISTS " + ftsPending(fts) + " (id INTEGER PRIMARY KEY, fresh INTEGER NOT NULL)",
 		"DROP TRIGGER IF EXISTS " + fts + "_ai", "DROP TRIGGER IF EXISTS " + fts + "_au", "DROP TRIGGER IF EXISTS " + fts + "_ad",
 		"CREATE TRIGGER IF NOT EXISTS " + fts + "_qi AFTER INSERT ON " + table + " WHEN new." + col + " IS NOT NULL BEGIN " + note("new.id", 1),
 		"CREATE TRIGGER IF NOT EXISTS " + fts + "_qu AFTER UPDATE OF " + col + " ON " + table + " BEGIN " + note("old.id", 0),
