@@ -255,7 +255,7 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 			dir = " DESC"
 		}
 		b.WriteString(" WHERE id IN (SELECT rowid FROM " + f.fts + " WHERE " + f.fts + " MATCH ? AND rowid NOT IN (SELECT id FROM " + f.pending + ") ORDER BY rowid" + dir + " LIMIT ?)")
-		b.WriteString(" OR (id IN (SELECT id FROM " + f.pending + ") AND " + f.like + ")")
+		b.WriteString(" OR " + pendingMatch(f.fts, f.like))
 		args = append(args, f.match, page.Limit+page.Offset, f.pattern)
 	} else {
 		var err error
@@ -323,7 +323,7 @@ func (c conn) countSQL(table string, where query.Group) (string, []any, error) {
 		// lookups, one MATCH query per pending row: the matches are walked once, each
 		// looked up among the pending ids.
 		return "SELECT (SELECT COUNT(*) FROM " + f.fts + " WHERE " + f.fts + " MATCH ? AND +rowid NOT IN (SELECT id FROM " + f.pending + "))" +
-			" + (SELECT COUNT(*) FROM " + table + " WHERE id IN (SELECT id FROM " + f.pending + ") AND " + f.like + ")", []any{f.match, f.pattern}, nil
+			" + (SELECT COUNT(*) FROM " + table + " WHERE " + pendingMatch(f.fts, f.like) + ")", []any{f.match, f.pattern}, nil
 	}
 	var b strings.Builder
 	b.WriteString("SELECT COUNT(*) FROM ")

@@ -169,6 +169,12 @@ func ftsTable(table, col string) string { return table + "_fts_" + col }
 // ftsPending is the table of rows written since the FTS table last took them in.
 func ftsPending(fts string) string { return fts + "_pending" }
 
+// pendingMatch keeps the pending rows of an FTS table that match a LIKE: their index
+// entries may be missing or stale, so the LIKE decides for them.
+func pendingMatch(fts, like string) string {
+	return "(id IN (SELECT id FROM " + ftsPending(fts) + ") AND " + like + ")"
+}
+
 // trgmIndex names a column's pg_trgm index; hashed, as PostgreSQL cuts names at 63 bytes.
 func trgmIndex(table, col string) string {
 	sum := sha256.Sum256([]byte(col))

@@ -192,7 +192,7 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 				// One trigram of the folded text in the folded index matches exactly the
 				// rows that contain it: only the pending rows, whose entries may be
 				// missing or stale, need the check.
-				b.WriteString("((" + matches + " AND NOT " + pending + ") OR (" + pending + " AND " + expr + "))")
+				b.WriteString("((" + matches + " AND NOT " + pending + ") OR " + pendingMatch(fts, expr) + ")")
 			} else {
 				// The index finds the candidates, LIKE keeps the exact answer.
 				b.WriteString("((" + matches + " OR " + pending + ") AND " + expr + ")")
