@@ -96,12 +96,14 @@ func benchPGWrites(ctx context.Context, cl *client, srv *serverProc, cfg config,
 		}
 		now := time.Now().UTC()
 		rawIDs := make([]int64, n)
+		cpu = startCPU(srv.pid)
 		res = runConcurrent(ctx, n, conc, func(ctx context.Context, i int) error {
 			r := genRow(i)
 			return db.QueryRowContext(ctx, "INSERT INTO "+raw+" (title, category_id, stage_id, assigned_by_id, created_by, updated_by, created_time, updated_time, opportunity) VALUES ($1, $2, $3, 1, 1, 1, $4, $4, $5) RETURNING id",
 				fmt.Sprintf("Item #%d", i), cat, stageID(etid, cat, r.Stage), now, r.Opportunity).Scan(&rawIDs[i])
 		})
 		lv.RawInsert = summarize(res, n-res.errors)
+		lv.RawInsert.CPU = cpu.done()
 		if lv.RawInsert.PerSec > 0 {
 			lv.AddRatio = lv.Add.PerSec / lv.RawInsert.PerSec
 		}
@@ -124,12 +126,14 @@ func benchPGWrites(ctx context.Context, cl *client, srv *serverProc, cfg config,
 			rep.StatementsPerMove = (m["smartcrm_db_statements_total"] - before) / float64(n)
 			rep.RoundTripsPerMove = (m["smartcrm_db_round_trips_total"] - beforeTrips) / float64(n)
 		}
+		cpu = startCPU(srv.pid)
 		res = runConcurrent(ctx, n, conc, func(ctx context.Context, i int) error {
 			_, err := db.ExecContext(ctx, "UPDATE "+raw+" SET stage_id = $1, updated_time = $2, version = version + 1 WHERE id = $3",
 				stageID(etid, cat, (genRow(i).Stage+1)%len(stageSuffixes)), now, rawIDs[i])
 			return err
 		})
 		lv.RawUpdate = summarize(res, n-res.errors)
+		lv.RawUpdate.CPU = cpu.done()
 		if lv.RawUpdate.PerSec > 0 {
 			lv.MoveRatio = lv.Move.PerSec / lv.RawUpdate.PerSec
 		}
@@ -139,6 +143,12 @@ func benchPGWrites(ctx context.Context, cl *client, srv *serverProc, cfg config,
 		rep.Levels = append(rep.Levels, lv)
 		fmt.Printf("  PG c=%-2d  add %6.0f/s (p99 %6.1f ms) raw INSERT %6.0f/s  ratio %.2f | move %6.0f/s (p99 %6.1f ms) raw UPDATE %6.0f/s  ratio %.2f\n",
 			conc, lv.Add.PerSec, lv.Add.P99ms, lv.RawInsert.PerSec, lv.AddRatio, lv.Move.PerSec, lv.Move.P99ms, lv.RawUpdate.PerSec, lv.MoveRatio)
+		perOp := func(s summary) string {
+			us := func(sec float64) float64 { return sec / float64(max(s.N, 1)) * 1e6 }
+			return fmt.Sprintf("server %3.0f bench %3.0f other %3.0f", us(s.CPU.ServerCPUSec), us(s.CPU.BenchCPUSec), us(s.CPU.OtherCPUSec))
+		}
+		fmt.Printf("         CPU µs per op: add %s | raw INSERT %s | move %s | raw UPDATE %s\n",
+			perOp(lv.Add), perOp(lv.RawInsert), perOp(lv.Move), perOp(lv.RawUpdate))
 		if lv.Add.FirstError != "" || lv.Move.FirstError != "" {
 			fmt.Printf("  first errors: add %q move %q\n", lv.Add.FirstError, lv.Move.FirstError)
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"smartcrm/internal/field"
@@ -235,16 +236,17 @@ func (c conn) selectRowsLocking(ctx context.Context, table string, cols []Column
 
 // selectSQL is the statement of selectRowsLocking.
 func (c conn) selectSQL(table string, cols []Column, where query.Group, order []query.Order, page Page, lock bool) (string, []any, error) {
-	var b strings.Builder
-	b.WriteString("SELECT ")
+	var list strings.Builder
 	for i, col := range cols {
 		if i > 0 {
-			b.WriteString(", ")
+			list.WriteString(", ")
 		}
-		b.WriteString(col.Name)
+		list.WriteString(col.Name)
 	}
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	b.WriteString(list.String())
 	b.WriteString(" FROM ")
-	b.WriteString(table)
 	var args []any
 	if f, ok := c.ftsOnly(table, where); ok && len(order) == 1 && order[0].Field.Column == "id" && page.Limit > 0 {
 		// The page's ids come straight from the FTS table, which walks its rowids in
@@ -254,13 +256,33 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 		if order[0].Desc {
 			dir = " DESC"
 		}
+		b.WriteString(table)
 		b.WriteString(" WHERE id IN (SELECT rowid FROM " + f.fts + " WHERE " + f.fts + " MATCH ? AND rowid NOT IN (SELECT id FROM " + f.pending + ") ORDER BY rowid" + dir + " LIMIT ?)")
 		b.WriteString(" OR " + pendingMatch(f.fts, f.like))
 		args = append(args, f.match, page.Limit+page.Offset, f.pattern)
 	} else {
+		var w strings.Builder
+		trgm := false
 		var err error
-		if args, err = c.whereOn(&b, table, where); err != nil {
+		if args, trgm, err = c.whereSearched(&w, table, where); err != nil {
 			return "", nil, err
+		}
+		if trgm && !lock && (len(order) > 0 || page.Limit > 0) {
+			// Ordered and paged, a filter on a trigram index tempts the planner to walk
+			// the order's index through most of the table, or to join the matches back
+			// to it, when finding the (few) matches through the trigram index and
+			// sorting them is many times cheaper. The OFFSET 0 fence makes the filter a
+			// query of its own, planned without the order.
+			b.WriteString("(SELECT " + list.String())
+			for _, o := range order {
+				if !slices.ContainsFunc(cols, func(col Column) bool { return col.Name == o.Field.Column }) {
+					b.WriteString(", " + o.Field.Column)
+				}
+			}
+			b.WriteString(" FROM " + table + w.String() + " OFFSET 0) AS " + table)
+		} else {
+			b.WriteString(table)
+			b.WriteString(w.String())
 		}
 	}
 	if len(order) > 0 {

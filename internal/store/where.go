@@ -16,18 +16,25 @@ func (c conn) whereClause(b *strings.Builder, g query.Group) ([]any, error) {
 // whereOn is whereClause for a filter on table, whose substring indexes serve
 // `%` and `=%` conditions (search.go).
 func (c conn) whereOn(b *strings.Builder, table string, g query.Group) ([]any, error) {
+	args, _, err := c.whereSearched(b, table, g)
+	return args, err
+}
+
+// whereSearched is whereOn that also reports whether a condition was written for a
+// PostgreSQL trigram index: an ordered page of such a filter finds all its matches
+// first (selectSQL).
+func (c conn) whereSearched(b *strings.Builder, table string, g query.Group) (args []any, trgm bool, err error) {
 	if len(g.Items) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	var w strings.Builder
-	wc := whereCompiler{dialect: c.d, table: table, fts: c.search.ftsOf(table)}
-	args, err := wc.compileGroup(&w, g, nil)
-	if err != nil {
-		return nil, err
+	wc := whereCompiler{dialect: c.d, table: table, fts: c.search.ftsOf(table), trgm: &trgm}
+	if args, err = wc.compileGroup(&w, g, nil); err != nil {
+		return nil, false, err
 	}
 	b.WriteString(" WHERE ")
 	b.WriteString(w.String())
-	return args, nil
+	return args, trgm, nil
 }
 
 // ftsExact is a filter that is exactly one substring condition its index answers
@@ -69,6 +76,8 @@ type whereCompiler struct {
 	// fts names the full-text table that indexes a column's text (SQLite), or anything
 	// but "" where a trigram index does (PostgreSQL); "" none.
 	fts func(col string) string
+	// trgm, when not nil, is set once a condition is written for a trigram index.
+	trgm *bool
 }
 
 func (d whereCompiler) compileGroup(b *strings.Builder, g query.Group, args []any) ([]any, error) {
@@ -181,10 +190,10 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 		if c.Op == field.OpNotContains || c.Op == field.OpNotLike {
 			b.WriteString("(" + col + " IS NULL OR NOT (" + expr + "))")
 		} else if d.name == Postgres && d.fts != nil && d.fts(col) != "" {
-			// The planner underrates the trigram index when the list is ordered and
-			// paged, and walks the primary key through most of the table instead. The
-			// OFFSET 0 fence makes it find the matches through the index first.
-			b.WriteString("id IN (SELECT id FROM " + d.table + " WHERE " + expr + " OFFSET 0)")
+			b.WriteString(expr)
+			if d.trgm != nil {
+				*d.trgm = true
+			}
 		} else if fts, match, exact := d.ftsFilter(col, pattern); fts != "" {
 			matches, pending := "id IN (SELECT rowid FROM "+fts+" WHERE "+fts+" MATCH ?)", "id IN (SELECT id FROM "+ftsPending(fts)+")"
 			args = append(args, match)
