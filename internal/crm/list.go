@@ -100,7 +100,13 @@ func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64,
 	if q.Limit > 0 && q.Limit <= PageSize+1 {
 		page.Limit = q.Limit
 	}
-	rows, err := s.st.ListItems(ctx, t.EntityTypeID, readColumns(fs), where, order, page)
+	var rows [][]any
+	total := -1
+	if q.NoCount {
+		rows, err = s.st.ListItems(ctx, t.EntityTypeID, readColumns(fs), where, order, page)
+	} else {
+		rows, total, err = s.st.ListItemsCounted(ctx, t.EntityTypeID, readColumns(fs), where, order, page)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,7 +115,9 @@ func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64,
 		out.Items[i] = itemFromRow(fs, r)
 	}
 	if !q.NoCount {
-		if len(rows) < page.Limit && (page.Offset == 0 || len(rows) > 0) {
+		if total >= 0 {
+			out.Total = total // counted by the page's own statement
+		} else if len(rows) < page.Limit && (page.Offset == 0 || len(rows) > 0) {
 			out.Total = page.Offset + len(rows) // the last page tells the count: no COUNT needed
 		} else if out.Total, err = s.countItems(ctx, t, where); err != nil {
 			return nil, nil, err

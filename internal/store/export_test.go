@@ -21,7 +21,7 @@ func LatestMigration() int { return migrations[len(migrations)-1].version }
 
 // ExplainItems is the plan of a page of a type's items, as the list readers see it.
 func (s *Store) ExplainItems(ctx context.Context, entityTypeID int64, cols []Column, where query.Group, order []query.Order, page Page) (string, error) {
-	q, args, err := s.lanes.list.selectSQL(ItemTable(entityTypeID), cols, where, order, page, false)
+	q, args, _, err := s.lanes.list.selectSQL(ItemTable(entityTypeID), cols, where, order, page, false, false)
 	if err != nil {
 		return "", err
 	}

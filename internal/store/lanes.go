@@ -198,6 +198,19 @@ func (s *Store) ListItems(ctx context.Context, entityTypeID int64, cols []Column
 	return out, err
 }
 
+// ListItemsCounted is ListItems that also answers how many items match in all when the
+// page's statement counts them along at next to no cost (a substring page on
+// PostgreSQL), else -1: the caller counts, if it needs to, with CountItems.
+func (s *Store) ListItemsCounted(ctx context.Context, entityTypeID int64, cols []Column, where query.Group, order []query.Order, page Page) ([][]any, int, error) {
+	var out [][]any
+	total := -1
+	err := s.inListLane(ctx, entityTypeID, where, order, false, func(ctx context.Context, c conn) (err error) {
+		out, total, err = c.selectRowsTotal(ctx, ItemTable(entityTypeID), cols, where, order, page, false, true)
+		return err
+	})
+	return out, total, err
+}
+
 // CountItems counts the items matching where in the list lane.
 func (s *Store) CountItems(ctx context.Context, entityTypeID int64, where query.Group) (int, error) {
 	var n int

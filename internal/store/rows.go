@@ -197,45 +197,64 @@ func (c conn) deleteRow(ctx context.Context, table string, id int64) error {
 
 // selectRows reads rows matching where, in order, within page (Limit 0 = all).
 func (c conn) selectRows(ctx context.Context, table string, cols []Column, where query.Group, order []query.Order, page Page) ([][]any, error) {
-	return c.selectRowsLocking(ctx, table, cols, where, order, page, false)
+	rows, _, err := c.selectRowsTotal(ctx, table, cols, where, order, page, false, false)
+	return rows, err
 }
 
 // selectRowsLocking is selectRows; with lock, PostgreSQL locks the rows until the
 // transaction ends. SQLite needs no row locks: its one writer runs changes in turn.
 func (c conn) selectRowsLocking(ctx context.Context, table string, cols []Column, where query.Group, order []query.Order, page Page, lock bool) ([][]any, error) {
-	q, args, err := c.selectSQL(table, cols, where, order, page, lock)
+	rows, _, err := c.selectRowsTotal(ctx, table, cols, where, order, page, lock, false)
+	return rows, err
+}
+
+// selectRowsTotal is selectRowsLocking; with total, it also answers how many rows match
+// in all when the page's own statement can count them at next to no cost (a fenced
+// substring page, which finds every match anyway), else -1.
+func (c conn) selectRowsTotal(ctx context.Context, table string, cols []Column, where query.Group, order []query.Order, page Page, lock, total bool) ([][]any, int, error) {
+	q, args, counted, err := c.selectSQL(table, cols, where, order, page, lock, total)
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	rows, err := c.query(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	defer rows.Close()
 	var out [][]any
-	dst := make([]any, len(cols))
+	dst := make([]any, len(cols), len(cols)+1)
+	var n int64
+	if counted {
+		dst = append(dst, &n)
+	}
 	for rows.Next() {
 		for i, col := range cols {
 			dst[i] = c.d.scanTarget(col.Storage)
 		}
 		if err := rows.Scan(dst...); err != nil {
-			return nil, err
+			return nil, -1, err
 		}
 		row := make([]any, len(cols))
 		for i, col := range cols {
 			v, err := c.d.decode(col.Storage, dst[i])
 			if err != nil {
-				return nil, fmt.Errorf("column %s: %w", col.Name, err)
+				return nil, -1, fmt.Errorf("column %s: %w", col.Name, err)
 			}
 			row[i] = v
 		}
 		out = append(out, row)
 	}
-	return out, rows.Err()
+	switch {
+	case !counted || len(out) == 0 && page.Offset > 0:
+		n = -1 // not counted, or a page past the end, which carries no count
+	case len(out) == 0:
+		n = 0
+	}
+	return out, int(n), rows.Err()
 }
 
 // selectSQL is the statement of selectRowsLocking.
-func (c conn) selectSQL(table string, cols []Column, where query.Group, order []query.Order, page Page, lock bool) (string, []any, error) {
+func (c conn) selectSQL(table string, cols []Column, where query.Group, order []query.Order, page Page, lock, total bool) (q string, args []any, counted bool, err error) {
 	var list strings.Builder
 	for i, col := range cols {
 		if i > 0 {
@@ -246,8 +265,6 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	b.WriteString(list.String())
-	b.WriteString(" FROM ")
-	var args []any
 	if f, ok := c.ftsOnly(table, where); ok && len(order) == 1 && order[0].Field.Column == "id" && page.Limit > 0 {
 		// The page's ids come straight from the FTS table, which walks its rowids in
 		// either direction: the table is read only for the rows shown and the pending
@@ -256,24 +273,28 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 		if order[0].Desc {
 			dir = " DESC"
 		}
-		b.WriteString(table)
+		b.WriteString(" FROM " + table)
 		b.WriteString(" WHERE id IN (SELECT rowid FROM " + f.fts + " WHERE " + f.fts + " MATCH ? AND rowid NOT IN (SELECT id FROM " + f.pending + ") ORDER BY rowid" + dir + " LIMIT ?)")
 		b.WriteString(" OR " + pendingMatch(f.fts, f.like))
 		args = append(args, f.match, page.Limit+page.Offset, f.pattern)
 	} else {
 		var w strings.Builder
 		trgm := false
-		var err error
 		if args, trgm, err = c.whereSearched(&w, table, where); err != nil {
-			return "", nil, err
+			return "", nil, false, err
 		}
 		if trgm && !lock && (len(order) > 0 || page.Limit > 0) {
 			// Ordered and paged, a filter on a trigram index tempts the planner to walk
 			// the order's index through most of the table, or to join the matches back
 			// to it, when finding the (few) matches through the trigram index and
 			// sorting them is many times cheaper. The OFFSET 0 fence makes the filter a
-			// query of its own, planned without the order.
-			b.WriteString("(SELECT " + list.String())
+			// query of its own, planned without the order. As every match is found
+			// anyway, a window counts them on the way, for a caller that wants the total.
+			counted = total
+			if counted {
+				b.WriteString(", COUNT(*) OVER ()")
+			}
+			b.WriteString(" FROM (SELECT " + list.String())
 			for _, o := range order {
 				if !slices.ContainsFunc(cols, func(col Column) bool { return col.Name == o.Field.Column }) {
 					b.WriteString(", " + o.Field.Column)
@@ -281,7 +302,7 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 			}
 			b.WriteString(" FROM " + table + w.String() + " OFFSET 0) AS " + table)
 		} else {
-			b.WriteString(table)
+			b.WriteString(" FROM " + table)
 			b.WriteString(w.String())
 		}
 	}
@@ -308,7 +329,7 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 	if lock && c.d.name == Postgres {
 		b.WriteString(" FOR UPDATE")
 	}
-	return b.String(), args, nil
+	return b.String(), args, counted, nil
 }
 
 // selectOne reads the row with the given id, locking it with lock.

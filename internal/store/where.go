@@ -191,7 +191,9 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 			b.WriteString("(" + col + " IS NULL OR NOT (" + expr + "))")
 		} else if d.name == Postgres && d.fts != nil && d.fts(col) != "" {
 			b.WriteString(expr)
-			if d.trgm != nil {
+			if match, _ := ftsMatch(pattern); match != "" && d.trgm != nil {
+				// The pattern has a trigram, so the index finds its matches; without one
+				// it would read the whole index, and walking the table is no worse.
 				*d.trgm = true
 			}
 		} else if fts, match, exact := d.ftsFilter(col, pattern); fts != "" {
