@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/countcache"
 	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 	"smartcrm/internal/store"
@@ -129,16 +130,16 @@ func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64,
 // countItems counts the items matching a filter, from the count cache when no item of
 // the type changed since the same filter was counted.
 func (s *Service) countItems(ctx context.Context, t *Type, where query.Group) (int, error) {
-	k := countKey{etid: t.EntityTypeID, filter: where.Key()}
-	if n, ok := s.counts.get(k); ok {
+	k := countcache.Key{EntityTypeID: t.EntityTypeID, Filter: where.Key()}
+	if n, ok := s.counts.Get(k); ok {
 		return n, nil
 	}
-	gen := s.counts.generation(t.EntityTypeID) // before counting: a change meanwhile invalidates
+	gen := s.counts.Generation(t.EntityTypeID) // before counting: a change meanwhile invalidates
 	n, err := s.st.CountItems(ctx, t.EntityTypeID, where)
 	if err != nil {
 		return 0, err
 	}
-	s.counts.put(k, gen, n)
+	s.counts.Put(k, gen, n)
 	return n, nil
 }
 

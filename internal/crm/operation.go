@@ -827,7 +827,7 @@ func (op *operation) writeDerived(kind change.Kind) error {
 		}
 	}
 	etid := t.EntityTypeID
-	u.AfterCommit(func() { u.s.counts.changed(etid) })
+	u.AfterCommit(func() { u.s.counts.Changed(etid) })
 	return u.Emit(op.changeOf(kind))
 }
 

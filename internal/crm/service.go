@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"smartcrm/internal/access"
+	"smartcrm/internal/countcache"
 	"smartcrm/internal/files"
 	"smartcrm/internal/store"
 )
@@ -29,7 +30,7 @@ type Service struct {
 	mu     sync.Mutex
 	types  map[int64]*cachedType // by entityTypeId
 	users  *access.Users
-	counts *countCache
+	counts *countcache.Cache
 }
 
 type cachedType struct {
@@ -52,7 +53,7 @@ func New(st *store.Store) *Service {
 		policy:          access.AllowAll{},
 		types:           map[int64]*cachedType{},
 		users:           access.NewUsers(st),
-		counts:          newCountCache(),
+		counts:          countcache.New(),
 	}
 }
 
@@ -180,7 +181,7 @@ func (s *Service) forgetTypes() {
 	s.mu.Lock()
 	s.types = map[int64]*cachedType{}
 	s.mu.Unlock()
-	s.counts.reset()
+	s.counts.Reset()
 }
 
 // childTypes lists the types whose items may have an item of etid as parent, read in
