@@ -47,7 +47,8 @@ func benchPGWrites(ctx context.Context, cl *client, srv *serverProc, cfg config,
 	db.SetMaxOpenConns(64)
 	for _, conc := range []int{1, 8, 32} {
 		lv := pgLevel{Concurrency: conc}
-		etid, err := cl.createType(ctx, fmt.Sprintf("Bench PG writes c%d", conc))
+		typeName := fmt.Sprintf("Bench PG writes c%d", conc)
+		etid, err := cl.createType(ctx, typeName)
 		if err != nil {
 			return rep, err
 		}
@@ -100,7 +101,8 @@ func benchPGWrites(ctx context.Context, cl *client, srv *serverProc, cfg config,
 		res = runConcurrent(ctx, n, conc, func(ctx context.Context, i int) error {
 			r := genRow(i)
 			return db.QueryRowContext(ctx, "INSERT INTO "+raw+" (title, category_id, stage_id, assigned_by_id, created_by, updated_by, created_time, updated_time, opportunity) VALUES ($1, $2, $3, 1, 1, 1, $4, $4, $5) RETURNING id",
-				fmt.Sprintf("Item #%d", i), cat, stageID(etid, cat, r.Stage), now, r.Opportunity).Scan(&rawIDs[i])
+				// The title an add without one gets: the type's name and the item's id.
+				fmt.Sprintf("%s #%d", typeName, first.Item.ID+1+int64(i)), cat, stageID(etid, cat, r.Stage), now, r.Opportunity).Scan(&rawIDs[i])
 		})
 		lv.RawInsert = summarize(res, n-res.errors)
 		lv.RawInsert.CPU = cpu.done()
