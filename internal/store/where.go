@@ -28,7 +28,7 @@ func (c conn) whereSearched(b *strings.Builder, table string, g query.Group) (ar
 		return nil, false, nil
 	}
 	var w strings.Builder
-	wc := whereCompiler{dialect: c.d, table: table, fts: c.search.ftsOf(table), trgm: &trgm}
+	wc := whereCompiler{dialect: c.d, fts: c.search.ftsOf(table), trgm: &trgm}
 	if args, err = wc.compileGroup(&w, g, nil); err != nil {
 		return nil, false, err
 	}
@@ -59,7 +59,7 @@ func (c conn) ftsOnly(table string, g query.Group) (f ftsExact, ok bool) {
 	if !isText {
 		return f, false
 	}
-	wc := whereCompiler{dialect: c.d, table: table, fts: c.search.ftsOf(table)}
+	wc := whereCompiler{dialect: c.d, fts: c.search.ftsOf(table)}
 	f.pattern = containsPattern(s)
 	fts, match, exact := wc.ftsFilter(cond.Field.Column, f.pattern)
 	if fts == "" || !exact {
@@ -72,7 +72,6 @@ func (c conn) ftsOnly(table string, g query.Group) (f ftsExact, ok bool) {
 // whereCompiler turns a filter tree into SQL for one table.
 type whereCompiler struct {
 	*dialect
-	table string
 	// fts names the full-text table that indexes a column's text (SQLite), or anything
 	// but "" where a trigram index does (PostgreSQL); "" none.
 	fts func(col string) string
