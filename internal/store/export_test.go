@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strings"
+	"time"
 
 	"smartcrm/internal/query"
 )
@@ -107,6 +108,20 @@ func (s *Store) TriggerNames(ctx context.Context) ([]string, error) {
 // Later queues a statement as the store's appends do (pgpipeline.go).
 func (tx *Tx) Later(ctx context.Context, q string, args ...any) error {
 	return tx.later(ctx, q, args...)
+}
+
+// SetIDClock sets the clock of the ids drawn ahead (PostgreSQL).
+func (s *Store) SetIDClock(now func() time.Time) {
+	s.ids.mu.Lock()
+	s.ids.now = now
+	s.ids.mu.Unlock()
+}
+
+// DrawItemID draws an id from a type's sequence as another writer would (PostgreSQL).
+func (s *Store) DrawItemID(ctx context.Context, entityTypeID int64) (int64, error) {
+	var id int64
+	err := s.queryRow(ctx, "SELECT nextval(pg_get_serial_sequence('"+ItemTable(entityTypeID)+"', 'id'))").Scan(&id)
+	return id, err
 }
 
 // HoldSearchLane takes every slot of the substring lane (PostgreSQL) until release.

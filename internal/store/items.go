@@ -68,7 +68,7 @@ func (tx *Tx) DropItemTable(ctx context.Context, entityTypeID int64) error {
 }
 
 // DefaultTitle names a new item by its id when it has no title: Prefix then the id,
-// written with the row (the id is known only inside the INSERT).
+// written with the row (on SQLite the id is known only inside the INSERT).
 type DefaultTitle struct {
 	Column string
 	Prefix string
@@ -78,6 +78,9 @@ type DefaultTitle struct {
 // (among cols, its value nil) gets title.Prefix followed by the new id, in the same
 // statement: the row is written once.
 func (tx *Tx) InsertItem(ctx context.Context, entityTypeID int64, cols []Column, vals []any, title *DefaultTitle) (int64, error) {
+	if tx.ids != nil {
+		return tx.insertAhead(ctx, ItemTable(entityTypeID), cols, vals, title)
+	}
 	if title == nil {
 		return tx.insertRow(ctx, ItemTable(entityTypeID), cols, vals)
 	}

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
+	"time"
 
 	"smartcrm/internal/crm"
 	"smartcrm/internal/store"
@@ -50,6 +52,74 @@ func TestWritesTakeFewRoundTripsOnPostgres(t *testing.T) {
 		if err != nil || it.StageID() != stages[1].StatusID {
 			t.Fatalf("item %d after the move: %v %v", id, it, err)
 		}
+	}
+}
+
+// Under load an add is one round trip: its id was drawn ahead with an earlier one, so
+// the INSERT travels with the rows that name it and COMMIT. Ids keep the order of the
+// adds and never repeat, a default title is its item's id, and ids drawn ahead are not
+// used once a second has passed (the order of ids across server processes strays by a
+// second at most). Adds less than once a second draw one id each.
+func TestAddsUnderLoadTakeOneRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	st, svc, typ := withTypeSpec(t, store.Postgres, crm.TypeSpec{Title: ptr("Ahead"), Flags: crm.Flags{crm.FlagStages: true}})
+	clock := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	st.SetIDClock(func() time.Time { return clock })
+	var last int64
+	add := func() (id int64, trips int64) {
+		t.Helper()
+		before := store.RoundTrips()
+		_, it, err := svc.AddItem(ctx, admin, typ.EntityTypeID, crm.Patch{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		trips = store.RoundTrips() - before
+		if it.ID <= last {
+			t.Fatalf("id %d after %d: ids must follow the order of the adds", it.ID, last)
+		}
+		if _, got, err := svc.GetItem(ctx, admin, typ.EntityTypeID, it.ID); err != nil || got.Title(typ) != "Ahead #"+strconv.FormatInt(it.ID, 10) {
+			t.Fatalf("item %d reads back as %q, %v", it.ID, got.Title(typ), err)
+		}
+		last = it.ID
+		return it.ID, trips
+	}
+	add() // the first add reads what the domain caches (users, numbering)
+	// Adds a second apart: one id at a time, two round trips each.
+	for range 3 {
+		clock = clock.Add(time.Second)
+		if _, trips := add(); trips != 2 {
+			t.Fatalf("an add a second after the last took %d round trips, want 2", trips)
+		}
+	}
+	// Adds in quick succession draw 1, 2, 4, … 32 ids at a time: after a few dozen,
+	// one round trip per add.
+	for range 64 {
+		add()
+	}
+	total := int64(0)
+	for range 32 {
+		_, trips := add()
+		total += trips
+	}
+	if total > 32+2 {
+		t.Errorf("32 adds in quick succession took %d round trips, want about 33", total)
+	}
+	// Ids drawn ahead are dropped after a second: the next add draws afresh, past
+	// what any other writer drew meanwhile.
+	theirs, err := st.DrawItemID(ctx, typ.EntityTypeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(time.Second)
+	if id, _ := add(); id <= theirs {
+		t.Errorf("after a second, an add got %d, below %d that another writer drew meanwhile", id, theirs)
+	}
+	// After a quiet while, one id at a time again: nothing drawn ahead is skipped.
+	clock = clock.Add(3 * time.Second)
+	first, _ := add()
+	clock = clock.Add(3 * time.Second)
+	if second, _ := add(); second != first+1 {
+		t.Errorf("two adds seconds apart got ids %d and %d, want consecutive ids", first, second)
 	}
 }
 

@@ -31,21 +31,16 @@ func (c conn) insertRow(ctx context.Context, table string, cols []Column, vals [
 }
 
 // insertTitled inserts an item whose title is a prefix and its own new id, in one
-// statement: the id is drawn inside the INSERT (PostgreSQL: the identity's sequence;
-// SQLite: AUTOINCREMENT's next value, which its one writer cannot race) and used twice.
+// statement (SQLite): the id is AUTOINCREMENT's next value, which its one writer cannot
+// race, used twice. PostgreSQL draws ids ahead instead (pgids.go).
 func (c conn) insertTitled(ctx context.Context, table string, cols []Column, vals []any, title *DefaultTitle) (int64, error) {
 	next := "(SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '" + table + "'), 0) + 1)"
-	with := ""
-	if c.d.name == Postgres {
-		with = "WITH n AS (SELECT nextval(pg_get_serial_sequence('" + table + "', 'id')) AS id) "
-		next = "(SELECT id FROM n)"
-	}
-	return c.insertWith(ctx, table, cols, vals, &titleExpr{with: with, id: next, col: title.Column, prefix: title.Prefix})
+	return c.insertWith(ctx, table, cols, vals, &titleExpr{id: next, col: title.Column, prefix: title.Prefix})
 }
 
 // titleExpr is how insertWith draws the id and fills the default title.
 type titleExpr struct {
-	with, id    string
+	id          string
 	col, prefix string
 }
 
@@ -85,9 +80,6 @@ func inList[T int64 | string](vals []T, args ...any) (string, []any) {
 func (c conn) insertSQL(table string, cols []Column, vals []any, title *titleExpr) (string, []any, error) {
 	var b strings.Builder
 	args := make([]any, 0, len(cols))
-	if title != nil {
-		b.WriteString(title.with)
-	}
 	b.WriteString("INSERT INTO ")
 	b.WriteString(table)
 	b.WriteString(" (")

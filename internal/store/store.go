@@ -104,7 +104,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxIdleConns(32)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		s := &Store{write: db, read: db, writeSlots: make(chan struct{}, pgWriteSlots())}
-		s.conn = conn{q: db, d: dialectPostgres, search: newSearchSet()}
+		s.conn = conn{q: db, d: dialectPostgres, search: newSearchSet(), ids: newIDsAhead()}
 		// Lists may hold at most three quarters of the pool: the rest stays for point reads.
 		s.lanes = newLanes(conn{q: db, d: dialectPostgres, search: s.search}, 24)
 		s.lanes.searches = make(chan struct{}, pgSearchSlots(cfg.Host))
@@ -237,7 +237,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return err
 	}
-	tx := &Tx{conn: conn{q: sqlTx, d: s.d, tx: sqlTx, search: s.search}, tx: sqlTx}
+	tx := &Tx{conn: conn{q: sqlTx, d: s.d, tx: sqlTx, search: s.search, ids: s.ids}, tx: sqlTx}
 	if err := callSafely(fn, tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -264,6 +264,8 @@ type conn struct {
 	// written counts the rows a group transaction wrote per items table, whose
 	// substring indexes take them in when enough have gathered (SQLite; nil elsewhere).
 	written *writtenTables
+	// ids are the item ids drawn ahead (pgids.go; PostgreSQL, nil on SQLite).
+	ids *idsAhead
 }
 
 // prepared returns a cached prepared statement for q, bound to the transaction when
