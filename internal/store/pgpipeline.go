@@ -29,7 +29,7 @@ import (
 //     does, so that an insert can travel with BEGIN and the queued statements too.
 //
 // An add is then two round trips: [BEGIN, INSERT … RETURNING id] and [history, delta,
-// timeline, outbox, COMMIT]. Statements still run in the order they were issued and
+// timeline, outbox, COMMIT]; under load, one, its id drawn ahead (pgids.go). Statements still run in the order they were issued and
 // the transaction commits or rolls back as a whole, so nothing observable changes: a
 // queued statement that fails fails the transaction at its next round trip, which the
 // caller sees as the failure of the statement it ran then (or of COMMIT).

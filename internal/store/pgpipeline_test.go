@@ -11,9 +11,9 @@ import (
 	"smartcrm/internal/testdb"
 )
 
-// On PostgreSQL an add and a stage move each cost two round trips: BEGIN travels with
-// the first statement (the INSERT, or the update's locking read) and the appended rows
-// (history, counters, timeline, outbox) with COMMIT. More would mean the pipeline broke
+// On PostgreSQL an add and a stage move each cost two round trips at most: BEGIN
+// travels with the first statement (the INSERT or its id's draw, or the update's locking
+// read) and the appended rows (history, counters, timeline, outbox) with COMMIT. More would mean the pipeline broke
 // and writes wait on the network again.
 func TestWritesTakeFewRoundTripsOnPostgres(t *testing.T) {
 	ctx := context.Background()
