@@ -101,13 +101,7 @@ func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64,
 	if q.Limit > 0 && q.Limit <= PageSize+1 {
 		page.Limit = q.Limit
 	}
-	var rows [][]any
-	total := -1
-	if q.NoCount {
-		rows, err = s.st.ListItems(ctx, t.EntityTypeID, readColumns(fs), where, order, page)
-	} else {
-		rows, total, err = s.st.ListItemsCounted(ctx, t.EntityTypeID, readColumns(fs), where, order, page)
-	}
+	rows, total, err := s.st.ListItemsCounted(ctx, t.EntityTypeID, readColumns(fs), where, order, page, !q.NoCount)
 	if err != nil {
 		return nil, nil, err
 	}

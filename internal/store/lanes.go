@@ -190,22 +190,19 @@ func isInterrupted(err error) bool {
 
 // ListItems reads a page of items in the list lane.
 func (s *Store) ListItems(ctx context.Context, entityTypeID int64, cols []Column, where query.Group, order []query.Order, page Page) ([][]any, error) {
-	var out [][]any
-	err := s.inListLane(ctx, entityTypeID, where, order, false, func(ctx context.Context, c conn) (err error) {
-		out, err = c.ListItems(ctx, entityTypeID, cols, where, order, page)
-		return err
-	})
-	return out, err
+	rows, _, err := s.ListItemsCounted(ctx, entityTypeID, cols, where, order, page, false)
+	return rows, err
 }
 
-// ListItemsCounted is ListItems that also answers how many items match in all when the
-// page's statement counts them along at next to no cost (a substring page on
-// PostgreSQL), else -1: the caller counts, if it needs to, with CountItems.
-func (s *Store) ListItemsCounted(ctx context.Context, entityTypeID int64, cols []Column, where query.Group, order []query.Order, page Page) ([][]any, int, error) {
+// ListItemsCounted is ListItems that, with count, also answers how many items match in
+// all when the page's statement counts them along at next to no cost (a substring page
+// on PostgreSQL); the total is -1 otherwise: the caller counts, if it needs to, with
+// CountItems.
+func (s *Store) ListItemsCounted(ctx context.Context, entityTypeID int64, cols []Column, where query.Group, order []query.Order, page Page, count bool) ([][]any, int, error) {
 	var out [][]any
 	total := -1
 	err := s.inListLane(ctx, entityTypeID, where, order, false, func(ctx context.Context, c conn) (err error) {
-		out, total, err = c.selectRowsTotal(ctx, ItemTable(entityTypeID), cols, where, order, page, false, true)
+		out, total, err = c.selectRowsTotal(ctx, ItemTable(entityTypeID), cols, where, order, page, false, count)
 		return err
 	})
 	return out, total, err

@@ -272,7 +272,7 @@ func TestListsEqualFullScan(t *testing.T) {
 				t.Fatalf("round %d: count %d, a scan finds %d (filter %s)", round, n, len(want), where.Key())
 			}
 			offset := r.IntN(len(want) + 25) // sometimes past the end
-			page, total, err := p.st.ListItemsCounted(ctx, p.etid, []store.Column{{Name: "id", Storage: field.StorageInt}}, where, order, store.Page{Limit: 20, Offset: offset})
+			page, total, err := p.st.ListItemsCounted(ctx, p.etid, []store.Column{{Name: "id", Storage: field.StorageInt}}, where, order, store.Page{Limit: 20, Offset: offset}, true)
 			if err != nil {
 				t.Fatal(err)
 			}
