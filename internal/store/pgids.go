@@ -75,7 +75,7 @@ func (a *idsAhead) next(ctx context.Context, c conn, table string) (int64, error
 		if len(t.ids) == 0 && fresh {
 			n = min(2*t.size, maxIDsAhead)
 		}
-		ids, err := queryColumn[int64](ctx, c, "SELECT nextval(pg_get_serial_sequence('"+table+"', 'id')) FROM generate_series(1, "+strconv.Itoa(n)+")")
+		ids, err := queryColumn[int64](ctx, c, "SELECT nextval(pg_get_serial_sequence('"+table+"', 'id')) FROM generate_series(1, ?)", n)
 		if err != nil {
 			return 0, err
 		}
