@@ -131,7 +131,9 @@ func readColumns(fs []*Field) []store.Column {
 
 // itemFromRow builds an item from a row read with readColumns(fs).
 func itemFromRow(fs []*Field, row []any) *Item {
-	it := newItem()
+	// Sized for the row up front: growing the map field by field costs a list page a
+	// good share of its allocations.
+	it := &Item{values: make(map[FieldName]any, len(row))}
 	it.ID, _ = row[0].(int64)
 	it.Version, _ = row[1].(int64)
 	i := 2

@@ -23,7 +23,7 @@ func (s *Server) registerItems() {
 }
 
 func itemResult(c *Call, t *crm.Type, it *crm.Item) *Result {
-	return &Result{Result: jsonx.Map{{K: "item", V: itemWire(t, it, nil, originalUFNames(c), true)}}}
+	return &Result{Result: jsonx.Map{{K: "item", V: newItemShape(t, nil, originalUFNames(c), true).wire(it)}}}
 }
 
 // originalUFNames reads useOriginalUfNames: Y answers custom fields as UF_CRM_….
@@ -199,8 +199,9 @@ func (s *Server) itemList(c *Call) (*Result, error) {
 		return nil, err
 	}
 	rows := make([]jsonx.Obj, len(list.Items))
+	shape := newItemShape(t, sel, originalUFNames(c), version)
 	for i, it := range list.Items {
-		rows[i] = itemWire(t, it, sel, originalUFNames(c), version)
+		rows[i] = shape.wire(it)
 	}
 	total, next := pageInfo(startParam(c.Params), len(rows), list.Total)
 	return &Result{Result: jsonx.Map{{K: "items", V: rows}}, Total: total, Next: next}, nil

@@ -338,7 +338,11 @@ func (s *Server) writeJSON(w http.ResponseWriter, method string, started time.Ti
 		status = http.StatusInternalServerError
 		b, _ = jsonx.Append(nil, jsonx.Map{{K: "error", V: errInternal.Code}, {K: "error_description", V: errInternal.Desc}})
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	// With its length known the answer goes out as it is, rather than in chunks with
+	// a framing write of their own.
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 	if s.metrics != nil {

@@ -219,10 +219,11 @@ func (c conn) selectRowsTotal(ctx context.Context, table string, cols []Column, 
 	if counted {
 		dst = append(dst, &n)
 	}
+	// One set of scan targets serves every row: decode copies each value out.
+	for i, col := range cols {
+		dst[i] = c.d.scanTarget(col.Storage)
+	}
 	for rows.Next() {
-		for i, col := range cols {
-			dst[i] = c.d.scanTarget(col.Storage)
-		}
 		if err := rows.Scan(dst...); err != nil {
 			return nil, -1, err
 		}
