@@ -13,6 +13,7 @@ import (
 	"smartcrm/internal/access"
 	"smartcrm/internal/change"
 	"smartcrm/internal/field"
+	"smartcrm/internal/itemcache"
 	"smartcrm/internal/query"
 	"smartcrm/internal/store"
 )
@@ -78,6 +79,17 @@ type operation struct {
 	before  *Item // nil on add
 	after   *Item
 	changed []*Field // fields whose value changed (add: every field set)
+	// assumed: before is the item as this process last wrote it, not read (load).
+	assumed bool
+}
+
+// errAssumedUnchanged stops an update that found nothing to change in the item as last
+// written: without a write, nothing checks that state still holds, so it is read.
+var errAssumedUnchanged = errors.New("crm: no change to the item as last written")
+
+// writtenKey names an item of the type in the cache of items last written.
+func (t *Type) writtenKey(id int64) itemcache.Key {
+	return itemcache.Key{TypeID: t.ID, EntityTypeID: t.EntityTypeID, ID: id}
 }
 
 // itemChange is a caller's patch read against a type's catalog: canonical values by
@@ -267,12 +279,20 @@ func (s *Service) UpdateItem(ctx context.Context, actor access.Actor, etid, id i
 	if err != nil {
 		return nil, nil, err
 	}
+	assume := s.written != nil
 	for attempt := 0; ; attempt++ {
 		var it *Item
+		assumed := false
 		err = s.Run(ctx, actor, func(u *Unit) (err error) {
+			u.assumeWritten = assume
 			it, err = u.updateItem(ch, id, opt)
+			assumed = u.assumed
 			return err
 		})
+		if err != nil && assumed {
+			assume = false // whatever went wrong, the item as read decides
+			continue
+		}
 		if errors.Is(err, store.ErrConflict) {
 			if attempt < maxConflictRetries {
 				continue // someone changed the item meanwhile: apply the patch to the new state
@@ -327,6 +347,9 @@ func (op *operation) update(values map[*Field]any) error {
 		return err
 	}
 	if len(op.changed) == 0 {
+		if op.assumed {
+			return errAssumedUnchanged // no write checks the assumed state: read it
+		}
 		return nil // nothing changed: nothing is written, nothing fires
 	}
 	if op.after.StageID() != op.before.StageID() || op.after.CategoryID() != op.before.CategoryID() {
@@ -512,6 +535,16 @@ func (op *operation) allow(act access.Action, it *Item) error {
 }
 
 func (op *operation) load(id int64) error {
+	if u := op.u; u.assumeWritten {
+		// The item as this process last wrote it, if it did: the update's own check
+		// (AssumeItemVersion) stands in for reading and locking the row.
+		u.assumeWritten = false
+		it, ok := u.s.written.Get(op.t.writtenKey(id))
+		if ok && u.tx.AssumeItemVersion(op.t.EntityTypeID, id, it.Version) {
+			op.before, op.assumed, u.assumed = it.clone(), true, true
+			return nil
+		}
+	}
 	fs := op.t.storedFields()
 	row, err := op.u.tx.GetItemForUpdate(op.u.ctx, op.t.EntityTypeID, readColumns(fs), id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -826,8 +859,15 @@ func (op *operation) writeDerived(kind change.Kind) error {
 			return err
 		}
 	}
-	etid := t.EntityTypeID
-	u.AfterCommit(func() { u.s.counts.Changed(etid) })
+	etid, after, key := t.EntityTypeID, op.after, t.writtenKey(op.after.ID)
+	u.AfterCommit(func() {
+		u.s.counts.Changed(etid)
+		if w := u.s.written; w != nil && kind == change.Deleted {
+			w.Delete(key)
+		} else if w != nil {
+			w.Put(key, after.clone())
+		}
+	})
 	return u.Emit(op.changeOf(kind))
 }
 

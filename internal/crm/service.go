@@ -9,6 +9,7 @@ import (
 	"smartcrm/internal/access"
 	"smartcrm/internal/countcache"
 	"smartcrm/internal/files"
+	"smartcrm/internal/itemcache"
 	"smartcrm/internal/store"
 )
 
@@ -31,6 +32,9 @@ type Service struct {
 	types  map[int64]*cachedType // by entityTypeId
 	users  *access.Users
 	counts *countcache.Cache
+	// written keeps the items this process wrote last, for updates that start from them
+	// without reading (PostgreSQL only: on SQLite a read costs no round trip).
+	written *itemcache.Cache[*Item]
 }
 
 type cachedType struct {
@@ -46,7 +50,7 @@ const typeCacheTTL = 5 * time.Second
 // New returns a service over an open, migrated store. Every actor may do everything but
 // configuration, which needs an administrator, until SetPolicy says otherwise.
 func New(st *store.Store) *Service {
-	return &Service{
+	s := &Service{
 		st:              st,
 		Now:             func() time.Time { return time.Now().Truncate(time.Second) },
 		DefaultCurrency: "USD",
@@ -55,6 +59,10 @@ func New(st *store.Store) *Service {
 		users:           access.NewUsers(st),
 		counts:          countcache.New(),
 	}
+	if st.IsPostgres() {
+		s.written = itemcache.New[*Item](4096) // a few megabytes, tens for wide types
+	}
+	return s
 }
 
 // SetPolicy installs the permission policy that step 2 of every operation and every
@@ -182,6 +190,9 @@ func (s *Service) forgetTypes() {
 	s.types = map[int64]*cachedType{}
 	s.mu.Unlock()
 	s.counts.Reset()
+	if s.written != nil {
+		s.written.Reset()
+	}
 }
 
 // childTypes lists the types whose items may have an item of etid as parent, read in

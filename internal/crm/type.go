@@ -278,10 +278,8 @@ func (t *Type) StagesOf(categoryID int64) []*Stage {
 
 // Stage finds a stage of a funnel by its STATUS_ID.
 func (t *Type) Stage(categoryID int64, statusID string) *Stage {
-	for _, s := range t.stages {
-		if s.CategoryID == categoryID && s.StatusID == statusID {
-			return s
-		}
+	if s := t.StageByStatusID(statusID); s != nil && s.CategoryID == categoryID {
+		return s
 	}
 	return nil
 }

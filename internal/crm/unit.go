@@ -33,6 +33,9 @@ type Unit struct {
 	types           map[int64]*Type
 	// emitted is set once the unit wrote a change to the outbox.
 	emitted bool
+	// assumeWritten lets the unit's first item load start from the item as this
+	// process last wrote it; assumed says it did (operation.load).
+	assumeWritten, assumed bool
 }
 
 type unitKey struct{}

@@ -100,7 +100,30 @@ func (tx *Tx) UpdateItem(ctx context.Context, entityTypeID, id, version int64, c
 		}
 		return tx.later(ctx, q, args...)
 	}
+	if tx.assumed == (lockedRow{table, id, version}) {
+		// Nothing was read: the UPDATE travels with the next round trip as well, and
+		// the statement wrapped around it fails the transaction (ErrConflict) unless
+		// the row was still at the assumed version.
+		q, args, err := tx.updateSQL(table, id, version, true, cols, vals)
+		if err != nil {
+			return err
+		}
+		return tx.later(ctx, "WITH u AS ("+q+" RETURNING 1) SELECT smartcrm_expect_one_row(COUNT(*)) FROM u", args...)
+	}
 	return tx.updateRow(ctx, table, id, version, true, cols, vals)
+}
+
+// AssumeItemVersion tells the transaction that the caller knows the item's row as it
+// was at version without reading it (the row it wrote last): UpdateItem at that
+// version then costs no round trip of its own, and the transaction fails with
+// ErrConflict if the row has moved on. It reports false where that saves nothing
+// (SQLite, whose reads cost no round trip): the caller reads the row instead.
+func (tx *Tx) AssumeItemVersion(entityTypeID, id, version int64) bool {
+	if tx.d.name != Postgres {
+		return false
+	}
+	tx.assumed = lockedRow{ItemTable(entityTypeID), id, version}
+	return true
 }
 
 // DeleteItem deletes an item.

@@ -53,6 +53,9 @@ var TypeFlags = []struct{ Wire, Column, Default string }{
 // A separator line rather than ";" because a statement may one day hold semicolons of
 // its own (a trigger body, a function, a string), and splitting on them would be wrong.
 //
+// A statement introduced by postgresSeparator instead runs on PostgreSQL only: what one
+// database needs and the other has no words for (a PL/pgSQL function).
+//
 // A file that has shipped must never change, not even in a comment or its whitespace:
 // databases already migrated past it would not see the change, and SQLite keeps each
 // CREATE statement's text in its schema. migrate_frozen_test.go holds their hashes.
@@ -61,13 +64,23 @@ var TypeFlags = []struct{ Wire, Column, Default string }{
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-const migrationSeparator = "-- statement"
+const (
+	migrationSeparator = "-- statement"
+	postgresSeparator  = "-- statement on postgres"
+)
 
 // migration is one schema step.
 type migration struct {
 	version int
 	name    string // the file it comes from
-	stmts   []string
+	stmts   []migrationStmt
+}
+
+// migrationStmt is one statement of a migration.
+type migrationStmt struct {
+	sql string
+	// only names the one database the statement runs on ("" for both).
+	only string
 }
 
 // migrations are the schema steps in version order. Reading them cannot fail at run
@@ -125,14 +138,14 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 // splitMigration cuts a migration file into its statements (see migrationFiles for the
 // format). It refuses anything it could misread, such as SQL before the first
 // separator or a separator spelled differently, rather than guess.
-func splitMigration(src string) ([]string, error) {
+func splitMigration(src string) ([]migrationStmt, error) {
 	isComment := func(line string) bool {
 		line = strings.TrimSpace(line)
 		return line == "" || strings.HasPrefix(line, "--")
 	}
-	var stmts []string
+	var stmts []migrationStmt
 	var chunk []string // lines of the current statement; nil before the first separator
-	started := false
+	started, only := false, ""
 	flush := func(lineNo int) error {
 		if !started {
 			return nil
@@ -150,22 +163,25 @@ func splitMigration(src string) ([]string, error) {
 		if stmt == "" {
 			return fmt.Errorf("line %d: a %q line with no statement after it", lineNo, migrationSeparator)
 		}
-		stmts = append(stmts, stmt)
+		stmts = append(stmts, migrationStmt{sql: stmt, only: only})
 		return nil
 	}
 	lines := strings.Split(src, "\n")
 	sepLine := 0
 	for n, line := range lines {
-		if line == migrationSeparator {
+		if line == migrationSeparator || line == postgresSeparator {
 			if err := flush(sepLine); err != nil {
 				return nil, err
 			}
-			started, chunk, sepLine = true, nil, n+1
+			started, chunk, sepLine, only = true, nil, n+1, ""
+			if line == postgresSeparator {
+				only = Postgres
+			}
 			continue
 		}
 		// A near miss ("--statement", "-- Statement ", "  -- statement") would be read
 		// as a comment and glue two statements together.
-		if strings.EqualFold(strings.Join(strings.Fields(strings.Replace(line, "--", "-- ", 1)), " "), migrationSeparator) {
+		if spaced := strings.Join(strings.Fields(strings.Replace(line, "--", "-- ", 1)), " "); strings.EqualFold(spaced, migrationSeparator) || strings.EqualFold(spaced, postgresSeparator) {
 			return nil, fmt.Errorf("line %d: write the separator as exactly %q", n+1, migrationSeparator)
 		}
 		if !started {
@@ -214,7 +230,10 @@ func (s *Store) migrateTo(ctx context.Context, version int) error {
 				continue
 			}
 			for _, stmt := range m.stmts {
-				if _, err := tx.exec(ctx, s.d.expandDDL(stmt)); err != nil {
+				if stmt.only != "" && stmt.only != s.d.name {
+					continue
+				}
+				if _, err := tx.exec(ctx, s.d.expandDDL(stmt.sql)); err != nil {
 					return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 				}
 			}

@@ -22,8 +22,8 @@ func TestMigrationsLoad(t *testing.T) {
 		if m.version != i+1 || m.name != entries[i].Name() || len(m.stmts) == 0 {
 			t.Errorf("migration %d: version %d from %s with %d statements", i+1, m.version, m.name, len(m.stmts))
 		}
-		for _, s := range m.stmts {
-			if strings.HasPrefix(s, "--") || strings.HasSuffix(s, "\n") {
+		for _, st := range m.stmts {
+			if s := st.sql; strings.HasPrefix(s, "--") || strings.HasSuffix(s, "\n") {
 				t.Errorf("%s: statement with a comment or blank around it: %q", m.name, s)
 			}
 		}
@@ -48,15 +48,18 @@ END
 -- About the next statement.
 -- statement
 CREATE INDEX a_x ON a(x)
+-- statement on postgres
+CREATE FUNCTION f() RETURNS void AS $$ BEGIN END $$ LANGUAGE plpgsql
 `
 	got, err := splitMigration(good)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{
-		"CREATE TABLE a (\n\tx TEXT NOT NULL DEFAULT ';' -- kept: it is inside the statement\n)",
-		"CREATE TRIGGER t AFTER INSERT ON a BEGIN\n\tDELETE FROM a;\nEND",
-		"CREATE INDEX a_x ON a(x)",
+	want := []migrationStmt{
+		{sql: "CREATE TABLE a (\n\tx TEXT NOT NULL DEFAULT ';' -- kept: it is inside the statement\n)"},
+		{sql: "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n\tDELETE FROM a;\nEND"},
+		{sql: "CREATE INDEX a_x ON a(x)"},
+		{sql: "CREATE FUNCTION f() RETURNS void AS $$ BEGIN END $$ LANGUAGE plpgsql", only: Postgres},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("statements:\n%q\nwant\n%q", got, want)
@@ -70,6 +73,7 @@ CREATE INDEX a_x ON a(x)
 		"separator without space": "-- statement\nCREATE TABLE a (x TEXT)\n--statement\nCREATE TABLE b (x TEXT)\n",
 		"separator in capitals":   "-- statement\nCREATE TABLE a (x TEXT)\n-- Statement\nCREATE TABLE b (x TEXT)\n",
 		"indented separator":      "-- statement\nCREATE TABLE a (x TEXT)\n  -- statement\nCREATE TABLE b (x TEXT)\n",
+		"postgres in capitals":    "-- statement\nCREATE TABLE a (x TEXT)\n-- statement on Postgres\nCREATE TABLE b (x TEXT)\n",
 		"CRLF line ends":          "-- statement\r\nCREATE TABLE a (x TEXT)\r\n",
 	} {
 		if stmts, err := splitMigration(src); err == nil {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"smartcrm/internal/query"
 	"strconv"
 	"testing"
 	"time"
@@ -120,6 +121,59 @@ func TestAddsUnderLoadTakeOneRoundTrip(t *testing.T) {
 	clock = clock.Add(3 * time.Second)
 	if second, _ := add(); second != first+1 {
 		t.Errorf("two adds seconds apart got ids %d and %d, want consecutive ids", first, second)
+	}
+}
+
+// A stage move of an item this server wrote last starts from the item as written: its
+// UPDATE checks the version instead of a read locking the row first, so the move is one
+// round trip. When another server moved the item meanwhile, the check fails the
+// transaction, nothing of it stays, and the move is redone from the row as it is.
+func TestMovesOfItemsLastWrittenTakeOneRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	st, svc, typ := withTypeSpec(t, store.Postgres, crm.TypeSpec{Title: ptr("Moves"), Flags: crm.Flags{crm.FlagStages: true}})
+	_, it, err := svc.AddItem(ctx, admin, typ.EntityTypeID, crm.Patch{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := typ.StagesOf(it.CategoryID())
+	move := func(svc *crm.Service, to int) (trips int64) {
+		t.Helper()
+		before := store.RoundTrips()
+		_, got, err := svc.UpdateItem(ctx, admin, typ.EntityTypeID, it.ID, crm.Patch{crm.FieldStageID: stages[to].StatusID}, crm.WriteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.StageID() != stages[to].StatusID {
+			t.Fatalf("moved to %s, want %s", got.StageID(), stages[to].StatusID)
+		}
+		return store.RoundTrips() - before
+	}
+	for to := 1; to <= 3; to++ {
+		if trips := move(svc, to); trips != 1 {
+			t.Fatalf("a move of the item this server wrote last took %d round trips, want 1", trips)
+		}
+	}
+	// Another server moves it back; the move here is tried as written (1 trip and the
+	// ROLLBACK that ends the failed transaction), then read and redone (2).
+	move(crm.New(st), 0)
+	if trips := move(svc, 4); trips != 4 {
+		t.Errorf("a move after another server's took %d round trips, want 4", trips)
+	}
+	counts, err := st.StageCounts(ctx, typ.EntityTypeID, it.CategoryID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range counts {
+		if want := map[bool]int64{true: 1}[c.StageID == stages[4].StatusID]; c.Items != want {
+			t.Errorf("stage %s counts %d items, want %d", c.StageID, c.Items, want)
+		}
+	}
+	history, err := st.CountStageMoves(ctx, typ.EntityTypeID, query.Group{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if history != 6 { // created, 3 moves here, 1 there, 1 here
+		t.Errorf("%d stage history rows, want 6: a rolled-back try must leave none", history)
 	}
 }
 

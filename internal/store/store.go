@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
 	"modernc.org/sqlite"             // registers the "sqlite" driver
 )
@@ -207,6 +208,8 @@ type Tx struct {
 	tx *sql.Tx
 	// locked is the item row GetItemForUpdate last locked (PostgreSQL).
 	locked lockedRow
+	// assumed is the item row AssumeItemVersion vouched for without reading it.
+	assumed lockedRow
 }
 
 // lockedRow names a row locked at a version.
@@ -240,9 +243,19 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	tx := &Tx{conn: conn{q: sqlTx, d: s.d, tx: sqlTx, search: s.search, ids: s.ids}, tx: sqlTx}
 	if err := callSafely(fn, tx); err != nil {
 		_ = sqlTx.Rollback()
-		return err
+		return conflictOr(err)
 	}
-	return sqlTx.Commit()
+	return conflictOr(sqlTx.Commit())
+}
+
+// conflictOr is ErrConflict for PostgreSQL's "redo the transaction" (40001, which an
+// assumed item version that no longer holds raises), else err.
+func conflictOr(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "40001" {
+		return ErrConflict
+	}
+	return err
 }
 
 // querier is what both a pool and a transaction offer.

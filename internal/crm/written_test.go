@@ -1,0 +1,190 @@
+package crm_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"smartcrm/internal/change"
+	"smartcrm/internal/crm"
+	"smartcrm/internal/customfield"
+	"smartcrm/internal/testdb"
+)
+
+// An update may start from the item as this server last wrote it instead of reading it
+// (PostgreSQL). Another server on the same database — here a second service over the
+// same store — changes items behind its back: every update must still apply to the
+// item as it is, never to the remembered one, and never write twice.
+func TestUpdatesSeeChangesMadeElsewhere(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		a, st := newService(t, dialect)
+		b := crm.New(st)
+		typ, err := a.AddType(ctx, admin, crm.TypeSpec{Title: ptr("Requests"), Flags: crm.Flags{crm.FlagStages: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, it, err := a.AddItem(ctx, admin, typ.EntityTypeID, crm.Patch{crm.FieldTitle: "Fix the roof"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stages := typ.StagesOf(it.CategoryID())
+		s1, s2, s3 := stages[0].StatusID, stages[1].StatusID, stages[2].StatusID
+		move := func(svc *crm.Service, to string) *crm.Item {
+			t.Helper()
+			_, got, err := svc.UpdateItem(ctx, admin, typ.EntityTypeID, it.ID, crm.Patch{crm.FieldStageID: to}, crm.WriteOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		lastMove := func() *change.StageMove {
+			t.Helper()
+			all := changes(t, st)
+			return all[len(all)-1].Stage
+		}
+		if it.StageID() != s1 {
+			t.Fatalf("new item in %s, want %s", it.StageID(), s1)
+		}
+
+		// Elsewhere the item moves on; here it is remembered in s1.
+		move(b, s2)
+		got := move(a, s3)
+		if got.StageID() != s3 || got.Version != 3 {
+			t.Fatalf("after the move here: %s v%d, want %s v3", got.StageID(), got.Version, s3)
+		}
+		if m := lastMove(); m == nil || m.From != s2 || m.To != s3 {
+			t.Fatalf("the move here was announced as %+v, want from %s (where the other server put it) to %s", m, s2, s3)
+		}
+
+		// Elsewhere it moves to s1; a move here to s1 then changes nothing, although
+		// the remembered item (in s3) says it would.
+		move(b, s1)
+		before := len(changes(t, st))
+		if got := move(a, s1); got.StageID() != s1 || got.Version != 4 {
+			t.Fatalf("a move to where the item already is: %s v%d, want %s v4", got.StageID(), got.Version, s1)
+		}
+		if n := len(changes(t, st)); n != before {
+			t.Fatalf("a move to where the item already is wrote %d changes", n-before)
+		}
+
+		// Elsewhere it moves to s2; a move here to s3 — where the remembered item
+		// still is — must move it.
+		_, _, err = a.UpdateItem(ctx, admin, typ.EntityTypeID, it.ID, crm.Patch{crm.FieldTitle: "Fix the roof today"}, crm.WriteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		move(a, s3)
+		move(b, s2)
+		if got := move(a, s3); got.StageID() != s3 || got.Version != 8 || got.Get(crm.FieldTitle) != "Fix the roof today" {
+			t.Fatalf("a move from where the other server put it: %s v%d %q, want %s v8", got.StageID(), got.Version, got.Get(crm.FieldTitle), s3)
+		}
+		if m := lastMove(); m == nil || m.From != s2 || m.To != s3 {
+			t.Fatalf("announced as %+v, want from %s to %s", m, s2, s3)
+		}
+
+		// Elsewhere it is deleted: an update here finds nothing.
+		if err := b.DeleteItem(ctx, admin, typ.EntityTypeID, it.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = a.UpdateItem(ctx, admin, typ.EntityTypeID, it.ID, crm.Patch{crm.FieldStageID: s1}, crm.WriteOptions{})
+		if crm.KindOf(err) != crm.ErrItemNotFound {
+			t.Fatalf("updating an item deleted elsewhere: %v", err)
+		}
+	})
+}
+
+// What an update starts from when it does not read the item is the item as the server
+// wrote it. It must be the item as the database holds it, value for value, or changes
+// would be announced with wrong before-values and answered with wrong fields.
+func TestItemsAsLastWrittenAreAsStored(t *testing.T) {
+	ctx := context.Background()
+	a, st := newService(t, "postgres")
+	typ, err := a.AddType(ctx, admin, crm.TypeSpec{Title: ptr("Every kind"), Flags: crm.Flags{crm.FlagStages: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := []string{"string", "integer", "double", "boolean", "date", "datetime", "enumeration", "money", "url", "employee", "address"}
+	values := map[string]any{"string": "some text", "integer": "42", "double": "3.14", "boolean": "Y", "date": "2026-03-01",
+		"datetime": "2026-03-01T10:00:00+03:00", "money": "300|EUR", "url": "https://example.org", "employee": "1", "address": "Main st. 1"}
+	patch := crm.Patch{crm.FieldTitle: "All of them", crm.FieldOpportunity: 1250.5}
+	for i, k := range kinds {
+		for _, multiple := range []bool{false, true} {
+			if multiple && k == "boolean" {
+				continue // a yes/no field cannot be multiple
+			}
+			name := fmt.Sprintf("UF_CRM_%d_F%c", typ.ID, 'A'+i)
+			if multiple {
+				name += "_MANY"
+			}
+			spec := customfield.Spec{Name: name, Kind: k, Multiple: multiple}
+			if k == "enumeration" {
+				spec.Enums = []customfield.EnumChange{{Value: ptr("One")}, {Value: ptr("Two")}}
+			}
+			rec, err := customfield.New(a).Add(ctx, admin, typ.EntityTypeID, spec)
+			if err != nil {
+				t.Fatalf("%s field: %v", k, err)
+			}
+			v := values[k]
+			if k == "enumeration" {
+				v = fmt.Sprint(rec.Enums[1].ID)
+			}
+			if multiple {
+				v = []any{v, v}
+			}
+			patch[crm.FieldName(crm.CamelUFName(rec.Name))] = v
+		}
+	}
+	typ, err = a.GetType(ctx, admin, typ.EntityTypeID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, it, err := a.AddItem(ctx, admin, typ.EntityTypeID, patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		kept, ok := a.WrittenItem(typ, it.ID)
+		if !ok {
+			t.Fatalf("%s: the item is not kept as written", when)
+		}
+		_, stored, err := crm.New(st).GetItem(ctx, admin, typ.EntityTypeID, it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kept.Version != stored.Version {
+			t.Errorf("%s: version kept %d, stored %d", when, kept.Version, stored.Version)
+		}
+		for _, f := range typ.Fields() {
+			if !f.Stored() {
+				continue
+			}
+			if k, s := comparable(kept.Get(f.Name)), comparable(stored.Get(f.Name)); k != s {
+				t.Errorf("%s: %s kept as %s, stored as %s", when, f.Name, k, s)
+			}
+		}
+	}
+	check("after the add")
+	stages := typ.StagesOf(it.CategoryID())
+	if _, _, err := a.UpdateItem(ctx, admin, typ.EntityTypeID, it.ID, crm.Patch{crm.FieldStageID: stages[1].StatusID, crm.FieldTitle: "Moved"}, crm.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	check("after a move")
+}
+
+// comparable spells a value with its Go type, times as instants.
+func comparable(v any) string {
+	switch x := v.(type) {
+	case time.Time:
+		return "time " + x.UTC().Format(time.RFC3339Nano)
+	case []any:
+		s := "["
+		for _, e := range x {
+			s += comparable(e) + " "
+		}
+		return s + "]"
+	}
+	return fmt.Sprintf("%T %v", v, v)
+}

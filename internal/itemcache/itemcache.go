@@ -1,0 +1,69 @@
+// Package itemcache remembers the items a server wrote last, as it wrote them.
+package itemcache
+
+import "sync"
+
+// On PostgreSQL an update costs a round trip before its writes: the item's row, read
+// and locked, is what the change is worked out from. The item a stage move or an edit
+// touches is very often one this server wrote moments before (created it, moved it a
+// step earlier, ran a robot on it). Cache keeps those items: an update may start from
+// the remembered state instead of reading it, provided its UPDATE checks the version in
+// the same transaction (store.Tx.AssumeItemVersion), which rolls everything back when
+// someone else changed the row meanwhile. A stale entry therefore costs a retry, never
+// a wrong write; that is why there is no expiry, only a bound on the number kept.
+type Cache[V any] struct {
+	mu      sync.Mutex
+	entries map[Key]V
+	max     int
+}
+
+// Key names an item: the registry row of its type (never reused, unlike an entity type
+// id after a type is deleted), the entity type and the item's id.
+type Key struct {
+	TypeID, EntityTypeID, ID int64
+}
+
+// New returns a cache that keeps at most max items.
+func New[V any](max int) *Cache[V] {
+	return &Cache[V]{entries: map[Key]V{}, max: max}
+}
+
+// Get returns the item last put under k.
+func (c *Cache[V]) Get(k Key) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.entries[k]
+	return v, ok
+}
+
+// Put remembers v as the item's latest state. A full cache starts over: the items of
+// the moment come back with their next write.
+func (c *Cache[V]) Put(k Key, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[k]; !ok && len(c.entries) >= c.max {
+		c.entries = map[Key]V{}
+	}
+	c.entries[k] = v
+}
+
+// Delete forgets an item.
+func (c *Cache[V]) Delete(k Key) {
+	c.mu.Lock()
+	delete(c.entries, k)
+	c.mu.Unlock()
+}
+
+// Reset forgets every item.
+func (c *Cache[V]) Reset() {
+	c.mu.Lock()
+	c.entries = map[Key]V{}
+	c.mu.Unlock()
+}
+
+// Len is the number of items kept.
+func (c *Cache[V]) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
