@@ -188,3 +188,63 @@ func comparable(v any) string {
 	}
 	return fmt.Sprintf("%T %v", v, v)
 }
+
+// Writers in two servers move one item at once, each starting from the item as it last
+// wrote it where it can. Every write that commits is one move from where the item
+// really was: the stage history has one row per version, and the funnel's counters
+// hold the item once, in its stage.
+func TestConcurrentMovesStayExact(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		a, st := newService(t, dialect)
+		b := crm.New(st)
+		typ, err := a.AddType(ctx, admin, crm.TypeSpec{Title: ptr("Contended"), Flags: crm.Flags{crm.FlagStages: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, it, err := a.AddItem(ctx, admin, typ.EntityTypeID, crm.Patch{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stages := typ.StagesOf(it.CategoryID())
+		errs := make(chan error, 8)
+		for w := range 8 {
+			svc := []*crm.Service{a, b}[w%2]
+			go func() {
+				for i := range 15 {
+					to := stages[(w+i)%3].StatusID
+					if _, _, err := svc.UpdateItem(ctx, admin, typ.EntityTypeID, it.ID, crm.Patch{crm.FieldStageID: to}, crm.WriteOptions{}); err != nil && crm.KindOf(err) != crm.ErrConflict {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range 8 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, final, err := crm.New(st).GetItem(ctx, admin, typ.EntityTypeID, it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		moves, err := st.CountStageMoves(ctx, typ.EntityTypeID, emptyGroup())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(moves) != final.Version { // the row of its creation, then one per write
+			t.Errorf("%d stage history rows for an item at version %d", moves, final.Version)
+		}
+		counts, err := st.StageCounts(ctx, typ.EntityTypeID, it.CategoryID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range counts {
+			if want := map[bool]int64{true: 1}[c.StageID == final.StageID()]; c.Items != want {
+				t.Errorf("stage %s counts %d items, want %d (the item is in %s)", c.StageID, c.Items, want, final.StageID())
+			}
+		}
+	})
+}

@@ -34,6 +34,10 @@ import (
 // queued statement that fails fails the transaction at its next round trip, which the
 // caller sees as the failure of the statement it ran then (or of COMMIT).
 //
+// An update of an item the domain already knows (Tx.AssumeItemVersion) reads nothing:
+// its UPDATE is queued with a version check that fails the transaction, so a stage
+// move of such an item is one round trip like an add.
+//
 // A query of the store's own (readMark) travels with what is pending, so that an
 // update's first read, the row it locks, goes with BEGIN; other queries are sent after
 // it. The markers are SQL comments, so a statement that reaches PostgreSQL some other way
