@@ -21,8 +21,6 @@ type Item struct {
 // Owner names an item: its type and id. Comments, activities and tasks are about one.
 type Owner = change.Ref
 
-func newItem() *Item { return &Item{values: map[FieldName]any{}} }
-
 // Get returns a field's canonical value (nil when empty).
 func (it *Item) Get(name FieldName) any { return it.values[name] }
 
