@@ -541,7 +541,9 @@ func (op *operation) load(id int64) error {
 		u.assumeWritten = false
 		it, ok := u.s.written.Get(op.t.writtenKey(id))
 		if ok && u.tx.AssumeItemVersion(op.t.EntityTypeID, id, it.Version) {
-			op.before, op.assumed, u.assumed = it.clone(), true, true
+			// Shared, not copied: nothing changes an operation's before, and the cache
+			// keeps a copy of what it is given.
+			op.before, op.assumed, u.assumed = it, true, true
 			return nil
 		}
 	}
