@@ -35,6 +35,18 @@ type shapeField struct {
 // sel is not nil, and the item's version when asked. originalUF names custom fields
 // UF_CRM_… instead of ufCrm… (useOriginalUfNames=Y).
 func newItemShape(t *crm.Type, sel map[*crm.Field]bool, originalUF, version bool) *itemShape {
+	if sel == nil {
+		// Every field: the same shape for every answer about the type, kept with it.
+		return t.Memo(fullShapeKey{originalUF, version}, func() any {
+			return buildItemShape(t, nil, originalUF, version)
+		}).(*itemShape)
+	}
+	return buildItemShape(t, sel, originalUF, version)
+}
+
+type fullShapeKey struct{ originalUF, version bool }
+
+func buildItemShape(t *crm.Type, sel map[*crm.Field]bool, originalUF, version bool) *itemShape {
 	names := namesOf(t)
 	sh := &itemShape{t: t, version: version}
 	for _, f := range t.Fields() {
