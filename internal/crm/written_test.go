@@ -9,8 +9,25 @@ import (
 	"smartcrm/internal/change"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/customfield"
+	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
 )
+
+// twoServersOneItem opens a database with two services over it, as two servers would
+// share it, and has the first add an item to a new type with stages.
+func twoServersOneItem(t *testing.T, dialect string, patch crm.Patch) (a, b *crm.Service, st *store.Store, typ *crm.Type, it *crm.Item) {
+	t.Helper()
+	ctx := context.Background()
+	a, st = newService(t, dialect)
+	typ, err := a.AddType(ctx, admin, crm.TypeSpec{Title: ptr("Requests"), Flags: crm.Flags{crm.FlagStages: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, it, err = a.AddItem(ctx, admin, typ.EntityTypeID, patch); err != nil {
+		t.Fatal(err)
+	}
+	return a, crm.New(st), st, typ, it
+}
 
 // An update may start from the item as this server last wrote it instead of reading it
 // (PostgreSQL). Another server on the same database — here a second service over the
@@ -19,16 +36,7 @@ import (
 func TestUpdatesSeeChangesMadeElsewhere(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		a, st := newService(t, dialect)
-		b := crm.New(st)
-		typ, err := a.AddType(ctx, admin, crm.TypeSpec{Title: ptr("Requests"), Flags: crm.Flags{crm.FlagStages: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, it, err := a.AddItem(ctx, admin, typ.EntityTypeID, crm.Patch{crm.FieldTitle: "Fix the roof"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, b, st, typ, it := twoServersOneItem(t, dialect, crm.Patch{crm.FieldTitle: "Fix the roof"})
 		stages := typ.StagesOf(it.CategoryID())
 		s1, s2, s3 := stages[0].StatusID, stages[1].StatusID, stages[2].StatusID
 		move := func(svc *crm.Service, to string) *crm.Item {
@@ -71,7 +79,7 @@ func TestUpdatesSeeChangesMadeElsewhere(t *testing.T) {
 
 		// Elsewhere it moves to s2; a move here to s3 — where the remembered item
 		// still is — must move it.
-		_, _, err = a.UpdateItem(ctx, admin, typ.EntityTypeID, it.ID, crm.Patch{crm.FieldTitle: "Fix the roof today"}, crm.WriteOptions{})
+		_, _, err := a.UpdateItem(ctx, admin, typ.EntityTypeID, it.ID, crm.Patch{crm.FieldTitle: "Fix the roof today"}, crm.WriteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,16 +204,7 @@ func comparable(v any) string {
 func TestConcurrentMovesStayExact(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		a, st := newService(t, dialect)
-		b := crm.New(st)
-		typ, err := a.AddType(ctx, admin, crm.TypeSpec{Title: ptr("Contended"), Flags: crm.Flags{crm.FlagStages: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, it, err := a.AddItem(ctx, admin, typ.EntityTypeID, crm.Patch{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, b, st, typ, it := twoServersOneItem(t, dialect, crm.Patch{})
 		stages := typ.StagesOf(it.CategoryID())
 		errs := make(chan error, 8)
 		for w := range 8 {
