@@ -867,7 +867,7 @@ func (op *operation) writeDerived(kind change.Kind) error {
 		if w := u.s.written; w != nil && kind == change.Deleted {
 			w.Delete(key)
 		} else if w != nil {
-			w.Put(key, after.clone())
+			w.Put(key, after.Version, after.clone())
 		}
 	})
 	return u.Emit(op.changeOf(kind))

@@ -13,8 +13,13 @@ import "sync"
 // a wrong write; that is why there is no expiry, only a bound on the number kept.
 type Cache[V any] struct {
 	mu      sync.Mutex
-	entries map[Key]V
+	entries map[Key]entry[V]
 	max     int
+}
+
+type entry[V any] struct {
+	version int64
+	v       V
 }
 
 // Key names an item: the registry row of its type (never reused, unlike an entity type
@@ -25,26 +30,32 @@ type Key struct {
 
 // New returns a cache that keeps at most max items.
 func New[V any](max int) *Cache[V] {
-	return &Cache[V]{entries: map[Key]V{}, max: max}
+	return &Cache[V]{entries: map[Key]entry[V]{}, max: max}
 }
 
-// Get returns the item last put under k.
+// Get returns the latest state put under k.
 func (c *Cache[V]) Get(k Key) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.entries[k]
-	return v, ok
+	e, ok := c.entries[k]
+	return e.v, ok
 }
 
-// Put remembers v as the item's latest state. A full cache starts over: the items of
-// the moment come back with their next write.
-func (c *Cache[V]) Put(k Key, v V) {
+// Put remembers v as the item's state at version, unless a later version is kept
+// already: two writes of one item that commit close together may report in either
+// order. A full cache starts over: the items of the moment come back with their next
+// write.
+func (c *Cache[V]) Put(k Key, version int64, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.entries[k]; !ok && len(c.entries) >= c.max {
-		c.entries = map[Key]V{}
+	e, ok := c.entries[k]
+	if ok && e.version > version {
+		return
 	}
-	c.entries[k] = v
+	if !ok && len(c.entries) >= c.max {
+		c.entries = map[Key]entry[V]{}
+	}
+	c.entries[k] = entry[V]{version, v}
 }
 
 // Delete forgets an item.
@@ -57,7 +68,7 @@ func (c *Cache[V]) Delete(k Key) {
 // Reset forgets every item.
 func (c *Cache[V]) Reset() {
 	c.mu.Lock()
-	c.entries = map[Key]V{}
+	c.entries = map[Key]entry[V]{}
 	c.mu.Unlock()
 }
 
