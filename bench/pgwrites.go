@@ -22,6 +22,10 @@ type pgWritesReport struct {
 	// (smartcrm_db_round_trips_total): a pipelined transaction sends several at once.
 	RoundTripsPerAdd  float64 `json:"round_trips_per_add"`
 	RoundTripsPerMove float64 `json:"round_trips_per_move"`
+	// MovesFromWritten is the share of those moves that started from the item as the
+	// server last wrote it (smartcrm_item_cache_hits_total against misses): one round
+	// trip; the others read the row first. Here every moved item was just added.
+	MovesFromWritten float64 `json:"moves_from_written"`
 }
 
 type pgLevel struct {
@@ -116,6 +120,7 @@ func benchPGWrites(ctx context.Context, cl *client, srv *serverProc, cfg config,
 		}
 		m = srv.scrapeMetrics(ctx)
 		before, beforeTrips = m["smartcrm_db_statements_total"], m["smartcrm_db_round_trips_total"]
+		beforeHits, beforeMisses := m["smartcrm_item_cache_hits_total"], m["smartcrm_item_cache_misses_total"]
 		cpu = startCPU(srv.pid)
 		res = runConcurrent(ctx, n, conc, func(ctx context.Context, i int) error {
 			_, err := cl.callRaw(ctx, "crm.item.update", moves[i])
@@ -127,6 +132,10 @@ func benchPGWrites(ctx context.Context, cl *client, srv *serverProc, cfg config,
 			m := srv.scrapeMetrics(ctx)
 			rep.StatementsPerMove = (m["smartcrm_db_statements_total"] - before) / float64(n)
 			rep.RoundTripsPerMove = (m["smartcrm_db_round_trips_total"] - beforeTrips) / float64(n)
+			hits, misses := m["smartcrm_item_cache_hits_total"]-beforeHits, m["smartcrm_item_cache_misses_total"]-beforeMisses
+			if hits+misses > 0 {
+				rep.MovesFromWritten = hits / (hits + misses)
+			}
 		}
 		cpu = startCPU(srv.pid)
 		res = runConcurrent(ctx, n, conc, func(ctx context.Context, i int) error {

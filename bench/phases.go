@@ -77,6 +77,8 @@ func runCustom(ctx context.Context, cl *client, srv *serverProc, cfg config, rep
 		rep.PGWrites, err = benchPGWrites(ctx, cl, srv, cfg, dsn)
 		fmt.Printf("  statements per add %.1f in %.1f round trips, per stage move %.1f in %.1f (BEGIN and COMMIT included; smartcrm_db_statements_total, smartcrm_db_round_trips_total)\n",
 			rep.PGWrites.StatementsPerAdd, rep.PGWrites.RoundTripsPerAdd, rep.PGWrites.StatementsPerMove, rep.PGWrites.RoundTripsPerMove)
+		fmt.Printf("  moves that started from the item as last written (no read): %.0f%% (smartcrm_item_cache_hits_total / lookups)\n",
+			100*rep.PGWrites.MovesFromWritten)
 		if err != nil {
 			return fmt.Errorf("pg writes phase: %w", err)
 		}

@@ -218,6 +218,7 @@ var metricNames = []string{
 	"go_sql_wait_count_total", "go_sql_wait_duration_seconds_total", "go_sql_max_open_connections",
 	"go_gc_duration_seconds_count", "go_gc_duration_seconds_sum", "go_goroutines",
 	"go_memstats_heap_inuse_bytes", "go_memstats_sys_bytes", "process_cpu_seconds_total", "smartcrm_db_statements_total", "smartcrm_db_round_trips_total",
+	"smartcrm_item_cache_hits_total", "smartcrm_item_cache_misses_total", "smartcrm_db_stale_assumptions_total",
 }
 
 // scrapeMetrics reads selected gauges and counters from /metrics.

@@ -27,6 +27,7 @@ import (
 	"smartcrm/internal/events"
 	"smartcrm/internal/files"
 	"smartcrm/internal/history"
+	"smartcrm/internal/itemcache"
 	"smartcrm/internal/listindex"
 	"smartcrm/internal/processdef"
 	"smartcrm/internal/rest"
@@ -190,6 +191,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			Name: "smartcrm_db_round_trips_total",
 			Help: "Round trips to PostgreSQL: a pipelined transaction sends several statements in one.",
 		}, func() float64 { return float64(store.RoundTrips()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "smartcrm_item_cache_hits_total",
+			Help: "Updates that started from the item as this server last wrote it, without reading it (PostgreSQL).",
+		}, func() float64 { return float64(itemcache.Hits()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "smartcrm_item_cache_misses_total",
+			Help: "Updates of items this server did not write last: they read and lock the row first (PostgreSQL).",
+		}, func() float64 { return float64(itemcache.Misses()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "smartcrm_db_stale_assumptions_total",
+			Help: "Updates whose item had changed since this server wrote it: rolled back and redone from the row as read.",
+		}, func() float64 { return float64(store.StaleAssumptions()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "smartcrm_rest_body_waiting",
 			Help: "Requests waiting for their share of --max-body-memory.",

@@ -1,7 +1,10 @@
 // Package itemcache remembers the items a server wrote last, as it wrote them.
 package itemcache
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // On PostgreSQL an update costs a round trip before its writes: the item's row, read
 // and locked, is what the change is worked out from. The item a stage move or an edit
@@ -38,8 +41,23 @@ func (c *Cache[V]) Get(k Key) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[k]
+	if ok {
+		hits.Add(1)
+	} else {
+		misses.Add(1)
+	}
 	return e.v, ok
 }
+
+// hits and misses count the lookups of every cache in the process, for /metrics: the
+// share of updates that skip their read.
+var hits, misses atomic.Int64
+
+// Hits is how many lookups found an item, in this process.
+func Hits() int64 { return hits.Load() }
+
+// Misses is how many lookups found none, in this process.
+func Misses() int64 { return misses.Load() }
 
 // Put remembers v as the item's state at version, unless a later version is kept
 // already: two writes of one item that commit close together may report in either

@@ -156,8 +156,12 @@ func TestMovesOfItemsLastWrittenTakeOneRoundTrip(t *testing.T) {
 	// Another server moves it back; the move here is tried as written (1 trip and the
 	// ROLLBACK that ends the failed transaction), then read and redone (2).
 	move(crm.New(st), 0)
+	stale := store.StaleAssumptions()
 	if trips := move(svc, 4); trips != 4 {
 		t.Errorf("a move after another server's took %d round trips, want 4", trips)
+	}
+	if n := store.StaleAssumptions() - stale; n != 1 {
+		t.Errorf("%d stale assumptions counted for /metrics, want 1", n)
 	}
 	counts, err := st.StageCounts(ctx, typ.EntityTypeID, it.CategoryID())
 	if err != nil {

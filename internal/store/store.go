@@ -253,10 +253,18 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 func conflictOr(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "40001" {
+		redone.Add(1)
 		return ErrConflict
 	}
 	return err
 }
+
+// redone counts the transactions PostgreSQL refused with 40001, for /metrics.
+var redone atomic.Int64
+
+// StaleAssumptions is how many transactions failed because a row was no longer at the
+// version the caller assumed (AssumeItemVersion): each was rolled back and redone.
+func StaleAssumptions() int64 { return redone.Load() }
 
 // querier is what both a pool and a transaction offer.
 type querier interface {
