@@ -1,10 +1,11 @@
 package crm
 
 import (
+	"context"
 	"slices"
-	"smartcrm/internal/change"
 	"time"
 
+	"smartcrm/internal/change"
 	"smartcrm/internal/field"
 	"smartcrm/internal/store"
 )
@@ -154,8 +155,14 @@ func itemFromRow(fs []*Field, row []any) *Item {
 
 // LoadItem reads an item inside the unit, as it is in the unit's transaction.
 func (u *Unit) LoadItem(t *Type, id int64) (*Item, error) {
+	return readItem(u.ctx, u.tx.GetItem, t, id)
+}
+
+// readItem reads every stored field of an item with get: the pool's read, the
+// transaction's, or the one that locks the row.
+func readItem(ctx context.Context, get func(context.Context, int64, []store.Column, int64) ([]any, error), t *Type, id int64) (*Item, error) {
 	fs := t.storedFields()
-	row, err := u.tx.GetItem(u.ctx, t.EntityTypeID, readColumns(fs), id)
+	row, err := get(ctx, t.EntityTypeID, readColumns(fs), id)
 	if isNotFound(err) {
 		return nil, newErr(ErrItemNotFound, "Item not found")
 	}

@@ -52,15 +52,10 @@ func (s *Service) GetItem(ctx context.Context, actor access.Actor, etid, id int6
 	if err != nil {
 		return nil, nil, err
 	}
-	fs := t.storedFields()
-	row, err := s.st.GetItem(ctx, t.EntityTypeID, readColumns(fs), id)
-	if err == store.ErrNotFound {
-		return nil, nil, newErr(ErrItemNotFound, "Item not found")
-	}
+	it, err := readItem(ctx, s.st.GetItem, t, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	it := itemFromRow(fs, row)
 	if err := s.allow(actor, access.ActRead, access.Resource{EntityTypeID: etid, CategoryID: it.CategoryID(), StageID: it.StageID()}); err != nil {
 		return nil, nil, err
 	}

@@ -547,16 +547,9 @@ func (op *operation) load(id int64) error {
 			return nil
 		}
 	}
-	fs := op.t.storedFields()
-	row, err := op.u.tx.GetItemForUpdate(op.u.ctx, op.t.EntityTypeID, readColumns(fs), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return newErr(ErrItemNotFound, "Item not found")
-	}
-	if err != nil {
-		return err
-	}
-	op.before = itemFromRow(fs, row)
-	return nil
+	var err error
+	op.before, err = readItem(op.u.ctx, op.u.tx.GetItemForUpdate, op.t, id)
+	return err
 }
 
 // applyDefaults fills what an add leaves empty (spec §4.2).
