@@ -334,6 +334,49 @@ func (u *Unit) updateItem(ch *itemChange, id int64, opt WriteOptions) (*Item, er
 	return op.after, op.update(ch.values)
 }
 
+// UpdateFrom changes an item with a patch worked out from the item as it is, under its
+// row lock: a read-modify-write (a list of links edited in place) that cannot lose a
+// change made in between. changed says whether the patch changed anything.
+func (u *Unit) UpdateFrom(etid, id int64, patchOf func(t *Type, before *Item) (Patch, error)) (changed bool, err error) {
+	t, err := u.itemType(etid)
+	if err != nil {
+		return false, err
+	}
+	op := &operation{u: u, t: t}
+	if err := op.load(id); err != nil {
+		return false, err
+	}
+	if err := op.allow(access.ActUpdate, op.before); err != nil {
+		return false, err
+	}
+	patch, err := patchOf(t, op.before)
+	if err != nil {
+		return false, err
+	}
+	ch, err := u.s.prepare(t, patch, false)
+	if err == nil {
+		err = op.checkReferences(ch.values)
+	}
+	if err == nil {
+		err = op.update(ch.values)
+	}
+	return len(op.changed) > 0, err
+}
+
+// RunRetrying is Run, redone while the unit conflicts with a change made at the same
+// time (up to maxConflictRetries), for units whose steps read what they change.
+func (s *Service) RunRetrying(ctx context.Context, actor access.Actor, fn func(u *Unit) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.Run(ctx, actor, fn)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		if attempt >= maxConflictRetries {
+			return newErr(ErrConflict, "The item is being changed by others at the same time; try again")
+		}
+	}
+}
+
 // update applies parsed values to the loaded item: the update steps of the write path,
 // also used where another change implies this one (unlinking children).
 func (op *operation) update(values map[*Field]any) error {

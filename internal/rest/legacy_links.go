@@ -7,6 +7,7 @@ import (
 
 	"smartcrm/internal/crm"
 	"smartcrm/internal/jsonx"
+	"smartcrm/internal/linklists"
 	"smartcrm/internal/params"
 )
 
@@ -19,7 +20,7 @@ import (
 // contacts whose companyIds hold it: they are listed by contact id, and IS_PRIMARY says
 // whether the company is that contact's primary company.
 //
-// Every change goes through the item write path (crm.EditLinks), so timelines, history
+// Every change goes through the item write path (linklists.Edit), so timelines, history
 // and the outbox follow; the changes of one call run in one unit. Errors have the legacy
 // family's empty code.
 
@@ -200,7 +201,7 @@ func (lf linkFamily) itemsGet(s *Server, c *Call) (*Result, error) {
 		ids, _ := it.Get(lf.list).([]int64)
 		return &Result{Result: lf.bindingsWire(ids, func(i int) bool { return i == 0 })}, nil
 	}
-	linked, err := s.crm.LinkedItems(c.Ctx, c.Actor, lf.member, lf.list, id)
+	linked, err := linklists.OfIn(c.Ctx, s.crm, c.Actor, lf.member, lf.list, id)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +225,7 @@ func (lf linkFamily) itemsSet(s *Server, c *Call) (*Result, error) {
 	}
 	if !lf.reverse {
 		next := ordered(items)
-		_, err := s.crm.EditLinks(c.Ctx, c.Actor, lf.owner, id, lf.list, func([]int64) ([]int64, error) { return next, nil })
+		_, err := linklists.EditIn(c.Ctx, s.crm, c.Actor, lf.owner, id, lf.list, func([]int64) ([]int64, error) { return next, nil })
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +236,7 @@ func (lf linkFamily) itemsSet(s *Server, c *Call) (*Result, error) {
 		primary[b.id] = primary[b.id] || b.primary
 	}
 	err = lf.inUnit(s, c, id, func(u *crm.Unit) error {
-		cur, err := u.LinkedItems(lf.member, lf.list, id)
+		cur, err := linklists.Of(u, lf.member, lf.list, id)
 		if err != nil {
 			return err
 		}
@@ -265,14 +266,14 @@ func (lf linkFamily) itemsDelete(s *Server, c *Call) (*Result, error) {
 		return nil, err
 	}
 	if !lf.reverse {
-		_, err := s.crm.EditLinks(c.Ctx, c.Actor, lf.owner, id, lf.list, func([]int64) ([]int64, error) { return nil, nil })
+		_, err := linklists.EditIn(c.Ctx, s.crm, c.Actor, lf.owner, id, lf.list, func([]int64) ([]int64, error) { return nil, nil })
 		if err != nil {
 			return nil, err
 		}
 		return &Result{Result: true}, nil
 	}
 	err = lf.inUnit(s, c, id, func(u *crm.Unit) error {
-		cur, err := u.LinkedItems(lf.member, lf.list, id)
+		cur, err := linklists.Of(u, lf.member, lf.list, id)
 		if err != nil {
 			return err
 		}
@@ -302,7 +303,7 @@ func (lf linkFamily) add(s *Server, c *Call) (*Result, error) {
 	}
 	var added bool
 	if !lf.reverse {
-		added, err = s.crm.EditLinks(c.Ctx, c.Actor, lf.owner, id, lf.list, func(cur []int64) ([]int64, error) {
+		added, err = linklists.EditIn(c.Ctx, s.crm, c.Actor, lf.owner, id, lf.list, func(cur []int64) ([]int64, error) {
 			return insertBinding(cur, b), nil
 		})
 	} else {
@@ -349,7 +350,7 @@ func (lf linkFamily) delete(s *Server, c *Call) (*Result, error) {
 	}
 	var removed bool
 	if !lf.reverse {
-		removed, err = s.crm.EditLinks(c.Ctx, c.Actor, lf.owner, id, lf.list, func(cur []int64) ([]int64, error) {
+		removed, err = linklists.EditIn(c.Ctx, s.crm, c.Actor, lf.owner, id, lf.list, func(cur []int64) ([]int64, error) {
 			return slices.DeleteFunc(cur, func(e int64) bool { return e == b.id }), nil
 		})
 	} else {
@@ -357,7 +358,7 @@ func (lf linkFamily) delete(s *Server, c *Call) (*Result, error) {
 			if ok, err := u.ItemExists(lf.member, b.id); err != nil || !ok {
 				return err // an item that does not exist is not bound
 			}
-			removed, err = u.EditLinks(lf.member, b.id, lf.list, func(cur []int64) ([]int64, error) {
+			removed, err = linklists.Edit(u, lf.member, b.id, lf.list, func(cur []int64) ([]int64, error) {
 				return slices.DeleteFunc(cur, func(e int64) bool { return e == id }), nil
 			})
 			return err
@@ -408,7 +409,7 @@ func (lf linkFamily) inUnit(s *Server, c *Call, id int64, fn func(u *crm.Unit) e
 // in the list to the front (items.set); add leaves a bound owner where it is. It reports
 // whether the list changed.
 func (lf linkFamily) bind(u *crm.Unit, member, owner int64, primary, reorder bool) (bool, error) {
-	changed, err := u.EditLinks(lf.member, member, lf.list, func(cur []int64) ([]int64, error) {
+	changed, err := linklists.Edit(u, lf.member, member, lf.list, func(cur []int64) ([]int64, error) {
 		has := slices.Contains(cur, owner)
 		switch {
 		case has && !(primary && reorder):
@@ -427,7 +428,7 @@ func (lf linkFamily) bind(u *crm.Unit, member, owner int64, primary, reorder boo
 
 // unbind takes owner out of the link list of member.
 func (lf linkFamily) unbind(u *crm.Unit, member, owner int64) error {
-	_, err := u.EditLinks(lf.member, member, lf.list, func(cur []int64) ([]int64, error) {
+	_, err := linklists.Edit(u, lf.member, member, lf.list, func(cur []int64) ([]int64, error) {
 		return slices.DeleteFunc(cur, func(e int64) bool { return e == owner }), nil
 	})
 	return err
