@@ -17,6 +17,7 @@
 package listindex
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +83,7 @@ type shapeKey struct {
 }
 
 type shapeStats struct {
+	shape store.ListShape
 	since time.Time
 	seen  int
 	total time.Duration
@@ -133,7 +135,7 @@ func (s *Service) observe(o store.ListObservation) {
 		if st == nil && len(s.shapes) >= maxShapes {
 			s.shapes = map[shapeKey]*shapeStats{}
 		}
-		st = &shapeStats{since: now}
+		st = &shapeStats{shape: shape, since: now}
 		s.shapes[k] = st
 	}
 	st.seen++
@@ -158,6 +160,54 @@ func (s *Service) observe(o store.ListObservation) {
 		}
 	}
 }
+
+// ShapeSeen is a list shape of a type seen within the window: how often and how long it
+// took on average, for the administrators' page that explains the indexes.
+type ShapeSeen struct {
+	Shape store.ListShape
+	Seen  int
+	Mean  time.Duration
+	// Indexed: every index the shape wants exists (or one that serves it).
+	Indexed bool
+}
+
+// maxShown bounds the shapes Seen returns.
+const maxShown = 20
+
+// Seen lists a type's list shapes seen within the window, slowest first
+// (administrators only).
+func (s *Service) Seen(ctx context.Context, actor access.Actor, etid int64) ([]ShapeSeen, error) {
+	if _, err := s.allow(ctx, actor, etid); err != nil {
+		return nil, err
+	}
+	have, err := s.st.TableIndexes(ctx, etid)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	var out []ShapeSeen
+	for k, st := range s.shapes {
+		if k.etid != etid || time.Since(st.since) > s.cfg.Window || st.seen == 0 {
+			continue
+		}
+		out = append(out, ShapeSeen{Shape: st.shape, Seen: st.seen, Mean: st.total / time.Duration(st.seen)})
+	}
+	s.mu.Unlock()
+	for i := range out {
+		want := store.IndexesFor(out[i].Shape)
+		out[i].Indexed = len(want) > 0 && !slices.ContainsFunc(want, func(cols []string) bool {
+			return !slices.ContainsFunc(have, func(ix store.ListIndex) bool { return ix.Ready && store.Covers(ix.Columns, cols) })
+		})
+	}
+	slices.SortFunc(out, func(a, b ShapeSeen) int { return cmp.Compare(b.Mean, a.Mean) })
+	if len(out) > maxShown {
+		out = out[:maxShown]
+	}
+	return out, nil
+}
+
+// PerTable is how many list indexes a type may hold.
+func (s *Service) PerTable() int { return s.cfg.PerTable }
 
 // Want declares the shape of a saved filter: it gets its indexes the first time it is
 // seen slow, without waiting to be seen often.
@@ -286,14 +336,14 @@ func (s *Service) Add(ctx context.Context, actor access.Actor, etid int64, field
 	}
 	var cols []string
 	for _, f := range fields {
-		qf := t.QueryField(f)
-		if qf == nil || qf.NoOrder || !store.Indexable(qf) {
+		col, ok := indexColumn(t, f)
+		if !ok {
 			return store.ListIndex{}, &crm.Error{Kind: crm.ErrInvalidArg, Field: string(f.Name), Msg: fmt.Sprintf("The field %s cannot be indexed", f.Name)}
 		}
-		if slices.Contains(cols, qf.Column) {
+		if slices.Contains(cols, col) {
 			return store.ListIndex{}, &crm.Error{Kind: crm.ErrInvalidArg, Field: string(f.Name), Msg: fmt.Sprintf("The field %s is named twice", f.Name)}
 		}
-		cols = append(cols, qf.Column)
+		cols = append(cols, col)
 	}
 	ix, err := s.add(ctx, etid, store.OriginAdmin, cols)
 	switch {
@@ -303,6 +353,27 @@ func (s *Service) Add(ctx context.Context, actor access.Actor, etid int64, field
 		return ix, &crm.Error{Kind: crm.ErrLimit, Msg: fmt.Sprintf("A type holds at most %d list indexes: delete one first", s.cfg.PerTable)}
 	}
 	return ix, err
+}
+
+// indexColumn is the column of a field an index may hold: a plain scalar one that
+// lists may order by.
+func indexColumn(t *crm.Type, f *crm.Field) (string, bool) {
+	qf := t.QueryField(f)
+	if qf == nil || qf.NoOrder || !store.Indexable(qf) {
+		return "", false
+	}
+	return qf.Column, true
+}
+
+// IndexableFields are the fields of a type an administrator may build an index on.
+func IndexableFields(t *crm.Type) []*crm.Field {
+	var out []*crm.Field
+	for _, f := range t.Fields() {
+		if _, ok := indexColumn(t, f); ok {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Delete drops a list index of a type (administrators only).
