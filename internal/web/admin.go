@@ -55,7 +55,8 @@ func (s *Server) processes() Processes {
 // AutomationPath a funnel's automation editor; RunsPath the queue of runs.
 const TypesPath = "/crm/type/"
 
-// SettingsPath is a settings page of a type: "", "fields/", "funnels/", "card/".
+// SettingsPath is a settings page of a type: "", "fields/", "funnels/", "card/",
+// "indexes/".
 func SettingsPath(etid int64, part string) string { return basePath(etid) + "settings/" + part }
 
 // AutomationPath is the automation editor of a funnel.
@@ -118,6 +119,9 @@ func (s *Server) frame(t *crm.Type, current string) adminFrame {
 		add("Funnels and stages", SettingsPath(t.EntityTypeID, "funnels/"), "funnels")
 	}
 	add("Card layout", SettingsPath(t.EntityTypeID, "card/"), "card")
+	if s.indexes != nil {
+		add("List indexes", SettingsPath(t.EntityTypeID, "indexes/"), "indexes")
+	}
 	if s.auto != nil && t.HasStages() && (t.IsStandard() || t.Flag(crm.FlagAutomation)) {
 		add("Automation", AutomationPath(t.EntityTypeID, defaultCategory(t)), "automation")
 		add("Automation runs", RunsPath(t.EntityTypeID), "runs")
@@ -158,6 +162,8 @@ func (s *Server) settingsRoute(q *request, tg target) {
 		s.funnelsRoute(q, tg.t, tg.rest[2:])
 	case part == "card" && len(tg.rest) == 2:
 		s.cardLayoutRoute(q, tg.t)
+	case part == "indexes" && s.indexes != nil:
+		s.indexesRoute(q, tg.t, tg.rest[2:])
 	case (part == "" || part == "save" || part == "relations" || part == "delete" || part == "export") && len(tg.rest) <= 2 && !tg.t.IsStandard():
 		s.typeSettings(q, tg.t, part)
 	default:

@@ -345,6 +345,25 @@ func TestBrowserAdminEdits(t *testing.T) {
 		run(t, a, "runs", chromedp.Navigate(base+web.RunsPath(v.EntityTypeID)), chromedp.WaitVisible(chromedp.CSS("table.runs")))
 		checkAxe(t, a, "automation runs")
 
+		// List indexes: build one on Floor from the form and see it listed; delete it,
+		// the confirmation accepted. The page passes axe with and without one.
+		indexes := base + web.SettingsPath(v.EntityTypeID, "indexes/")
+		run(t, a, "list indexes", chromedp.Navigate(indexes), chromedp.WaitVisible(chromedp.ID("ix-field-1")))
+		checkAxe(t, a, "list indexes")
+		run(t, a, "build an index", chromedp.SetValue(chromedp.ID("ix-field-1"), string(floorName)),
+			chromedp.Click(chromedp.CSS(`form[action$="indexes/add"] button[type=submit]`)),
+			waitJS(`document.querySelector('.flash') && document.querySelector('.flash').textContent.includes('Built the index on Floor')`))
+		checkAxe(t, a, "list indexes with one")
+		if _, ixs, err := e.s.App.Indexes.List(ctx, admin, v.EntityTypeID); err != nil || len(ixs) != 1 {
+			t.Fatalf("indexes after building one: %v %v", ixs, err)
+		}
+		eval[bool](t, a, `(window.confirm = () => true) && true`)
+		run(t, a, "delete the index", chromedp.Click(chromedp.CSS(`tr[data-index] .danger button`)),
+			waitJS(`document.querySelector('.flash') && document.querySelector('.flash').textContent.includes('Deleted the index')`))
+		if _, ixs, err := e.s.App.Indexes.List(ctx, admin, v.EntityTypeID); err != nil || len(ixs) != 0 {
+			t.Errorf("indexes after deleting it: %v %v", ixs, err)
+		}
+
 		// The card layout: rename the first section, drag Floor into it, show Floor on
 		// Kanban cards; the card and the Kanban follow.
 		run(t, a, "card layout", chromedp.Navigate(base+web.SettingsPath(v.EntityTypeID, "card/")), chromedp.WaitVisible(chromedp.CSS(".layout-section")))

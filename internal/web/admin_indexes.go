@@ -1,0 +1,168 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"smartcrm/internal/crm"
+	"smartcrm/internal/listindex"
+)
+
+// List indexes: the composite indexes the server built for the lists people use (or an
+// administrator asked for), why each exists and whether it is ready, each removable;
+// a form to build one on chosen fields; and the list shapes seen lately with how long
+// they took and whether an index serves them — what an administrator needs to judge
+// why a list is slow and what an index would change.
+
+type indexesPage struct {
+	adminFrame
+	Indexes  []indexView
+	Seen     []shapeView
+	Slots    []slotView // the add form's field choices, first to last
+	PerTable int
+	AddURL   string
+}
+
+type indexView struct {
+	Name      string
+	Fields    string
+	Why       string
+	Ready     bool
+	DeleteURL string
+}
+
+// slotView is one field choice of the add form, with the fields an index may hold.
+type slotView struct {
+	N       int
+	Options []optionView
+}
+
+type shapeView struct {
+	Equal, Range, Order string
+	Seen                int
+	Mean                string
+	Indexed             bool
+}
+
+// indexSlots is how many fields the add form offers; the REST method takes up to eight.
+const indexSlots = 4
+
+var indexOrigins = map[string]string{
+	"kanban":   "the Kanban",
+	"filter":   "a saved filter, seen slow",
+	"observed": "lists seen often and slow",
+	"admin":    "added by an administrator",
+}
+
+// indexesRoute answers settings/indexes/…: the page, add, and {name}/delete.
+func (s *Server) indexesRoute(q *request, t *crm.Type, rest []string) {
+	page := indexesPage{adminFrame: s.frame(t, "indexes"), PerTable: s.indexes.PerTable(), AddURL: SettingsPath(t.EntityTypeID, "indexes/add")}
+	back := SettingsPath(t.EntityTypeID, "indexes/")
+	status := http.StatusOK
+	switch {
+	case len(rest) == 0 || len(rest) == 1 && rest[0] == "":
+		if !q.method(http.MethodGet) {
+			return
+		}
+	case len(rest) == 1 && rest[0] == "add":
+		if !q.method(http.MethodPost) {
+			return
+		}
+		var fields []*crm.Field
+		for _, name := range q.r.PostForm["field"] {
+			if name == "" {
+				continue // a choice left empty
+			}
+			f, ok := t.FieldByName(name)
+			if !ok {
+				status = page.fail("add", &crm.Error{Kind: crm.ErrInvalidArg, Msg: "No field " + name + " in this type"})
+				break
+			}
+			fields = append(fields, f)
+		}
+		if status == http.StatusOK {
+			ix, err := s.indexes.Add(q.ctx, q.actor, t.EntityTypeID, fields)
+			if err == nil {
+				q.back(back, "Built the index on "+s.indexFields(t, ix.Columns))
+				return
+			}
+			status = page.fail("add", err)
+		}
+	case len(rest) == 2 && rest[1] == "delete":
+		if !q.method(http.MethodPost) {
+			return
+		}
+		if err := s.indexes.Delete(q.ctx, q.actor, t.EntityTypeID, rest[0]); err != nil {
+			q.fail(err)
+			return
+		}
+		q.back(back, "Deleted the index")
+		return
+	default:
+		q.notFound()
+		return
+	}
+	s.renderIndexes(q, t, &page, status)
+}
+
+func (s *Server) renderIndexes(q *request, t *crm.Type, page *indexesPage, status int) {
+	_, ixs, err := s.indexes.List(q.ctx, q.actor, t.EntityTypeID)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	seen, err := s.indexes.Seen(q.ctx, q.actor, t.EntityTypeID)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	for _, ix := range ixs {
+		page.Indexes = append(page.Indexes, indexView{Name: ix.Name, Fields: s.indexFields(t, ix.Columns), Why: indexOrigins[ix.Origin],
+			Ready: ix.Ready, DeleteURL: SettingsPath(t.EntityTypeID, "indexes/"+ix.Name+"/delete")})
+	}
+	for _, sh := range seen {
+		page.Seen = append(page.Seen, shapeView{Equal: s.indexFields(t, sh.Shape.Eq), Range: s.indexFields(t, []string{sh.Shape.Range}),
+			Order: s.indexFields(t, sh.Shape.Order), Seen: sh.Seen, Mean: formatMillis(sh.Mean), Indexed: sh.Indexed})
+	}
+	chosen := q.r.PostForm["field"] // kept after a refusal
+	fields := listindex.IndexableFields(t)
+	for i := range indexSlots {
+		slot := slotView{N: i + 1}
+		for _, f := range fields {
+			slot.Options = append(slot.Options, optionView{Value: string(f.Name), Label: f.Title, Selected: i < len(chosen) && chosen[i] == string(f.Name)})
+		}
+		page.Slots = append(page.Slots, slot)
+	}
+	q.render(status, "indexes", t.Title+": list indexes", t.EntityTypeID, page)
+}
+
+// indexFields names an index's columns by their fields' titles ("—" for none).
+func (s *Server) indexFields(t *crm.Type, cols []string) string {
+	titles := map[string]string{}
+	for _, f := range t.Fields() {
+		if qf := t.QueryField(f); qf != nil && qf.Column != "" {
+			titles[qf.Column] = f.Title
+		}
+	}
+	var out []string
+	for _, c := range cols {
+		if c == "" {
+			continue
+		}
+		if title, ok := titles[c]; ok {
+			out = append(out, title)
+		} else {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return "—"
+	}
+	return strings.Join(out, ", ")
+}
+
+func formatMillis(d time.Duration) string {
+	return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+}
