@@ -350,9 +350,70 @@ func (s *Service) Add(ctx context.Context, actor access.Actor, etid int64, field
 	case errors.Is(err, errCovered):
 		return ix, &crm.Error{Kind: crm.ErrDuplicate, Msg: "The index " + ix.Name + " already serves these fields"}
 	case errors.Is(err, ErrTooMany):
-		return ix, &crm.Error{Kind: crm.ErrLimit, Msg: fmt.Sprintf("A type holds at most %d list indexes: delete one first", s.cfg.PerTable)}
+		return ix, s.tooMany()
 	}
 	return ix, err
+}
+
+func (s *Service) tooMany() error {
+	return &crm.Error{Kind: crm.ErrLimit, Msg: fmt.Sprintf("A type holds at most %d list indexes: delete one first", s.cfg.PerTable)}
+}
+
+// AddForShape builds now the indexes a list shape wants — fields compared for
+// equality, one compared with greater or less, the order — as the server would for a
+// shape seen often and slow (administrators only). It returns those it built; the
+// ones an index serves already are skipped.
+func (s *Service) AddForShape(ctx context.Context, actor access.Actor, etid int64, eq []*crm.Field, rng *crm.Field, order []*crm.Field) ([]store.ListIndex, error) {
+	t, err := s.allow(ctx, actor, etid)
+	if err != nil {
+		return nil, err
+	}
+	column := func(f *crm.Field) (string, error) {
+		col, ok := indexColumn(t, f)
+		if !ok {
+			return "", &crm.Error{Kind: crm.ErrInvalidArg, Field: string(f.Name), Msg: fmt.Sprintf("The field %s cannot be indexed", f.Name)}
+		}
+		return col, nil
+	}
+	var shape store.ListShape
+	for _, f := range eq {
+		col, err := column(f)
+		if err != nil {
+			return nil, err
+		}
+		shape.Eq = append(shape.Eq, col)
+	}
+	if rng != nil {
+		if shape.Range, err = column(rng); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range order {
+		col, err := column(f)
+		if err != nil {
+			return nil, err
+		}
+		shape.Order = append(shape.Order, col)
+	}
+	slices.Sort(shape.Eq)
+	want := store.IndexesFor(shape)
+	if len(want) == 0 {
+		return nil, &crm.Error{Kind: crm.ErrInvalidArg, Msg: "No index serves this list better than the ones every type has"}
+	}
+	var built []store.ListIndex
+	for _, cols := range want {
+		ix, err := s.add(ctx, etid, store.OriginAdmin, cols)
+		switch {
+		case errors.Is(err, errCovered):
+		case errors.Is(err, ErrTooMany):
+			return built, s.tooMany()
+		case err != nil:
+			return built, err
+		default:
+			built = append(built, ix)
+		}
+	}
+	return built, nil
 }
 
 // indexColumn is the column of a field an index may hold: a plain scalar one that

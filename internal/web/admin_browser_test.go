@@ -347,13 +347,15 @@ func TestBrowserAdminEdits(t *testing.T) {
 
 		// List indexes: build one on Floor from the form and see it listed; delete it,
 		// the confirmation accepted. The page passes axe with and without one.
+		e.s.MustOK("crm.item.list", map[string]any{"entityTypeId": v.EntityTypeID, "filter": map[string]any{">" + string(floorName): 1}, "order": map[string]string{"title": "ASC"}})
 		indexes := base + web.SettingsPath(v.EntityTypeID, "indexes/")
-		run(t, a, "list indexes", chromedp.Navigate(indexes), chromedp.WaitVisible(chromedp.ID("ix-field-1")))
+		run(t, a, "list indexes", chromedp.Navigate(indexes), chromedp.WaitVisible(chromedp.ID("ix-field-1")), chromedp.WaitVisible(chromedp.CSS("table[data-seen] button")))
 		checkAxe(t, a, "list indexes")
 		run(t, a, "build an index", chromedp.SetValue(chromedp.ID("ix-field-1"), string(floorName)),
 			chromedp.Click(chromedp.CSS(`form[action$="indexes/add"] button[type=submit]`)),
 			waitJS(`document.querySelector('.flash') && document.querySelector('.flash').textContent.includes('Built the index on Floor')`))
 		checkAxe(t, a, "list indexes with one")
+		screenshot(t, a, dialect+"-admin-list-indexes")
 		if _, ixs, err := e.s.App.Indexes.List(ctx, admin, v.EntityTypeID); err != nil || len(ixs) != 1 {
 			t.Fatalf("indexes after building one: %v %v", ixs, err)
 		}

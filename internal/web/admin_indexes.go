@@ -8,6 +8,7 @@ import (
 
 	"smartcrm/internal/crm"
 	"smartcrm/internal/listindex"
+	"smartcrm/internal/store"
 )
 
 // List indexes: the composite indexes the server built for the lists people use (or an
@@ -23,6 +24,7 @@ type indexesPage struct {
 	Slots    []slotView // the add form's field choices, first to last
 	PerTable int
 	AddURL   string
+	ShapeURL string
 }
 
 type indexView struct {
@@ -44,6 +46,10 @@ type shapeView struct {
 	Seen                int
 	Mean                string
 	Indexed             bool
+	Buildable           bool // an index would serve it better than the built-in ones
+	// The shape's fields by name, for its "build" form.
+	EqNames, OrderNames []string
+	RangeName           string
 }
 
 // indexSlots is how many fields the add form offers; the REST method takes up to eight.
@@ -58,7 +64,8 @@ var indexOrigins = map[string]string{
 
 // indexesRoute answers settings/indexes/…: the page, add, and {name}/delete.
 func (s *Server) indexesRoute(q *request, t *crm.Type, rest []string) {
-	page := indexesPage{adminFrame: s.frame(t, "indexes"), PerTable: s.indexes.PerTable(), AddURL: SettingsPath(t.EntityTypeID, "indexes/add")}
+	page := indexesPage{adminFrame: s.frame(t, "indexes"), PerTable: s.indexes.PerTable(), AddURL: SettingsPath(t.EntityTypeID, "indexes/add"),
+		ShapeURL: SettingsPath(t.EntityTypeID, "indexes/shape")}
 	back := SettingsPath(t.EntityTypeID, "indexes/")
 	status := http.StatusOK
 	switch {
@@ -90,6 +97,24 @@ func (s *Server) indexesRoute(q *request, t *crm.Type, rest []string) {
 			}
 			status = page.fail("add", err)
 		}
+	case len(rest) == 1 && rest[0] == "shape":
+		if !q.method(http.MethodPost) {
+			return
+		}
+		built, err := s.buildForShape(q, t)
+		if err == nil {
+			msg := "An index serves this list already"
+			if len(built) > 0 {
+				var on []string
+				for _, ix := range built {
+					on = append(on, s.indexFields(t, ix.Columns))
+				}
+				msg = "Built the index on " + strings.Join(on, " and on ")
+			}
+			q.back(back, msg)
+			return
+		}
+		status = page.fail("shape", err)
 	case len(rest) == 2 && rest[1] == "delete":
 		if !q.method(http.MethodPost) {
 			return
@@ -107,6 +132,39 @@ func (s *Server) indexesRoute(q *request, t *crm.Type, rest []string) {
 	s.renderIndexes(q, t, &page, status)
 }
 
+// buildForShape builds the indexes of a list shape the page showed: its fields posted
+// as eq (several), range and order (several).
+func (s *Server) buildForShape(q *request, t *crm.Type) ([]store.ListIndex, error) {
+	fields := func(names []string) ([]*crm.Field, error) {
+		var out []*crm.Field
+		for _, name := range names {
+			f, ok := t.FieldByName(name)
+			if !ok {
+				return nil, &crm.Error{Kind: crm.ErrInvalidArg, Msg: "No field " + name + " in this type"}
+			}
+			out = append(out, f)
+		}
+		return out, nil
+	}
+	eq, err := fields(q.r.PostForm["eq"])
+	if err != nil {
+		return nil, err
+	}
+	order, err := fields(q.r.PostForm["order"])
+	if err != nil {
+		return nil, err
+	}
+	var rng *crm.Field
+	if name := q.r.PostForm.Get("range"); name != "" {
+		r, err := fields([]string{name})
+		if err != nil {
+			return nil, err
+		}
+		rng = r[0]
+	}
+	return s.indexes.AddForShape(q.ctx, q.actor, t.EntityTypeID, eq, rng, order)
+}
+
 func (s *Server) renderIndexes(q *request, t *crm.Type, page *indexesPage, status int) {
 	_, ixs, err := s.indexes.List(q.ctx, q.actor, t.EntityTypeID)
 	if err != nil {
@@ -122,9 +180,17 @@ func (s *Server) renderIndexes(q *request, t *crm.Type, page *indexesPage, statu
 		page.Indexes = append(page.Indexes, indexView{Name: ix.Name, Fields: s.indexFields(t, ix.Columns), Why: indexOrigins[ix.Origin],
 			Ready: ix.Ready, DeleteURL: SettingsPath(t.EntityTypeID, "indexes/"+ix.Name+"/delete")})
 	}
+	names := fieldNames(t)
 	for _, sh := range seen {
-		page.Seen = append(page.Seen, shapeView{Equal: s.indexFields(t, sh.Shape.Eq), Range: s.indexFields(t, []string{sh.Shape.Range}),
-			Order: s.indexFields(t, sh.Shape.Order), Seen: sh.Seen, Mean: formatMillis(sh.Mean), Indexed: sh.Indexed})
+		view := shapeView{Equal: s.indexFields(t, sh.Shape.Eq), Range: s.indexFields(t, []string{sh.Shape.Range}),
+			Order: s.indexFields(t, sh.Shape.Order), Seen: sh.Seen, Mean: formatMillis(sh.Mean), Indexed: sh.Indexed, Buildable: len(store.IndexesFor(sh.Shape)) > 0, RangeName: names[sh.Shape.Range]}
+		for _, c := range sh.Shape.Eq {
+			view.EqNames = append(view.EqNames, names[c])
+		}
+		for _, c := range sh.Shape.Order {
+			view.OrderNames = append(view.OrderNames, names[c])
+		}
+		page.Seen = append(page.Seen, view)
 	}
 	chosen := q.r.PostForm["field"] // kept after a refusal
 	fields := listindex.IndexableFields(t)
@@ -136,6 +202,17 @@ func (s *Server) renderIndexes(q *request, t *crm.Type, page *indexesPage, statu
 		page.Slots = append(page.Slots, slot)
 	}
 	q.render(status, "indexes", t.Title+": list indexes", t.EntityTypeID, page)
+}
+
+// fieldNames maps the columns of a type's fields to the fields' names.
+func fieldNames(t *crm.Type) map[string]string {
+	out := map[string]string{}
+	for _, f := range t.Fields() {
+		if qf := t.QueryField(f); qf != nil && qf.Column != "" {
+			out[qf.Column] = string(f.Name)
+		}
+	}
+	return out
 }
 
 // indexFields names an index's columns by their fields' titles ("—" for none).

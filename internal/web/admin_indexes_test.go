@@ -118,6 +118,28 @@ func TestAdminListIndexes(t *testing.T) {
 			t.Errorf("deleting an unknown index: %d", resp.StatusCode)
 		}
 
+		// The list seen lately has no index now: one click builds what it wants.
+		page = b.page(path)
+		form := `<input type="hidden" name="eq" value="` + status + `"><input type="hidden" name="range" value="` + amount + `">`
+		if !strings.Contains(page, form) || strings.Contains(page, "<td>served</td>") {
+			t.Fatalf("the seen list offers no build: %.3000s", page)
+		}
+		code, page = b.postPage(path+"shape", url.Values{"eq": {status}, "range": {amount}})
+		if code != http.StatusOK || !strings.Contains(page, "Built the index on Status, Amount") || !strings.Contains(page, "<td>served</td>") {
+			t.Fatalf("building for the seen list: %d %.600s", code, page)
+		}
+		if code, page = b.postPage(path+"shape", url.Values{"eq": {status}, "range": {amount}}); code != http.StatusOK || !strings.Contains(page, "An index serves this list already") {
+			t.Errorf("building for it again: %d %.300s", code, page)
+		}
+		if code, page = b.postPage(path+"shape", url.Values{"eq": {tags}}); code != http.StatusUnprocessableEntity || !strings.Contains(page, "cannot be indexed") {
+			t.Errorf("a shape on a multiple field: %d %.300s", code, page)
+		}
+		for _, ix := range indexes() {
+			if err := e.s.App.Indexes.Delete(ctx, admin, v.EntityTypeID, ix.Name); err != nil {
+				t.Fatal(err)
+			}
+		}
+
 		// The cap: a type holds at most 6. Fields an index of the table serves already
 		// (the funnel's, a filterable field's) are refused as such and skipped.
 		var rest []string
