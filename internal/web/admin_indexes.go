@@ -176,14 +176,15 @@ func (s *Server) renderIndexes(q *request, t *crm.Type, page *indexesPage, statu
 		q.fail(err)
 		return
 	}
+	titles := fieldTitles(t)
 	for _, ix := range ixs {
-		page.Indexes = append(page.Indexes, indexView{Name: ix.Name, Fields: s.indexFields(t, ix.Columns), Why: indexOrigins[ix.Origin],
+		page.Indexes = append(page.Indexes, indexView{Name: ix.Name, Fields: columnTitles(titles, ix.Columns), Why: indexOrigins[ix.Origin],
 			Ready: ix.Ready, DeleteURL: SettingsPath(t.EntityTypeID, "indexes/"+ix.Name+"/delete")})
 	}
 	names := fieldNames(t)
 	for _, sh := range seen {
-		view := shapeView{Equal: s.indexFields(t, sh.Shape.Eq), Range: s.indexFields(t, []string{sh.Shape.Range}),
-			Order: s.indexFields(t, sh.Shape.Order), Seen: sh.Seen, Mean: formatMillis(sh.Mean), Indexed: sh.Indexed, Buildable: len(store.IndexesFor(sh.Shape)) > 0, RangeName: names[sh.Shape.Range]}
+		view := shapeView{Equal: columnTitles(titles, sh.Shape.Eq), Range: columnTitles(titles, []string{sh.Shape.Range}),
+			Order: columnTitles(titles, sh.Shape.Order), Seen: sh.Seen, Mean: formatMillis(sh.Mean), Indexed: sh.Indexed, Buildable: len(store.IndexesFor(sh.Shape)) > 0, RangeName: names[sh.Shape.Range]}
 		for _, c := range sh.Shape.Eq {
 			view.EqNames = append(view.EqNames, names[c])
 		}
@@ -217,12 +218,22 @@ func fieldNames(t *crm.Type) map[string]string {
 
 // indexFields names an index's columns by their fields' titles ("—" for none).
 func (s *Server) indexFields(t *crm.Type, cols []string) string {
-	titles := map[string]string{}
+	return columnTitles(fieldTitles(t), cols)
+}
+
+// fieldTitles maps the columns of a type's fields to the fields' titles.
+func fieldTitles(t *crm.Type) map[string]string {
+	out := map[string]string{}
 	for _, f := range t.Fields() {
 		if qf := t.QueryField(f); qf != nil && qf.Column != "" {
-			titles[qf.Column] = f.Title
+			out[qf.Column] = f.Title
 		}
 	}
+	return out
+}
+
+// columnTitles names columns by titles, a column without a field by itself.
+func columnTitles(titles map[string]string, cols []string) string {
 	var out []string
 	for _, c := range cols {
 		if c == "" {

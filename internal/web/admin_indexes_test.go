@@ -33,7 +33,7 @@ func TestAdminListIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		status, amount, tags := wireName(v.UFPrefix(), "STATUS"), wireName(v.UFPrefix(), "AMOUNT"), wireName(v.UFPrefix(), "TAGS")
+		status, amount, tags := crm.CamelUFName(v.UFPrefix()+"STATUS"), crm.CamelUFName(v.UFPrefix()+"AMOUNT"), crm.CamelUFName(v.UFPrefix()+"TAGS")
 		b := e.signIn("admin", "admin-password-1")
 		path := web.SettingsPath(v.EntityTypeID, "indexes/")
 
@@ -182,15 +182,4 @@ func TestAdminListIndexes(t *testing.T) {
 			t.Errorf("a worker building an index: %d", resp.StatusCode)
 		}
 	})
-}
-
-// wireName is a custom field's name as the REST API spells it: UF_CRM_3_STATUS is
-// ufCrm3Status.
-func wireName(prefix, name string) string {
-	full := prefix + name
-	parts := strings.Split(strings.ToLower(full), "_")
-	for i := 1; i < len(parts); i++ {
-		parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
-	}
-	return strings.Join(parts, "")
 }
