@@ -209,6 +209,18 @@ var itemIndexes = [][]string{
 	{"updated_time"},
 }
 
+// FieldsByColumn maps the columns lists filter and order on to their fields: what
+// names an index's or a list shape's columns for people.
+func (t *Type) FieldsByColumn() map[string]*Field {
+	out := map[string]*Field{}
+	for _, f := range t.Fields() {
+		if qf := t.QueryField(f); qf != nil && qf.Column != "" {
+			out[qf.Column] = f
+		}
+	}
+	return out
+}
+
 // QueryField is the filter and order view of a field. Fields without a column, and
 // those switched off, are neither filterable nor sortable.
 func (t *Type) QueryField(f *Field) *query.Field {

@@ -336,9 +336,9 @@ func (s *Service) Add(ctx context.Context, actor access.Actor, etid int64, field
 	}
 	var cols []string
 	for _, f := range fields {
-		col, ok := indexColumn(t, f)
-		if !ok {
-			return store.ListIndex{}, &crm.Error{Kind: crm.ErrInvalidArg, Field: string(f.Name), Msg: fmt.Sprintf("The field %s cannot be indexed", f.Name)}
+		col, err := indexColumn(t, f)
+		if err != nil {
+			return store.ListIndex{}, err
 		}
 		if slices.Contains(cols, col) {
 			return store.ListIndex{}, &crm.Error{Kind: crm.ErrInvalidArg, Field: string(f.Name), Msg: fmt.Sprintf("The field %s is named twice", f.Name)}
@@ -368,28 +368,21 @@ func (s *Service) AddForShape(ctx context.Context, actor access.Actor, etid int6
 	if err != nil {
 		return nil, err
 	}
-	column := func(f *crm.Field) (string, error) {
-		col, ok := indexColumn(t, f)
-		if !ok {
-			return "", &crm.Error{Kind: crm.ErrInvalidArg, Field: string(f.Name), Msg: fmt.Sprintf("The field %s cannot be indexed", f.Name)}
-		}
-		return col, nil
-	}
 	var shape store.ListShape
 	for _, f := range eq {
-		col, err := column(f)
+		col, err := indexColumn(t, f)
 		if err != nil {
 			return nil, err
 		}
 		shape.Eq = append(shape.Eq, col)
 	}
 	if rng != nil {
-		if shape.Range, err = column(rng); err != nil {
+		if shape.Range, err = indexColumn(t, rng); err != nil {
 			return nil, err
 		}
 	}
 	for _, f := range order {
-		col, err := column(f)
+		col, err := indexColumn(t, f)
 		if err != nil {
 			return nil, err
 		}
@@ -418,19 +411,19 @@ func (s *Service) AddForShape(ctx context.Context, actor access.Actor, etid int6
 
 // indexColumn is the column of a field an index may hold: a plain scalar one that
 // lists may order by.
-func indexColumn(t *crm.Type, f *crm.Field) (string, bool) {
+func indexColumn(t *crm.Type, f *crm.Field) (string, error) {
 	qf := t.QueryField(f)
 	if qf == nil || qf.NoOrder || !store.Indexable(qf) {
-		return "", false
+		return "", &crm.Error{Kind: crm.ErrInvalidArg, Field: string(f.Name), Msg: fmt.Sprintf("The field %s cannot be indexed", f.Name)}
 	}
-	return qf.Column, true
+	return qf.Column, nil
 }
 
 // IndexableFields are the fields of a type an administrator may build an index on.
 func IndexableFields(t *crm.Type) []*crm.Field {
 	var out []*crm.Field
 	for _, f := range t.Fields() {
-		if _, ok := indexColumn(t, f); ok {
+		if _, err := indexColumn(t, f); err == nil {
 			out = append(out, f)
 		}
 	}

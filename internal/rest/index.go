@@ -92,15 +92,12 @@ func (s *Server) indexDelete(c *Call) (*Result, error) {
 // indexWire is an index as the methods show it: its columns and, where a column is a
 // field's, the field's wire name.
 func indexWire(t *crm.Type, ix store.ListIndex) jsonx.Map {
-	byColumn := map[string]string{}
-	for _, f := range t.Fields() {
-		if qf := t.QueryField(f); qf != nil && qf.Column != "" {
-			byColumn[qf.Column] = string(f.Name)
-		}
-	}
+	byColumn := t.FieldsByColumn()
 	fields := make([]string, len(ix.Columns))
 	for i, col := range ix.Columns {
-		fields[i] = byColumn[col]
+		if f := byColumn[col]; f != nil {
+			fields[i] = string(f.Name)
+		}
 	}
 	return jsonx.Map{{K: "name", V: ix.Name}, {K: "fields", V: fields}, {K: "columns", V: ix.Columns},
 		{K: "origin", V: ix.Origin}, {K: "ready", V: ix.Ready}}

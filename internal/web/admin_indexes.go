@@ -56,10 +56,10 @@ type shapeView struct {
 const indexSlots = 4
 
 var indexOrigins = map[string]string{
-	"kanban":   "the Kanban",
-	"filter":   "a saved filter, seen slow",
-	"observed": "lists seen often and slow",
-	"admin":    "added by an administrator",
+	store.OriginKanban:   "the Kanban",
+	store.OriginFilter:   "a saved filter, seen slow",
+	store.OriginObserved: "lists seen often and slow",
+	store.OriginAdmin:    "added by an administrator",
 }
 
 // indexesRoute answers settings/indexes/…: the page, add, and {name}/delete.
@@ -77,26 +77,15 @@ func (s *Server) indexesRoute(q *request, t *crm.Type, rest []string) {
 		if !q.method(http.MethodPost) {
 			return
 		}
-		var fields []*crm.Field
-		for _, name := range q.r.PostForm["field"] {
-			if name == "" {
-				continue // a choice left empty
-			}
-			f, ok := t.FieldByName(name)
-			if !ok {
-				status = page.fail("add", &crm.Error{Kind: crm.ErrInvalidArg, Msg: "No field " + name + " in this type"})
-				break
-			}
-			fields = append(fields, f)
-		}
-		if status == http.StatusOK {
-			ix, err := s.indexes.Add(q.ctx, q.actor, t.EntityTypeID, fields)
-			if err == nil {
-				q.back(back, "Built the index on "+s.indexFields(t, ix.Columns))
+		fields, err := fieldsNamed(t, q.r.PostForm["field"])
+		if err == nil {
+			var ix store.ListIndex
+			if ix, err = s.indexes.Add(q.ctx, q.actor, t.EntityTypeID, fields); err == nil {
+				q.back(back, "Built the index on "+columnTitles(t.FieldsByColumn(), ix.Columns))
 				return
 			}
-			status = page.fail("add", err)
 		}
+		status = page.fail("add", err)
 	case len(rest) == 1 && rest[0] == "shape":
 		if !q.method(http.MethodPost) {
 			return
@@ -106,8 +95,9 @@ func (s *Server) indexesRoute(q *request, t *crm.Type, rest []string) {
 			msg := "An index serves this list already"
 			if len(built) > 0 {
 				var on []string
+				byColumn := t.FieldsByColumn()
 				for _, ix := range built {
-					on = append(on, s.indexFields(t, ix.Columns))
+					on = append(on, columnTitles(byColumn, ix.Columns))
 				}
 				msg = "Built the index on " + strings.Join(on, " and on ")
 			}
@@ -135,34 +125,39 @@ func (s *Server) indexesRoute(q *request, t *crm.Type, rest []string) {
 // buildForShape builds the indexes of a list shape the page showed: its fields posted
 // as eq (several), range and order (several).
 func (s *Server) buildForShape(q *request, t *crm.Type) ([]store.ListIndex, error) {
-	fields := func(names []string) ([]*crm.Field, error) {
-		var out []*crm.Field
-		for _, name := range names {
-			f, ok := t.FieldByName(name)
-			if !ok {
-				return nil, &crm.Error{Kind: crm.ErrInvalidArg, Msg: "No field " + name + " in this type"}
-			}
-			out = append(out, f)
-		}
-		return out, nil
-	}
-	eq, err := fields(q.r.PostForm["eq"])
+	eq, err := fieldsNamed(t, q.r.PostForm["eq"])
 	if err != nil {
 		return nil, err
 	}
-	order, err := fields(q.r.PostForm["order"])
+	order, err := fieldsNamed(t, q.r.PostForm["order"])
 	if err != nil {
 		return nil, err
 	}
-	var rng *crm.Field
-	if name := q.r.PostForm.Get("range"); name != "" {
-		r, err := fields([]string{name})
-		if err != nil {
-			return nil, err
-		}
-		rng = r[0]
+	rng, err := fieldsNamed(t, []string{q.r.PostForm.Get("range")})
+	if err != nil {
+		return nil, err
 	}
-	return s.indexes.AddForShape(q.ctx, q.actor, t.EntityTypeID, eq, rng, order)
+	var r *crm.Field
+	if len(rng) > 0 {
+		r = rng[0]
+	}
+	return s.indexes.AddForShape(q.ctx, q.actor, t.EntityTypeID, eq, r, order)
+}
+
+// fieldsNamed reads posted field names; empty ones are choices left empty.
+func fieldsNamed(t *crm.Type, names []string) ([]*crm.Field, error) {
+	var out []*crm.Field
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		f, ok := t.FieldByName(name)
+		if !ok {
+			return nil, &crm.Error{Kind: crm.ErrInvalidArg, Msg: "No field " + name + " in this type"}
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 func (s *Server) renderIndexes(q *request, t *crm.Type, page *indexesPage, status int) {
@@ -176,20 +171,26 @@ func (s *Server) renderIndexes(q *request, t *crm.Type, page *indexesPage, statu
 		q.fail(err)
 		return
 	}
-	titles := fieldTitles(t)
+	byColumn := t.FieldsByColumn()
 	for _, ix := range ixs {
-		page.Indexes = append(page.Indexes, indexView{Name: ix.Name, Fields: columnTitles(titles, ix.Columns), Why: indexOrigins[ix.Origin],
+		page.Indexes = append(page.Indexes, indexView{Name: ix.Name, Fields: columnTitles(byColumn, ix.Columns), Why: indexOrigins[ix.Origin],
 			Ready: ix.Ready, DeleteURL: SettingsPath(t.EntityTypeID, "indexes/"+ix.Name+"/delete")})
 	}
-	names := fieldNames(t)
+	name := func(col string) string {
+		if f := byColumn[col]; f != nil {
+			return string(f.Name)
+		}
+		return ""
+	}
 	for _, sh := range seen {
-		view := shapeView{Equal: columnTitles(titles, sh.Shape.Eq), Range: columnTitles(titles, []string{sh.Shape.Range}),
-			Order: columnTitles(titles, sh.Shape.Order), Seen: sh.Seen, Mean: formatMillis(sh.Mean), Indexed: sh.Indexed, Buildable: len(store.IndexesFor(sh.Shape)) > 0, RangeName: names[sh.Shape.Range]}
+		view := shapeView{Equal: columnTitles(byColumn, sh.Shape.Eq), Range: columnTitles(byColumn, []string{sh.Shape.Range}),
+			Order: columnTitles(byColumn, sh.Shape.Order), Seen: sh.Seen, Mean: formatMillis(sh.Mean), Indexed: sh.Indexed,
+			Buildable: len(store.IndexesFor(sh.Shape)) > 0, RangeName: name(sh.Shape.Range)}
 		for _, c := range sh.Shape.Eq {
-			view.EqNames = append(view.EqNames, names[c])
+			view.EqNames = append(view.EqNames, name(c))
 		}
 		for _, c := range sh.Shape.Order {
-			view.OrderNames = append(view.OrderNames, names[c])
+			view.OrderNames = append(view.OrderNames, name(c))
 		}
 		page.Seen = append(page.Seen, view)
 	}
@@ -205,43 +206,16 @@ func (s *Server) renderIndexes(q *request, t *crm.Type, page *indexesPage, statu
 	q.render(status, "indexes", t.Title+": list indexes", t.EntityTypeID, page)
 }
 
-// fieldNames maps the columns of a type's fields to the fields' names.
-func fieldNames(t *crm.Type) map[string]string {
-	out := map[string]string{}
-	for _, f := range t.Fields() {
-		if qf := t.QueryField(f); qf != nil && qf.Column != "" {
-			out[qf.Column] = string(f.Name)
-		}
-	}
-	return out
-}
-
-// indexFields names an index's columns by their fields' titles ("—" for none).
-func (s *Server) indexFields(t *crm.Type, cols []string) string {
-	return columnTitles(fieldTitles(t), cols)
-}
-
-// fieldTitles maps the columns of a type's fields to the fields' titles.
-func fieldTitles(t *crm.Type) map[string]string {
-	out := map[string]string{}
-	for _, f := range t.Fields() {
-		if qf := t.QueryField(f); qf != nil && qf.Column != "" {
-			out[qf.Column] = f.Title
-		}
-	}
-	return out
-}
-
-// columnTitles names columns by titles, a column without a field by itself.
-func columnTitles(titles map[string]string, cols []string) string {
+// columnTitles names columns by their fields' titles, a column without a field by
+// itself ("—" for none).
+func columnTitles(byColumn map[string]*crm.Field, cols []string) string {
 	var out []string
 	for _, c := range cols {
-		if c == "" {
-			continue
-		}
-		if title, ok := titles[c]; ok {
-			out = append(out, title)
-		} else {
+		switch f := byColumn[c]; {
+		case c == "":
+		case f != nil:
+			out = append(out, f.Title)
+		default:
 			out = append(out, c)
 		}
 	}
