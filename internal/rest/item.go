@@ -198,11 +198,7 @@ func (s *Server) itemList(c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]jsonx.Obj, len(list.Items))
-	shape := newItemShape(t, sel, originalUFNames(c), version)
-	for i, it := range list.Items {
-		rows[i] = shape.wire(it)
-	}
+	rows := newItemShape(t, sel, originalUFNames(c), version).wirePage(list.Items)
 	total, next := pageInfo(startParam(c.Params), len(rows), list.Total)
 	return &Result{Result: jsonx.Map{{K: "items", V: rows}}, Total: total, Next: next}, nil
 }

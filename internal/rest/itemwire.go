@@ -63,8 +63,29 @@ func buildItemShape(t *crm.Type, sel map[*crm.Field]bool, originalUF, version bo
 }
 
 // wire is one item in the shape.
-func (sh *itemShape) wire(it *crm.Item) jsonx.Obj {
-	o := make(jsonx.Obj, 0, len(sh.fields)+1) // +1: the version
+func (sh *itemShape) wire(it *crm.Item) jsonx.Obj { return sh.appendWire(nil, it) }
+
+// wirePage is a page of items in the shape, their members cut from one allocation
+// rather than one per item.
+func (sh *itemShape) wirePage(items []*crm.Item) []jsonx.Obj {
+	rows := make([]jsonx.Obj, len(items))
+	slab := make(jsonx.Obj, 0, len(items)*sh.width())
+	for i, it := range items {
+		start := len(slab)
+		slab = sh.appendWire(slab, it)
+		rows[i] = slab[start:len(slab):len(slab)]
+	}
+	return rows
+}
+
+// width is how many members an item has in the shape (+1: the version).
+func (sh *itemShape) width() int { return len(sh.fields) + 1 }
+
+// appendWire appends the members of one item in the shape to o.
+func (sh *itemShape) appendWire(o jsonx.Obj, it *crm.Item) jsonx.Obj {
+	if o == nil {
+		o = make(jsonx.Obj, 0, sh.width())
+	}
 	for _, sf := range sh.fields {
 		var v any
 		switch f := sf.f; {

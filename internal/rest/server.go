@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"smartcrm/internal/access"
@@ -331,8 +332,24 @@ func (s *Server) writeError(w http.ResponseWriter, method string, started time.T
 	s.writeJSON(w, method, started, e.Status, e.envelope())
 }
 
+// answerBuffers holds the buffers answers are encoded into. A list page is several
+// kilobytes: a fresh buffer per answer grew (and copied) itself three or four times,
+// a quarter of the bytes a list request allocated.
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// maxKeptAnswerBuffer: a buffer grown past this by an unusually large answer (an export
+// page, a big batch) goes to the collector rather than back to the pool.
+const maxKeptAnswerBuffer = 1 << 20
+
 func (s *Server) writeJSON(w http.ResponseWriter, method string, started time.Time, status int, body jsonx.Map) {
-	b, err := jsonx.Append(make([]byte, 0, 2048), body)
+	buf := answerBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxKeptAnswerBuffer {
+			answerBuffers.Put(buf)
+		}
+	}()
+	b, err := jsonx.Append((*buf)[:0], body)
+	*buf = b[:0]
 	if err != nil {
 		s.log.Error("encoding response", "method", method, "err", err)
 		status = http.StatusInternalServerError
