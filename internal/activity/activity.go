@@ -300,7 +300,7 @@ func (s *Service) AddToDo(ctx context.Context, actor access.Actor, o crm.Owner, 
 // entryData is what the to-do's timeline entry shows.
 func entryData(a *Activity) jsonx.Map {
 	return jsonx.Map{{K: "activityId", V: a.ID}, {K: "title", V: a.Subject},
-		{K: "deadline", V: a.Deadline.In(time.Local).Format(field.WireTime)}, {K: "responsibleId", V: a.ResponsibleID}}
+		{K: "deadline", V: field.FormatWireTime(a.Deadline)}, {K: "responsibleId", V: a.ResponsibleID}}
 }
 
 // UpdateToDo changes a to-do seen from one of its items. A completed to-do is not

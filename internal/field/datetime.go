@@ -67,7 +67,7 @@ func (DateTime) Parse(v any) (any, error) {
 // Format implements Type.
 func (DateTime) Format(v any) any {
 	if t, ok := v.(time.Time); ok {
-		return t.In(time.Local).Format(WireTime)
+		return FormatWireTime(t)
 	}
 	return v
 }

@@ -323,7 +323,7 @@ func legacyValue(f *crm.Field, v any) any {
 		}
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case time.Time:
-		return x.In(time.Local).Format(field.WireTime)
+		return field.FormatWireTime(x)
 	case []int64:
 		out := make([]string, len(x))
 		for i, id := range x {

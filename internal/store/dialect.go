@@ -152,7 +152,7 @@ func (d *dialect) decode(s field.Storage, dst any) (any, error) {
 		}
 		switch s {
 		case field.StorageTime:
-			tm, err := time.Parse(sqliteTime, t.String)
+			tm, err := parseSQLiteTime(t.String)
 			if err != nil {
 				return nil, err
 			}
