@@ -200,6 +200,9 @@ func (c conn) selectRowsLocking(ctx context.Context, table string, cols []Column
 	return rows, err
 }
 
+// maxSlabRows bounds the rows a page's slab is sized for up front.
+const maxSlabRows = 1000
+
 // selectRowsTotal is selectRowsLocking; with total, it also answers how many rows match
 // in all when the page's own statement can count them at next to no cost (a fenced
 // substring page, which finds every match anyway), else -1.
@@ -213,7 +216,13 @@ func (c conn) selectRowsTotal(ctx context.Context, table string, cols []Column, 
 		return nil, -1, err
 	}
 	defer rows.Close()
+	// A page's rows are cut from one slab, sized for the page when it has a limit.
 	var out [][]any
+	var slab []any
+	if page.Limit > 0 && page.Limit <= maxSlabRows {
+		out = make([][]any, 0, page.Limit)
+		slab = make([]any, 0, page.Limit*len(cols))
+	}
 	dst := make([]any, len(cols), len(cols)+1)
 	var n int64
 	if counted {
@@ -227,7 +236,11 @@ func (c conn) selectRowsTotal(ctx context.Context, table string, cols []Column, 
 		if err := rows.Scan(dst...); err != nil {
 			return nil, -1, err
 		}
-		row := make([]any, len(cols))
+		if cap(slab)-len(slab) < len(cols) {
+			slab = make([]any, 0, 64*len(cols))
+		}
+		row := slab[len(slab) : len(slab)+len(cols) : len(slab)+len(cols)]
+		slab = slab[:len(slab)+len(cols)]
 		for i, col := range cols {
 			v, err := c.d.decode(col.Storage, dst[i])
 			if err != nil {
