@@ -59,6 +59,11 @@ func (s *Service) GetItem(ctx context.Context, actor access.Actor, etid, id int6
 	if err := s.allow(actor, access.ActRead, access.Resource{EntityTypeID: etid, CategoryID: it.CategoryID(), StageID: it.StageID()}); err != nil {
 		return nil, nil, err
 	}
+	// A read is often followed by a write of the same item (an integration's
+	// read-modify-write): that update may then start from the item as read.
+	if s.recent != nil {
+		s.recent.Put(t.recentKey(it.ID), it.Version, it.clone())
+	}
 	return t, it, nil
 }
 

@@ -79,16 +79,18 @@ type operation struct {
 	before  *Item // nil on add
 	after   *Item
 	changed []*Field // fields whose value changed (add: every field set)
-	// assumed: before is the item as this process last wrote it, not read (load).
+	// assumed: before is the item as this process last wrote or read it, not read
+	// again (load).
 	assumed bool
 }
 
 // errAssumedUnchanged stops an update that found nothing to change in the item as last
-// written: without a write, nothing checks that state still holds, so it is read.
-var errAssumedUnchanged = errors.New("crm: no change to the item as last written")
+// written or read: without a write, nothing checks that state still holds, so it is
+// read.
+var errAssumedUnchanged = errors.New("crm: no change to the item as last seen")
 
-// writtenKey names an item of the type in the cache of items last written.
-func (t *Type) writtenKey(id int64) itemcache.Key {
+// recentKey names an item of the type in the cache of items last written or read.
+func (t *Type) recentKey(id int64) itemcache.Key {
 	return itemcache.Key{TypeID: t.ID, EntityTypeID: t.EntityTypeID, ID: id}
 }
 
@@ -279,7 +281,7 @@ func (s *Service) UpdateItem(ctx context.Context, actor access.Actor, etid, id i
 	if err != nil {
 		return nil, nil, err
 	}
-	assume := s.written != nil
+	assume := s.recent != nil
 	for attempt := 0; ; attempt++ {
 		var it *Item
 		assumed := false
@@ -579,10 +581,10 @@ func (op *operation) allow(act access.Action, it *Item) error {
 
 func (op *operation) load(id int64) error {
 	if u := op.u; u.assumeWritten {
-		// The item as this process last wrote it, if it did: the update's own check
+		// The item as this process last wrote or read it, if it did: the update's own check
 		// (AssumeItemVersion) stands in for reading and locking the row.
 		u.assumeWritten = false
-		it, ok := u.s.written.Get(op.t.writtenKey(id))
+		it, ok := u.s.recent.Get(op.t.recentKey(id))
 		if ok && u.tx.AssumeItemVersion(op.t.EntityTypeID, id, it.Version) {
 			// Shared, not copied: nothing changes an operation's before, and the cache
 			// keeps a copy of what it is given.
@@ -897,10 +899,10 @@ func (op *operation) writeDerived(kind change.Kind) error {
 			return err
 		}
 	}
-	etid, after, key := t.EntityTypeID, op.after, t.writtenKey(op.after.ID)
+	etid, after, key := t.EntityTypeID, op.after, t.recentKey(op.after.ID)
 	u.AfterCommit(func() {
 		u.s.counts.Changed(etid)
-		if w := u.s.written; w != nil && kind == change.Deleted {
+		if w := u.s.recent; w != nil && kind == change.Deleted {
 			w.Delete(key)
 		} else if w != nil {
 			w.Put(key, after.Version, after.clone())

@@ -32,9 +32,9 @@ type Service struct {
 	types  map[int64]*cachedType // by entityTypeId
 	users  *access.Users
 	counts *countcache.Cache
-	// written keeps the items this process wrote last, for updates that start from them
-	// without reading (PostgreSQL only: on SQLite a read costs no round trip).
-	written *itemcache.Cache[*Item]
+	// recent keeps the items this process wrote or read last, for updates that start
+	// from them without reading (PostgreSQL only: on SQLite a read costs no round trip).
+	recent *itemcache.Cache[*Item]
 }
 
 type cachedType struct {
@@ -60,7 +60,7 @@ func New(st *store.Store) *Service {
 		counts:          countcache.New(),
 	}
 	if st.IsPostgres() {
-		s.written = itemcache.New[*Item](4096) // a few megabytes, tens for wide types
+		s.recent = itemcache.New[*Item](4096) // a few megabytes, tens for wide types
 	}
 	return s
 }
@@ -190,8 +190,8 @@ func (s *Service) forgetTypes() {
 	s.types = map[int64]*cachedType{}
 	s.mu.Unlock()
 	s.counts.Reset()
-	if s.written != nil {
-		s.written.Reset()
+	if s.recent != nil {
+		s.recent.Reset()
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"smartcrm/internal/change"
 	"smartcrm/internal/crm"
 	"smartcrm/internal/customfield"
+	"smartcrm/internal/itemcache"
 	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
 )
@@ -195,6 +196,62 @@ func comparable(v any) string {
 		return s + "]"
 	}
 	return fmt.Sprintf("%T %v", v, v)
+}
+
+// An integration reads an item and writes it back changed. On PostgreSQL the update
+// starts from the item as read (one round trip: its writes and the version check),
+// and the read's item being stale by then — another server moved it in between —
+// costs a retry, never a lost change.
+func TestReadThenWriteStartsFromTheRead(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		a, b, _, typ, it := twoServersOneItem(t, dialect, crm.Patch{crm.FieldTitle: "Fix the roof"})
+		stages := typ.StagesOf(it.CategoryID())
+		get := func(svc *crm.Service) *crm.Item {
+			t.Helper()
+			_, got, err := svc.GetItem(ctx, admin, typ.EntityTypeID, it.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		update := func(svc *crm.Service, p crm.Patch) *crm.Item {
+			t.Helper()
+			_, got, err := svc.UpdateItem(ctx, admin, typ.EntityTypeID, it.ID, p, crm.WriteOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+
+		// b has never written the item: its read is what the update starts from.
+		get(b)
+		trips, hits := store.RoundTrips(), itemcache.Hits()
+		got := update(b, crm.Patch{crm.FieldStageID: stages[1].StatusID})
+		if got.StageID() != stages[1].StatusID || got.Version != 2 {
+			t.Fatalf("after the update: %s v%d, want %s v2", got.StageID(), got.Version, stages[1].StatusID)
+		}
+		if dialect == store.Postgres {
+			if n := itemcache.Hits() - hits; n != 1 {
+				t.Errorf("the update after a read found the item remembered %d times, want 1", n)
+			}
+			if n := store.RoundTrips() - trips; n != 1 {
+				t.Errorf("the update after a read took %d round trips, want 1", n)
+			}
+		}
+
+		// b reads, a moves the item on, b renames it: the rename lands on the item
+		// where a put it.
+		get(b)
+		update(a, crm.Patch{crm.FieldStageID: stages[2].StatusID})
+		got = update(b, crm.Patch{crm.FieldTitle: "Fix the roof and the gutter"})
+		if got.StageID() != stages[2].StatusID || got.Title(typ) != "Fix the roof and the gutter" || got.Version != 4 {
+			t.Fatalf("after a stale read: %s %q v%d, want %s, the new title, v4", got.StageID(), got.Title(typ), got.Version, stages[2].StatusID)
+		}
+		if stored := get(a); stored.StageID() != stages[2].StatusID || stored.Title(typ) != got.Title(typ) || stored.Version != 4 {
+			t.Fatalf("stored: %s %q v%d", stored.StageID(), stored.Title(typ), stored.Version)
+		}
+	})
 }
 
 // Writers in two servers move one item at once, each starting from the item as it last

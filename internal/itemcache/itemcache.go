@@ -1,4 +1,4 @@
-// Package itemcache remembers the items a server wrote last, as it wrote them.
+// Package itemcache remembers the items a server wrote or read last, as they were.
 package itemcache
 
 import (
@@ -9,15 +9,21 @@ import (
 // On PostgreSQL an update costs a round trip before its writes: the item's row, read
 // and locked, is what the change is worked out from. The item a stage move or an edit
 // touches is very often one this server wrote moments before (created it, moved it a
-// step earlier, ran a robot on it). Cache keeps those items: an update may start from
+// step earlier, ran a robot on it) or read (an integration reads an item, then writes
+// it back changed). Cache keeps those items: an update may start from
 // the remembered state instead of reading it, provided its UPDATE checks the version in
 // the same transaction (store.Tx.AssumeItemVersion), which rolls everything back when
 // someone else changed the row meanwhile. A stale entry therefore costs a retry, never
 // a wrong write; that is why there is no expiry, only a bound on the number kept.
+//
+// Eviction is by generations: items go into the young generation; when it holds half
+// the bound it becomes the old one and the oldest is dropped. A lookup that finds an
+// item in the old generation brings it back to the young one, so the items in use
+// stay while those nobody touched for a generation go, and no more than max are kept.
 type Cache[V any] struct {
-	mu      sync.Mutex
-	entries map[Key]entry[V]
-	max     int
+	mu         sync.Mutex
+	young, old map[Key]entry[V]
+	max        int
 }
 
 type entry[V any] struct {
@@ -33,20 +39,44 @@ type Key struct {
 
 // New returns a cache that keeps at most max items.
 func New[V any](max int) *Cache[V] {
-	return &Cache[V]{entries: map[Key]entry[V]{}, max: max}
+	return &Cache[V]{young: map[Key]entry[V]{}, old: map[Key]entry[V]{}, max: max}
+}
+
+// generation is how many items the young generation takes before it ages.
+func (c *Cache[V]) generation() int { return max(1, c.max/2) }
+
+// keep puts e into the young generation, ageing it first when it is full.
+func (c *Cache[V]) keep(k Key, e entry[V]) {
+	if _, ok := c.young[k]; !ok && len(c.young) >= c.generation() {
+		c.old, c.young = c.young, make(map[Key]entry[V], c.generation())
+	}
+	c.young[k] = e
+	delete(c.old, k)
+}
+
+// lookup finds k in either generation.
+func (c *Cache[V]) lookup(k Key) (entry[V], bool) {
+	if e, ok := c.young[k]; ok {
+		return e, true
+	}
+	e, ok := c.old[k]
+	return e, ok
 }
 
 // Get returns the latest state put under k.
 func (c *Cache[V]) Get(k Key) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[k]
-	if ok {
-		hits.Add(1)
-	} else {
+	e, ok := c.lookup(k)
+	if !ok {
 		misses.Add(1)
+		return e.v, false
 	}
-	return e.v, ok
+	hits.Add(1)
+	if _, young := c.young[k]; !young {
+		c.keep(k, e) // in use: it stays another generation
+	}
+	return e.v, true
 }
 
 // hits and misses count the lookups of every cache in the process, for /metrics: the
@@ -61,32 +91,28 @@ func Misses() int64 { return misses.Load() }
 
 // Put remembers v as the item's state at version, unless a later version is kept
 // already: two writes of one item that commit close together may report in either
-// order. A full cache starts over: the items of the moment come back with their next
-// write.
+// order.
 func (c *Cache[V]) Put(k Key, version int64, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[k]
-	if ok && e.version > version {
+	if e, ok := c.lookup(k); ok && e.version > version {
 		return
 	}
-	if !ok && len(c.entries) >= c.max {
-		c.entries = map[Key]entry[V]{}
-	}
-	c.entries[k] = entry[V]{version, v}
+	c.keep(k, entry[V]{version, v})
 }
 
 // Delete forgets an item.
 func (c *Cache[V]) Delete(k Key) {
 	c.mu.Lock()
-	delete(c.entries, k)
+	delete(c.young, k)
+	delete(c.old, k)
 	c.mu.Unlock()
 }
 
 // Reset forgets every item.
 func (c *Cache[V]) Reset() {
 	c.mu.Lock()
-	c.entries = map[Key]entry[V]{}
+	c.young, c.old = map[Key]entry[V]{}, map[Key]entry[V]{}
 	c.mu.Unlock()
 }
 
@@ -94,5 +120,5 @@ func (c *Cache[V]) Reset() {
 func (c *Cache[V]) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.entries)
+	return len(c.young) + len(c.old)
 }

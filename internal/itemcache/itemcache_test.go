@@ -2,32 +2,52 @@ package itemcache
 
 import "testing"
 
-// A later version is never replaced by an earlier one, and a full cache starts over
-// rather than growing.
-func TestKeepsTheLatestWithinItsBound(t *testing.T) {
-	c := New[string](3)
-	k := Key{TypeID: 1, EntityTypeID: 1030, ID: 7}
-	c.Put(k, 2, "v2")
-	c.Put(k, 1, "v1") // reported late
-	if v, ok := c.Get(k); !ok || v != "v2" {
+func key(id int64) Key { return Key{TypeID: 1, EntityTypeID: 1030, ID: id} }
+
+// A later version is never replaced by an earlier one.
+func TestKeepsTheLatest(t *testing.T) {
+	c := New[string](4)
+	c.Put(key(7), 2, "v2")
+	c.Put(key(7), 1, "v1") // reported late
+	if v, ok := c.Get(key(7)); !ok || v != "v2" {
 		t.Fatalf("after v2 then v1: %q %v, want v2", v, ok)
 	}
-	c.Put(k, 3, "v3")
-	if v, _ := c.Get(k); v != "v3" {
+	c.Put(key(7), 3, "v3")
+	if v, _ := c.Get(key(7)); v != "v3" {
 		t.Fatalf("after v3: %q", v)
 	}
-	for id := int64(1); id <= 2; id++ {
-		c.Put(Key{TypeID: 1, EntityTypeID: 1030, ID: id}, 1, "other")
-	}
-	if c.Len() != 3 {
-		t.Fatalf("%d kept, want 3", c.Len())
-	}
-	c.Put(Key{TypeID: 1, EntityTypeID: 1030, ID: 99}, 1, "new")
-	if c.Len() != 1 {
-		t.Fatalf("a full cache kept %d after one more, want 1 (it starts over)", c.Len())
-	}
-	c.Delete(Key{TypeID: 1, EntityTypeID: 1030, ID: 99})
-	if _, ok := c.Get(Key{TypeID: 1, EntityTypeID: 1030, ID: 99}); ok {
+	c.Delete(key(7))
+	if _, ok := c.Get(key(7)); ok {
 		t.Fatal("a deleted item is still kept")
+	}
+}
+
+// Never more than the bound; the items in use stay while the others go.
+func TestKeepsItemsInUseWithinItsBound(t *testing.T) {
+	c := New[int64](4)
+	for id := int64(1); id <= 100; id++ {
+		c.Put(key(id), 1, id)
+		// Item 1 is looked up all along: it must survive every generation.
+		if v, ok := c.Get(key(1)); !ok || v != 1 {
+			t.Fatalf("after %d puts the item in use is gone", id)
+		}
+		if n := c.Len(); n > 4 {
+			t.Fatalf("after %d puts %d kept, want at most 4", id, n)
+		}
+	}
+	if _, ok := c.Get(key(2)); ok {
+		t.Fatal("an item nobody touched for a hundred puts is still kept")
+	}
+	// The latest ones are there.
+	if _, ok := c.Get(key(100)); !ok {
+		t.Fatal("the item put last is gone")
+	}
+	// A version check still holds for an item in the old generation.
+	c.Put(key(100), 5, 500)
+	c.Put(key(101), 1, 101)
+	c.Put(key(102), 1, 102)
+	c.Put(key(100), 4, 400)
+	if v, _ := c.Get(key(100)); v != 500 {
+		t.Fatalf("item 100: %d, want the later 500", v)
 	}
 }
