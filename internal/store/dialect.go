@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"smartcrm/internal/field"
@@ -59,6 +60,47 @@ func (d *dialect) rebind(q string) string {
 	if d.name != Postgres || !strings.Contains(q, "?") {
 		return q
 	}
+	if r, ok := rebound.get(q); ok {
+		return r
+	}
+	r := renumber(q)
+	rebound.put(q, r)
+	return r
+}
+
+// rebound keeps the PostgreSQL text of the statements seen: the write path sends the
+// same few shapes over and over, and rewriting each cost a few per cent of an add's
+// CPU. Bounded: lists with ad-hoc filters make many shapes, and past the bound the
+// rest are rewritten each time.
+var rebound = newStatementTexts(4096)
+
+type statementTexts struct {
+	mu  sync.RWMutex
+	m   map[string]string
+	max int
+}
+
+func newStatementTexts(max int) *statementTexts {
+	return &statementTexts{m: map[string]string{}, max: max}
+}
+
+func (t *statementTexts) get(q string) (string, bool) {
+	t.mu.RLock()
+	r, ok := t.m[q]
+	t.mu.RUnlock()
+	return r, ok
+}
+
+func (t *statementTexts) put(q, r string) {
+	t.mu.Lock()
+	if len(t.m) < t.max {
+		t.m[q] = r
+	}
+	t.mu.Unlock()
+}
+
+// renumber turns each ? of q into $1, $2, …
+func renumber(q string) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)
 	n := 0
