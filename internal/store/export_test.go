@@ -124,7 +124,7 @@ func (s *Store) DrawItemID(ctx context.Context, entityTypeID int64) (int64, erro
 	return id, err
 }
 
-// HoldSearchLane takes every slot of the substring lane (PostgreSQL) until release.
+// HoldSearchLane takes every slot of the substring lane until release.
 func (s *Store) HoldSearchLane() (release func()) {
 	n := cap(s.lanes.searches)
 	for range n {

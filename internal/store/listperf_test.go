@@ -331,30 +331,32 @@ func TestStatisticsAfterBulkChanges(t *testing.T) {
 	})
 }
 
-// On PostgreSQL substring searches have a narrow lane of their own: while searches
-// fill it, an indexed list and a get still run at once, and one more search waits
-// (here until its deadline) instead of taking another core.
+// Substring searches have a narrow lane of their own: while searches fill it, an
+// indexed list and a get still run at once, and one more search waits (here until its
+// deadline) instead of taking another core.
 func TestSearchesCannotFillTheListLane(t *testing.T) {
-	ctx := context.Background()
-	p := newPerfType(t, store.Postgres)
-	p.seed(t, 100, rand.New(rand.NewPCG(5, 6)))
-	release := p.st.HoldSearchLane()
-	p.st.SetListTimeout(200 * time.Millisecond)
-	indexed := query.Group{Items: []query.Expr{p.cond("status", field.OpEq, "s2")}}
-	if _, err := p.st.ListItems(ctx, p.etid, p.cols, indexed, nil, store.Page{Limit: 50}); err != nil {
-		t.Fatalf("an indexed list while searches fill their lane: %v", err)
-	}
-	if _, err := p.st.GetItem(ctx, p.etid, p.cols, 1); err != nil {
-		t.Fatalf("a get while searches fill their lane: %v", err)
-	}
-	search := query.Group{Items: []query.Expr{p.cond("title", field.OpContains, "zebr")}}
-	if _, err := p.st.ListItems(ctx, p.etid, p.cols, search, nil, store.Page{Limit: 50}); !errors.Is(err, store.ErrQueryTimeout) {
-		t.Fatalf("a search with its lane full: %v, want it to wait until its deadline", err)
-	}
-	release()
-	if _, err := p.st.ListItems(ctx, p.etid, p.cols, search, nil, store.Page{Limit: 50}); err != nil {
-		t.Fatalf("a search once the lane is free: %v", err)
-	}
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		p := newPerfType(t, dialect)
+		p.seed(t, 100, rand.New(rand.NewPCG(5, 6)))
+		release := p.st.HoldSearchLane()
+		p.st.SetListTimeout(200 * time.Millisecond)
+		indexed := query.Group{Items: []query.Expr{p.cond("status", field.OpEq, "s2")}}
+		if _, err := p.st.ListItems(ctx, p.etid, p.cols, indexed, nil, store.Page{Limit: 50}); err != nil {
+			t.Fatalf("an indexed list while searches fill their lane: %v", err)
+		}
+		if _, err := p.st.GetItem(ctx, p.etid, p.cols, 1); err != nil {
+			t.Fatalf("a get while searches fill their lane: %v", err)
+		}
+		search := query.Group{Items: []query.Expr{p.cond("title", field.OpContains, "zebr")}}
+		if _, err := p.st.ListItems(ctx, p.etid, p.cols, search, nil, store.Page{Limit: 50}); !errors.Is(err, store.ErrQueryTimeout) {
+			t.Fatalf("a search with its lane full: %v, want it to wait until its deadline", err)
+		}
+		release()
+		if _, err := p.st.ListItems(ctx, p.etid, p.cols, search, nil, store.Page{Limit: 50}); err != nil {
+			t.Fatalf("a search once the lane is free: %v", err)
+		}
+	})
 }
 
 // On PostgreSQL an items table whose updates left many dead row versions is vacuumed by
