@@ -13,40 +13,67 @@ import (
 // Item is one item of a type: canonical values by field name (int64, float64, string,
 // time.Time, []int64, []any, []field.MultiValue), and the version that optimistic
 // locking checks.
+//
+// An item of a list page keeps its values in its row, in the order of the page's
+// fields (shared by every item of the page), rather than in a map of its own: a map
+// per item was the largest allocation of a list request. Such items are read-only
+// views; everything in this package that changes an item works on one read by
+// readItem, which has the map.
 type Item struct {
 	ID      int64
 	Version int64
 	values  map[FieldName]any
+	page    *pageFields // list items: values in row
+	row     []any
+}
+
+// pageFields is where each field of a list page sits in its items' rows.
+type pageFields struct{ at map[FieldName]int }
+
+// get is a field's value, in either form.
+func (it *Item) get(name FieldName) any {
+	if it.page == nil {
+		return it.values[name]
+	}
+	if i, ok := it.page.at[name]; ok {
+		return it.row[i]
+	}
+	return nil
 }
 
 // Owner names an item: its type and id. Comments, activities and tasks are about one.
 type Owner = change.Ref
 
 // Get returns a field's canonical value (nil when empty).
-func (it *Item) Get(name FieldName) any { return it.values[name] }
+func (it *Item) Get(name FieldName) any { return it.get(name) }
 
 // StageID is the item's stage ("" for a type without stages).
-func (it *Item) StageID() string { s, _ := it.values[FieldStageID].(string); return s }
+func (it *Item) StageID() string { s, _ := it.get(FieldStageID).(string); return s }
 
 // CategoryID is the item's funnel.
-func (it *Item) CategoryID() int64 { c, _ := it.values[FieldCategoryID].(int64); return c }
+func (it *Item) CategoryID() int64 { c, _ := it.get(FieldCategoryID).(int64); return c }
 
 // AssignedByID is the item's responsible user.
-func (it *Item) AssignedByID() int64 { a, _ := it.values[FieldAssignedByID].(int64); return a }
+func (it *Item) AssignedByID() int64 { a, _ := it.get(FieldAssignedByID).(int64); return a }
 
 // Title is the item's name in lists and links (its title, or a contact's full name).
 func (it *Item) Title(t *Type) string {
 	if f := t.TitleField(); f != nil {
-		s, _ := it.values[f.Name].(string)
+		s, _ := it.get(f.Name).(string)
 		return s
 	}
 	return ""
 }
 
 func (it *Item) clone() *Item {
-	c := &Item{ID: it.ID, Version: it.Version, values: make(map[FieldName]any, len(it.values))}
+	c := &Item{ID: it.ID, Version: it.Version, values: make(map[FieldName]any, max(len(it.values), len(it.row)))}
 	for k, v := range it.values {
 		c.values[k] = v
+	}
+	if it.page != nil {
+		for k, i := range it.page.at {
+			c.values[k] = it.row[i]
+		}
 	}
 	return c
 }
@@ -130,27 +157,57 @@ func readColumns(fs []*Field) []store.Column {
 
 // itemFromRow builds an item from a row read with readColumns(fs).
 func itemFromRow(fs []*Field, row []any) *Item {
-	// Sized for the row up front: growing the map field by field costs a list page a
-	// good share of its allocations.
+	// Sized for the row up front: growing the map field by field costs a good share
+	// of a read's allocations.
 	it := &Item{values: make(map[FieldName]any, len(row))}
 	it.ID, _ = row[0].(int64)
 	it.Version, _ = row[1].(int64)
 	i := 2
 	for _, f := range fs {
 		if f.Column != "" && f.Column != "id" {
-			v := row[i]
-			if conv, ok := f.Type.(field.FromStorage); ok {
-				// A value that no longer parses (a setting changed since) is kept as
-				// stored rather than lost.
-				if c, err := conv.FromStorage(v); err == nil {
-					v = c
-				}
-			}
-			it.values[f.Name] = v
+			it.values[f.Name] = fromStorage(f, row[i])
 			i++
 		}
 	}
 	return it
+}
+
+// newPageFields is where the fields fs sit in rows read with readColumns(fs).
+func newPageFields(fs []*Field) *pageFields {
+	p := &pageFields{at: make(map[FieldName]int, len(fs))}
+	i := 2
+	for _, f := range fs {
+		if f.Column != "" && f.Column != "id" {
+			p.at[f.Name] = i
+			i++
+		}
+	}
+	return p
+}
+
+// pageItem builds a list item from a row read with readColumns(fs), its values kept
+// in the row (converted in place: the row is the item's from now on).
+func pageItem(p *pageFields, fs []*Field, row []any) *Item {
+	it := &Item{page: p, row: row}
+	it.ID, _ = row[0].(int64)
+	it.Version, _ = row[1].(int64)
+	for _, f := range fs {
+		if i, ok := p.at[f.Name]; ok {
+			row[i] = fromStorage(f, row[i])
+		}
+	}
+	return it
+}
+
+// fromStorage is a stored value as the field's canonical value. A value that no
+// longer parses (a setting changed since) is kept as stored rather than lost.
+func fromStorage(f *Field, v any) any {
+	if conv, ok := f.Type.(field.FromStorage); ok {
+		if c, err := conv.FromStorage(v); err == nil {
+			return c
+		}
+	}
+	return v
 }
 
 // LoadItem reads an item inside the unit, as it is in the unit's transaction.

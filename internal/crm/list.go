@@ -106,8 +106,9 @@ func (s *Service) ListItems(ctx context.Context, actor access.Actor, etid int64,
 		return nil, nil, err
 	}
 	out := &ItemList{Total: -1, Items: make([]*Item, len(rows))}
+	pf := newPageFields(fs)
 	for i, r := range rows {
-		out.Items[i] = itemFromRow(fs, r)
+		out.Items[i] = pageItem(pf, fs, r)
 	}
 	if !q.NoCount {
 		if total >= 0 {

@@ -1003,7 +1003,7 @@ func (op *operation) writeStageCounts(kind change.Kind) error {
 	deltas := map[slot]delta{}
 	move := func(it *Item, sign int64) {
 		k := slot{it.CategoryID(), it.StageID()}
-		amount, _ := it.values[FieldOpportunity].(float64)
+		amount, _ := it.get(FieldOpportunity).(float64)
 		d := deltas[k]
 		d.items += sign
 		d.amount += float64(sign) * amount
