@@ -15,7 +15,7 @@ func parseSQLiteTime(s string) (time.Time, error) {
 		minute, ok5 := digits(s[14:16])
 		sec, ok6 := digits(s[17:19])
 		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && month >= 1 && month <= 12 && day >= 1 &&
-			(day <= 28 || day <= daysIn(time.Month(month), year)) && hour < 24 && minute < 60 && sec < 60 {
+			day <= daysIn(time.Month(month), year) && hour < 24 && minute < 60 && sec < 60 {
 			return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC), nil
 		}
 	}
@@ -36,7 +36,16 @@ func digits(s string) (int, bool) {
 	return n, true
 }
 
-// daysIn is the number of days of a month.
+// daysIn is the number of days of a month (of the proleptic Gregorian calendar, as
+// time.Parse counts them).
 func daysIn(m time.Month, year int) int {
-	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if m == time.February {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return monthDays[m]
 }
+
+var monthDays = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}

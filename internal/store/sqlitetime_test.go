@@ -9,7 +9,7 @@ import (
 // parseSQLiteTime answers exactly what time.Parse(sqliteTime, s) does: the same
 // instant for a well-formed string, an error for anything else.
 func FuzzParseSQLiteTime(f *testing.F) {
-	for _, s := range []string{"2026-12-01T03:04:05Z", "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z",
+	for _, s := range []string{"2026-12-01T03:04:05Z", "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2000-02-29T00:00:00Z",
 		"2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z", "2026-04-31T00:00:00Z", "0000-01-01T00:00:00Z",
 		"2026-12-01T24:00:00Z", "2026-12-01T23:60:00Z", "2026-12-01T23:59:60Z", "2026-12-01 03:04:05Z",
 		"2026-12-01T03:04:05+01:00", "+026-12-01T03:04:05Z", "2026-1a-01T03:04:05Z", ""} {
