@@ -60,7 +60,10 @@ func New(st *store.Store) *Service {
 		counts:          countcache.New(),
 	}
 	if st.IsPostgres() {
-		s.recent = itemcache.New[*Item](4096) // a few megabytes, tens for wide types
+		// Two generations of 4,096: every item of a burst of that many writes (an
+		// import, a batch of moves) is still there when the next step of each comes.
+		// A few megabytes, tens for wide types.
+		s.recent = itemcache.New[*Item](8192)
 	}
 	return s
 }

@@ -51,3 +51,24 @@ func TestKeepsItemsInUseWithinItsBound(t *testing.T) {
 		t.Fatalf("item 100: %d, want the later 500", v)
 	}
 }
+
+// A burst of up to half the bound — adds, then a move of each in the same order, as an
+// import followed by a batch of stage moves does — finds every item of the burst,
+// burst after burst.
+func TestKeepsAWholeBurst(t *testing.T) {
+	c := New[int64](8)
+	id := int64(0)
+	for burst := range 5 {
+		first := id + 1
+		for range 4 {
+			id++
+			c.Put(key(id), 1, id)
+		}
+		for k := first; k <= id; k++ {
+			if _, ok := c.Get(key(k)); !ok {
+				t.Fatalf("burst %d: item %d is gone before its move", burst, k)
+			}
+			c.Put(key(k), 2, k)
+		}
+	}
+}
