@@ -54,6 +54,10 @@ func (f *Field) UserField() *UserField { return f.user }
 // Stored reports whether the field has a column (computed fields have none).
 func (f *Field) Stored() bool { return f.Column != "" }
 
+// inRow tells whether a field is one of the value columns of an item's row: stored,
+// and not the id (which rows carry first, with the version).
+func (f *Field) inRow() bool { return f.Column != "" && f.Column != "id" }
+
 func (f *Field) storageColumn() store.Column {
 	return store.Column{Name: f.Column, Storage: f.Type.Storage()}
 }
@@ -163,7 +167,7 @@ func (t *Type) setFields(fs []*Field) {
 	t.fields = all
 	t.stored, t.nameField, t.timelineLinks = nil, nil, nil
 	for _, f := range all {
-		if f.Column != "" && f.Column != "id" {
+		if f.inRow() {
 			t.stored = append(t.stored, f)
 		}
 		if f.Column == "title" && t.nameField == nil {
@@ -192,7 +196,7 @@ func itemColumns(fs []*Field) []store.Column {
 	var cols []store.Column
 	for _, f := range fs {
 		// Custom fields and parent links get their columns when they are added.
-		if f.Column != "" && f.Column != "id" && f.user == nil && f.ParentType == 0 {
+		if f.inRow() && f.user == nil && f.ParentType == 0 {
 			cols = append(cols, f.storageColumn())
 		}
 	}

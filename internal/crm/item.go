@@ -148,7 +148,7 @@ func (t *Type) storedFields() []*Field { return t.stored }
 func readColumns(fs []*Field) []store.Column {
 	cols := []store.Column{{Name: "id", Storage: field.StorageInt}, {Name: "version", Storage: field.StorageInt}}
 	for _, f := range fs {
-		if f.Column != "" && f.Column != "id" {
+		if f.inRow() {
 			cols = append(cols, f.storageColumn())
 		}
 	}
@@ -164,7 +164,7 @@ func itemFromRow(fs []*Field, row []any) *Item {
 	it.Version, _ = row[1].(int64)
 	i := 2
 	for _, f := range fs {
-		if f.Column != "" && f.Column != "id" {
+		if f.inRow() {
 			it.values[f.Name] = fromStorage(f, row[i])
 			i++
 		}
@@ -177,7 +177,7 @@ func newPageFields(fs []*Field) *pageFields {
 	p := &pageFields{at: make(map[FieldName]int, len(fs))}
 	i := 2
 	for _, f := range fs {
-		if f.Column != "" && f.Column != "id" {
+		if f.inRow() {
 			p.at[f.Name] = i
 			i++
 		}
