@@ -369,24 +369,16 @@ func (s *Service) AddForShape(ctx context.Context, actor access.Actor, etid int6
 		return nil, err
 	}
 	var shape store.ListShape
-	for _, f := range eq {
-		col, err := indexColumn(t, f)
-		if err != nil {
-			return nil, err
-		}
-		shape.Eq = append(shape.Eq, col)
+	if shape.Eq, err = indexColumns(t, eq); err != nil {
+		return nil, err
 	}
 	if rng != nil {
 		if shape.Range, err = indexColumn(t, rng); err != nil {
 			return nil, err
 		}
 	}
-	for _, f := range order {
-		col, err := indexColumn(t, f)
-		if err != nil {
-			return nil, err
-		}
-		shape.Order = append(shape.Order, col)
+	if shape.Order, err = indexColumns(t, order); err != nil {
+		return nil, err
 	}
 	slices.Sort(shape.Eq)
 	want := store.IndexesFor(shape)
@@ -417,6 +409,19 @@ func indexColumn(t *crm.Type, f *crm.Field) (string, error) {
 		return "", &crm.Error{Kind: crm.ErrInvalidArg, Field: string(f.Name), Msg: fmt.Sprintf("The field %s cannot be indexed", f.Name)}
 	}
 	return qf.Column, nil
+}
+
+// indexColumns is indexColumn of each field.
+func indexColumns(t *crm.Type, fs []*crm.Field) ([]string, error) {
+	var cols []string
+	for _, f := range fs {
+		col, err := indexColumn(t, f)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, col)
+	}
+	return cols, nil
 }
 
 // IndexableFields are the fields of a type an administrator may build an index on.
