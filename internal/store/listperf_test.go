@@ -151,10 +151,10 @@ func TestListPlansUseIndexes(t *testing.T) {
 		if !strings.Contains(plan, "_fts_title") && !strings.Contains(plan, "_tg_") {
 			t.Errorf("the substring filter does not use the trigram index:\n%s", plan)
 		}
-		// The matches are found once, through the index: neither the page nor the count
-		// joins them back to the table (each match read twice) or walks the table in
-		// order.
-		if dialect == store.Postgres && (strings.Contains(plan, "Join") || strings.Contains(plan, "Nested Loop") || strings.Contains(plan, "pkey")) {
+		// The matches are found once, through the index, and cut to the page before
+		// anything else is read: only the page's rows are read again, whole, by id. The
+		// table is neither walked in order nor joined to every match.
+		if dialect == store.Postgres && !pagedBeforeJoin(plan) {
 			t.Errorf("the substring page reads the table beyond its matches:\n%s", plan)
 		}
 		plan, err = p.st.ExplainCount(ctx, p.etid, search)
@@ -380,4 +380,22 @@ func TestDeadRowsAreVacuumed(t *testing.T) {
 		dead, vacuums, err := p.st.TableStats(ctx, table)
 		return err == nil && vacuums > 0 && dead < 1000, fmt.Sprintf("%d dead, %d vacuums (%v)", dead, vacuums, err)
 	})
+}
+
+// pagedBeforeJoin tells whether a PostgreSQL plan reads the table only through the
+// trigram index, joining at most a page (a Limit) back to it by primary key.
+func pagedBeforeJoin(plan string) bool {
+	if strings.Contains(plan, "Seq Scan") || strings.Contains(plan, "Hash Join") || strings.Contains(plan, "Merge Join") {
+		return false
+	}
+	lines := strings.Split(plan, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "Nested Loop") && (i+1 == len(lines) || !strings.Contains(lines[i+1], "->  Limit")) {
+			return false
+		}
+		if strings.Contains(l, "Index Scan") && !strings.Contains(l, "Bitmap Index Scan") && !strings.Contains(l, "_pkey") {
+			return false
+		}
+	}
+	return strings.Contains(plan, "Bitmap Index Scan on") && strings.Contains(plan, "_tg_")
 }

@@ -289,13 +289,44 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 		if args, trgm, err = c.whereSearched(&w, table, where); err != nil {
 			return "", nil, false, err
 		}
-		if trgm && !lock && (len(order) > 0 || page.Limit > 0) {
-			// Ordered and paged, a filter on a trigram index tempts the planner to walk
-			// the order's index through most of the table, or to join the matches back
-			// to it, when finding the (few) matches through the trigram index and
-			// sorting them is many times cheaper. The OFFSET 0 fence makes the filter a
-			// query of its own, planned without the order. As every match is found
-			// anyway, a window counts them on the way, for a caller that wants the total.
+		switch {
+		case trgm && !lock && page.Limit > 0:
+			// Paged, a filter on a trigram index tempts the planner to walk the order's
+			// index through most of the table, or to join the matches back to it, when
+			// finding the (few) matches through the trigram index and sorting them is
+			// many times cheaper. The OFFSET 0 fence makes the filter a query of its
+			// own, planned without the order. The matches are sorted and cut as ids
+			// (with their order's columns) and only the page's rows are read whole:
+			// carrying every column of 2,000 matches through the sort made a search of
+			// 200,000 rows cost 1.6 times as much. As every match is found anyway, a
+			// window counts them on the way, for a caller that wants the total.
+			counted = total
+			if counted {
+				b.WriteString(", " + searchTotal)
+			}
+			b.WriteString(" FROM " + table + " JOIN (SELECT id")
+			if counted {
+				b.WriteString(", COUNT(*) OVER () AS " + searchTotal)
+			}
+			b.WriteString(" FROM (SELECT id")
+			for _, o := range order {
+				if o.Field.Column != "id" {
+					b.WriteString(", " + o.Field.Column)
+				}
+			}
+			b.WriteString(" FROM " + table + w.String() + " OFFSET 0) AS matches")
+			writeOrder(&b, order)
+			b.WriteString(" LIMIT ?")
+			args = append(args, page.Limit)
+			if page.Offset > 0 {
+				b.WriteString(" OFFSET ?")
+				args = append(args, page.Offset)
+			}
+			b.WriteString(") AS page USING (id)")
+			writeOrder(&b, order)
+			return b.String(), args, counted, nil
+		case trgm && !lock && len(order) > 0:
+			// Ordered without a page: the same fence, all of every match is wanted.
 			counted = total
 			if counted {
 				b.WriteString(", COUNT(*) OVER ()")
@@ -307,23 +338,12 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 				}
 			}
 			b.WriteString(" FROM " + table + w.String() + " OFFSET 0) AS " + table)
-		} else {
+		default:
 			b.WriteString(" FROM " + table)
 			b.WriteString(w.String())
 		}
 	}
-	if len(order) > 0 {
-		b.WriteString(" ORDER BY ")
-		for i, o := range order {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(o.Field.Column)
-			if o.Desc {
-				b.WriteString(" DESC")
-			}
-		}
-	}
+	writeOrder(&b, order)
 	if page.Limit > 0 {
 		b.WriteString(" LIMIT ?")
 		args = append(args, page.Limit)
@@ -336,6 +356,25 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 		b.WriteString(" FOR UPDATE")
 	}
 	return b.String(), args, counted, nil
+}
+
+// searchTotal names the window's count of a fenced substring page, a name no column
+// of an items table has (custom fields' columns start with uf_crm_).
+const searchTotal = "matches_total_"
+
+// writeOrder writes a statement's ORDER BY, if it has one.
+func writeOrder(b *strings.Builder, order []query.Order) {
+	for i, o := range order {
+		if i == 0 {
+			b.WriteString(" ORDER BY ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(o.Field.Column)
+		if o.Desc {
+			b.WriteString(" DESC")
+		}
+	}
 }
 
 // selectOne reads the row with the given id, locking it with lock.
