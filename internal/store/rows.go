@@ -297,8 +297,9 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 			// many times cheaper. The OFFSET 0 fence makes the filter a query of its
 			// own, planned without the order. The matches are sorted and cut as ids
 			// (with their order's columns) and only the page's rows are read whole:
-			// carrying every column of 2,000 matches through the sort made a search of
-			// 200,000 rows cost 1.6 times as much. As every match is found anyway, a
+			// carrying the listed columns of 2,000 matches through the sort made a
+			// search of 200,000 rows cost 1.2 times as much with six columns, 1.6 times
+			// with all of them. As every match is found anyway, a
 			// window counts them on the way, for a caller that wants the total.
 			counted = total
 			if counted {
