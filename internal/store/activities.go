@@ -255,17 +255,7 @@ func (c conn) ListActivities(ctx context.Context, where query.Group, bindings []
 	if err != nil {
 		return nil, err
 	}
-	for i, o := range order {
-		if i == 0 {
-			b.WriteString(" ORDER BY ")
-		} else {
-			b.WriteString(", ")
-		}
-		b.WriteString(o.Field.Column)
-		if o.Desc {
-			b.WriteString(" DESC")
-		}
-	}
+	writeOrder(&b, order)
 	if page.Limit > 0 {
 		b.WriteString(" LIMIT ? OFFSET ?")
 		args = append(args, page.Limit, page.Offset)
