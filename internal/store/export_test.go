@@ -147,6 +147,13 @@ func (s *Store) TableStats(ctx context.Context, table string) (dead, vacuums int
 	return dead, vacuums, err
 }
 
+// AppendZeroCountDeltas appends n counter deltas of nothing to a type's delta table
+// (PostgreSQL): what n writes leave behind for the fold, without changing a count.
+func (s *Store) AppendZeroCountDeltas(ctx context.Context, entityTypeID int64, n int) error {
+	_, err := s.write.ExecContext(ctx, "INSERT INTO "+countDeltasTable(entityTypeID)+" (category_id, stage_id, items, amount) SELECT 0, 'zero', 0, 0 FROM generate_series(1, $1)", n)
+	return err
+}
+
 // TouchAllItems rewrites every item's amount: one dead row version each (PostgreSQL).
 func (s *Store) TouchAllItems(ctx context.Context, entityTypeID int64) error {
 	_, err := s.write.ExecContext(ctx, "UPDATE "+ItemTable(entityTypeID)+" SET opportunity = COALESCE(opportunity, 0) + 1")

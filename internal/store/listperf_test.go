@@ -382,6 +382,28 @@ func TestDeadRowsAreVacuumed(t *testing.T) {
 	})
 }
 
+// A type's counter delta table is a queue — each write appends, each fold empties it —
+// and every counter read scans it: the maintainer vacuums it once folds left it a
+// thousand dead rows, whether autovacuum runs or not (it does not in CI).
+func TestFoldedCounterDeltasAreVacuumed(t *testing.T) {
+	ctx := context.Background()
+	p := newPerfType(t, store.Postgres)
+	if err := p.st.AppendZeroCountDeltas(ctx, p.etid, 1500); err != nil {
+		t.Fatal(err)
+	}
+	p.st.FoldStageCounts(ctx)
+	table := store.ItemTable(p.etid) + "_count_deltas"
+	apitest.Eventually(t, "folded deltas counted dead", 10*time.Second, func() (bool, string) {
+		dead, _, err := p.st.TableStats(ctx, table)
+		return err == nil && dead >= 1000, fmt.Sprintf("%d dead (%v)", dead, err)
+	})
+	p.st.VacuumDeadRows(ctx)
+	apitest.Eventually(t, "the delta table vacuumed", 10*time.Second, func() (bool, string) {
+		dead, vacuums, err := p.st.TableStats(ctx, table)
+		return err == nil && vacuums > 0 && dead < 1000, fmt.Sprintf("%d dead, %d vacuums (%v)", dead, vacuums, err)
+	})
+}
+
 // pagedBeforeJoin tells whether a PostgreSQL plan reads the table only through the
 // trigram index, joining at most a page (a Limit) back to it by primary key: no scan
 // of the whole table, no walk of an index in the order's direction.
