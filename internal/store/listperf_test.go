@@ -404,6 +404,58 @@ func TestFoldedCounterDeltasAreVacuumed(t *testing.T) {
 	})
 }
 
+// A PostgreSQL substring index keeps a small GIN pending list, which makes adds and
+// moves cheaper; indexes made by earlier versions without it get it when the server
+// starts.
+func TestSubstringIndexesKeepASmallPendingList(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.DSN(t, store.Postgres)
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	seedAdmin(t, st)
+	typ, err := crm.New(st).AddType(ctx, admin, crm.TypeSpec{Title: ptr("Requests")})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	raw := openRaw(t, store.Postgres, dsn)
+	options := func() string {
+		t.Helper()
+		var o string
+		err := raw.QueryRowContext(ctx, `SELECT COALESCE(array_to_string(c.reloptions, ','), '') FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+WHERE t.relname = $1 AND c.relname LIKE '%\_tg\_%'`, store.ItemTable(typ.EntityTypeID)).Scan(&o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	const want = "fastupdate=on,gin_pending_list_limit=64"
+	if got := options(); got != want {
+		t.Fatalf("a new type's title index has options %q, want %q", got, want)
+	}
+	st.Close()
+	if _, err := raw.ExecContext(ctx, `DO $$ DECLARE n text; BEGIN
+SELECT c.relname INTO n FROM pg_class c WHERE c.relname LIKE 'crm\_items\_`+fmt.Sprint(typ.EntityTypeID)+`\_tg\_%';
+EXECUTE format('ALTER INDEX %I RESET (gin_pending_list_limit)', n);
+EXECUTE format('ALTER INDEX %I SET (fastupdate = off)', n); END $$`); err != nil {
+		t.Fatal(err)
+	}
+	if got := options(); got != "fastupdate=off" {
+		t.Fatalf("the index as an earlier version made it: %q", got)
+	}
+	openAt(t, dsn)
+	if got := options(); got != want {
+		t.Errorf("after a start on an earlier version's index: options %q, want %q", got, want)
+	}
+}
+
 // pagedBeforeJoin tells whether a PostgreSQL plan reads the table only through the
 // trigram index, joining at most a page (a Limit) back to it by primary key: no scan
 // of the whole table, no walk of an index in the order's direction.
