@@ -64,7 +64,7 @@ func parseFlags() config {
 	phases := flag.String("phases", "adds,lists,stages", "phases to run, comma-separated: adds, lists, stages, custom, soak, pgwrites (pgwrites needs --db postgres://…)")
 	flag.IntVar(&c.cfItems, "cf-items", 200000, "items of the custom-field list type, seeded by the fast path (phase custom)")
 	flag.DurationVar(&c.soak, "soak", 5*time.Minute, "duration of the 16-client mixed soak (phase soak)")
-	flag.IntVar(&c.pgAdds, "pg-adds", 4000, "adds and moves per concurrency level 1/8/32 (phase pgwrites)")
+	flag.IntVar(&c.pgAdds, "pg-adds", 20000, "adds and moves per concurrency level 1/8/32 (phase pgwrites)")
 	flag.Parse()
 	c.phases = map[string]bool{}
 	for _, p := range strings.Split(*phases, ",") {
