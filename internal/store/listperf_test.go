@@ -369,15 +369,22 @@ func TestDeadRowsAreVacuumed(t *testing.T) {
 	if err := p.st.TouchAllItems(ctx, p.etid); err != nil {
 		t.Fatal(err)
 	}
-	table := store.ItemTable(p.etid)
+	vacuumedOnceDead(t, p.st, store.ItemTable(p.etid))
+}
+
+// vacuumedOnceDead waits until the statistics count a thousand dead rows in table, runs
+// the maintainer's vacuum check and waits until they are gone (PostgreSQL).
+func vacuumedOnceDead(t *testing.T, st *store.Store, table string) {
+	t.Helper()
+	ctx := context.Background()
 	// The statistics reach the shared counters within about a second.
-	apitest.Eventually(t, "dead rows counted", 10*time.Second, func() (bool, string) {
-		dead, _, err := p.st.TableStats(ctx, table)
+	apitest.Eventually(t, table+": dead rows counted", 10*time.Second, func() (bool, string) {
+		dead, _, err := st.TableStats(ctx, table)
 		return err == nil && dead >= 1000, fmt.Sprintf("%d dead (%v)", dead, err)
 	})
-	p.st.VacuumDeadRows(ctx)
-	apitest.Eventually(t, "the table vacuumed", 10*time.Second, func() (bool, string) {
-		dead, vacuums, err := p.st.TableStats(ctx, table)
+	st.VacuumDeadRows(ctx)
+	apitest.Eventually(t, table+": vacuumed", 10*time.Second, func() (bool, string) {
+		dead, vacuums, err := st.TableStats(ctx, table)
 		return err == nil && vacuums > 0 && dead < 1000, fmt.Sprintf("%d dead, %d vacuums (%v)", dead, vacuums, err)
 	})
 }
@@ -392,16 +399,7 @@ func TestFoldedCounterDeltasAreVacuumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.st.FoldStageCounts(ctx)
-	table := store.ItemTable(p.etid) + "_count_deltas"
-	apitest.Eventually(t, "folded deltas counted dead", 10*time.Second, func() (bool, string) {
-		dead, _, err := p.st.TableStats(ctx, table)
-		return err == nil && dead >= 1000, fmt.Sprintf("%d dead (%v)", dead, err)
-	})
-	p.st.VacuumDeadRows(ctx)
-	apitest.Eventually(t, "the delta table vacuumed", 10*time.Second, func() (bool, string) {
-		dead, vacuums, err := p.st.TableStats(ctx, table)
-		return err == nil && vacuums > 0 && dead < 1000, fmt.Sprintf("%d dead, %d vacuums (%v)", dead, vacuums, err)
-	})
+	vacuumedOnceDead(t, p.st, store.ItemTable(p.etid)+"_count_deltas")
 }
 
 // A PostgreSQL substring index keeps a small GIN pending list, which makes adds and
