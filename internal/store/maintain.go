@@ -94,6 +94,9 @@ func (s *Store) maintain(m *maintainer) {
 		cancel()
 	}()
 	s.ensureTitleSearch(ctx)
+	if s.d.name == Postgres {
+		s.upgradeTrgmOptions(ctx)
+	}
 	tick := time.NewTicker(foldEvery)
 	defer tick.Stop()
 	lastOptimize, lastVacuumCheck := time.Now(), time.Now()

@@ -346,37 +346,22 @@ func (tx *Tx) dropTableSearch(ctx context.Context, table string) error {
 // loadSearchSet reads which columns have a substring index, at start.
 func (s *Store) loadSearchSet(ctx context.Context) error {
 	if s.d.name == Postgres {
-		rows, err := s.query(ctx, `SELECT t.relname, a.attname, c.relname, COALESCE(array_to_string(c.reloptions, ','), '') FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		rows, err := s.query(ctx, `SELECT t.relname, a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]
 WHERE n.nspname = current_schema() AND c.relname LIKE 'crm\_items\_%\_tg\_%' AND i.indisvalid`)
 		if err != nil {
 			return err
 		}
-		var older []string
+		defer rows.Close()
 		for rows.Next() {
-			var table, col, index, options string
-			if err := rows.Scan(&table, &col, &index, &options); err != nil {
-				rows.Close()
+			var table, col string
+			if err := rows.Scan(&table, &col); err != nil {
 				return err
 			}
 			s.search.set(table, col, true)
-			if !strings.Contains(options, "gin_pending_list_limit=64") {
-				older = append(older, index)
-			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		// Indexes of earlier versions were made without the pending list; the change
-		// is a catalog update, taken under a lock that reads and writes do not wait for.
-		for _, index := range older {
-			if _, err := s.write.ExecContext(ctx, "ALTER INDEX "+index+" SET ("+trgmIndexOptions+")"); err != nil {
-				return fmt.Errorf("substring index %s: %w", index, err)
-			}
-		}
-		return nil
+		return rows.Err()
 	}
 	names, err := queryColumn[string](ctx, s.conn, `SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' AND name LIKE 'crm\_items\_%\_fts\_%' ESCAPE '\'`)
 	if err != nil {
@@ -440,6 +425,42 @@ func (s *Store) itemTablesWith(ctx context.Context, col string) ([]string, error
 		}
 	}
 	return out, nil
+}
+
+// upgradeTrgmOptions gives the substring indexes that earlier versions made without
+// the pending list their trgmIndexOptions (PostgreSQL), in the background: changing
+// fastupdate locks the index against every query of its table until the ALTER commits,
+// so each waits for a second at most behind the queries already running and is left
+// for the next start if it cannot get the lock (the index answers the same either way).
+func (s *Store) upgradeTrgmOptions(ctx context.Context) {
+	older, err := queryColumn[string](ctx, s.conn, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind = 'i' AND c.relname LIKE 'crm\_items\_%\_tg\_%'
+AND NOT COALESCE(c.reloptions @> ARRAY['gin_pending_list_limit=64'], false)`)
+	if err != nil {
+		if ctx.Err() == nil {
+			slog.Warn("substring index options", "err", err)
+		}
+		return
+	}
+	for _, index := range older {
+		err := func() error {
+			tx, err := s.write.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			if _, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = '1s'"); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "ALTER INDEX "+index+" SET ("+trgmIndexOptions+")"); err != nil {
+				return err
+			}
+			return tx.Commit()
+		}()
+		if err != nil && ctx.Err() == nil {
+			slog.Info("substring index options left for the next start", "index", index, "err", err)
+		}
+	}
 }
 
 // searchTriggers (re)creates the triggers that note a column's changed rows in its
