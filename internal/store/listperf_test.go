@@ -428,7 +428,7 @@ func TestSubstringIndexesKeepASmallPendingList(t *testing.T) {
 		var o string
 		err := raw.QueryRowContext(ctx, `SELECT COALESCE(array_to_string(c.reloptions, ','), '') FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
-WHERE t.relname = $1 AND c.relname LIKE '%\_tg\_%'`, store.ItemTable(typ.EntityTypeID)).Scan(&o)
+WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = $1 AND c.relname LIKE '%\_tg\_%'`, store.ItemTable(typ.EntityTypeID)).Scan(&o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -440,7 +440,8 @@ WHERE t.relname = $1 AND c.relname LIKE '%\_tg\_%'`, store.ItemTable(typ.EntityT
 	}
 	st.Close()
 	if _, err := raw.ExecContext(ctx, `DO $$ DECLARE n text; BEGIN
-SELECT c.relname INTO n FROM pg_class c WHERE c.relname LIKE 'crm\_items\_`+fmt.Sprint(typ.EntityTypeID)+`\_tg\_%';
+SELECT c.relname INTO n FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace
+AND c.relname LIKE 'crm\_items\_`+fmt.Sprint(typ.EntityTypeID)+`\_tg\_%';
 EXECUTE format('ALTER INDEX %I RESET (gin_pending_list_limit)', n);
 EXECUTE format('ALTER INDEX %I SET (fastupdate = off)', n); END $$`); err != nil {
 		t.Fatal(err)
