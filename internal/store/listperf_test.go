@@ -439,21 +439,67 @@ WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = $1 AND c.r
 		t.Fatalf("a new type's title index has options %q, want %q", got, want)
 	}
 	st.Close()
-	if _, err := raw.ExecContext(ctx, `DO $$ DECLARE n text; BEGIN
+	asEarlierVersion := func() {
+		t.Helper()
+		if _, err := raw.ExecContext(ctx, `DO $$ DECLARE n text; BEGIN
 SELECT c.relname INTO n FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace
 AND c.relname LIKE 'crm\_items\_`+fmt.Sprint(typ.EntityTypeID)+`\_tg\_%';
 EXECUTE format('ALTER INDEX %I RESET (gin_pending_list_limit)', n);
 EXECUTE format('ALTER INDEX %I SET (fastupdate = off)', n); END $$`); err != nil {
+			t.Fatal(err)
+		}
+		if got := options(); got != "fastupdate=off" {
+			t.Fatalf("the index as an earlier version made it: %q", got)
+		}
+	}
+	asEarlierVersion()
+	restarted, err := store.Open(ctx, dsn)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := options(); got != "fastupdate=off" {
-		t.Fatalf("the index as an earlier version made it: %q", got)
-	}
-	openAt(t, dsn)
 	apitest.Eventually(t, "the earlier version's index upgraded", 10*time.Second, func() (bool, string) {
 		got := options()
 		return got == want, got
 	})
+	restarted.Close()
+
+	// A transaction reading the table holds the ALTER off: the server gives up after a
+	// second, and the table's queries wait no longer than that behind it.
+	asEarlierVersion()
+	reader, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Rollback()
+	if _, err := reader.ExecContext(ctx, "SELECT 1 FROM "+store.ItemTable(typ.EntityTypeID)+" LIMIT 1"); err != nil {
+		t.Fatal(err)
+	}
+	waiting := func() int {
+		t.Helper()
+		var n int
+		if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER INDEX crm\_items\_`+fmt.Sprint(typ.EntityTypeID)+`\_tg\_%' AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	restarted = openAt(t, dsn)
+	apitest.Eventually(t, "the ALTER waiting for the reader", 10*time.Second, func() (bool, string) {
+		return waiting() == 1, "not waiting"
+	})
+	read, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := restarted.CountItems(read, typ.EntityTypeID, query.Group{}); err != nil {
+		t.Fatalf("a count while the ALTER waits: %v", err)
+	}
+	apitest.Eventually(t, "the ALTER given up", 10*time.Second, func() (bool, string) {
+		return waiting() == 0, "still waiting"
+	})
+	if err := reader.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got := options(); got != "fastupdate=off" {
+		t.Errorf("an index the server could not lock: options %q, want them left for the next start", got)
+	}
 }
 
 // pagedBeforeJoin tells whether a PostgreSQL plan reads the table only through the
