@@ -317,7 +317,8 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 			args = append(args, page.Offset+page.Limit, page.Offset)
 			return b.String(), args, counted, nil
 		case trgm && !lock && len(order) > 0:
-			// Ordered without a page: the same fence, all of every match is wanted.
+			// Ordered without a page, all of every match is wanted: the OFFSET 0 fence
+			// makes the filter a query of its own, planned without the order.
 			counted = total
 			if counted {
 				b.WriteString(", COUNT(*) OVER ()")
