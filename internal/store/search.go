@@ -56,7 +56,11 @@ import (
 // -c 8, two interleaved runs each) INSERTs ran at 6,470–7,380/s against 4,790–5,130/s
 // without the list, non-HOT UPDATEs at 7,920–8,110/s against 7,310–7,460/s, and a
 // '%zqx%' count took 1.44–1.53 ms against 1.36.
-const trgmIndexOptions = "fastupdate = on, gin_pending_list_limit = 64"
+const trgmIndexOptions = "fastupdate = on, " + trgmPendingList
+
+// trgmPendingList is the pending list's limit as PostgreSQL lists it in reloptions,
+// which tells an index made with trgmIndexOptions from one an earlier version made.
+const trgmPendingList = "gin_pending_list_limit=64"
 
 // searchSet records which columns have an FTS table (SQLite).
 type searchSet struct {
@@ -435,7 +439,7 @@ func (s *Store) itemTablesWith(ctx context.Context, col string) ([]string, error
 func (s *Store) upgradeTrgmOptions(ctx context.Context) {
 	older, err := queryColumn[string](ctx, s.conn, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relkind = 'i' AND c.relname LIKE 'crm\_items\_%\_tg\_%'
-AND NOT COALESCE(c.reloptions @> ARRAY['gin_pending_list_limit=64'], false)`)
+AND NOT COALESCE(c.reloptions @> ARRAY[?], false)`, trgmPendingList)
 	if err != nil {
 		if ctx.Err() == nil {
 			slog.Warn("substring index options", "err", err)
