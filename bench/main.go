@@ -43,6 +43,7 @@ type config struct {
 	phases  map[string]bool
 	cfItems int           // items of the custom-field list type (fast path)
 	soak    time.Duration // duration of the mixed soak
+	pprof   string        // the server's --pprof address, "" none
 	pgAdds  int           // adds (and moves) per concurrency level of the PostgreSQL write phase
 }
 
@@ -65,6 +66,7 @@ func parseFlags() config {
 	flag.IntVar(&c.cfItems, "cf-items", 200000, "items of the custom-field list type, seeded by the fast path (phase custom)")
 	flag.DurationVar(&c.soak, "soak", 5*time.Minute, "duration of the 16-client mixed soak (phase soak)")
 	flag.IntVar(&c.pgAdds, "pg-adds", 20000, "adds and moves per concurrency level 1/8/32 (phase pgwrites)")
+	flag.StringVar(&c.pprof, "server-pprof", "", "address the server serves /debug/pprof on (serve --pprof), to profile a phase while it runs")
 	flag.Parse()
 	c.phases = map[string]bool{}
 	for _, p := range strings.Split(*phases, ",") {
@@ -201,7 +203,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	fmt.Printf("built server in %.1fs\n", buildTime.Seconds())
 
 	token := randomToken()
-	srv, err := startServer(ctx, bin, dbArg, filepath.Join(tmp, "data"), token, filepath.Join(tmp, "server.log"))
+	srv, err := startServer(ctx, bin, dbArg, filepath.Join(tmp, "data"), token, filepath.Join(tmp, "server.log"), cfg.pprof)
 	if err != nil {
 		return err
 	}

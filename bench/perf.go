@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -347,15 +348,20 @@ func rawLists(ctx context.Context, dsn string, t *cfType, cfg config, rep *cfLis
 
 // soakReport is the mixed soak: throughput per window as the table grows from empty.
 type soakReport struct {
-	Clients    int                `json:"clients"`
-	Seconds    float64            `json:"seconds"`
-	WindowSec  float64            `json:"window_s"`
-	PerWindow  []float64          `json:"ops_per_s"`
-	EndToStart float64            `json:"end_to_start"`
-	Errors     int64              `json:"errors"`
-	FirstError string             `json:"first_error,omitempty"`
-	ItemsAtEnd int64              `json:"items_at_end"`
-	P99ms      map[string]float64 `json:"p99_ms"`
+	Clients    int       `json:"clients"`
+	Seconds    float64   `json:"seconds"`
+	WindowSec  float64   `json:"window_s"`
+	PerWindow  []float64 `json:"ops_per_s"`
+	EndToStart float64   `json:"end_to_start"`
+	Errors     int64     `json:"errors"`
+	FirstError string    `json:"first_error,omitempty"`
+	ItemsAtEnd int64     `json:"items_at_end"`
+	// BusyCores is the machine's busy cores (every process, 2 at most on 2 cores) and
+	// ItemsPerWindow the type's items at the end of each window: whether the soak's
+	// end is bound by CPU or by something waiting, and how big the table had grown.
+	BusyCores      []float64          `json:"busy_cores"`
+	ItemsPerWindow []int64            `json:"items_per_window"`
+	P99ms          map[string]float64 `json:"p99_ms"`
 }
 
 // benchSoak runs 16 clients for cfg.soak on a new type, a quarter each of adds, updates,
@@ -381,6 +387,23 @@ func benchSoak(ctx context.Context, cl *client, cfg config) (soakReport, error) 
 	started := time.Now()
 	deadline := started.Add(cfg.soak)
 	var wg sync.WaitGroup
+	full := int(cfg.soak / window)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		busy := machineBusySeconds()
+		for i := range full {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Until(started.Add(time.Duration(i+1) * window))):
+			}
+			now := machineBusySeconds()
+			rep.BusyCores = append(rep.BusyCores, math.Round((now-busy)/window.Seconds()*100)/100)
+			rep.ItemsPerWindow = append(rep.ItemsPerWindow, added.Load()+1)
+			busy = now
+		}
+	}()
 	for w := range clients {
 		wg.Add(1)
 		go func() {
@@ -437,7 +460,6 @@ func benchSoak(ctx context.Context, cl *client, cfg config) (soakReport, error) 
 	}
 	wg.Wait()
 	rep.Seconds = time.Since(started).Seconds()
-	full := int(cfg.soak / window)
 	for i := range full {
 		rep.PerWindow = append(rep.PerWindow, float64(windows[i].Load())/window.Seconds())
 	}

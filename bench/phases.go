@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime"
 )
 
 // runClassic runs the phases of the first benchmarks (adds, lists, stages) that
@@ -114,6 +115,8 @@ func (r *report) printSoak() {
 	s := r.Soak
 	fmt.Printf("\n# Mixed soak: %d clients, %.0fs, 25%% each add/update/substring list/get, from an empty type\n", s.Clients, s.Seconds)
 	fmt.Printf("  ops/s per %.0fs window: %.0f\n", s.WindowSec, s.PerWindow)
+	fmt.Printf("  items at each window's end: %d\n", s.ItemsPerWindow)
+	fmt.Printf("  machine busy cores per window: %.2f (of %d)\n", s.BusyCores, runtime.NumCPU())
 	fmt.Printf("  end/start %.2f (goal ≥ 0.70 %s), items at end %d, errors %d %s\n", s.EndToStart, metOrNot(s.EndToStart >= 0.7), s.ItemsAtEnd, s.Errors, s.FirstError)
 	fmt.Printf("  p99 ms: %v\n", s.P99ms)
 }

@@ -68,14 +68,18 @@ var (
 // startServer runs `smartcrm serve` on a kernel-chosen port (--addr 127.0.0.1:0, read
 // back from the server's "listening" log line, so there is no port race) and returns
 // once /healthz answers 200.
-func startServer(ctx context.Context, bin, db, dataDir, token, logPath string) (*serverProc, error) {
+func startServer(ctx context.Context, bin, db, dataDir, token, logPath, pprofAddr string) (*serverProc, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	// Not CommandContext: the server must get SIGTERM and time to shut down, not the
 	// SIGKILL CommandContext sends when ctx ends; stop() does that.
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--db", db, "--data-dir", dataDir)
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--db", db, "--data-dir", dataDir}
+	if pprofAddr != "" {
+		args = append(args, "--pprof", pprofAddr)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "SMARTCRM_ADMIN_TOKEN="+token)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
