@@ -26,6 +26,30 @@ type dialect struct {
 	columns  map[field.Storage]string
 }
 
+// matchExpr matches col against a `?` LIKE pattern, ignoring letter case. A pattern of
+// ASCII without a letter — a phone or an item's number, a date, an amount — has no case
+// to ignore, and gets the plain LIKE: it skips folding each row it checks, a third of
+// the recheck of every trigram match on PostgreSQL (ILIKE lowers both sides of each
+// comparison) and a call into Go per row on SQLite (casefold). The answer is the same:
+// folding changes letters only, one character into one.
+func (d *dialect) matchExpr(col, pattern string) string {
+	if caseless(pattern) {
+		return col + " LIKE ? ESCAPE '\\'"
+	}
+	return d.likeExpr(col)
+}
+
+// caseless reports whether a LIKE pattern is ASCII without letters.
+func caseless(pattern string) bool {
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		if c >= 0x80 || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
 var dialectSQLite = &dialect{
 	name:     SQLite,
 	identity: "INTEGER PRIMARY KEY AUTOINCREMENT",

@@ -83,7 +83,7 @@ func testSubstringIndexFollowsWrites(t *testing.T, syncEvery int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range []string{"alp", "ETA", "гамм", "Ёлк", "ße", "0%", "a_b", `e"d`, "refused", "zebra", "lpha 1", "x 4"} {
+		for _, s := range []string{"alp", "ETA", "гамм", "Ёлк", "ße", "0%", "4", " 1", "12", "a_b", `e"d`, "refused", "zebra", "lpha 1", "x 4"} {
 			for i, name := range []string{"title", "note"} {
 				var want []int64
 				for _, row := range all {

@@ -65,7 +65,7 @@ func (c conn) ftsOnly(table string, g query.Group) (f ftsExact, ok bool) {
 	if fts == "" || !exact {
 		return f, false
 	}
-	f.fts, f.pending, f.match, f.like = fts, ftsPending(fts), match, c.d.likeExpr(cond.Field.Column)
+	f.fts, f.pending, f.match, f.like = fts, ftsPending(fts), match, c.d.matchExpr(cond.Field.Column, f.pattern)
 	return f, true
 }
 
@@ -185,7 +185,7 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 		if c.Op == field.OpContains || c.Op == field.OpNotContains {
 			pattern = containsPattern(pattern)
 		}
-		expr := d.likeExpr(col)
+		expr := d.matchExpr(col, pattern)
 		if c.Op == field.OpNotContains || c.Op == field.OpNotLike {
 			b.WriteString("(" + col + " IS NULL OR NOT (" + expr + "))")
 		} else if d.name == Postgres && d.fts != nil && d.fts(col) != "" {
@@ -275,7 +275,7 @@ func (d whereCompiler) compileMultifield(b *strings.Builder, c query.Cond, kind 
 		if c.Op == field.OpContains {
 			pattern = containsPattern(pattern)
 		}
-		b.WriteString(" AND " + d.likeExpr(valueExpr))
+		b.WriteString(" AND " + d.matchExpr(valueExpr, pattern))
 		args = append(args, pattern)
 	case field.OpEq, field.OpNotEq: // emptiness: the kind alone
 	default:
