@@ -167,3 +167,11 @@ func (s *Store) SetSearchSyncEvery(n int) {
 	s.search.syncEvery = n
 	s.search.mu.Unlock()
 }
+
+// LastPointRead is when the latest point read started (zero: none yet).
+func (s *Store) LastPointRead() time.Time {
+	if n := s.lanes.lastPointRead.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}

@@ -108,7 +108,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.conn = conn{q: db, d: dialectPostgres, search: newSearchSet(), ids: newIDsAhead()}
 		// Lists may hold at most three quarters of the pool: the rest stays for point reads.
 		s.lanes = newLanes(conn{q: db, d: dialectPostgres, search: s.search}, 24)
-		s.lanes.searches = make(chan struct{}, pgSearchSlots(cfg.Host))
+		s.lanes.boundSearches(pgSearchSlots(cfg.Host))
 		if err := s.ping(ctx); err != nil {
 			db.Close()
 			return nil, err
@@ -150,7 +150,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s := &Store{write: write, read: read, writeStmts: newStmtCache(write)}
 	s.conn = conn{q: read, d: dialectSQLite, stmts: newStmtCache(read), search: search}
 	s.lanes = newLanes(conn{q: lists, d: dialectSQLite, stmts: newStmtCache(lists), search: search}, sqliteListReaders())
-	s.lanes.searches = make(chan struct{}, localSearchSlots())
+	s.lanes.boundSearches(localSearchSlots(), true)
 	s.lanes.listDB = lists
 	s.group = newCommitter(write, dialectSQLite, s.writeStmts, search)
 	ckpt, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-1024)")

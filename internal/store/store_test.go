@@ -173,3 +173,40 @@ func TestConcurrentChangesKeepTheirOwnOutcome(t *testing.T) {
 		}
 	})
 }
+
+// Reading an item, a funnel's counters or a Kanban column is a point read: it holds the
+// spare search slot back (lanes.go); a substring list is not one.
+func TestPointReadsAreNoted(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		st, svc, typ := withType(t, dialect)
+		_, it, err := svc.AddItem(ctx, admin, typ.EntityTypeID, crm.Patch{crm.FieldTitle: "Read me"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		title, _ := typ.FieldByName(string(crm.FieldTitle))
+		search := crm.ItemQuery{Where: query.Group{Items: []query.Expr{query.Cond{Field: typ.QueryField(title), Op: field.OpContains, Value: "ead"}}}}
+		reads := []struct {
+			name  string
+			point bool
+			read  func() error
+		}{
+			{"a substring list", false, func() error { _, _, err := svc.ListItems(ctx, admin, typ.EntityTypeID, search); return err }},
+			{"an item", true, func() error { _, _, err := svc.GetItem(ctx, admin, typ.EntityTypeID, it.ID); return err }},
+			{"a funnel's counters", true, func() error { _, err := st.StageCounts(ctx, typ.EntityTypeID, it.CategoryID()); return err }},
+			{"a Kanban column", true, func() error {
+				_, _, err := svc.ListItems(store.PointRead(ctx), admin, typ.EntityTypeID, crm.ItemQuery{})
+				return err
+			}},
+		}
+		for _, r := range reads {
+			before := st.LastPointRead()
+			if err := r.read(); err != nil {
+				t.Fatalf("%s: %v", r.name, err)
+			}
+			if noted := st.LastPointRead().After(before); noted != r.point {
+				t.Errorf("%s: noted as a point read %v, want %v", r.name, noted, r.point)
+			}
+		}
+	})
+}
