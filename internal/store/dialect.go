@@ -26,15 +26,25 @@ type dialect struct {
 	columns  map[field.Storage]string
 }
 
-// matchExpr matches col against a `?` LIKE pattern, ignoring letter case. A pattern of
-// ASCII without a letter — a phone or an item's number, a date, an amount — has no case
-// to ignore, and gets the plain LIKE: it skips folding each row it checks, a third of
-// the recheck of every trigram match on PostgreSQL (ILIKE lowers both sides of each
-// comparison) and a call into Go per row on SQLite (casefold). The answer is the same:
-// folding changes letters only, one character into one.
-func (d *dialect) matchExpr(col, pattern string) string {
-	if caseless(pattern) {
+// matchExpr matches col against a `?` LIKE pattern, ignoring letter case; indexed tells
+// that a trigram index may serve the match (PostgreSQL), which then must be written as
+// the index's operator: ILIKE.
+//
+// A pattern of ASCII without a letter — a phone or an item's number, a date, an amount —
+// has no case to ignore, and gets the plain LIKE: it skips folding each row it checks, a
+// third of the recheck of every trigram match on PostgreSQL (ILIKE lowers both sides of
+// each comparison) and a call into Go per row on SQLite (casefold). The answer is the
+// same: folding changes letters only, one character into one.
+//
+// Where no index serves it, PostgreSQL gets ILIKE's own definition — lower() of both
+// sides, then LIKE — with the pattern lowered once for the statement instead of again
+// for every row: a scan of 75,000 titles took 35 ms instead of 49–59.
+func (d *dialect) matchExpr(col, pattern string, indexed bool) string {
+	switch {
+	case caseless(pattern):
 		return col + " LIKE ? ESCAPE '\\'"
+	case d.name == Postgres && !indexed:
+		return "lower(" + col + ") LIKE (SELECT lower(?)) ESCAPE '\\'"
 	}
 	return d.likeExpr(col)
 }

@@ -213,7 +213,7 @@ func TestListsEqualFullScan(t *testing.T) {
 				a := float64(r.IntN(1000))
 				conds, checks = append(conds, p.cond("amount", field.OpGt, a)), append(checks, func(row []any) bool { return row[2].(float64) > a })
 			}
-			switch r.IntN(4) {
+			switch r.IntN(5) {
 			case 0:
 				s := pick()
 				conds = append(conds, p.cond("title", field.OpContains, s))
@@ -225,6 +225,10 @@ func TestListsEqualFullScan(t *testing.T) {
 					n, ok := row[4].(string)
 					return ok && strings.Contains(strings.ToLower(n), strings.ToLower(s))
 				})
+			case 3: // a string no substring index serves, in either case
+				s := []string{"S", "s1", "S2", "3", "s%"}[r.IntN(5)]
+				conds = append(conds, p.cond("status", field.OpContains, s))
+				checks = append(checks, func(row []any) bool { return strings.Contains(strings.ToLower(row[1].(string)), strings.ToLower(s)) })
 			case 2: // a LIKE pattern with a leading wildcard: =%note
 				s := pick()
 				conds = append(conds, p.cond("note", field.OpLike, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)+"%"))

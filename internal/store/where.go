@@ -65,7 +65,7 @@ func (c conn) ftsOnly(table string, g query.Group) (f ftsExact, ok bool) {
 	if fts == "" || !exact {
 		return f, false
 	}
-	f.fts, f.pending, f.match, f.like = fts, ftsPending(fts), match, c.d.matchExpr(cond.Field.Column, f.pattern)
+	f.fts, f.pending, f.match, f.like = fts, ftsPending(fts), match, c.d.matchExpr(cond.Field.Column, f.pattern, true)
 	return f, true
 }
 
@@ -185,10 +185,12 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 		if c.Op == field.OpContains || c.Op == field.OpNotContains {
 			pattern = containsPattern(pattern)
 		}
-		expr := d.matchExpr(col, pattern)
-		if c.Op == field.OpNotContains || c.Op == field.OpNotLike {
+		negated := c.Op == field.OpNotContains || c.Op == field.OpNotLike
+		trgm := d.name == Postgres && d.fts != nil && d.fts(col) != ""
+		expr := d.matchExpr(col, pattern, trgm && !negated)
+		if negated {
 			b.WriteString("(" + col + " IS NULL OR NOT (" + expr + "))")
-		} else if d.name == Postgres && d.fts != nil && d.fts(col) != "" {
+		} else if trgm {
 			b.WriteString(expr)
 			if match, _ := ftsMatch(pattern); match != "" && d.trgm != nil {
 				// The pattern has a trigram, so the index finds its matches; without one
@@ -275,7 +277,7 @@ func (d whereCompiler) compileMultifield(b *strings.Builder, c query.Cond, kind 
 		if c.Op == field.OpContains {
 			pattern = containsPattern(pattern)
 		}
-		b.WriteString(" AND " + d.matchExpr(valueExpr, pattern))
+		b.WriteString(" AND " + d.matchExpr(valueExpr, pattern, false))
 		args = append(args, pattern)
 	case field.OpEq, field.OpNotEq: // emptiness: the kind alone
 	default:
