@@ -254,6 +254,13 @@ func ftsMatch(pattern string) (match string, exact bool) {
 	return strings.Join(terms, " AND "), runs == 1 && len(terms) == 1
 }
 
+// ftsHasTrigram reports whether a LIKE pattern has a literal run of three characters,
+// which a trigram index can look up.
+func ftsHasTrigram(pattern string) bool {
+	match, _ := ftsMatch(pattern)
+	return match != ""
+}
+
 // createSearch gives a text column its substring index, filled from the rows there are.
 func (tx *Tx) createSearch(ctx context.Context, table, col string) error {
 	if tx.d.name == Postgres {

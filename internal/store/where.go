@@ -187,14 +187,15 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 		}
 		negated := c.Op == field.OpNotContains || c.Op == field.OpNotLike
 		trgm := d.name == Postgres && d.fts != nil && d.fts(col) != ""
-		expr := d.matchExpr(col, pattern, trgm && !negated)
+		// The trigram index finds the matches of a pattern with a trigram; without one
+		// it would read the whole index, and walking the table is no worse.
+		served := trgm && !negated && ftsHasTrigram(pattern)
+		expr := d.matchExpr(col, pattern, served)
 		if negated {
 			b.WriteString("(" + col + " IS NULL OR NOT (" + expr + "))")
 		} else if trgm {
 			b.WriteString(expr)
-			if match, _ := ftsMatch(pattern); match != "" && d.trgm != nil {
-				// The pattern has a trigram, so the index finds its matches; without one
-				// it would read the whole index, and walking the table is no worse.
+			if served && d.trgm != nil {
 				*d.trgm = true
 			}
 		} else if fts, match, exact := d.ftsFilter(col, pattern); fts != "" {
