@@ -258,12 +258,8 @@ func (s *Service) build() {
 	}
 }
 
-// quietWrites is the write rate (per second) below which SQLite counts as quiet:
-// requests write a little all the time (sessions, webhooks' last use).
-const quietWrites = 20
-
 // waitQuiet waits, on SQLite, for a quiet moment: a Quiet span with fewer than
-// quietWrites writes a second (a build holds the writer), at most MaxWait.
+// store.QuietWrites writes a second (a build holds the writer), at most MaxWait.
 func (s *Service) waitQuiet(ctx context.Context) error {
 	if s.st.Dialect() != store.SQLite {
 		return nil
@@ -279,7 +275,7 @@ func (s *Service) waitQuiet(ctx context.Context) error {
 		case <-tick.C:
 		}
 		now := s.st.Writes()
-		if float64(now-before) < quietWrites*s.cfg.Quiet.Seconds() {
+		if float64(now-before) < store.QuietWrites*s.cfg.Quiet.Seconds() {
 			return nil
 		}
 		before = now

@@ -175,3 +175,37 @@ func (s *Store) LastPointRead() time.Time {
 	}
 	return time.Time{}
 }
+
+// SetQuietWrites sets the write transactions a second below which the maintainer
+// counts a second as quiet (-1: none is).
+func (s *Store) SetQuietWrites(n int64) { s.quietBelow.Store(n) }
+
+// SearchSegments is how many segments the FTS table of a column holds (SQLite), read
+// from the structure record FTS5 keeps at id 10 of its data table: a 4-byte cookie,
+// a 4-byte marker in the record's second version, then the number of levels and of
+// segments as varints.
+func (s *Store) SearchSegments(ctx context.Context, entityTypeID int64, column string) (int, error) {
+	fts := ftsTable(ItemTable(entityTypeID), column)
+	var rec []byte
+	if err := s.queryRow(ctx, "SELECT block FROM "+fts+"_data WHERE id = 10").Scan(&rec); err != nil {
+		return 0, err
+	}
+	i := 4
+	if len(rec) >= 8 && string(rec[4:8]) == "\xff\x00\x00\x01" {
+		i = 8
+	}
+	varint := func() int {
+		v := 0
+		for i < len(rec) {
+			c := rec[i]
+			i++
+			v = v<<7 | int(c&0x7f)
+			if c < 0x80 {
+				break
+			}
+		}
+		return v
+	}
+	varint() // levels
+	return varint(), nil
+}

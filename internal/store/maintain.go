@@ -100,6 +100,7 @@ func (s *Store) maintain(m *maintainer) {
 	tick := time.NewTicker(foldEvery)
 	defer tick.Stop()
 	lastOptimize, lastVacuumCheck := time.Now(), time.Now()
+	writesThen := s.writes.Load()
 	for {
 		select {
 		case <-m.stop:
@@ -115,9 +116,12 @@ func (s *Store) maintain(m *maintainer) {
 			continue
 		}
 		if time.Since(lastOptimize) >= optimizeEvery || m.writes.Load() >= optimizeAfterWrites {
-			s.Optimize(ctx)
+			s.optimizeStats(ctx)
 			lastOptimize = time.Now()
 		}
+		writesNow := s.writes.Load()
+		s.mergeWhenQuiet(ctx, writesThen, writesNow)
+		writesThen = writesNow
 	}
 }
 
@@ -129,10 +133,23 @@ func (s *Store) noteWrite() {
 	}
 }
 
-// Optimize refreshes the planner's statistics where they are stale: SQLite's PRAGMA
-// optimize (bounded by analysis_limit), PostgreSQL's VACUUM and ANALYZE of the items
-// tables. Bulk seeds (the bench's fast path) call it afterwards.
+// Optimize prepares the database for reading after a bulk change (the bench's fast
+// seed): planner statistics refreshed (optimizeStats) and, on SQLite, every substring
+// index merged into one segment (ftsmerge.go).
 func (s *Store) Optimize(ctx context.Context) {
+	s.optimizeStats(ctx)
+	if s.d.name == SQLite {
+		s.search.noteAllUnmerged()
+		if err := s.mergeSearchIndexes(ctx, time.Time{}); err != nil && ctx.Err() == nil {
+			slog.Warn("merging substring indexes", "err", err)
+		}
+	}
+}
+
+// optimizeStats refreshes the planner's statistics where they are stale: SQLite's
+// PRAGMA optimize (bounded by analysis_limit), PostgreSQL's VACUUM and ANALYZE of the
+// items tables.
+func (s *Store) optimizeStats(ctx context.Context) {
 	if s.maint != nil {
 		s.maint.writes.Store(0)
 	}

@@ -28,7 +28,8 @@ import (
 //     committer opens one per change, so triggers writing the FTS table made every add
 //     write (and later merge) a segment of its own; a segment per group commit still
 //     cost an add more than a fifth of its time; and positions were a third of the
-//     bytes each commit wrote. A filter becomes `(id IN (SELECT rowid FROM fts WHERE
+//     bytes each commit wrote. The segments are merged into one when writes pause
+//     (ftsmerge.go). A filter becomes `(id IN (SELECT rowid FROM fts WHERE
 //     fts MATCH 'trigrams') OR id IN (SELECT id FROM pending)) AND <the LIKE>`: the
 //     index narrows to candidates (rows holding every trigram of the pattern, plus the
 //     few rows written since the last move, whose index entries may be missing or
@@ -73,6 +74,10 @@ type searchSet struct {
 	// tables last took in their pending rows (SQLite); syncEvery is where they do.
 	unsynced  map[string]int
 	syncEvery int
+	// unmerged holds the FTS tables that may have more than one segment, each with the
+	// generation (segmentGen) of its latest (ftsmerge.go).
+	unmerged   map[string]int64
+	segmentGen int64
 }
 
 // syncEvery is how many written rows of a table wait in its pending tables before the
@@ -122,7 +127,7 @@ func (s *Store) loadTrgm(ctx context.Context) {
 }
 
 func newSearchSet() *searchSet {
-	return &searchSet{m: map[string]map[string]bool{}, unsynced: map[string]int{}, syncEvery: syncEvery}
+	return &searchSet{m: map[string]map[string]bool{}, unsynced: map[string]int{}, syncEvery: syncEvery, unmerged: map[string]int64{}}
 }
 
 func (s *searchSet) set(table, col string, on bool) {
@@ -139,6 +144,7 @@ func (s *searchSet) set(table, col string, on bool) {
 		return
 	}
 	delete(s.m[table], col)
+	delete(s.unmerged, ftsTable(table, col))
 }
 
 // columns lists a table's columns that have a substring index.
@@ -383,6 +389,7 @@ WHERE n.nspname = current_schema() AND c.relname LIKE 'crm\_items\_%\_tg\_%' AND
 			s.search.set(m[1], m[2], true)
 		}
 	}
+	s.search.noteAllUnmerged()
 	return nil
 }
 
@@ -575,6 +582,7 @@ func (tx *Tx) movePending(ctx context.Context, table string, cols []string) erro
 				return fmt.Errorf("substring index of %s.%s: %w", table, col, err)
 			}
 		}
+		tx.search.noteSegment(fts)
 	}
 	return nil
 }

@@ -79,6 +79,8 @@ type Store struct {
 	maint *maintainer
 	// writes counts write transactions: index builds on SQLite wait for a quiet moment.
 	writes atomic.Int64
+	// quietBelow overrides QuietWrites (tests; 0: the default).
+	quietBelow atomic.Int64
 }
 
 // Pools returns the connection pools by name, for metrics.
