@@ -39,6 +39,9 @@ const (
 
 // noteSegment records that an FTS table got a new segment (a move of pending rows).
 func (s *searchSet) noteSegment(fts string) {
+	if s == nil {
+		return
+	}
 	s.mu.Lock()
 	s.segmentGen++
 	s.unmerged[fts] = s.segmentGen
