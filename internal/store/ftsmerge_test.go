@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"smartcrm/internal/field"
-	"smartcrm/internal/query"
 	"smartcrm/internal/store"
 )
 
@@ -36,19 +34,7 @@ func TestSubstringIndexIsMergedWhenWritesPause(t *testing.T) {
 			}
 		}
 	}
-	find := func() []int64 {
-		t.Helper()
-		where := query.Group{Items: []query.Expr{p.cond("title", field.OpContains, "zqx")}}
-		page, err := p.st.ListItems(ctx, p.etid, []store.Column{{Name: "id", Storage: field.StorageInt}}, where, []query.Order{{Field: p.f["id"]}}, store.Page{Limit: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []int64
-		for _, row := range page {
-			ids = append(ids, row[0].(int64))
-		}
-		return ids
-	}
+	find := func() []int64 { return p.titleContains(t, "zqx") }
 	segments := func() int {
 		t.Helper()
 		n, err := p.st.SearchSegments(ctx, p.etid, "title")

@@ -98,6 +98,21 @@ func (p *perfType) seed(t *testing.T, n int, r *rand.Rand) [][]any {
 	return rows
 }
 
+// titleContains lists the ids of the items whose title contains s, in id order.
+func (p *perfType) titleContains(t *testing.T, s string) []int64 {
+	t.Helper()
+	where := query.Group{Items: []query.Expr{p.cond("title", field.OpContains, s)}}
+	page, err := p.st.ListItems(context.Background(), p.etid, []store.Column{{Name: "id", Storage: field.StorageInt}}, where, []query.Order{{Field: p.f["id"]}}, store.Page{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, row := range page {
+		ids = append(ids, row[0].(int64))
+	}
+	return ids
+}
+
 func (p *perfType) cond(name string, op field.Op, v any) query.Cond {
 	return query.Cond{Field: p.f[name], Op: op, Value: v}
 }

@@ -160,19 +160,7 @@ func TestSearchTriggersOfEarlierVersionsUpgraded(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	find := func(s string) []int64 {
-		t.Helper()
-		where := query.Group{Items: []query.Expr{p.cond("title", field.OpContains, s)}}
-		page, err := p.st.ListItems(ctx, p.etid, []store.Column{{Name: "id", Storage: field.StorageInt}}, where, nil, store.Page{Limit: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []int64
-		for _, row := range page {
-			ids = append(ids, row[0].(int64))
-		}
-		return ids
-	}
+	find := func(s string) []int64 { return p.titleContains(t, s) }
 	if got := find("okka"); !slices.Equal(got, []int64{id}) {
 		t.Fatalf("after the upgrade, a new item is found as %v, want [%d]", got, id)
 	}
