@@ -23,14 +23,18 @@ import (
 // of the writer's time at 70,000 items. The maintainer merges at quiet moments instead
 // — a second with fewer than QuietWrites write transactions — in steps of
 // ftsMergePages pages (about 15 ms of the writer each), at most ftsMergeBudget a
-// second, so a write that comes meanwhile waits for one step at most. Optimize, which
-// runs after bulk changes, merges them whole.
+// second and a fiftieth of the time overall (mergeWhenQuiet), so a write that comes
+// meanwhile waits for one step at most. Optimize, which runs after bulk changes, merges
+// them whole.
 
 const (
 	// ftsMergePages is the work of one merge step, in FTS5 pages (about 4 kB each).
 	ftsMergePages = 64
 	// ftsMergeBudget bounds the merging of one quiet second.
 	ftsMergeBudget = 250 * time.Millisecond
+	// mergeRest is how many times as long as it merged the maintainer waits before it
+	// merges again.
+	mergeRest = 50
 	// QuietWrites is the write transactions a second below which SQLite counts as
 	// quiet, and background work may hold the writer (merges here, list index builds):
 	// requests write a little all the time (sessions, a webhook's last use).
@@ -83,19 +87,20 @@ func (s *searchSet) noteAllUnmerged() {
 }
 
 // mergeSearchIndexes merges the unmerged FTS tables step by step until each is one
-// segment or the deadline (zero: none) passes.
+// segment or the deadline (zero: none) passes, and answers the time the steps took.
 // A table that fails (dropped meanwhile with its type or field) leaves the set; the
 // first error is returned.
-func (s *Store) mergeSearchIndexes(ctx context.Context, deadline time.Time) error {
-	var first error
+func (s *Store) mergeSearchIndexes(ctx context.Context, deadline time.Time) (took time.Duration, first error) {
 	for fts, gen := range s.search.unmergedFTS() {
 		for {
 			if !deadline.IsZero() && time.Now().After(deadline) {
-				return first
+				return took, first
 			}
+			start := time.Now()
 			done, err := s.mergeStep(ctx, fts)
+			took += time.Since(start)
 			if err != nil && ctx.Err() != nil {
-				return err
+				return took, err
 			}
 			if err != nil && first == nil {
 				first = err
@@ -106,7 +111,7 @@ func (s *Store) mergeSearchIndexes(ctx context.Context, deadline time.Time) erro
 			}
 		}
 	}
-	return first
+	return took, first
 }
 
 // mergeStep does one step of merging an FTS table into one segment and reports
@@ -132,16 +137,25 @@ func (s *Store) mergeStep(ctx context.Context, fts string) (done bool, err error
 }
 
 // mergeWhenQuiet is the maintainer's turn at the FTS tables: a quiet second since the
-// last turn (writes then counted writes now) gets a budget of merge steps.
-func (s *Store) mergeWhenQuiet(ctx context.Context, writesThen, writesNow int64) {
+// last turn (writes then counted writes now) gets a budget of merge steps, unless the
+// merges so far ask for a rest (m.mergeAfter).
+//
+// A steady trickle of writes — quiet by the count, a new segment every syncEvery rows —
+// would otherwise have the whole index rewritten after each: at 1,000,000 items a second
+// of the writer every few seconds. So after merging for a while, the maintainer rests
+// mergeRest times as long: merges take at most a fiftieth of the writer's time, and
+// the segments a trickle adds meanwhile are a few.
+func (s *Store) mergeWhenQuiet(ctx context.Context, m *maintainer, writesThen, writesNow int64) {
 	limit := s.quietBelow.Load()
 	if limit == 0 {
 		limit = QuietWrites
 	}
-	if writesNow-writesThen >= limit {
+	if writesNow-writesThen >= limit || time.Now().Before(m.mergeAfter) {
 		return
 	}
-	if err := s.mergeSearchIndexes(ctx, time.Now().Add(ftsMergeBudget)); err != nil && ctx.Err() == nil {
+	took, err := s.mergeSearchIndexes(ctx, time.Now().Add(ftsMergeBudget))
+	if err != nil && ctx.Err() == nil {
 		slog.Warn("merging substring indexes", "err", err)
 	}
+	m.mergeAfter = time.Now().Add(mergeRest * took)
 }

@@ -40,6 +40,8 @@ type maintainer struct {
 	stop   chan struct{}
 	done   chan struct{}
 	writes atomic.Int64 // write transactions since the last optimize
+	// mergeAfter is when the maintainer may merge substring indexes again (ftsmerge.go).
+	mergeAfter time.Time
 }
 
 func (m *maintainer) close() {
@@ -120,7 +122,7 @@ func (s *Store) maintain(m *maintainer) {
 			lastOptimize = time.Now()
 		}
 		writesNow := s.writes.Load()
-		s.mergeWhenQuiet(ctx, writesThen, writesNow)
+		s.mergeWhenQuiet(ctx, m, writesThen, writesNow)
 		writesThen = writesNow
 	}
 }
@@ -140,7 +142,7 @@ func (s *Store) Optimize(ctx context.Context) {
 	s.optimizeStats(ctx)
 	if s.d.name == SQLite {
 		s.search.noteAllUnmerged()
-		if err := s.mergeSearchIndexes(ctx, time.Time{}); err != nil && ctx.Err() == nil {
+		if _, err := s.mergeSearchIndexes(ctx, time.Time{}); err != nil && ctx.Err() == nil {
 			slog.Warn("merging substring indexes", "err", err)
 		}
 	}
