@@ -1,37 +1,41 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // client calls REST methods through one webhook.
 type client struct {
 	base string // http://host/rest/1/secret/
-	hc   *http.Client
+	path string // /rest/1/secret/
+	wire *wirePool
 }
 
 func newClient(base string, concurrency int) *client {
-	// Keep-alive with an idle pool at least as large as the number of workers: with Go's
-	// default of 2 idle connections per host, 6 of 8 workers would open a fresh TCP
-	// connection per request and the benchmark would measure connection set-up.
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        concurrency * 2,
-		MaxIdleConnsPerHost: concurrency * 2,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true, // the server does not compress; don't ask
-	}
-	return &client{base: base, hc: &http.Client{Transport: tr, Timeout: 5 * time.Minute}}
+	c := &client{}
+	// Keep-alive with an idle pool at least as large as the number of workers (the
+	// soak runs twice as many): otherwise workers would open a fresh TCP connection per
+	// request and the benchmark would measure connection set-up.
+	c.setBase(base, max(64, concurrency*4))
+	return c
 }
+
+// setBase points the client at a webhook, http://host/rest/1/secret/.
+func (c *client) setBase(base string, idle int) {
+	host, path, _ := strings.Cut(strings.TrimPrefix(base, "http://"), "/")
+	if c.wire != nil {
+		c.wire.closeIdle()
+	}
+	c.base, c.path, c.wire = base, "/"+path, newWirePool(host, idle)
+}
+
+// closeIdle closes the kept-alive connections no call is using.
+func (c *client) closeIdle() { c.wire.closeIdle() }
 
 // envelope is the success or error envelope of a REST call.
 type envelope struct {
@@ -57,32 +61,21 @@ func (e *apiError) Error() string {
 // envelope, non-200 status or malformed body is an error: the bench counts those
 // instead of timing them as successes.
 func (c *client) callRaw(ctx context.Context, method string, body []byte) (*envelope, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+method, bytes.NewReader(body))
+	status, b, err := c.wire.post(ctx, c.path+method, body)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
+	env, err := decodeEnvelope(b)
 	if err != nil {
-		return nil, err
-	}
-	// Read to EOF before closing, or the connection is not reused.
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	var env envelope
-	if err := json.Unmarshal(b, &env); err != nil {
-		return nil, &apiError{Status: resp.StatusCode, Code: "BAD_JSON", Desc: truncate(string(b), 200)}
+		return nil, &apiError{Status: status, Code: "BAD_JSON", Desc: err.Error() + ": " + truncate(string(b), 200)}
 	}
 	if len(env.Error) > 0 && string(env.Error) != "null" {
-		return nil, &apiError{Status: resp.StatusCode, Code: strings.Trim(string(env.Error), `"`), Desc: env.Desc}
+		return nil, &apiError{Status: status, Code: strings.Trim(string(env.Error), `"`), Desc: env.Desc}
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, &apiError{Status: resp.StatusCode, Code: "HTTP", Desc: truncate(string(b), 200)}
+	if status != http.StatusOK {
+		return nil, &apiError{Status: status, Code: "HTTP", Desc: truncate(string(b), 200)}
 	}
-	return &env, nil
+	return env, nil
 }
 
 // call marshals params, calls, and decodes the result into out (when not nil).
@@ -116,7 +109,7 @@ func (c *client) ensureAuth(ctx context.Context, srv *serverProc, bin, db string
 		return err
 	}
 	// The CLI prints http://ADDR/rest/1/SECRET/ with the address we gave it.
-	c.base = strings.TrimSuffix(url, "/") + "/"
+	c.setBase(strings.TrimSuffix(url, "/")+"/", cap(c.wire.idle))
 	_, err = c.call(ctx, "crm.type.list", map[string]any{}, nil)
 	return err
 }

@@ -236,7 +236,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	// counts a connection that never carried a request as active for its first 5 s,
 	// and the transport can leave such spare dials in its pool; without this, shutdown
 	// time would measure that rule rather than the server.
-	cl.hc.CloseIdleConnections()
+	cl.closeIdle()
 	stopStarted := time.Now()
 	code, err := srv.stop(40 * time.Second)
 	rep.ServerExit, rep.ShutdownSec = code, time.Since(stopStarted).Seconds()
