@@ -23,6 +23,10 @@ FUZZTIME ?= 60s
 fuzz:
 	go test ./internal/params -run '^$$' -fuzz FuzzParseQuery -fuzztime $(FUZZTIME)
 	go test ./internal/params -run '^$$' -fuzz FuzzParseBody -fuzztime $(FUZZTIME)
+	go test ./internal/params -run '^$$' -fuzz FuzzParseJSONAgreesWithEncodingJSON -fuzztime $(FUZZTIME)
+	go test ./internal/jsonx -run '^$$' -fuzz FuzzAppendString -fuzztime $(FUZZTIME)
+	go test ./internal/store -run '^$$' -fuzz FuzzParseSQLiteTime -fuzztime $(FUZZTIME)
+	go test ./internal/store -run '^$$' -fuzz FuzzSubstringSearch -fuzztime $(FUZZTIME)
 	go test ./internal/rest/wirequery -run '^$$' -fuzz FuzzParseFilter -fuzztime $(FUZZTIME)
 	go test ./internal/rest -run '^$$' -fuzz FuzzParseBatch -fuzztime $(FUZZTIME)
 	go test ./internal/field -run '^$$' -fuzz FuzzMultifield -fuzztime $(FUZZTIME)
@@ -35,3 +39,4 @@ fuzz:
 	go test ./internal/events -run '^$$' -fuzz FuzzHandlerURL -fuzztime $(FUZZTIME)
 	go test ./internal/events -run '^$$' -fuzz FuzzForm -fuzztime $(FUZZTIME)
 	go test ./internal/processdef/loadfuzz -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+	go test ./bench -run '^$$' -fuzz FuzzDecodeEnvelope -fuzztime $(FUZZTIME)

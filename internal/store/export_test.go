@@ -209,3 +209,11 @@ func (s *Store) SearchSegments(ctx context.Context, entityTypeID int64, column s
 	varint() // levels
 	return varint(), nil
 }
+
+// PendingSearchRows is how many rows of a column wait in its pending table to be moved
+// into the FTS table (SQLite).
+func (s *Store) PendingSearchRows(ctx context.Context, entityTypeID int64, column string) (int, error) {
+	var n int
+	err := s.queryRow(ctx, "SELECT COUNT(*) FROM "+ftsPending(ftsTable(ItemTable(entityTypeID), column))).Scan(&n)
+	return n, err
+}

@@ -29,7 +29,7 @@ type perfType struct {
 	cols []store.Column          // title, status, amount, due, note
 }
 
-func newPerfType(t *testing.T, dialect string) *perfType {
+func newPerfType(t testing.TB, dialect string) *perfType {
 	t.Helper()
 	ctx := context.Background()
 	st, svc, typ := withType(t, dialect)
@@ -76,7 +76,7 @@ func newPerfType(t *testing.T, dialect string) *perfType {
 var words = []string{"Alpha", "beta", "ГАММА", "delta", "Ёлка", "straße", "100%", "a_b", "quote\"d", "x"}
 
 // seed writes n rows with values drawn from r, and returns them (id = index + 1).
-func (p *perfType) seed(t *testing.T, n int, r *rand.Rand) [][]any {
+func (p *perfType) seed(t testing.TB, n int, r *rand.Rand) [][]any {
 	t.Helper()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	rows := make([][]any, n)
@@ -99,7 +99,7 @@ func (p *perfType) seed(t *testing.T, n int, r *rand.Rand) [][]any {
 }
 
 // titleContains lists the ids of the items whose title contains s, in id order.
-func (p *perfType) titleContains(t *testing.T, s string) []int64 {
+func (p *perfType) titleContains(t testing.TB, s string) []int64 {
 	t.Helper()
 	where := query.Group{Items: []query.Expr{p.cond("title", field.OpContains, s)}}
 	page, err := p.st.ListItems(context.Background(), p.etid, []store.Column{{Name: "id", Storage: field.StorageInt}}, where, []query.Order{{Field: p.f["id"]}}, store.Page{Limit: 1000})

@@ -15,7 +15,7 @@ import (
 
 var admin = access.Actor{UserID: 1, IsAdmin: true}
 
-func seedAdmin(t *testing.T, st *store.Store) {
+func seedAdmin(t testing.TB, st *store.Store) {
 	t.Helper()
 	err := st.InTx(context.Background(), func(tx *store.Tx) error {
 		return tx.InsertUser(context.Background(), &store.UserRecord{Name: "Admin", Active: true, IsAdmin: true})
@@ -26,13 +26,13 @@ func seedAdmin(t *testing.T, st *store.Store) {
 }
 
 // withType opens a fresh database with the administrator and one smart process.
-func withType(t *testing.T, dialect string) (*store.Store, *crm.Service, *crm.Type) {
+func withType(t testing.TB, dialect string) (*store.Store, *crm.Service, *crm.Type) {
 	t.Helper()
 	return withTypeSpec(t, dialect, crm.TypeSpec{Title: ptr("Requests")})
 }
 
 // withTypeSpec is withType for a smart process of the given spec.
-func withTypeSpec(t *testing.T, dialect string, spec crm.TypeSpec) (*store.Store, *crm.Service, *crm.Type) {
+func withTypeSpec(t testing.TB, dialect string, spec crm.TypeSpec) (*store.Store, *crm.Service, *crm.Type) {
 	t.Helper()
 	st := testdb.Open(t, dialect)
 	seedAdmin(t, st)
