@@ -362,7 +362,13 @@ type soakReport struct {
 	BusyCores      []float64          `json:"busy_cores"`
 	ItemsPerWindow []int64            `json:"items_per_window"`
 	P99ms          map[string]float64 `json:"p99_ms"`
+	// MeanMs is each operation's mean latency per window: which of them slows down as
+	// the table grows.
+	MeanMs map[string][]float64 `json:"mean_ms_per_window"`
 }
+
+// soakKinds names the soak's operations in the order each client cycles through them.
+var soakKinds = [4]string{"add", "update", "substring_list", "get"}
 
 // benchSoak runs 16 clients for cfg.soak on a new type, a quarter each of adds, updates,
 // substring lists (with total) and gets, and reports throughput per window.
@@ -382,6 +388,8 @@ func benchSoak(ctx context.Context, cl *client, cfg config) (soakReport, error) 
 	}
 	maxID.Store(first.Item.ID)
 	windows := make([]atomic.Int64, int(cfg.soak/window)+2)
+	// Per window and operation: the calls that ended in it and their summed latency.
+	kindCalls, kindNanos := make([][4]atomic.Int64, len(windows)), make([][4]atomic.Int64, len(windows))
 	lat := make([][]time.Duration, 4)
 	var latMu sync.Mutex
 	started := time.Now()
@@ -443,7 +451,12 @@ func benchSoak(ctx context.Context, cl *client, cfg config) (soakReport, error) 
 						err = nil
 					}
 				}
-				mine[kind] = append(mine[kind], time.Since(t0))
+				took := time.Since(t0)
+				mine[kind] = append(mine[kind], took)
+				if wi := int(time.Since(started) / window); wi < len(windows) {
+					kindCalls[wi][kind].Add(1)
+					kindNanos[wi][kind].Add(int64(took))
+				}
 				if err != nil {
 					errs.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
@@ -471,8 +484,16 @@ func benchSoak(ctx context.Context, cl *client, cfg config) (soakReport, error) 
 		rep.FirstError = v
 	}
 	rep.ItemsAtEnd = added.Load() + 1
-	for k, name := range []string{"add", "update", "substring_list", "get"} {
+	rep.MeanMs = map[string][]float64{}
+	for k, name := range soakKinds {
 		rep.P99ms[name] = summarize(runResult{lat: lat[k]}, 0).P99ms
+		for i := range full {
+			mean := 0.0
+			if n := kindCalls[i][k].Load(); n > 0 {
+				mean = math.Round(float64(kindNanos[i][k].Load())/float64(n)/1e4) / 100
+			}
+			rep.MeanMs[name] = append(rep.MeanMs[name], mean)
+		}
 	}
 	return rep, ctx.Err()
 }

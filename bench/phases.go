@@ -119,4 +119,7 @@ func (r *report) printSoak() {
 	fmt.Printf("  machine busy cores per window: %.2f (of %d)\n", s.BusyCores, runtime.NumCPU())
 	fmt.Printf("  end/start %.2f (goal ≥ 0.70 %s), items at end %d, errors %d %s\n", s.EndToStart, metOrNot(s.EndToStart >= 0.7), s.ItemsAtEnd, s.Errors, s.FirstError)
 	fmt.Printf("  p99 ms: %v\n", s.P99ms)
+	for _, k := range soakKinds {
+		fmt.Printf("  mean ms per window, %-15s %.2f\n", k+":", s.MeanMs[k])
+	}
 }
