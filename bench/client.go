@@ -11,7 +11,6 @@ import (
 
 // client calls REST methods through one webhook.
 type client struct {
-	base string // http://host/rest/1/secret/
 	path string // /rest/1/secret/
 	wire *wirePool
 }
@@ -31,7 +30,7 @@ func (c *client) setBase(base string, idle int) {
 	if c.wire != nil {
 		c.wire.closeIdle()
 	}
-	c.base, c.path, c.wire = base, "/"+path, newWirePool(host, idle)
+	c.path, c.wire = "/"+path, newWirePool(host, idle)
 }
 
 // closeIdle closes the kept-alive connections no call is using.
