@@ -281,11 +281,13 @@ func decodeEnvelope(b []byte) (*envelope, error) {
 }
 
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+	for i < len(b) && isSpace(b[i]) {
 		i++
 	}
 	return i
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
 
 // skipValue returns the end of the JSON value starting at b[i].
 func skipValue(b []byte, i int) (int, error) {
@@ -310,11 +312,10 @@ func skipValue(b []byte, i int) (int, error) {
 				return 0, fmt.Errorf("unbalanced %c at %d", b[j], j)
 			}
 		case ',', ' ', '\n', '\r', '\t', ':':
+			// At depth 0 every value has ended before its next delimiter (a scalar at
+			// its last byte, below): one here means no value at all.
 			if depth == 0 {
-				if j == i {
-					return 0, fmt.Errorf("no value at %d", i)
-				}
-				return j, nil
+				return 0, fmt.Errorf("no value at %d", i)
 			}
 			continue
 		default:
@@ -333,6 +334,4 @@ func skipValue(b []byte, i int) (int, error) {
 	return 0, errors.New("unterminated value")
 }
 
-func isDelim(c byte) bool {
-	return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == ':'
-}
+func isDelim(c byte) bool { return c == ',' || c == '}' || c == ']' || c == ':' || isSpace(c) }
