@@ -59,20 +59,26 @@ type memoryReport struct {
 func printSummary(name, unit string, s summary) {
 	fmt.Printf("  %-28s %9.0f %s  p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (n=%d, %.1fs, errors=%d)\n",
 		name, s.PerSec, unit, s.P50ms, s.P95ms, s.P99ms, s.MaxMs, s.N, s.WallSec, s.Errors)
-	printCPU(s.CPU)
+	printCPU(s.CPU, s.N, "request")
 	if s.FirstError != "" {
 		fmt.Printf("  %-28s first error: %s\n", "", s.FirstError)
 	}
 }
 
-// printCPU shows where a phase's CPU went. "Other processes" is the rest of the
-// machine: when it is high the phase competed for cores and its figures are low.
-func printCPU(c phaseCPU) {
+// printCPU shows where a phase's CPU went, and the server's share per unit of its n
+// units of work: on shared cores that moves far less from run to run than a p99.
+// "Other processes" is the rest of the machine: when it is high the phase competed for
+// cores and its figures are low.
+func printCPU(c phaseCPU, n int, unit string) {
 	if c == (phaseCPU{}) {
 		return
 	}
-	fmt.Printf("  %-28s CPU: server %.1fs (%.2f cores), bench %.1fs (%.2f cores), other processes %.1fs (%.2f cores)\n",
-		"", c.ServerCPUSec, c.ServerCores, c.BenchCPUSec, c.BenchCores, c.OtherCPUSec, c.OtherCores)
+	perUnit := ""
+	if n > 0 && c.ServerCPUSec > 0 {
+		perUnit = fmt.Sprintf("; server %.0f µs per %s", c.ServerCPUSec/float64(n)*1e6, unit)
+	}
+	fmt.Printf("  %-28s CPU: server %.1fs (%.2f cores), bench %.1fs (%.2f cores), other processes %.1fs (%.2f cores)%s\n",
+		"", c.ServerCPUSec, c.ServerCores, c.BenchCPUSec, c.BenchCores, c.OtherCPUSec, c.OtherCores, perUnit)
 }
 
 func (r *report) printAdds() {
@@ -91,7 +97,7 @@ func (r *report) printList() {
 	fmt.Printf("\n== 2. crm.item.list on %d items ==\n", r.Items)
 	fmt.Printf("  seeding via batch (50 adds per call, concurrency %d): %d items in %.1fs = %.0f items/s; batch call p50 %.1f ms, p99 %.1f ms\n",
 		r.Concurrency, s.Items, s.WallSec, s.ItemsPerS, s.CallP50ms, s.CallP99ms)
-	printCPU(s.CPU)
+	printCPU(s.CPU, s.Items, "item")
 	l := r.List
 	fmt.Printf("  filter %s, order {\"id\":\"DESC\"}, select id,title,stageId,opportunity; %d items match\n", l.Filter, l.Matching)
 	printSummary("start=-1 (no count)", "req/s  ", l.NoCount)
@@ -113,7 +119,7 @@ func (r *report) printStages() {
 	}
 	fmt.Printf("  seeding via batch (50 adds per call, concurrency %d): %d items in %.1fs = %.0f items/s; batch call p50 %.1f ms, p99 %.1f ms\n",
 		r.Concurrency, s.Items, s.WallSec, s.ItemsPerS, s.CallP50ms, s.CallP99ms)
-	printCPU(s.CPU)
+	printCPU(s.CPU, s.Items, "item")
 	if st.Counts.N == 0 {
 		return
 	}
