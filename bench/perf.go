@@ -331,8 +331,9 @@ func rawLists(ctx context.Context, dsn string, t *cfType, cfg config, rep *cfLis
 	timed := func(op func(int) error) summary {
 		// Untimed first: each connection's first statements (planning, a backend's
 		// caches, the trigram module) are not what the database takes per request.
-		runConcurrent(ctx, 2*cfg.concurrency, cfg.concurrency, func(_ context.Context, i int) error { return op(i) })
-		res := runConcurrent(ctx, n, cfg.concurrency, func(_ context.Context, i int) error { return op(i) })
+		call := func(_ context.Context, i int) error { return op(i) }
+		runConcurrent(ctx, 2*cfg.concurrency, cfg.concurrency, call)
+		res := runConcurrent(ctx, n, cfg.concurrency, call)
 		return summarize(res, n-res.errors)
 	}
 	offset := func(i int) int {
