@@ -125,7 +125,7 @@ func pgSearchSlots(host string) (n int, local bool) {
 }
 
 func openSQLiteLists(uri string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-8192)&_pragma=mmap_size(1099511627776)&_pragma=query_only(1)")
+	db, err := sql.Open("sqlite", uri+"?"+sqliteReaderPragmas)
 	if err != nil {
 		return nil, err
 	}

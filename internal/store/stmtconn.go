@@ -20,6 +20,15 @@ import (
 const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)" +
 	"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
 
+// sqliteReaderPragmas add a reader's settings: a modest page cache, so that memory stays
+// bounded however many readers run, and no writes. Readers do not map the file
+// (mmap_size): a read transaction that finds the database changed since its last one
+// unmaps the whole file and faults each page in again, and under a steady flow of
+// writes that cost a third of the server's CPU in the mixed soak (munmap and first
+// touches); pread into the page cache is cheaper, and a cached page stays parsed.
+// Measured on the bench's soak: end throughput 1,500-1,860 -> 2,890-3,620 calls/s.
+const sqliteReaderPragmas = sqlitePragmas + "&_pragma=cache_size(-8192)&_pragma=query_only(1)"
+
 // SQLiteWriter opens the one writing connection of a database file: a large page
 // cache (it touches every index it writes), checkpoints left to the checkpointer,
 // transactions that take the write lock at once, statements kept prepared. The

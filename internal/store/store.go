@@ -126,12 +126,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	uri := sqliteURI(path)
 	// Page caches are per connection and live outside the Go heap: the writer gets a
 	// large one (it touches every index it writes), each reader a modest one, so that
-	// memory stays bounded however many readers run. Readers also map the file
-	// (mmap_size, capped by SQLite at its compiled maximum): while writes go on, WAL
-	// empties a reader's page cache at each read transaction, and mapped pages are
-	// not read and copied again.
+	// memory stays bounded however many readers run.
 	write := SQLiteWriter(path)
-	read, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-8192)&_pragma=mmap_size(1099511627776)&_pragma=query_only(1)")
+	read, err := sql.Open("sqlite", uri+"?"+sqliteReaderPragmas)
 	if err != nil {
 		write.Close()
 		return nil, err
