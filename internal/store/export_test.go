@@ -130,9 +130,15 @@ func (s *Store) HoldSearchLane() (release func()) {
 	for range n {
 		s.lanes.searches <- struct{}{}
 	}
+	if s.lanes.spare != nil {
+		s.lanes.spare <- struct{}{}
+	}
 	return func() {
 		for range n {
 			<-s.lanes.searches
+		}
+		if s.lanes.spare != nil {
+			<-s.lanes.spare
 		}
 	}
 }

@@ -149,7 +149,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s := &Store{write: write, read: read, writeStmts: newStmtCache(write)}
 	s.conn = conn{q: read, d: dialectSQLite, stmts: newStmtCache(read), search: search}
 	s.lanes = newLanes(conn{q: lists, d: dialectSQLite, stmts: newStmtCache(lists), search: search}, sqliteListReaders())
-	s.lanes.boundSearches(localSearchSlots(), true)
+	s.lanes.boundSearches(localSearchSlots(), spareAfterQuiet)
 	s.lanes.listDB = lists
 	s.group = newCommitter(write, dialectSQLite, s.writeStmts, search)
 	ckpt, err := sql.Open("sqlite", uri+"?"+sqlitePragmas+"&_pragma=cache_size(-1024)")
