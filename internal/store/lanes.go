@@ -73,8 +73,8 @@ const (
 	// noSpare: searches have slots enough.
 	noSpare spareRule = iota
 	// spareAfterQuiet (SQLite): once no point read has started for pointReadQuiet. A
-	// SQLite search runs in this process and holds one of its Go threads until it
-	// ends; with both busy with searches, a get waits for a whole search to end.
+	// SQLite search runs in this process and keeps a Go thread (one per core) until it
+	// ends; when searches hold them all, a get waits for a whole search to end.
 	spareAfterQuiet
 	// spareBetweenReads (PostgreSQL on this machine): while no point read runs and none
 	// started within the time a search holds its slot, so that few point reads meet
