@@ -61,7 +61,7 @@ type lanes struct {
 	observe atomic.Pointer[func(ListObservation)]
 }
 
-// pointReadQuiet is how long after a point read the spare search slot stays held back
+// pointReadQuiet is how long after a point read spareAfterQuiet holds the spare slot back
 // for the next one: readers — a Kanban being moved on, an integration reading items —
 // come in bursts seconds apart.
 const pointReadQuiet = time.Second
