@@ -18,6 +18,10 @@ var addressLine = []string{"ADDRESS_1", "ADDRESS_2", "CITY", "REGION", "PROVINCE
 
 const maxAddressLength = 1024
 
+// addressSeparators blanks the characters that separate an address line's parts; built
+// once, as a Replacer builds its tables on first use.
+var addressSeparators = strings.NewReplacer("|", " ", ";", " ")
+
 // Name implements Type.
 func (Address) Name() string { return "address" }
 
@@ -34,7 +38,7 @@ func (Address) Parse(v any) (any, error) {
 		part := func(k string) string {
 			raw, _ := Lookup(o, k)
 			s, _ := AsString(raw)
-			return strings.TrimSpace(strings.NewReplacer("|", " ", ";", " ").Replace(s))
+			return strings.TrimSpace(addressSeparators.Replace(s))
 		}
 		var parts []string
 		for _, k := range addressLine {

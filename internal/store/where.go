@@ -244,10 +244,12 @@ func (d whereCompiler) compileCond(b *strings.Builder, c query.Cond, args []any)
 // containsPattern is the LIKE pattern of "contains s".
 func containsPattern(s string) string { return "%" + escapeLike(s) + "%" }
 
+// likeEscaper is built once: a Replacer builds its lookup tables (6 KB) on first use,
+// and one per call was a tenth of what a substring search allocated.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
 // escapeLike makes a client's text match literally inside a LIKE pattern.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
+func escapeLike(s string) string { return likeEscaper.Replace(s) }
 
 // compileMultifield asks whether an item has a multifield entry of a kind (PHONE,
 // EMAIL…) whose value matches: equal to one of the values, or like a pattern.
