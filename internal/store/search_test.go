@@ -128,6 +128,28 @@ func testSubstringIndexFollowsWrites(t *testing.T, syncEvery int) {
 				if len(last) != min(3, len(want)) {
 					t.Errorf("%s contains %q, newest first: %d rows, a scan finds %d", name, s, len(last), len(want))
 				}
+				// Pages further on, in both orders: the page is cut from the merged
+				// index and pending matches, not from the rows before it.
+				for _, desc := range []bool{false, true} {
+					ordered := slices.Clone(want)
+					if desc {
+						slices.Reverse(ordered)
+					}
+					for offset := 2; offset < len(ordered)+2; offset += 5 {
+						page, err := p.st.ListItems(ctx, p.etid, []store.Column{{Name: "id", Storage: field.StorageInt}}, where,
+							[]query.Order{{Field: p.f["id"], Desc: desc}}, store.Page{Limit: 3, Offset: offset})
+						if err != nil {
+							t.Fatal(err)
+						}
+						got := make([]int64, 0, len(page))
+						for _, row := range page {
+							got = append(got, row[0].(int64))
+						}
+						if w := ordered[min(offset, len(ordered)):min(offset+3, len(ordered))]; !slices.Equal(got, w) && !(len(got) == 0 && len(w) == 0) {
+							t.Errorf("%s contains %q, descending %v, 3 from %d: %v, a scan finds %v", name, s, desc, offset, got, w)
+						}
+					}
+				}
 			}
 		}
 	})
