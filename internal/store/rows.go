@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"smartcrm/internal/field"
@@ -342,8 +343,16 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 	}
 	writeOrder(&b, order)
 	if page.Limit > 0 {
-		b.WriteString(" LIMIT ?")
-		args = append(args, page.Limit)
+		if c.d.name == SQLite {
+			// Written, not bound: SQLite plans with the value of a bound LIMIT, which
+			// makes the statement re-prepare itself at every run (a tenth of an
+			// indexed page's time). The page sizes in use are few, and so are the
+			// statements this makes.
+			b.WriteString(" LIMIT " + strconv.Itoa(page.Limit))
+		} else {
+			b.WriteString(" LIMIT ?")
+			args = append(args, page.Limit)
+		}
 		if page.Offset > 0 {
 			b.WriteString(" OFFSET ?")
 			args = append(args, page.Offset)
