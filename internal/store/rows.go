@@ -289,57 +289,56 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 		args = append(args, f.match, page.Limit+page.Offset, f.pattern, page.Limit, page.Offset)
 		writeOrder(&b, order)
 		return b.String(), args, false, nil
-	} else {
-		var w strings.Builder
-		trgm := false
-		if args, trgm, err = c.whereSearched(&w, table, where); err != nil {
-			return "", nil, false, err
+	}
+	var w strings.Builder
+	trgm := false
+	if args, trgm, err = c.whereSearched(&w, table, where); err != nil {
+		return "", nil, false, err
+	}
+	switch {
+	case trgm && !lock && page.Limit > 0:
+		// Paged, a filter on a trigram index tempts the planner to walk the order's
+		// index through most of the table, or to join the matches back to it, when
+		// finding the (few) matches through the trigram index and sorting them is
+		// many times cheaper. So the matches are found in a query of their own,
+		// planned without the order, which aggregates them into their count and
+		// their ids in the page's order; only the page's ids are joined back by
+		// primary key, in that order. Carrying the listed columns of 2,000 matches
+		// through a sort made a search of 200,000 rows cost 1.2 times as much with
+		// six columns, 1.6 times with all of them; sorting the ids inside the
+		// aggregate instead of through a count window, a top-N sort and a join took
+		// 2.26–2.38 ms a page instead of 2.86–3.28 (pgbench -M prepared, 200,000
+		// rows, 2,062 matches, a random page of 41, three interleaved runs). The
+		// aggregate holds every match's id (8 bytes each) where the window could
+		// spill to disk; the list deadline bounds how many a search reaches.
+		counted = total
+		if counted {
+			b.WriteString(", " + searchTotal)
 		}
-		switch {
-		case trgm && !lock && page.Limit > 0:
-			// Paged, a filter on a trigram index tempts the planner to walk the order's
-			// index through most of the table, or to join the matches back to it, when
-			// finding the (few) matches through the trigram index and sorting them is
-			// many times cheaper. So the matches are found in a query of their own,
-			// planned without the order, which aggregates them into their count and
-			// their ids in the page's order; only the page's ids are joined back by
-			// primary key, in that order. Carrying the listed columns of 2,000 matches
-			// through a sort made a search of 200,000 rows cost 1.2 times as much with
-			// six columns, 1.6 times with all of them; sorting the ids inside the
-			// aggregate instead of through a count window, a top-N sort and a join took
-			// 2.26–2.38 ms a page instead of 2.86–3.28 (pgbench -M prepared, 200,000
-			// rows, 2,062 matches, a random page of 41, three interleaved runs). The
-			// aggregate holds every match's id (8 bytes each) where the window could
-			// spill to disk; the list deadline bounds how many a search reaches.
-			counted = total
-			if counted {
-				b.WriteString(", " + searchTotal)
-			}
-			b.WriteString(" FROM (SELECT COUNT(*) AS " + searchTotal + ", array_agg(id")
-			writeOrder(&b, order)
-			b.WriteString(") AS " + searchIDs + " FROM " + table + w.String() + ") AS matches")
-			b.WriteString(" CROSS JOIN LATERAL unnest(" + searchIDs + "[1:?]) WITH ORDINALITY AS page(id, " + searchPos + ")")
-			b.WriteString(" JOIN " + table + " USING (id) WHERE " + searchPos + " > ? ORDER BY " + searchPos)
-			args = append(args, page.Offset+page.Limit, page.Offset)
-			return b.String(), args, counted, nil
-		case trgm && !lock && len(order) > 0:
-			// Ordered without a page, all of every match is wanted: the OFFSET 0 fence
-			// makes the filter a query of its own, planned without the order.
-			counted = total
-			if counted {
-				b.WriteString(", COUNT(*) OVER ()")
-			}
-			b.WriteString(" FROM (SELECT " + list.String())
-			for _, o := range order {
-				if !slices.ContainsFunc(cols, func(col Column) bool { return col.Name == o.Field.Column }) {
-					b.WriteString(", " + o.Field.Column)
-				}
-			}
-			b.WriteString(" FROM " + table + w.String() + " OFFSET 0) AS " + table)
-		default:
-			b.WriteString(" FROM " + table)
-			b.WriteString(w.String())
+		b.WriteString(" FROM (SELECT COUNT(*) AS " + searchTotal + ", array_agg(id")
+		writeOrder(&b, order)
+		b.WriteString(") AS " + searchIDs + " FROM " + table + w.String() + ") AS matches")
+		b.WriteString(" CROSS JOIN LATERAL unnest(" + searchIDs + "[1:?]) WITH ORDINALITY AS page(id, " + searchPos + ")")
+		b.WriteString(" JOIN " + table + " USING (id) WHERE " + searchPos + " > ? ORDER BY " + searchPos)
+		args = append(args, page.Offset+page.Limit, page.Offset)
+		return b.String(), args, counted, nil
+	case trgm && !lock && len(order) > 0:
+		// Ordered without a page, all of every match is wanted: the OFFSET 0 fence
+		// makes the filter a query of its own, planned without the order.
+		counted = total
+		if counted {
+			b.WriteString(", COUNT(*) OVER ()")
 		}
+		b.WriteString(" FROM (SELECT " + list.String())
+		for _, o := range order {
+			if !slices.ContainsFunc(cols, func(col Column) bool { return col.Name == o.Field.Column }) {
+				b.WriteString(", " + o.Field.Column)
+			}
+		}
+		b.WriteString(" FROM " + table + w.String() + " OFFSET 0) AS " + table)
+	default:
+		b.WriteString(" FROM " + table)
+		b.WriteString(w.String())
 	}
 	writeOrder(&b, order)
 	if page.Limit > 0 {
