@@ -256,10 +256,8 @@ func (c conn) ListActivities(ctx context.Context, where query.Group, bindings []
 		return nil, err
 	}
 	writeOrder(&b, order)
-	if page.Limit > 0 {
-		b.WriteString(" LIMIT ? OFFSET ?")
-		args = append(args, page.Limit, page.Offset)
-	}
+	clause, args := c.d.pageClause(page, args)
+	b.WriteString(clause)
 	rows, err := c.query(ctx, b.String(), args...)
 	if err != nil {
 		return nil, err

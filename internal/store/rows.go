@@ -26,6 +26,27 @@ type Page struct {
 	Offset int
 }
 
+// pageClause is the LIMIT and OFFSET of a page ("" for no limit), its offset appended
+// to args. On SQLite the limit is written, not bound: SQLite plans with the value of a
+// bound LIMIT, which makes the statement re-prepare itself at every run (a tenth of an
+// indexed page's time). The page sizes in use are the server's own and few, and so are
+// the statements this makes; offsets vary and stay bound.
+func (d *dialect) pageClause(page Page, args []any) (string, []any) {
+	if page.Limit <= 0 {
+		return "", args
+	}
+	var clause string
+	if d.name == SQLite {
+		clause = " LIMIT " + strconv.Itoa(page.Limit)
+	} else {
+		clause, args = " LIMIT ?", append(args, page.Limit)
+	}
+	if page.Offset > 0 {
+		clause, args = clause+" OFFSET ?", append(args, page.Offset)
+	}
+	return clause, args
+}
+
 // insertRow inserts one row and returns its id.
 func (c conn) insertRow(ctx context.Context, table string, cols []Column, vals []any) (int64, error) {
 	return c.insertWith(ctx, table, cols, vals, nil)
@@ -341,22 +362,8 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 		b.WriteString(w.String())
 	}
 	writeOrder(&b, order)
-	if page.Limit > 0 {
-		if c.d.name == SQLite {
-			// Written, not bound: SQLite plans with the value of a bound LIMIT, which
-			// makes the statement re-prepare itself at every run (a tenth of an
-			// indexed page's time). The page sizes in use are few, and so are the
-			// statements this makes.
-			b.WriteString(" LIMIT " + strconv.Itoa(page.Limit))
-		} else {
-			b.WriteString(" LIMIT ?")
-			args = append(args, page.Limit)
-		}
-		if page.Offset > 0 {
-			b.WriteString(" OFFSET ?")
-			args = append(args, page.Offset)
-		}
-	}
+	clause, args := c.d.pageClause(page, args)
+	b.WriteString(clause)
 	if lock && c.d.name == Postgres {
 		b.WriteString(" FOR UPDATE")
 	}

@@ -226,11 +226,8 @@ func (c conn) TimelineByKind(ctx context.Context, kind string, entityTypeID, ite
 			q += " DESC"
 		}
 	}
-	if page.Limit > 0 {
-		q += " LIMIT ? OFFSET ?"
-		args = append(args, page.Limit, page.Offset)
-	}
-	out, err := c.timelineRows(ctx, q, args...)
+	clause, args := c.d.pageClause(page, args)
+	out, err := c.timelineRows(ctx, q+clause, args...)
 	return out, n, err
 }
 
