@@ -153,6 +153,19 @@ func (s *Store) TableStats(ctx context.Context, table string) (dead, vacuums int
 	return dead, vacuums, err
 }
 
+// TableActivity is what PostgreSQL's statistics say of a table's writes and upkeep.
+type TableActivity struct {
+	InsertedSinceVacuum, Updated, HotUpdated, Vacuums, Analyzes int64
+}
+
+// TableActivity reads a table's statistics (PostgreSQL).
+func (s *Store) TableActivity(ctx context.Context, table string) (TableActivity, error) {
+	var a TableActivity
+	err := s.queryRow(ctx, `SELECT n_ins_since_vacuum, n_tup_upd, n_tup_hot_upd, vacuum_count, analyze_count
+FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = ?`, table).Scan(&a.InsertedSinceVacuum, &a.Updated, &a.HotUpdated, &a.Vacuums, &a.Analyzes)
+	return a, err
+}
+
 // AppendZeroCountDeltas appends n counter deltas of nothing to a type's delta table
 // (PostgreSQL): what n writes leave behind for the fold, without changing a count.
 func (s *Store) AppendZeroCountDeltas(ctx context.Context, entityTypeID int64, n int) error {

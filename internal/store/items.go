@@ -44,7 +44,7 @@ func (tx *Tx) CreateItemTable(ctx context.Context, entityTypeID int64, cols []Co
 			}
 		}
 	}
-	if err := tx.tuneAutoAnalyze(ctx, table); err != nil {
+	if err := tx.tuneItemTable(ctx, table); err != nil {
 		return err
 	}
 	return tx.createCountDeltas(ctx, table)

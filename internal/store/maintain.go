@@ -21,9 +21,11 @@ import (
 //   - PostgreSQL: each items table asks autovacuum to re-analyze it after 2% of its
 //     rows changed (instead of the default 10%), and a list index's build or a bulk
 //     seed analyzes at once. The maintainer also folds the stage-counter deltas
-//     (counters.go) every foldEvery, and every vacuumCheckEvery vacuums the items
-//     tables whose dead row versions reached a fifth of their live rows (and their
-//     counter delta tables: vacuumDeadRows): each update leaves one behind, and
+//     (counters.go) every foldEvery, and every vacuumCheckEvery vacuums and analyzes
+//     the items tables whose dead row versions or rows added since the last vacuum
+//     reached a fifth of their live rows, or whose rows changed since the last
+//     analysis a tenth (and vacuums their counter delta tables: vacuumDeadRows). An
+//     update that leaves the row's page leaves a dead version behind, and
 //     autovacuum, which looks at a table once a minute at most and waits for a fifth
 //     of it by default, let a busy type carry as many dead versions as live ones —
 //     every search and count then stepped over them (a substring count on 47,000
@@ -173,7 +175,8 @@ func (s *Store) optimizeStats(ctx context.Context) {
 }
 
 // vacuumDeadRows vacuums the items tables whose dead row versions reached a fifth of
-// their live rows (at least 1,000), and their counter delta tables, PostgreSQL. A delta
+// their live rows (at least 1,000), or that changed as much otherwise (see below), and
+// their counter delta tables, PostgreSQL. A delta
 // table is a queue: every add and move appends a row, every fold deletes them all, so
 // it holds a handful of live rows and as many dead ones as writes since its last
 // vacuum — and every counter read (each Kanban and funnel view) scans them all.
@@ -190,8 +193,17 @@ func (s *Store) vacuumDeadRows(ctx context.Context) {
 		tables = append(tables, countDeltasTableOf(t))
 	}
 	in, args := inList(tables)
+	// Dead rows, or (items tables) rows added or changed since the last look: new rows
+	// are not in the visibility map that index-only counts need, and changed ones move
+	// the planner's statistics. Updates that PostgreSQL keeps on their page (HOT) leave
+	// no dead rows to count, so a table that is only added to and edited would
+	// otherwise never be looked at.
 	stale, err := queryColumn[string](ctx, s.conn, `SELECT relname FROM pg_stat_user_tables
-WHERE schemaname = current_schema() AND relname IN (`+in+`) AND n_dead_tup >= 1000 AND n_dead_tup * 5 >= n_live_tup`, args...)
+WHERE schemaname = current_schema() AND relname IN (`+in+`) AND (
+	(n_dead_tup >= 1000 AND n_dead_tup * 5 >= n_live_tup)
+	OR relname NOT LIKE '%_count_deltas' AND (
+		(n_ins_since_vacuum >= 1000 AND n_ins_since_vacuum * 5 >= n_live_tup)
+		OR (n_mod_since_analyze >= 1000 AND n_mod_since_analyze * 10 >= n_live_tup)))`, args...)
 	if err != nil {
 		return
 	}
@@ -218,12 +230,14 @@ func (s *Store) analyzeIfNever(ctx context.Context) error {
 	return err
 }
 
-// tuneAutoAnalyze asks PostgreSQL's autovacuum to re-analyze an items table after 2% of
-// its rows changed (the default waits for 10%, too late for a growing type).
-func (tx *Tx) tuneAutoAnalyze(ctx context.Context, table string) error {
+// tuneItemTable sets a PostgreSQL items table's storage: autovacuum re-analyzes it after
+// 2% of its rows changed (the default waits for 10%, too late for a growing type), and
+// its pages keep a tenth free, so that an edit of fields no index holds finds room for
+// the new row version on the row's own page (a HOT update, see itemIndexes).
+func (tx *Tx) tuneItemTable(ctx context.Context, table string) error {
 	if tx.d.name != Postgres {
 		return nil
 	}
-	_, err := tx.exec(ctx, "ALTER TABLE "+table+" SET (autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 500)")
+	_, err := tx.exec(ctx, "ALTER TABLE "+table+" SET (fillfactor = 90, autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 500)")
 	return err
 }
