@@ -53,3 +53,33 @@ func TestObservedShapeGetsOrderAndCountIndexes(t *testing.T) {
 		})
 	})
 }
+
+// Items have no index on their update time (every edit would write into it, see
+// crm's itemIndexes); an integration polling for changes — `>updatedTime`, ordered by
+// it — gets one once its list is seen often and slow.
+func TestPollingForChangesGetsAnIndex(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		st, svc, typ := newType(t, dialect, "Polled")
+		ix := listindex.New(st, svc, listindex.Config{MinSeen: 3, MinAvg: time.Nanosecond, Quiet: time.Millisecond})
+		ix.Start()
+		defer ix.Close()
+		updated, _ := typ.FieldByName(string(crm.FieldUpdatedTime))
+		since := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		where := query.Group{Items: []query.Expr{query.Cond{Field: typ.QueryField(updated), Op: field.OpGt, Value: since}}}
+		for range 3 {
+			if _, _, err := svc.ListItems(ctx, admin, typ.EntityTypeID, crm.ItemQuery{Where: where, Order: []query.Order{{Field: typ.QueryField(updated)}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		apitest.Eventually(t, "an index led by updated_time", 10*time.Second, func() (bool, string) {
+			_, got, err := ix.List(ctx, admin, typ.EntityTypeID)
+			for _, x := range got {
+				if len(x.Columns) > 0 && x.Columns[0] == "updated_time" {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprint(got, err)
+		})
+	})
+}
