@@ -96,6 +96,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("creating the standard CRM types: %w", err)
 	}
+	if err := listindex.RetireDefaults(ctx, st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	key, err := st.SigningKey(ctx)
 	if err != nil {
 		st.Close()

@@ -210,7 +210,8 @@ func itemColumns(fs []*Field) []store.Column {
 // every edit on PostgreSQL write a new entry into each of the table's indexes (its
 // trigram index too) where an edit of fields no index holds stays on its page (a HOT
 // update: 1.7 times the edits a second in pgbench on the soak's table). Lists of recent
-// changes, where they are used, get their index from listindex like any other shape.
+// changes, where they are used, get their index from listindex like any other shape
+// (which also drops the one that earlier versions made: listindex.RetireDefaults).
 var itemIndexes = [][]string{
 	{"category_id", "stage_id", "id"},
 	{"assigned_by_id", "id"},

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -164,6 +165,33 @@ func (s *Store) TableActivity(ctx context.Context, table string) (TableActivity,
 	err := s.queryRow(ctx, `SELECT n_ins_since_vacuum, n_tup_upd, n_tup_hot_upd, vacuum_count, analyze_count
 FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = ?`, table).Scan(&a.InsertedSinceVacuum, &a.Updated, &a.HotUpdated, &a.Vacuums, &a.Analyzes)
 	return a, err
+}
+
+// MakeAsEarlierVersions gives a type's items table what earlier versions made: the
+// index on cols, and on PostgreSQL the default fillfactor.
+func (s *Store) MakeAsEarlierVersions(ctx context.Context, entityTypeID int64, cols []string) error {
+	table := ItemTable(entityTypeID)
+	if _, err := s.write.ExecContext(ctx, "CREATE INDEX "+itemIndexName(table, cols)+" ON "+table+" ("+strings.Join(cols, ", ")+")"); err != nil {
+		return err
+	}
+	if s.d.name == Postgres {
+		_, err := s.write.ExecContext(ctx, "ALTER TABLE "+table+" RESET (fillfactor)")
+		return err
+	}
+	return nil
+}
+
+// Fillfactor reads a PostgreSQL table's fillfactor setting ("" when it has the default).
+func (s *Store) Fillfactor(ctx context.Context, table string) (string, error) {
+	var opts sql.NullString
+	err := s.queryRow(ctx, `SELECT array_to_string(reloptions, ',') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relname = ?`, table).Scan(&opts)
+	for _, o := range strings.Split(opts.String, ",") {
+		if v, ok := strings.CutPrefix(o, "fillfactor="); ok {
+			return v, err
+		}
+	}
+	return "", err
 }
 
 // AppendZeroCountDeltas appends n counter deltas of nothing to a type's delta table

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,8 +32,7 @@ func (tx *Tx) CreateItemTable(ctx context.Context, entityTypeID int64, cols []Co
 		return err
 	}
 	for _, idx := range indexes {
-		name := table + "_" + strings.Join(idx, "_")
-		stmt := fmt.Sprintf("CREATE INDEX %s ON %s (%s)", name, table, strings.Join(idx, ", "))
+		stmt := fmt.Sprintf("CREATE INDEX %s ON %s (%s)", itemIndexName(table, idx), table, strings.Join(idx, ", "))
 		if _, err := tx.exec(ctx, stmt); err != nil {
 			return err
 		}
@@ -48,6 +48,32 @@ func (tx *Tx) CreateItemTable(ctx context.Context, entityTypeID int64, cols []Co
 		return err
 	}
 	return tx.createCountDeltas(ctx, table)
+}
+
+// itemIndexName names an index CreateItemTable makes.
+func itemIndexName(table string, cols []string) string { return table + "_" + strings.Join(cols, "_") }
+
+// DropItemIndex drops the index that CreateItemTable made on cols, if the table has it:
+// a default of earlier versions that this one no longer makes. On PostgreSQL the index
+// goes CONCURRENTLY (writers never wait) and the table gets this version's storage
+// settings (tuneItemTable).
+func (s *Store) DropItemIndex(ctx context.Context, entityTypeID int64, cols []string) error {
+	table := ItemTable(entityTypeID)
+	name := itemIndexName(table, cols)
+	all, err := s.TableIndexes(ctx, entityTypeID)
+	if err != nil || !slices.ContainsFunc(all, func(ix ListIndex) bool { return ix.Name == name }) {
+		return err
+	}
+	if s.d.name == Postgres {
+		if _, err := s.write.ExecContext(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+name); err != nil {
+			return err
+		}
+		return s.InTx(ctx, func(tx *Tx) error { return tx.tuneItemTable(ctx, table) })
+	}
+	return s.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, "DROP INDEX IF EXISTS "+name)
+		return err
+	})
 }
 
 // DropItemTable drops the items table of a type, with its substring indexes and

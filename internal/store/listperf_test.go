@@ -14,6 +14,7 @@ import (
 	"smartcrm/internal/crm"
 	"smartcrm/internal/customfield"
 	"smartcrm/internal/field"
+	"smartcrm/internal/listindex"
 	"smartcrm/internal/query"
 	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
@@ -602,4 +603,41 @@ func pagedBeforeJoin(plan string) bool {
 	}
 	return strings.Contains(plan, "Function Scan on unnest") &&
 		strings.Contains(plan, "Bitmap Index Scan on") && strings.Contains(plan, "_tg_")
+}
+
+// A smart process made by an earlier version keeps an index on its update time; at the
+// next start it goes, and on PostgreSQL the table keeps room on its pages for edits,
+// as a table made now would.
+func TestEarlierVersionsLoseTheUpdateTimeIndex(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		st, _, typ := withType(t, dialect)
+		table := store.ItemTable(typ.EntityTypeID)
+		if err := st.MakeAsEarlierVersions(ctx, typ.EntityTypeID, []string{"updated_time"}); err != nil {
+			t.Fatal(err)
+		}
+		indexed := func() bool {
+			all, err := st.TableIndexes(ctx, typ.EntityTypeID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.ContainsFunc(all, func(ix store.ListIndex) bool { return ix.Name == table+"_updated_time" })
+		}
+		if !indexed() {
+			t.Fatal("the earlier version's index was not made")
+		}
+		for range 2 { // the second start finds nothing to do
+			if err := listindex.RetireDefaults(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if indexed() {
+			t.Error("the update time index is still there")
+		}
+		if dialect == store.Postgres {
+			if ff, err := st.Fillfactor(ctx, table); err != nil || ff != "90" {
+				t.Errorf("fillfactor %q (%v), want 90", ff, err)
+			}
+		}
+	})
 }
