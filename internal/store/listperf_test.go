@@ -453,8 +453,9 @@ func TestEditsStayOnTheirPage(t *testing.T) {
 	apitest.Eventually(t, table+": edits counted", 10*time.Second, func() (bool, string) {
 		s, err := p.st.TableActivity(ctx, table)
 		updated, hot := s.Updated-before.Updated, s.HotUpdated-before.HotUpdated
-		// Most, not all: an edit finds its page full until a later read prunes it.
-		return err == nil && updated >= edits && hot*10 >= updated*9, fmt.Sprintf("%d updates, %d on their page (%v)", updated, hot, err)
+		// Most, not all: an edit finds its page full until a later read prunes it, and
+		// a transaction open elsewhere in the cluster may hold the pruning back.
+		return err == nil && updated >= edits && hot*2 >= updated, fmt.Sprintf("%d updates, %d on their page (%v)", updated, hot, err)
 	})
 }
 
