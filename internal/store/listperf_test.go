@@ -441,21 +441,20 @@ func TestEditsStayOnTheirPage(t *testing.T) {
 			amount = f.Name
 		}
 	}
-	const edits = 200
-	r := rand.New(rand.NewPCG(7, 8))
-	for range edits {
+	// One edit of every fifteenth item: a couple to a page, which its tenth kept free
+	// holds without pruning — a transaction open elsewhere in the cluster (the rest of
+	// the suite) may hold pruning back, and a page full of edits then moves them off.
+	const edits = items / 15
+	for i := range edits {
 		now = now.Add(time.Minute)
-		id := 1 + r.Int64N(items)
-		if _, _, err := p.svc.UpdateItem(ctx, admin, p.etid, id, crm.Patch{amount: float64(r.IntN(1000))}, crm.WriteOptions{}); err != nil {
+		if _, _, err := p.svc.UpdateItem(ctx, admin, p.etid, int64(1+15*i), crm.Patch{amount: float64(i)}, crm.WriteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	apitest.Eventually(t, table+": edits counted", 10*time.Second, func() (bool, string) {
 		s, err := p.st.TableActivity(ctx, table)
 		updated, hot := s.Updated-before.Updated, s.HotUpdated-before.HotUpdated
-		// Most, not all: an edit finds its page full until a later read prunes it, and
-		// a transaction open elsewhere in the cluster may hold the pruning back.
-		return err == nil && updated >= edits && hot*2 >= updated, fmt.Sprintf("%d updates, %d on their page (%v)", updated, hot, err)
+		return err == nil && updated >= edits && hot*10 >= updated*9, fmt.Sprintf("%d updates, %d on their page (%v)", updated, hot, err)
 	})
 }
 
