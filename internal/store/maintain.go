@@ -176,10 +176,10 @@ func (s *Store) optimizeStats(ctx context.Context) {
 
 // vacuumDeadRows vacuums the items tables whose dead row versions reached a fifth of
 // their live rows (at least 1,000), or that changed as much otherwise (see below), and
-// their counter delta tables, PostgreSQL. A delta
-// table is a queue: every add and move appends a row, every fold deletes them all, so
-// it holds a handful of live rows and as many dead ones as writes since its last
-// vacuum — and every counter read (each Kanban and funnel view) scans them all.
+// their counter delta tables, PostgreSQL. A delta table is a queue: every add and move
+// appends a row, every fold deletes them all, so it holds a handful of live rows and
+// as many dead ones as writes since its last vacuum — and every counter read (each
+// Kanban and funnel view) scans them all.
 // Autovacuum comes by once a minute at most (a minute of a busy type's writes); with
 // it off, as this machine's CI runs PostgreSQL, the 5-minute soak's type ended with
 // 243,000 dead delta rows (15 MB) for 187 live ones.
