@@ -195,9 +195,8 @@ WHERE b.entity_type_id = ? AND b.entity_id = ?`
 	if pinnedOnly {
 		q += ` AND b.pinned = 'Y'`
 	}
-	q += ` ORDER BY b.timeline_id DESC LIMIT ?`
-	args = append(args, limit)
-	return c.timelineRows(ctx, q, args...)
+	clause, args := c.d.pageClause(Page{Limit: limit}, args)
+	return c.timelineRows(ctx, q+` ORDER BY b.timeline_id DESC`+clause, args...)
 }
 
 // TimelineByKind lists one kind of entries on an item's timeline (comments, log messages), in
