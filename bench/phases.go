@@ -105,7 +105,7 @@ func (r *report) printCustom() {
 	printSummary("%title, total", "req/s", c.Search)
 	fmt.Printf("  %-28s %s\n", "", goal(c.Search.P99ms, 20))
 	printSummary("get during %title lists", "req/s", c.GetUnder)
-	fmt.Printf("  %-28s %s\n", "", goal(c.GetUnder.P99ms, 5))
+	fmt.Printf("  %-28s %s; the searching clients meanwhile: %.0f req/s\n", "", goal(c.GetUnder.P99ms, 5), c.SearchesBeside)
 	printSummary("raw SQL list+count", "req/s", c.RawCounted)
 	printSummary("raw SQL list", "req/s", c.RawNoCount)
 	printSummary("raw SQL LIKE list+count", "req/s", c.RawSearch)
