@@ -303,10 +303,10 @@ func (s *Service) trim(ctx context.Context) error {
 			n, err = tx.TrimDeliveries(ctx, now.Add(-s.opts.Retention).UnixMilli(), 5000)
 			return err
 		})
-		if err != nil || n < 5000 {
-			if err != nil {
-				return err
-			}
+		if err != nil {
+			return err
+		}
+		if n == 0 { // each round looks at the first rows only
 			break
 		}
 	}

@@ -124,7 +124,9 @@ func Trim(ctx context.Context, st *store.Store, before time.Time) error {
 			n, err = tx.TrimOutbox(ctx, upTo, before, chunk)
 			return err
 		})
-		if err != nil || n < chunk {
+		// Each round looks at the first chunk rows only: it goes on while a round
+		// finds old rows there.
+		if err != nil || n == 0 {
 			return err
 		}
 	}

@@ -229,21 +229,36 @@ func (c conn) Deliveries(ctx context.Context, handlerID int64, status string, be
 	return scanDeliveries(c.query(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit)...))
 }
 
-// TrimDeliveries deletes up to limit deliveries that finished before beforeMS.
+// TrimDeliveries deletes, of the first limit delivered and the first limit failed
+// deliveries, those that finished before beforeMS. Like TrimOutbox it reads no further:
+// an hour of deliveries, every one of them young, was read every minute to find none.
 func (tx *Tx) TrimDeliveries(ctx context.Context, beforeMS int64, limit int) (int64, error) {
-	res, err := tx.exec(ctx, `DELETE FROM event_deliveries WHERE id IN (SELECT id FROM event_deliveries
-WHERE status IN ('delivered', 'failed') AND finished_ms < ? ORDER BY status, id LIMIT ?)`, beforeMS, limit)
-	if err != nil {
-		return 0, err
+	var n int64
+	for _, status := range []string{DeliveryDelivered, DeliveryFailed} {
+		res, err := tx.exec(ctx, `DELETE FROM event_deliveries WHERE id IN (SELECT id FROM (SELECT id, finished_ms FROM event_deliveries
+WHERE status = ? ORDER BY id LIMIT ?) AS head WHERE finished_ms < ?)`, status, limit, beforeMS)
+		if err != nil {
+			return 0, err
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		n += k
 	}
-	return res.RowsAffected()
+	return n, nil
 }
 
-// TrimOutbox deletes outbox rows every reader is past (ids up to upTo) that are older
-// than before, at most limit of them.
+// TrimOutbox deletes, of the outbox's first limit rows up to upTo (those every reader
+// is past), the ones older than before. It reads no further than those rows: looking
+// for old rows among all of them (as it did) walked the whole outbox whenever its
+// oldest row was still young, every minute, holding the writer. In a 5-minute
+// PostgreSQL soak that was 112,665 rows and 0.97 s for nothing deleted. Ids grow with
+// time, so the old rows are the first ones; an old row behind limit younger ones (a
+// clock set back) waits until they are old too.
 func (tx *Tx) TrimOutbox(ctx context.Context, upTo int64, before time.Time, limit int) (int64, error) {
-	res, err := tx.exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE id <= ? AND created_time < ? ORDER BY id LIMIT ?)`,
-		upTo, tx.d.timeArg(before), limit)
+	res, err := tx.exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM (SELECT id, created_time FROM outbox WHERE id <= ? ORDER BY id LIMIT ?) AS head WHERE created_time < ?)`,
+		upTo, limit, tx.d.timeArg(before))
 	if err != nil {
 		return 0, err
 	}

@@ -111,6 +111,9 @@ func (tx *Tx) Later(ctx context.Context, q string, args ...any) error {
 	return tx.later(ctx, q, args...)
 }
 
+// TimeArg is a moment as a bind argument of a hand-written statement.
+func (tx *Tx) TimeArg(t time.Time) any { return tx.d.timeArg(t) }
+
 // SetIDClock sets the clock of the ids drawn ahead (PostgreSQL).
 func (s *Store) SetIDClock(now func() time.Time) {
 	s.ids.mu.Lock()

@@ -1,0 +1,166 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"smartcrm/internal/store"
+	"smartcrm/internal/testdb"
+)
+
+// Trimming the outbox deletes the old rows among its first ones and reads no further:
+// it runs every minute in a write transaction, and looking through the whole outbox
+// for old rows held the writer for a second once the outbox had grown.
+func TestOutboxTrimReadsOnlyTheHead(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		st := testdb.Open(t, dialect)
+		// Ten rows; those marked old were written two hours ago.
+		old := []bool{false, true, false, true, true, false, false, true, true, true}
+		err := st.InTx(ctx, func(tx *store.Tx) error {
+			for range old {
+				if err := tx.InsertOutbox(ctx, "item.add", 1030, 1, `{}`); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := st.OutboxAfter(ctx, 0, 100)
+		if err != nil || len(rows) != len(old) {
+			t.Fatalf("outbox: %d rows, %v", len(rows), err)
+		}
+		ids := make([]int64, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		err = st.InTx(ctx, func(tx *store.Tx) error {
+			for i, o := range old {
+				if o {
+					if err := tx.Later(ctx, "UPDATE outbox SET created_time = ? WHERE id = ?", tx.TimeArg(time.Now().Add(-2*time.Hour)), ids[i]); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		trim := func(upTo int64, limit int) int64 {
+			t.Helper()
+			var n int64
+			err := st.InTx(ctx, func(tx *store.Tx) (err error) {
+				n, err = tx.TrimOutbox(ctx, upTo, time.Now().Add(-time.Hour), limit)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		left := func() []int64 {
+			t.Helper()
+			rows, err := st.OutboxAfter(ctx, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []int64
+			for _, r := range rows {
+				out = append(out, r.ID)
+			}
+			return out
+		}
+		// The first row is young: a trim of one row deletes nothing, though old rows follow.
+		if n := trim(ids[9], 1); n != 0 {
+			t.Fatalf("a trim of the first row deleted %d", n)
+		}
+		// Of the first four rows, the two old ones go.
+		if n := trim(ids[9], 4); n != 2 {
+			t.Fatalf("a trim of the first four rows deleted %d, want 2", n)
+		}
+		// Rows past upTo stay, however old; the young ones stay.
+		if n := trim(ids[7], 100); n != 2 {
+			t.Fatalf("a trim up to the eighth row deleted %d, want 2 (left %v)", n, left())
+		}
+		want := []int64{ids[0], ids[2], ids[5], ids[6], ids[8], ids[9]}
+		if got := left(); !equalIDs(got, want) {
+			t.Fatalf("left %v, want %v", got, want)
+		}
+	})
+}
+
+// Trimming finished deliveries likewise deletes the old ones among the first delivered
+// and the first failed ones, reads no further, and never touches a pending one.
+func TestDeliveryTrimReadsOnlyTheHead(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		st := testdb.Open(t, dialect)
+		now := time.Now().UnixMilli()
+		young, old := now, now-2*time.Hour.Milliseconds()
+		list := []*store.EventDelivery{
+			{Status: store.DeliveryDelivered, FinishedMS: young},
+			{Status: store.DeliveryDelivered, FinishedMS: old},
+			{Status: store.DeliveryPending},
+			{Status: store.DeliveryFailed, FinishedMS: young},
+			{Status: store.DeliveryDelivered, FinishedMS: old},
+			{Status: store.DeliveryFailed, FinishedMS: old},
+			{Status: store.DeliveryFailed, FinishedMS: old},
+		}
+		for i, d := range list {
+			d.HandlerID, d.OutboxID, d.ItemKey, d.Event, d.CreatedMS = 1, int64(i+1), "1030_1", "ONCRMDYNAMICITEMADD", old
+		}
+		if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.InsertDeliveries(ctx, list) }); err != nil {
+			t.Fatal(err)
+		}
+		trim := func(limit int) int64 {
+			t.Helper()
+			var n int64
+			err := st.InTx(ctx, func(tx *store.Tx) (err error) {
+				n, err = tx.TrimDeliveries(ctx, now-time.Hour.Milliseconds(), limit)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		// The first delivered and the first failed one are young: nothing goes,
+		// though old ones follow.
+		if n := trim(1); n != 0 {
+			t.Fatalf("a trim of the first row of each deleted %d", n)
+		}
+		if n := trim(2); n != 2 {
+			t.Fatalf("a trim of the first two rows of each deleted %d, want 2", n)
+		}
+		if n := trim(100); n != 2 {
+			t.Fatalf("a trim of all rows deleted %d, want 2", n)
+		}
+		left, err := st.Deliveries(ctx, 0, "", 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, d := range left {
+			got = append(got, d.ID)
+		}
+		if want := []int64{list[3].ID, list[2].ID, list[0].ID}; !equalIDs(got, want) {
+			t.Fatalf("left %v, want %v", got, want)
+		}
+	})
+}
+
+func equalIDs(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
