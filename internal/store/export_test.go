@@ -39,6 +39,11 @@ func (s *Store) ExplainCount(ctx context.Context, entityTypeID int64, where quer
 	return s.explain(ctx, q, args)
 }
 
+// ExplainExpireOffline is the plan of ExpireOfflineReservations.
+func (s *Store) ExplainExpireOffline(ctx context.Context, beforeMS int64) (string, error) {
+	return s.explain(ctx, expireOfflineSQL, []any{beforeMS})
+}
+
 func (s *Store) explain(ctx context.Context, q string, args []any) (string, error) {
 	c := s.lanes.list
 	if c.d.name == Postgres {

@@ -2,8 +2,12 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"smartcrm/internal/query"
 
 	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
@@ -149,6 +153,52 @@ func TestDeliveryTrimReadsOnlyTheHead(t *testing.T) {
 		}
 		if want := []int64{list[3].ID, list[2].ID, list[0].ID}; !equalIDs(got, want) {
 			t.Fatalf("left %v, want %v", got, want)
+		}
+	})
+}
+
+// Expiring offline-event reservations, once a minute, finds the reserved records
+// through their index, not by reading the queue of unread ones, which an application
+// that is away lets grow; and it deletes only reservations past their time.
+func TestOfflineExpiryReadsOnlyReservations(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		st := testdb.Open(t, dialect)
+		now := time.Now().UnixMilli()
+		err := st.InTx(ctx, func(tx *store.Tx) error {
+			for i := range 2000 {
+				if err := tx.PutOfflineEvent(ctx, &store.OfflineEvent{AppID: 1, Connector: "", MessageID: fmt.Sprint(i),
+					Event: "ONCRMDYNAMICITEMUPDATE", Data: "{}", Additional: "{}", Timestamp: time.Now()}); err != nil {
+					return err
+				}
+			}
+			// The first two are reserved, one an hour ago and one now.
+			if err := tx.ReserveOfflineEvents(ctx, []int64{1}, "old", now-time.Hour.Milliseconds()); err != nil {
+				return err
+			}
+			if err := tx.ReserveOfflineEvents(ctx, []int64{2}, "new", now); err != nil {
+				return err
+			}
+			return tx.Later(ctx, "ANALYZE event_offline")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := st.ExplainExpireOffline(ctx, now-time.Minute.Milliseconds())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "event_offline_process") {
+			t.Fatalf("the expiry reads the whole queue:\n%s", plan)
+		}
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			return tx.ExpireOfflineReservations(ctx, now-time.Minute.Milliseconds())
+		}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := st.CountOfflineEvents(ctx, query.Group{})
+		if err != nil || n != 1999 {
+			t.Fatalf("%d records left (%v), want 1999: only the reservation of an hour ago goes", n, err)
 		}
 	})
 }
