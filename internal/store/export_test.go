@@ -44,6 +44,15 @@ func (s *Store) ExplainExpireOffline(ctx context.Context, beforeMS int64) (strin
 	return s.explain(ctx, expireOfflineSQL, []any{beforeMS})
 }
 
+// ExplainOfflineEvents is the plan of OfflineEvents (unlocked).
+func (s *Store) ExplainOfflineEvents(ctx context.Context, where query.Group, order []query.Order, page Page) (string, error) {
+	q, args, _, err := s.lanes.list.selectSQL(offlineTable, offlineColumns, where, order, page, false, false)
+	if err != nil {
+		return "", err
+	}
+	return s.explain(ctx, q, args)
+}
+
 func (s *Store) explain(ctx context.Context, q string, args []any) (string, error) {
 	c := s.lanes.list
 	if c.d.name == Postgres {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 
 	"smartcrm/internal/store"
@@ -199,6 +200,44 @@ func TestOfflineExpiryReadsOnlyReservations(t *testing.T) {
 		n, err := st.CountOfflineEvents(ctx, query.Group{})
 		if err != nil || n != 1999 {
 			t.Fatalf("%d records left (%v), want 1999: only the reservation of an hour ago goes", n, err)
+		}
+	})
+}
+
+// event.offline.get takes the oldest unread records of a queue by walking an index in
+// the queue's order, reading the records it returns, however long the queue is: not by
+// sorting the whole queue in the transaction that reserves them.
+func TestOfflineGetWalksTheQueueInOrder(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		st := testdb.Open(t, dialect)
+		err := st.InTx(ctx, func(tx *store.Tx) error {
+			for i := range 4000 {
+				if err := tx.PutOfflineEvent(ctx, &store.OfflineEvent{AppID: 1 + int64(i%2), Connector: "", MessageID: fmt.Sprint(i),
+					Event: "ONCRMDYNAMICITEMUPDATE", Data: "{}", Additional: "{}", Timestamp: time.Now().Add(time.Duration(-i) * time.Second)}); err != nil {
+					return err
+				}
+			}
+			return tx.Later(ctx, "ANALYZE event_offline")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields := map[string]*query.Field{}
+		for _, f := range store.OfflineQueryFields() {
+			fields[f.Name] = &f
+		}
+		eq := func(name string, v any) query.Expr { return query.Cond{Field: fields[name], Op: field.OpEq, Value: v} }
+		// The call's own filter, as event.offline.get builds it, and its default order.
+		where := query.Group{Items: []query.Expr{eq("APP_ID", int64(1)), eq("CONNECTOR", ""),
+			query.Group{Items: []query.Expr{eq("PROCESS_ID", ""), eq("ERROR", int64(0))}}}}
+		order := []query.Order{{Field: fields["TIMESTAMP_X"]}, {Field: fields["ID"]}}
+		plan, err := st.ExplainOfflineEvents(ctx, where, order, store.Page{Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort") || !strings.Contains(plan, "event_offline_queue") {
+			t.Fatalf("the queue is sorted, not walked:\n%s", plan)
 		}
 	})
 }
