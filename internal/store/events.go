@@ -252,12 +252,12 @@ WHERE status = ? ORDER BY id LIMIT ?) AS head WHERE finished_ms < ?)`, status, l
 // TrimOutbox deletes, of the outbox's first limit rows up to upTo (those every reader
 // is past), the ones older than before. It reads no further than those rows: looking
 // for old rows among all of them (as it did) walked the whole outbox whenever its
-// oldest row was still young, every minute, holding the writer. For nothing deleted:
-// 112,665 rows after a 5-minute PostgreSQL soak, 16 ms on an idle machine and up to
-// 0.97 s in the soak (auto_explain); 370,000 rows in the sqlite3 shell, 44-48 ms;
-// the first 5,000, 1.4 ms and 1 ms. Ids grow with
-// time, so the old rows are the first ones; an old row behind limit younger ones (a
-// clock set back) waits until they are old too.
+// oldest row was still young, every minute, holding the writer, to delete nothing:
+// 112,665 rows after a 5-minute PostgreSQL soak took 16 ms on an idle machine and up
+// to 0.97 s in the soak (auto_explain); 370,000 rows took 44-48 ms in the sqlite3
+// shell. The first 5,000 take 1.4 ms and 1 ms. Ids grow with time, so the old rows
+// are the first ones; an old row behind limit younger ones (a clock set back) waits
+// until they are old too.
 func (tx *Tx) TrimOutbox(ctx context.Context, upTo int64, before time.Time, limit int) (int64, error) {
 	res, err := tx.exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM (SELECT id, created_time FROM outbox WHERE id <= ? ORDER BY id LIMIT ?) AS head WHERE created_time < ?)`,
 		upTo, limit, tx.d.timeArg(before))

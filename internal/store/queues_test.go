@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,7 +93,7 @@ func TestOutboxTrimReadsOnlyTheHead(t *testing.T) {
 			t.Fatalf("a trim up to the eighth row deleted %d, want 2 (left %v)", n, left())
 		}
 		want := []int64{ids[0], ids[2], ids[5], ids[6], ids[8], ids[9]}
-		if got := left(); !equalIDs(got, want) {
+		if got := left(); !slices.Equal(got, want) {
 			t.Fatalf("left %v, want %v", got, want)
 		}
 	})
@@ -152,7 +153,7 @@ func TestDeliveryTrimReadsOnlyTheHead(t *testing.T) {
 		for _, d := range left {
 			got = append(got, d.ID)
 		}
-		if want := []int64{list[3].ID, list[2].ID, list[0].ID}; !equalIDs(got, want) {
+		if want := []int64{list[3].ID, list[2].ID, list[0].ID}; !slices.Equal(got, want) {
 			t.Fatalf("left %v, want %v", got, want)
 		}
 	})
@@ -240,16 +241,4 @@ func TestOfflineGetWalksTheQueueInOrder(t *testing.T) {
 			t.Fatalf("the queue is sorted, not walked:\n%s", plan)
 		}
 	})
-}
-
-func equalIDs(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
