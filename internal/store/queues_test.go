@@ -10,14 +10,13 @@ import (
 
 	"smartcrm/internal/field"
 	"smartcrm/internal/query"
-
 	"smartcrm/internal/store"
 	"smartcrm/internal/testdb"
 )
 
 // Trimming the outbox deletes the old rows among its first ones and reads no further:
 // it runs every minute in a write transaction, and looking through the whole outbox
-// for old rows held the writer for a second once the outbox had grown.
+// for old rows held the writer longer the more the outbox had grown.
 func TestOutboxTrimReadsOnlyTheHead(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
