@@ -167,11 +167,8 @@ func TestOfflineExpiryReadsOnlyReservations(t *testing.T) {
 		st := testdb.Open(t, dialect)
 		now := time.Now().UnixMilli()
 		err := st.InTx(ctx, func(tx *store.Tx) error {
-			for i := range 2000 {
-				if err := tx.PutOfflineEvent(ctx, &store.OfflineEvent{AppID: 1, Connector: "", MessageID: fmt.Sprint(i),
-					Event: "ONCRMDYNAMICITEMUPDATE", Data: "{}", Additional: "{}", Timestamp: time.Now()}); err != nil {
-					return err
-				}
+			if err := putOfflineEvents(ctx, tx, 2000, 1); err != nil {
+				return err
 			}
 			// The first two are reserved, one an hour ago and one now.
 			if err := tx.ReserveOfflineEvents(ctx, []int64{1}, "old", now-time.Hour.Milliseconds()); err != nil {
@@ -212,11 +209,8 @@ func TestOfflineGetWalksTheQueueInOrder(t *testing.T) {
 		ctx := context.Background()
 		st := testdb.Open(t, dialect)
 		err := st.InTx(ctx, func(tx *store.Tx) error {
-			for i := range 4000 {
-				if err := tx.PutOfflineEvent(ctx, &store.OfflineEvent{AppID: 1 + int64(i%2), Connector: "", MessageID: fmt.Sprint(i),
-					Event: "ONCRMDYNAMICITEMUPDATE", Data: "{}", Additional: "{}", Timestamp: time.Now().Add(time.Duration(-i) * time.Second)}); err != nil {
-					return err
-				}
+			if err := putOfflineEvents(ctx, tx, 4000, 2); err != nil {
+				return err
 			}
 			return tx.Later(ctx, "ANALYZE event_offline")
 		})
@@ -240,4 +234,17 @@ func TestOfflineGetWalksTheQueueInOrder(t *testing.T) {
 			t.Fatalf("the queue is sorted, not walked:\n%s", plan)
 		}
 	})
+}
+
+// putOfflineEvents puts n records into the offline queues of apps applications (ids
+// 1…apps, in turn), each a second older than the one before.
+func putOfflineEvents(ctx context.Context, tx *store.Tx, n, apps int) error {
+	for i := range n {
+		err := tx.PutOfflineEvent(ctx, &store.OfflineEvent{AppID: 1 + int64(i%apps), MessageID: fmt.Sprint(i),
+			Event: "ONCRMDYNAMICITEMUPDATE", Data: "{}", Additional: "{}", Timestamp: time.Now().Add(time.Duration(-i) * time.Second)})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
