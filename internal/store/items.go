@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"smartcrm/internal/field"
 	"smartcrm/internal/query"
 )
 
@@ -193,9 +192,10 @@ func (c conn) HasItems(ctx context.Context, entityTypeID int64) (bool, error) {
 	return c.anyRow(ctx, ItemTable(entityTypeID))
 }
 
-// InsertOutbox records an event of a change, in the change's transaction.
+// InsertOutbox records an event of a change, in the change's transaction. The payload
+// is stored as it is (text, migration 18).
 func (tx *Tx) InsertOutbox(ctx context.Context, topic string, entityTypeID, itemID int64, payload string) error {
-	return tx.later(ctx, `INSERT INTO outbox (topic, entity_type_id, item_id, payload, created_time) VALUES (?, ?, ?, `+tx.d.placeholder(field.StorageJSON)+`, ?)`,
+	return tx.later(ctx, `INSERT INTO outbox (topic, entity_type_id, item_id, payload, created_time) VALUES (?, ?, ?, ?, ?)`,
 		topic, entityTypeID, itemID, payload, tx.now())
 }
 

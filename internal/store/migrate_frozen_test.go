@@ -29,6 +29,7 @@ var shippedMigrations = map[string]string{
 	"0015_offline_notifications.sql":    "e816ee21c23bdecacba2f647a1e742c6242f279cf2d38d75296e87b3297206e5",
 	"0016_expect_item_version.sql":      "679fb9356917f65183a5f5487a6994d09760ea96ff76db5f948698d544c95253",
 	"0017_offline_queue_order.sql":      "a86b7e957a77a93b4609dfb36286781d9183132c06f7b59dae7faa796cd598ac",
+	"0018_outbox_payload_text.sql":      "cd03558f5d662b43d9cd8250853c858cde69c49291f0e197a204d78d1a4c29ae",
 }
 
 // The embedded migration files are the ones that shipped, byte for byte; a new one

@@ -98,6 +98,29 @@ func TestOutboxTrimReadsOnlyTheHead(t *testing.T) {
 	})
 }
 
+// A reader gets a change's payload exactly as the domain encoded it, on both databases.
+func TestOutboxKeepsThePayloadAsWritten(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		st := testdb.Open(t, dialect)
+		const payload = `{"topic":"item.update", "fields":{"TITLE":"b","ID":7}, "before":null}`
+		if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.InsertOutbox(ctx, "item.update", 1030, 7, payload) }); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := st.OutboxAfter(ctx, 0, 10)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("outbox: %d rows, %v", len(rows), err)
+		}
+		if rows[0].Payload != payload {
+			t.Fatalf("payload %s, written %s", rows[0].Payload, payload)
+		}
+		byID, err := st.OutboxPayloads(ctx, []int64{rows[0].ID})
+		if err != nil || byID[rows[0].ID] != payload {
+			t.Fatalf("payload by id %q (%v), written %s", byID[rows[0].ID], err, payload)
+		}
+	})
+}
+
 // Trimming finished deliveries likewise deletes the old ones among the first delivered
 // and the first failed ones, reads no further, and never touches a pending one.
 func TestDeliveryTrimReadsOnlyTheHead(t *testing.T) {
