@@ -65,7 +65,7 @@ func parseFlags() config {
 	phases := flag.String("phases", "adds,lists,stages", "phases to run, comma-separated: adds, lists, stages, custom, soak, pgwrites (pgwrites needs --db postgres://…)")
 	flag.IntVar(&c.cfItems, "cf-items", 200000, "items of the custom-field list type, seeded by the fast path (phase custom)")
 	flag.DurationVar(&c.soak, "soak", 5*time.Minute, "duration of the 16-client mixed soak (phase soak)")
-	flag.IntVar(&c.pgAdds, "pg-adds", 20000, "adds and moves per concurrency level 1/8/32 (phase pgwrites)")
+	flag.IntVar(&c.pgAdds, "pg-adds", 20000, "adds and moves per pass, at concurrency 1, 8, 32, 32, 8 (phase pgwrites)")
 	flag.StringVar(&c.pprof, "server-pprof", "", "address the server serves /debug/pprof on (serve --pprof), to profile a phase while it runs")
 	flag.Parse()
 	c.phases = map[string]bool{}
