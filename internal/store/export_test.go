@@ -161,6 +161,52 @@ func (s *Store) HoldSearchLane() (release func()) {
 	}
 }
 
+// HoldWritesAndLists takes every write slot and every list slot, each with a
+// connection of the pool it uses, as that many writes and lists running at once would,
+// until release.
+func (s *Store) HoldWritesAndLists(ctx context.Context) (release func(), err error) {
+	var conns []*sql.Conn
+	var slots []chan struct{}
+	release = func() {
+		for _, c := range conns {
+			c.Close()
+		}
+		for _, ch := range slots {
+			<-ch
+		}
+	}
+	take := func(db *sql.DB, n int, lane chan struct{}) error {
+		for range n {
+			if lane != nil {
+				lane <- struct{}{}
+				slots = append(slots, lane)
+			}
+			c, err := db.Conn(ctx)
+			if err != nil {
+				return err
+			}
+			conns = append(conns, c)
+		}
+		return nil
+	}
+	if s.d.name == Postgres {
+		err = take(s.write, cap(s.writeSlots), s.writeSlots)
+		if err == nil {
+			err = take(s.write, cap(s.lanes.slots), s.lanes.slots)
+		}
+	} else {
+		err = take(s.write, 1, nil) // SQLite's one writer
+		if err == nil {
+			err = take(s.lanes.listDB, cap(s.lanes.slots), s.lanes.slots)
+		}
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
 // VacuumDeadRows runs the maintainer's vacuum check now (PostgreSQL).
 func (s *Store) VacuumDeadRows(ctx context.Context) { s.vacuumDeadRows(ctx) }
 

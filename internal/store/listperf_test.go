@@ -380,6 +380,27 @@ func TestSearchesCannotFillTheListLane(t *testing.T) {
 	})
 }
 
+// However many writes and lists run at once, up to their bounds, a get still finds a
+// connection: on PostgreSQL they share one pool, which must hold both bounds and more.
+func TestPointReadsFindAConnectionWhileWritesAndListsRun(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dialect string) {
+		p := newPerfType(t, dialect)
+		p.seed(t, 10, rand.New(rand.NewPCG(9, 10)))
+		hold, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		release, err := p.st.HoldWritesAndLists(hold)
+		if err != nil {
+			t.Fatalf("taking every write and list slot: %v", err)
+		}
+		defer release()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if _, err := p.st.GetItem(ctx, p.etid, p.cols, 1); err != nil {
+			t.Fatalf("a get while writes and lists hold their slots: %v", err)
+		}
+	})
+}
+
 // On PostgreSQL an items table whose updates left many dead row versions is vacuumed by
 // the maintainer, without waiting for autovacuum's round: searches and counts would
 // otherwise step over them.
