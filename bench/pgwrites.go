@@ -94,29 +94,28 @@ func benchPGWrites(ctx context.Context, cl *client, srv *serverProc, cfg config,
 
 // poolPGLevels pools the passes of each concurrency, in the order levels first ran.
 func poolPGLevels(levels []pgLevel) []pgPooled {
-	type sums struct{ n, wall [4]float64 }
+	// Per level: how many passes, and the successful operations and wall seconds of
+	// adds, raw INSERTs, moves and raw UPDATEs.
+	type sums struct {
+		passes  int
+		n, wall [4]float64
+	}
 	var order []int
 	by := map[int]*sums{}
-	count := map[int]int{}
 	for _, lv := range levels {
-		if by[lv.Concurrency] == nil {
-			by[lv.Concurrency] = &sums{}
+		s := by[lv.Concurrency]
+		if s == nil {
+			s = &sums{}
+			by[lv.Concurrency] = s
 			order = append(order, lv.Concurrency)
 		}
-		count[lv.Concurrency]++
-		s := by[lv.Concurrency]
+		s.passes++
 		for i, sm := range []summary{lv.Add, lv.RawInsert, lv.Move, lv.RawUpdate} {
 			s.n[i] += float64(sm.N - sm.Errors)
 			s.wall[i] += sm.WallSec
 		}
 	}
-	rate := func(n, wall float64) float64 {
-		if wall <= 0 {
-			return 0
-		}
-		return n / wall
-	}
-	ratio := func(a, b float64) float64 {
+	div := func(a, b float64) float64 {
 		if b <= 0 {
 			return 0
 		}
@@ -125,10 +124,10 @@ func poolPGLevels(levels []pgLevel) []pgPooled {
 	out := make([]pgPooled, 0, len(order))
 	for _, conc := range order {
 		s := by[conc]
-		p := pgPooled{Concurrency: conc, Passes: count[conc],
-			AddPerSec: rate(s.n[0], s.wall[0]), RawInsertPerSec: rate(s.n[1], s.wall[1]),
-			MovePerSec: rate(s.n[2], s.wall[2]), RawUpdatePerSec: rate(s.n[3], s.wall[3])}
-		p.AddRatio, p.MoveRatio = ratio(p.AddPerSec, p.RawInsertPerSec), ratio(p.MovePerSec, p.RawUpdatePerSec)
+		p := pgPooled{Concurrency: conc, Passes: s.passes,
+			AddPerSec: div(s.n[0], s.wall[0]), RawInsertPerSec: div(s.n[1], s.wall[1]),
+			MovePerSec: div(s.n[2], s.wall[2]), RawUpdatePerSec: div(s.n[3], s.wall[3])}
+		p.AddRatio, p.MoveRatio = div(p.AddPerSec, p.RawInsertPerSec), div(p.MovePerSec, p.RawUpdatePerSec)
 		out = append(out, p)
 	}
 	return out
