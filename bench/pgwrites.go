@@ -160,8 +160,7 @@ func benchPGPass(ctx context.Context, cl *client, srv *serverProc, cfg config, d
 	ids := make([]int64, n)
 	m := srv.scrapeMetrics(ctx)
 	before, beforeTrips := m["smartcrm_db_statements_total"], m["smartcrm_db_round_trips_total"]
-	cpu := startCPU(srv.pid)
-	res := runConcurrent(ctx, n, conc, func(ctx context.Context, i int) error {
+	lv.Add = timedRun(ctx, srv, n, conc, func(ctx context.Context, i int) error {
 		env, err := cl.callRaw(ctx, "crm.item.add", bodies[i])
 		if err != nil {
 			return err
@@ -173,8 +172,6 @@ func benchPGPass(ctx context.Context, cl *client, srv *serverProc, cfg config, d
 		ids[i] = it.Item.ID
 		return nil
 	})
-	lv.Add = summarize(res, n-res.errors)
-	lv.Add.CPU = cpu.done()
 	if counting {
 		m := srv.scrapeMetrics(ctx)
 		rep.StatementsPerAdd = (m["smartcrm_db_statements_total"] - before) / float64(n)
@@ -191,15 +188,12 @@ func benchPGPass(ctx context.Context, cl *client, srv *serverProc, cfg config, d
 	}
 	now := time.Now().UTC()
 	rawIDs := make([]int64, n)
-	cpu = startCPU(srv.pid)
-	res = runConcurrent(ctx, n, conc, func(ctx context.Context, i int) error {
+	lv.RawInsert = timedRun(ctx, srv, n, conc, func(ctx context.Context, i int) error {
 		r := genRow(i)
 		return db.QueryRowContext(ctx, "INSERT INTO "+raw+" (title, category_id, stage_id, assigned_by_id, created_by, updated_by, created_time, updated_time, opportunity) VALUES ($1, $2, $3, 1, 1, 1, $4, $4, $5) RETURNING id",
 			// The title an add without one gets: the type's name and the item's id.
 			fmt.Sprintf("%s #%d", typeName, first.Item.ID+1+int64(i)), cat, stageID(etid, cat, r.Stage), now, r.Opportunity).Scan(&rawIDs[i])
 	})
-	lv.RawInsert = summarize(res, n-res.errors)
-	lv.RawInsert.CPU = cpu.done()
 	if lv.RawInsert.PerSec > 0 {
 		lv.AddRatio = lv.Add.PerSec / lv.RawInsert.PerSec
 	}
@@ -211,13 +205,10 @@ func benchPGPass(ctx context.Context, cl *client, srv *serverProc, cfg config, d
 	m = srv.scrapeMetrics(ctx)
 	before, beforeTrips = m["smartcrm_db_statements_total"], m["smartcrm_db_round_trips_total"]
 	beforeHits, beforeMisses := m["smartcrm_item_cache_hits_total"], m["smartcrm_item_cache_misses_total"]
-	cpu = startCPU(srv.pid)
-	res = runConcurrent(ctx, n, conc, func(ctx context.Context, i int) error {
+	lv.Move = timedRun(ctx, srv, n, conc, func(ctx context.Context, i int) error {
 		_, err := cl.callRaw(ctx, "crm.item.update", moves[i])
 		return err
 	})
-	lv.Move = summarize(res, n-res.errors)
-	lv.Move.CPU = cpu.done()
 	if counting {
 		m := srv.scrapeMetrics(ctx)
 		rep.StatementsPerMove = (m["smartcrm_db_statements_total"] - before) / float64(n)
@@ -227,14 +218,11 @@ func benchPGPass(ctx context.Context, cl *client, srv *serverProc, cfg config, d
 			rep.MovesFromWritten = hits / (hits + misses)
 		}
 	}
-	cpu = startCPU(srv.pid)
-	res = runConcurrent(ctx, n, conc, func(ctx context.Context, i int) error {
+	lv.RawUpdate = timedRun(ctx, srv, n, conc, func(ctx context.Context, i int) error {
 		_, err := db.ExecContext(ctx, "UPDATE "+raw+" SET stage_id = $1, updated_time = $2, version = version + 1 WHERE id = $3",
 			stageID(etid, cat, (genRow(i).Stage+1)%len(stageSuffixes)), now, rawIDs[i])
 		return err
 	})
-	lv.RawUpdate = summarize(res, n-res.errors)
-	lv.RawUpdate.CPU = cpu.done()
 	if lv.RawUpdate.PerSec > 0 {
 		lv.MoveRatio = lv.Move.PerSec / lv.RawUpdate.PerSec
 	}
