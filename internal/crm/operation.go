@@ -432,7 +432,7 @@ func (u *Unit) DeleteItem(etid, id int64) error {
 		return err
 	}
 	op := &operation{u: u, t: t}
-	if err := op.load(id); err != nil {
+	if op.before, err = readItem(u.ctx, u.tx.GetItemForDelete, t, id); err != nil {
 		return err
 	}
 	if err := op.allow(access.ActDelete, op.before); err != nil {

@@ -145,7 +145,7 @@ func (tx *Tx) UpdateActivity(ctx context.Context, a *ActivityRecord) error {
 
 // Activity reads one activity; ErrNotFound when there is none.
 func (c conn) Activity(ctx context.Context, id int64) (*ActivityRecord, error) {
-	row, err := c.selectOne(ctx, activityTable, activityColumns, id, false)
+	row, err := c.selectOne(ctx, activityTable, activityColumns, id, noLock)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func (c conn) Activity(ctx context.Context, id int64) (*ActivityRecord, error) {
 // LockActivity reads an activity inside a transaction and, on PostgreSQL, locks it
 // until the transaction ends, so concurrent changes of one activity run in turn.
 func (tx *Tx) LockActivity(ctx context.Context, id int64) (*ActivityRecord, error) {
-	row, err := tx.selectOne(ctx, activityTable, activityColumns, id, true)
+	row, err := tx.selectOne(ctx, activityTable, activityColumns, id, lockRow)
 	if err != nil {
 		return nil, err
 	}

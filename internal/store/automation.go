@@ -104,7 +104,7 @@ func (tx *Tx) UpdateRun(ctx context.Context, r *AutomationRun) error {
 
 // Run reads a run.
 func (c conn) Run(ctx context.Context, id int64) (*AutomationRun, error) {
-	row, err := c.selectOne(ctx, runsTable, runColumns, id, false)
+	row, err := c.selectOne(ctx, runsTable, runColumns, id, noLock)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (c conn) Run(ctx context.Context, id int64) (*AutomationRun, error) {
 // LockRun reads a run for change: on PostgreSQL its row stays locked until the
 // transaction ends, so two workers cannot finish it twice.
 func (tx *Tx) LockRun(ctx context.Context, id int64) (*AutomationRun, error) {
-	row, err := tx.selectOne(ctx, runsTable, runColumns, id, true)
+	row, err := tx.selectOne(ctx, runsTable, runColumns, id, lockRow)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func RunQueryFields() []query.Field {
 // with lock.
 func (c conn) Runs(ctx context.Context, where query.Group, limit int, lock bool) ([]*AutomationRun, error) {
 	idf := &query.Field{Name: "id", Column: "id", Type: field.Integer{}}
-	rows, err := c.selectRowsLocking(ctx, runsTable, runColumns, where, []query.Order{{Field: idf, Desc: true}}, Page{Limit: limit}, lock)
+	rows, err := c.selectRowsLocking(ctx, runsTable, runColumns, where, []query.Order{{Field: idf, Desc: true}}, Page{Limit: limit}, lockIf(lock))
 	if err != nil {
 		return nil, err
 	}

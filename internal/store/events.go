@@ -372,7 +372,7 @@ additional = excluded.additional, timestamp_x = excluded.timestamp_x, error = 0`
 // OfflineEvents lists the records of a queue matching where, in order, at most limit
 // from offset; with lock PostgreSQL locks them (a reservation takes them).
 func (c conn) OfflineEvents(ctx context.Context, where query.Group, order []query.Order, page Page, lock bool) ([]*OfflineEvent, error) {
-	rows, err := c.selectRowsLocking(ctx, offlineTable, offlineColumns, where, order, page, lock)
+	rows, err := c.selectRowsLocking(ctx, offlineTable, offlineColumns, where, order, page, lockIf(lock))
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ func LatestMigration() int { return migrations[len(migrations)-1].version }
 
 // ExplainItems is the plan of a page of a type's items, as the list readers see it.
 func (s *Store) ExplainItems(ctx context.Context, entityTypeID int64, cols []Column, where query.Group, order []query.Order, page Page) (string, error) {
-	q, args, _, err := s.lanes.list.selectSQL(ItemTable(entityTypeID), cols, where, order, page, false, false)
+	q, args, _, err := s.lanes.list.selectSQL(ItemTable(entityTypeID), cols, where, order, page, noLock, false)
 	if err != nil {
 		return "", err
 	}
@@ -46,7 +46,7 @@ func (s *Store) ExplainExpireOffline(ctx context.Context, beforeMS int64) (strin
 
 // ExplainOfflineEvents is the plan of OfflineEvents (unlocked).
 func (s *Store) ExplainOfflineEvents(ctx context.Context, where query.Group, order []query.Order, page Page) (string, error) {
-	q, args, _, err := s.lanes.list.selectSQL(offlineTable, offlineColumns, where, order, page, false, false)
+	q, args, _, err := s.lanes.list.selectSQL(offlineTable, offlineColumns, where, order, page, noLock, false)
 	if err != nil {
 		return "", err
 	}

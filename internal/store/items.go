@@ -158,15 +158,27 @@ func (tx *Tx) DeleteItem(ctx context.Context, entityTypeID, id int64) error {
 
 // GetItem reads one item's columns.
 func (c conn) GetItem(ctx context.Context, entityTypeID int64, cols []Column, id int64) ([]any, error) {
-	return c.selectOne(ctx, ItemTable(entityTypeID), cols, id, false)
+	return c.selectOne(ctx, ItemTable(entityTypeID), cols, id, noLock)
 }
 
 // GetItemForUpdate reads an item to change it in this transaction. On PostgreSQL the
 // row stays locked until the transaction ends, so concurrent writers of one item queue
-// instead of failing their version check over and over.
+// instead of failing their version check over and over; items that link to it may
+// still be added meanwhile (lockRowKeepKey).
 func (tx *Tx) GetItemForUpdate(ctx context.Context, entityTypeID int64, cols []Column, id int64) ([]any, error) {
+	return tx.getItemLocked(ctx, entityTypeID, cols, id, lockRowKeepKey)
+}
+
+// GetItemForDelete reads an item to delete it in this transaction. On PostgreSQL no item
+// can link to it until the transaction ends either: one added while the deletion
+// unlinks its children would be left pointing at nothing, and fail the deletion.
+func (tx *Tx) GetItemForDelete(ctx context.Context, entityTypeID int64, cols []Column, id int64) ([]any, error) {
+	return tx.getItemLocked(ctx, entityTypeID, cols, id, lockRow)
+}
+
+func (tx *Tx) getItemLocked(ctx context.Context, entityTypeID int64, cols []Column, id int64, lock rowLock) ([]any, error) {
 	table := ItemTable(entityTypeID)
-	row, err := tx.selectOne(ctx, table, cols, id, true)
+	row, err := tx.selectOne(ctx, table, cols, id, lock)
 	if err == nil && tx.d.name == Postgres {
 		for i, col := range cols {
 			if v, ok := row[i].(int64); ok && col.Name == "version" {

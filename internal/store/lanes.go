@@ -321,7 +321,7 @@ func (s *Store) ListItemsCounted(ctx context.Context, entityTypeID int64, cols [
 	var out [][]any
 	total := -1
 	err := s.inListLane(ctx, entityTypeID, where, order, false, func(ctx context.Context, c conn) (err error) {
-		out, total, err = c.selectRowsTotal(ctx, ItemTable(entityTypeID), cols, where, order, page, false, count)
+		out, total, err = c.selectRowsTotal(ctx, ItemTable(entityTypeID), cols, where, order, page, noLock, count)
 		return err
 	})
 	return out, total, err

@@ -209,15 +209,40 @@ func (c conn) deleteRow(ctx context.Context, table string, id int64) error {
 	return nil
 }
 
+// rowLock is how a read inside a write transaction locks the rows it reads, on
+// PostgreSQL. SQLite needs no row locks: its one writer runs changes in turn.
+type rowLock int
+
+const (
+	noLock rowLock = iota
+	// lockRow (FOR UPDATE): nobody else may change or delete the rows, nor add a row
+	// that references them (a foreign key's check waits), until the transaction ends.
+	// What is read to be deleted is locked so.
+	lockRow
+	// lockRowKeepKey (FOR NO KEY UPDATE): nobody else may change or delete the rows,
+	// but rows that reference them may come and go. It is the lock an UPDATE that
+	// keeps the row's id takes anyway: an item added under a parent whose card is
+	// being moved does not wait for the move.
+	lockRowKeepKey
+)
+
+// lockIf is lockRow when lock is set.
+func lockIf(lock bool) rowLock {
+	if lock {
+		return lockRow
+	}
+	return noLock
+}
+
 // selectRows reads rows matching where, in order, within page (Limit 0 = all).
 func (c conn) selectRows(ctx context.Context, table string, cols []Column, where query.Group, order []query.Order, page Page) ([][]any, error) {
-	rows, _, err := c.selectRowsTotal(ctx, table, cols, where, order, page, false, false)
+	rows, _, err := c.selectRowsTotal(ctx, table, cols, where, order, page, noLock, false)
 	return rows, err
 }
 
-// selectRowsLocking is selectRows; with lock, PostgreSQL locks the rows until the
-// transaction ends. SQLite needs no row locks: its one writer runs changes in turn.
-func (c conn) selectRowsLocking(ctx context.Context, table string, cols []Column, where query.Group, order []query.Order, page Page, lock bool) ([][]any, error) {
+// selectRowsLocking is selectRows, with the rows locked by lock until the transaction
+// ends.
+func (c conn) selectRowsLocking(ctx context.Context, table string, cols []Column, where query.Group, order []query.Order, page Page, lock rowLock) ([][]any, error) {
 	rows, _, err := c.selectRowsTotal(ctx, table, cols, where, order, page, lock, false)
 	return rows, err
 }
@@ -228,7 +253,7 @@ const maxSlabRows = 1000
 // selectRowsTotal is selectRowsLocking; with total, it also answers how many rows match
 // in all when the page's own statement can count them at next to no cost (a fenced
 // substring page, which finds every match anyway), else -1.
-func (c conn) selectRowsTotal(ctx context.Context, table string, cols []Column, where query.Group, order []query.Order, page Page, lock, total bool) ([][]any, int, error) {
+func (c conn) selectRowsTotal(ctx context.Context, table string, cols []Column, where query.Group, order []query.Order, page Page, lock rowLock, total bool) ([][]any, int, error) {
 	q, args, counted, err := c.selectSQL(table, cols, where, order, page, lock, total)
 	if err != nil {
 		return nil, -1, err
@@ -282,7 +307,7 @@ func (c conn) selectRowsTotal(ctx context.Context, table string, cols []Column, 
 }
 
 // selectSQL is the statement of selectRowsLocking.
-func (c conn) selectSQL(table string, cols []Column, where query.Group, order []query.Order, page Page, lock, total bool) (q string, args []any, counted bool, err error) {
+func (c conn) selectSQL(table string, cols []Column, where query.Group, order []query.Order, page Page, lock rowLock, total bool) (q string, args []any, counted bool, err error) {
 	var list strings.Builder
 	for i, col := range cols {
 		if i > 0 {
@@ -317,7 +342,7 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 		return "", nil, false, err
 	}
 	switch {
-	case trgm && !lock && page.Limit > 0:
+	case trgm && lock == noLock && page.Limit > 0:
 		// Paged, a filter on a trigram index tempts the planner to walk the order's
 		// index through most of the table, or to join the matches back to it, when
 		// finding the (few) matches through the trigram index and sorting them is
@@ -343,7 +368,7 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 		b.WriteString(" JOIN " + table + " USING (id) WHERE " + searchPos + " > ? ORDER BY " + searchPos)
 		args = append(args, page.Offset+page.Limit, page.Offset)
 		return b.String(), args, counted, nil
-	case trgm && !lock && len(order) > 0:
+	case trgm && lock == noLock && len(order) > 0:
 		// Ordered without a page, all of every match is wanted: the OFFSET 0 fence
 		// makes the filter a query of its own, planned without the order.
 		counted = total
@@ -364,8 +389,13 @@ func (c conn) selectSQL(table string, cols []Column, where query.Group, order []
 	writeOrder(&b, order)
 	clause, args := c.d.pageClause(page, args)
 	b.WriteString(clause)
-	if lock && c.d.name == Postgres {
-		b.WriteString(" FOR UPDATE")
+	if c.d.name == Postgres {
+		switch lock {
+		case lockRow:
+			b.WriteString(" FOR UPDATE")
+		case lockRowKeepKey:
+			b.WriteString(" FOR NO KEY UPDATE")
+		}
 	}
 	return b.String(), args, counted, nil
 }
@@ -395,7 +425,7 @@ func writeOrder(b *strings.Builder, order []query.Order) {
 }
 
 // selectOne reads the row with the given id, locking it with lock.
-func (c conn) selectOne(ctx context.Context, table string, cols []Column, id int64, lock bool) ([]any, error) {
+func (c conn) selectOne(ctx context.Context, table string, cols []Column, id int64, lock rowLock) ([]any, error) {
 	idField := &query.Field{Name: "id", Column: "id", Type: field.Integer{}}
 	rows, err := c.selectRowsLocking(ctx, table, cols, query.Group{Items: []query.Expr{
 		query.Cond{Field: idField, Op: field.OpEq, Value: id},

@@ -116,16 +116,16 @@ func (tx *Tx) DeleteTask(ctx context.Context, id int64) error {
 
 // GetTask reads one task with its bindings.
 func (c conn) GetTask(ctx context.Context, id int64) (*TaskRecord, error) {
-	return c.getTask(ctx, id, false)
+	return c.getTask(ctx, id, noLock)
 }
 
 // GetTaskForUpdate reads a task to change it in this transaction; on PostgreSQL the row
 // stays locked until the transaction ends, so concurrent changes of one task queue.
 func (tx *Tx) GetTaskForUpdate(ctx context.Context, id int64) (*TaskRecord, error) {
-	return tx.getTask(ctx, id, true)
+	return tx.getTask(ctx, id, lockRow)
 }
 
-func (c conn) getTask(ctx context.Context, id int64, lock bool) (*TaskRecord, error) {
+func (c conn) getTask(ctx context.Context, id int64, lock rowLock) (*TaskRecord, error) {
 	row, err := c.selectOne(ctx, tasksTable, taskColumns, id, lock)
 	if err != nil {
 		return nil, err

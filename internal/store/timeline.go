@@ -153,7 +153,7 @@ func (c conn) TimelineBindings(ctx context.Context, id int64) ([]TimelineBinding
 
 // TimelineEntry reads one entry.
 func (c conn) TimelineEntry(ctx context.Context, id int64) (*TimelineEntry, error) {
-	row, err := c.selectOne(ctx, timelineTable, timelineColumns, id, false)
+	row, err := c.selectOne(ctx, timelineTable, timelineColumns, id, noLock)
 	if err != nil {
 		return nil, err
 	}
